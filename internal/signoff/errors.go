@@ -18,6 +18,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // the caller is not signed in or the credentials are wrong
 	EFORBIDDEN    = "forbidden"    // signed in, but not allowed to do this
 	ERATELIMIT    = "rate_limited" // too many attempts; try again later
+	ETOOLARGE     = "too_large"    // the request body is over the limit
 	EINTERNAL     = "internal"     // anything else; details go to the log only
 )
 

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/signoff/signoff/internal/checklist"
+	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/embeddedpg"
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/ui"
+)
+
+// App is the running program: configuration, database and HTTP server.
+// Tests build one on a random port and drive it like a user would.
+type App struct {
+	Config *config.Config
+	Logger *slog.Logger
+	DB     *postgres.DB
+
+	cluster  *embeddedpg.Cluster
+	server   *http.Server
+	listener net.Listener
+}
+
+// NewApp returns an App that has not started anything yet.
+func NewApp(cfg *config.Config, logger *slog.Logger) *App {
+	return &App{Config: cfg, Logger: logger}
+}
+
+// OpenDB connects to DATABASE_URL, or starts the embedded cluster under
+// DATA_DIR when none is set. With migrate, it brings the schema up to date;
+// either way it refuses a schema it does not know.
+func (a *App) OpenDB(ctx context.Context, migrate bool) error {
+	url := a.Config.DatabaseURL
+	if url == "" {
+		cluster, err := embeddedpg.Start(ctx, embeddedpg.Config{DataDir: filepath.Join(a.Config.DataDir, "postgres")}, a.Logger)
+		if err != nil {
+			return err
+		}
+		a.cluster = cluster
+		url = cluster.URL()
+	}
+	if migrate {
+		if err := postgres.Migrate(ctx, url); err != nil {
+			return err
+		}
+	}
+	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger})
+	if err != nil {
+		return err
+	}
+	a.DB = db
+	return db.CheckSchema(ctx)
+}
+
+// databaseURL is the URL the app uses, embedded or configured.
+func (a *App) databaseURL() string {
+	if a.cluster != nil {
+		return a.cluster.URL()
+	}
+	return a.Config.DatabaseURL
+}
+
+// Listen opens the listening socket (ADDR may use port 0).
+func (a *App) Listen() error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
+	}
+	a.listener = ln
+	return nil
+}
+
+// URL is where the app answers, once listening.
+func (a *App) URL() string {
+	addr := a.listener.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+}
+
+// Serve prepares the database (built-in template, first-admin link) and
+// serves HTTP until ctx ends, then drains in-flight requests.
+func (a *App) Serve(ctx context.Context) error {
+	if err := a.DB.EnsureTemplate(ctx, checklist.Seed); err != nil {
+		return err
+	}
+	if err := a.announceSetup(ctx); err != nil {
+		return err
+	}
+	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{})
+	if err != nil {
+		return err
+	}
+	if a.listener == nil {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	a.server = &http.Server{
+		Handler:           web.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	go a.sweep(ctx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- a.server.Serve(a.listener) }()
+	a.Logger.Info("serving", "url", a.URL(), "addr", a.listener.Addr().String())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.server.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// announceSetup prints the one-time link that creates the first admin,
+// when nobody can sign in yet.
+func (a *App) announceSetup(ctx context.Context) error {
+	token, err := a.DB.CreateSetupToken(ctx)
+	if err != nil || token == "" {
+		return err
+	}
+	link := a.Config.BaseURL + "/setup?token=" + token
+	a.Logger.Warn("no people yet: open the setup link to create the first admin", "setup_url", link)
+	fmt.Fprintf(os.Stderr, "\n  Signoff has no users yet. Create the first admin here (valid 24 h, once):\n\n    %s\n\n", link)
+	return nil
+}
+
+// sweep deletes expired sessions and old failed-login records hourly.
+func (a *App) sweep(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := a.DB.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("sweep expired sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases the database and stops the embedded cluster.
+func (a *App) Close() error {
+	if a.listener != nil && a.server == nil {
+		a.listener.Close()
+	}
+	if a.DB != nil {
+		a.DB.Close()
+	}
+	if a.cluster != nil {
+		return a.cluster.Stop()
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/signoff/signoff/internal/checklist"
+	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/demo"
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// cliActor is who the audit log names for changes made from a shell.
+func cliActor() signoff.EventActor {
+	name := os.Getenv("USER")
+	if name == "" {
+		name = "cli"
+	}
+	return signoff.EventActor{Name: name + " (cli)", Via: "cli"}
+}
+
+func cmdMigrate(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return usageError("usage: signoff migrate up|down|status")
+	}
+	app := NewApp(cfg, logger)
+	defer app.Close()
+	// Open without migrating or checking: this command is how a schema
+	// gets fixed.
+	if err := app.OpenDB(ctx, false); err != nil && !strings.Contains(err.Error(), "schema") {
+		return err
+	}
+	m, err := postgres.NewMigrator(app.databaseURL())
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch args[0] {
+	case "up":
+		if err := m.Up(); err != nil {
+			return err
+		}
+	case "down":
+		if err := m.Down(); err != nil {
+			return err
+		}
+	case "status":
+	default:
+		return usageError(fmt.Sprintf("unknown migrate action %q: use up, down or status", args[0]))
+	}
+	v, dirty, err := m.Status()
+	if err != nil {
+		return err
+	}
+	state := "clean"
+	if dirty {
+		state = "dirty"
+	}
+	fmt.Fprintf(stdout, "schema version %d (%s); this binary knows %d\n", v, state, postgres.SchemaVersion())
+	for _, p := range postgres.Pending(v) {
+		fmt.Fprintf(stdout, "pending: %s\n", p)
+	}
+	return nil
+}
+
+func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError("usage: signoff template import FILE [--name SLUG] | export NAME")
+	}
+	switch args[0] {
+	case "import":
+		fs := flag.NewFlagSet("template import", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		name := fs.String("name", "", "slug to import under (default: from the title)")
+		if err := fs.Parse(reorder(args[1:])); err != nil || fs.NArg() != 1 {
+			return usageError("usage: signoff template import FILE [--name SLUG]")
+		}
+		file := fs.Arg(0)
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", file, errors.Unwrap(err))
+		}
+		// Parse before touching the database: a bad file fails fast, naming the line.
+		if _, err := checklist.Parse(src); err != nil {
+			return fmt.Errorf("%s: %s", file, signoff.ErrorMessage(err))
+		}
+		app, err := openApp(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		t, created, err := app.DB.ImportTemplate(ctx, src, *name, cliActor())
+		if err != nil {
+			return fmt.Errorf("%s: %s", file, messageOf(err))
+		}
+		c := t.Counts()
+		verb := "imported"
+		if !created {
+			verb = "unchanged"
+		}
+		fmt.Fprintf(stdout, "%s %s (%s) version %d: %d phases, %d sections, %d items, %d sign-off slots, %d note fields\n",
+			verb, t.Title, t.Slug, t.Version, c.Phases, c.Sections, c.Items, c.Slots, c.Notes)
+		return nil
+	case "export":
+		if len(args) != 2 {
+			return usageError("usage: signoff template export NAME")
+		}
+		app, err := openApp(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		if err := app.DB.EnsureTemplate(ctx, checklist.Seed); err != nil {
+			return err
+		}
+		t, err := app.DB.LatestTemplate(ctx, args[1])
+		if err != nil {
+			return errors.New(messageOf(err))
+		}
+		_, err = stdout.Write(checklist.Render(t))
+		return err
+	}
+	return usageError(fmt.Sprintf("unknown template action %q: use import or export", args[0]))
+}
+
+func cmdUser(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usageError("usage: signoff user add --email E --name N [--admin] [--auditor] [--role R ...]")
+	}
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "email address")
+	name := fs.String("name", "", "printed name, as signatures show it")
+	admin := fs.Bool("admin", false, "may manage people, roles and templates")
+	auditor := fs.Bool("auditor", false, "reads everything, changes nothing")
+	var roles stringList
+	fs.Var(&roles, "role", "a role to grant (repeatable)")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 || *email == "" || *name == "" {
+		return usageError("usage: signoff user add --email E --name N [--admin] [--auditor] [--role R ...]")
+	}
+	pw := os.Getenv("SIGNOFF_PASSWORD")
+	if pw == "" {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("no password: set SIGNOFF_PASSWORD or pipe it on stdin")
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	app, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	u, err := app.DB.CreateUser(ctx, signoff.NewUser{Email: *email, Name: *name, Password: pw,
+		IsAdmin: *admin, IsAuditor: *auditor, Roles: roles}, cliActor())
+	if err != nil {
+		return errors.New(messageOf(err))
+	}
+	fmt.Fprintf(stdout, "created user %d %s <%s>\n", u.ID, u.Name, u.Email)
+	return nil
+}
+
+func cmdDemo(ctx context.Context, cfg *config.Config, logger *slog.Logger, stdout io.Writer) error {
+	app, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := app.DB.EnsureTemplate(ctx, checklist.Seed); err != nil {
+		return err
+	}
+	summary, err := demo.Fill(ctx, app.DB)
+	if err != nil {
+		return errors.New(messageOf(err))
+	}
+	fmt.Fprint(stdout, summary)
+	return nil
+}
+
+// openApp opens the database for a command, migrating it first so a fresh
+// embedded database works with any command.
+func openApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	app := NewApp(cfg, logger)
+	if err := app.OpenDB(ctx, true); err != nil {
+		app.Close()
+		return nil, err
+	}
+	return app, nil
+}
+
+// messageOf is what a person sees for an error: the domain message, or the
+// wrapped chain for internal errors (a shell user is the operator).
+func messageOf(err error) string {
+	if signoff.ErrorCode(err) != signoff.EINTERNAL {
+		return signoff.ErrorMessage(err)
+	}
+	return err.Error()
+}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// reorder moves flags before positional arguments, so both
+// "import FILE --name x" and "import --name x FILE" work.
+func reorder(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}

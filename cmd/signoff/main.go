@@ -1,0 +1,100 @@
+// Command signoff is the whole of Signoff in one binary: the web server
+// (the default) and the commands that manage it from a shell.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/signoff/signoff/internal/config"
+)
+
+const usage = `Usage: signoff [command]
+
+Commands:
+  serve                          run the web app (the default)
+  migrate up|down|status         manage the database schema
+  template import FILE [--name SLUG]
+                                 import a Markdown checklist (a new version if it changed)
+  template export NAME           print a template (title or slug) as Markdown
+  user add --email E --name N [--admin] [--auditor] [--role R ...]
+                                 create a person (password from SIGNOFF_PASSWORD or stdin)
+  demo                           fill an empty database with demo people and deployments
+
+Configuration comes from environment variables; see the README.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		// One line naming the problem; details are in the log for serve.
+		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		fmt.Fprintln(os.Stderr, "signoff: "+msg)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, cfg, logger)
+	case "migrate":
+		return cmdMigrate(ctx, cfg, logger, args, stdout)
+	case "template":
+		return cmdTemplate(ctx, cfg, logger, args, stdout)
+	case "user":
+		return cmdUser(ctx, cfg, logger, args, stdin, stdout)
+	case "demo":
+		return cmdDemo(ctx, cfg, logger, stdout)
+	}
+	return usageError(fmt.Sprintf("unknown command %q (try `signoff help`)", cmd))
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func cmdServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
+	app := NewApp(cfg, logger)
+	defer app.Close()
+	if err := app.OpenDB(ctx, true); err != nil {
+		return err
+	}
+	return app.Serve(ctx)
+}

@@ -1,0 +1,349 @@
+package checklist
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// ParseError is malformed input, located by its 1-based line number.
+type ParseError struct {
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+// Unwrap presents the error as a *signoff.Error with code EINVALID, so the
+// web layer shows "line N: msg" to the person who uploaded the template
+// while callers that want the line can still use errors.As on *ParseError.
+func (e *ParseError) Unwrap() error {
+	return &signoff.Error{Code: signoff.EINVALID, Message: e.Error()}
+}
+
+func parseErr(line int, format string, args ...any) error {
+	return &ParseError{Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Parse reads a Markdown checklist template. The ID, slug, version and
+// creation fields of the result are left for the caller; so is the title
+// when the document has no # heading. Errors are *ParseError.
+func Parse(src []byte) (*signoff.Template, error) {
+	lines, err := splitLines(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{blk: &block{top: true}}
+	for i := 0; i < len(lines); i++ {
+		skip, err := p.line(lines, i)
+		if err != nil {
+			return nil, err
+		}
+		i += skip
+	}
+	return p.finish()
+}
+
+// parser holds the state between lines. Paragraph text waits in para and
+// paras until the next structural line shows where it belongs.
+type parser struct {
+	t    signoff.Template
+	desc []string // paragraphs of the description
+	blk  *block   // the ## heading being read, or the top of the document
+
+	para      []string // lines of the paragraph being read
+	paras     []string // finished paragraphs not yet placed
+	fence     string   // marker of the open code fence, or ""
+	fenceLine int
+
+	cont    bool     // the line before was an item or its continuation
+	wrapped []string // continuation lines of the last item, joined by endItem
+	content bool     // an item, sign-off line, note field or rule came since the last heading
+	started bool     // a ##, ###, item, sign-off line or note field has been read
+
+	titleLine   int
+	items       int
+	unit        int // indentation unit: 0 until an item is indented, 2, 4 or tabUnit
+	unitLine    int
+	orphanLine  int // first ### before any ##
+	signoffLine int // line of the sign-off ## heading
+	notesLine   int // line of the notes ## heading
+}
+
+// line reads lines[i] and returns how many following lines it consumed.
+func (p *parser) line(lines []string, i int) (int, error) {
+	no, l := i+1, lines[i]
+	if p.fence != "" {
+		p.para = append(p.para, l)
+		if fenceCloses(l, p.fence) {
+			p.fence = ""
+		}
+		return 0, nil
+	}
+	if l == "" {
+		p.endPara()
+		p.endItem()
+		return 0, nil
+	}
+	if level, text, ok := heading(l); ok {
+		return 0, p.heading(no, level, text)
+	}
+	if ruleRe.MatchString(l) || underscoreRe.MatchString(l) {
+		// A lone line of underscores is a rule; under a "**Field**:" line
+		// it is a long field's blank and the field consumes it.
+		p.place()
+		p.content = true
+		return 0, nil
+	}
+	if m := itemRe.FindStringSubmatch(l); m != nil {
+		return 0, p.item(no, m[1], m[2])
+	}
+	if m := slotRe.FindStringSubmatch(l); m != nil {
+		return 0, p.slot(no, m[1])
+	}
+	if m := shortFieldRe.FindStringSubmatch(l); m != nil {
+		return 0, p.field(no, signoff.NoteField{Name: m[1]})
+	}
+	if m := longFieldRe.FindStringSubmatch(l); m != nil {
+		n := 0
+		for i+1+n < len(lines) && underscoreRe.MatchString(lines[i+1+n]) {
+			n++
+		}
+		if n > 0 {
+			return n, p.field(no, signoff.NoteField{Name: m[1], Long: true, Lines: n})
+		}
+	}
+	if marker := fenceOpen(l); marker != "" {
+		// A fence is never an item's continuation, so an exported item
+		// whose text is indented can never open one by accident.
+		p.endItem()
+		p.fence, p.fenceLine = marker, no
+		p.para = append(p.para, l)
+		return 0, nil
+	}
+	if p.cont {
+		return 0, p.continueItem(no, strings.TrimLeft(l, " \t"))
+	}
+	p.para = append(p.para, l)
+	return 0, nil
+}
+
+// endPara finishes the paragraph being read.
+func (p *parser) endPara() {
+	if len(p.para) > 0 {
+		p.paras = append(p.paras, strings.Join(p.para, "\n"))
+		p.para = nil
+	}
+}
+
+// place moves waiting paragraphs into the nearest intro, before a structural
+// line changes what "nearest" means.
+func (p *parser) place() {
+	p.endPara()
+	if len(p.paras) > 0 {
+		target := p.introTarget()
+		*target = append(*target, p.paras...)
+		p.paras = nil
+	}
+	p.endItem()
+}
+
+// introTarget is the intro that stray paragraphs join: the one Render writes
+// closest above them, so a second import puts them in the same place.
+func (p *parser) introTarget() *[]string {
+	b := p.blk
+	if b.kind != kindNotes && len(b.sections) > 0 && b.sections[len(b.sections)-1].explicit {
+		return &b.sections[len(b.sections)-1].intro
+	}
+	if b.top {
+		return &p.desc
+	}
+	return &b.intro
+}
+
+func (p *parser) heading(no, level int, text string) error {
+	if text == "" {
+		return parseErr(no, "heading has no text")
+	}
+	p.place()
+	p.content = false
+	switch level {
+	case 1:
+		if p.titleLine != 0 {
+			return parseErr(no, "second # title; the first is on line %d", p.titleLine)
+		}
+		if p.started {
+			return parseErr(no, "the # title must come before any other heading, item or field")
+		}
+		p.t.Title, p.titleLine = text, no
+		return nil
+	case 2:
+		if err := p.closeBlock(); err != nil {
+			return err
+		}
+		p.blk = &block{line: no, title: text}
+	default:
+		if p.blk.kind == kindNotes {
+			return parseErr(no, "### heading under the notes heading on line %d; note fields cannot be grouped", p.blk.line)
+		}
+		if p.blk.top && p.orphanLine == 0 {
+			p.orphanLine = no
+		}
+		p.blk.sections = append(p.blk.sections, section{line: no, title: text, explicit: true})
+	}
+	p.started = true
+	return nil
+}
+
+func (p *parser) item(no int, indent, text string) error {
+	if text == "" {
+		return parseErr(no, "checklist item has no text")
+	}
+	if err := checkText(no, "item text", text); err != nil {
+		return err
+	}
+	b := p.blk
+	switch b.kind {
+	case kindSignoff:
+		return parseErr(no, "checklist item under the sign-off heading on line %d", b.line)
+	case kindNotes:
+		return parseErr(no, "checklist item under the notes heading on line %d", b.line)
+	}
+	if p.items++; p.items > MaxItems {
+		return parseErr(no, "more than %d checklist items", MaxItems)
+	}
+	level, err := p.indentLevel(no, indent)
+	if err != nil {
+		return err
+	}
+	p.place()
+	if !b.top {
+		b.kind = kindChecklist
+	}
+	sec := b.current()
+	switch {
+	case level > 3:
+		return parseErr(no, "item is nested deeper than 3 levels")
+	case level > sec.depth+1 && sec.depth == 0:
+		return parseErr(no, "item is indented but has no parent item above it")
+	case level > sec.depth+1:
+		return parseErr(no, "item is indented more than one level below the item above it")
+	}
+	list := &sec.items
+	for range level - 1 {
+		list = &(*list)[len(*list)-1].Children
+	}
+	*list = append(*list, signoff.TemplateItem{Text: text})
+	sec.depth = level
+	p.started, p.content, p.cont = true, true, true
+	return nil
+}
+
+// continueItem keeps a wrapped line of the last item's text.
+func (p *parser) continueItem(no int, text string) error {
+	if err := checkText(no, "item text", text); err != nil {
+		return err
+	}
+	p.wrapped = append(p.wrapped, text)
+	return nil
+}
+
+// endItem adds the wrapped lines to the last item once it is complete, in
+// one join, so an item of many lines costs no more than its length.
+func (p *parser) endItem() {
+	p.cont = false
+	if len(p.wrapped) == 0 {
+		return
+	}
+	sec := p.blk.current()
+	list := sec.items
+	var last *signoff.TemplateItem
+	for range sec.depth {
+		last = &list[len(list)-1]
+		list = last.Children
+	}
+	last.Text = strings.Join(append([]string{last.Text}, p.wrapped...), "\n")
+	p.wrapped = nil
+}
+
+func (p *parser) slot(no int, role string) error {
+	if blankName(role) {
+		return parseErr(no, "sign-off line has no role name")
+	}
+	if err := checkText(no, "role name", role); err != nil {
+		return err
+	}
+	b := p.blk
+	switch {
+	case b.top:
+		return parseErr(no, "sign-off line before any ## heading; put sign-off lines under their own ## heading")
+	case b.kind == kindChecklist:
+		return parseErr(no, "sign-off line among checklist items (the ## heading on line %d holds items)", b.line)
+	case b.kind == kindNotes:
+		return parseErr(no, "sign-off line under the notes heading on line %d", b.line)
+	case b.kind == kindUnknown:
+		if p.signoffLine != 0 {
+			return parseErr(b.line, "second sign-off heading; the first is on line %d", p.signoffLine)
+		}
+		b.kind, p.signoffLine = kindSignoff, b.line
+	}
+	p.place()
+	sec := b.current()
+	sec.slots = append(sec.slots, signoff.SignoffSlot{Role: role})
+	p.started, p.content = true, true
+	return nil
+}
+
+func (p *parser) field(no int, f signoff.NoteField) error {
+	if blankName(f.Name) {
+		return parseErr(no, "note field has no name")
+	}
+	if err := checkText(no, "field name", f.Name); err != nil {
+		return err
+	}
+	b := p.blk
+	switch {
+	case b.top:
+		return parseErr(no, "note field before any ## heading; put note fields under their own ## heading")
+	case b.kind == kindChecklist:
+		return parseErr(no, "note field among checklist items (the ## heading on line %d holds items)", b.line)
+	case b.kind == kindSignoff:
+		return parseErr(no, "note field under the sign-off heading on line %d", b.line)
+	case b.kind == kindUnknown:
+		if p.notesLine != 0 {
+			return parseErr(b.line, "second notes heading; the first is on line %d", p.notesLine)
+		}
+		if len(b.sections) > 0 {
+			return parseErr(b.sections[0].line, "### heading under the notes heading on line %d; note fields cannot be grouped", b.line)
+		}
+		b.kind, p.notesLine = kindNotes, b.line
+	}
+	p.place()
+	b.fields = append(b.fields, f)
+	p.started, p.content = true, true
+	return nil
+}
+
+// finish places the last paragraphs, closes the last heading and checks the
+// document as a whole.
+func (p *parser) finish() (*signoff.Template, error) {
+	if p.fence != "" {
+		return nil, parseErr(p.fenceLine, "code fence is never closed")
+	}
+	p.endPara()
+	if p.content {
+		p.t.Footer = strings.Join(p.paras, "\n\n")
+		p.paras = nil
+	}
+	p.place()
+	if err := p.closeBlock(); err != nil {
+		return nil, err
+	}
+	if p.items == 0 {
+		return nil, parseErr(1, "no checklist items found")
+	}
+	p.t.Description = strings.Join(p.desc, "\n\n")
+	p.t.NotesFirst = p.notesLine != 0 && p.signoffLine != 0 && p.notesLine < p.signoffLine
+	return &p.t, nil
+}

@@ -1,0 +1,174 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// NotifyChannel is the LISTEN/NOTIFY channel that carries "deployment:seq"
+// after every committed deployment change, so every app instance can push
+// the change to its live viewers.
+const NotifyChannel = "signoff_deployment"
+
+// lockedDeployment is a deployment row held FOR UPDATE for the rest of the
+// transaction: it serialises every write to one deployment (and so its audit
+// chain and the state its signatures attest to) without blocking others.
+type lockedDeployment struct {
+	ID           int64
+	Status       signoff.Status
+	LockedAt     *time.Time
+	ChecklistRev int64
+	AuditSeq     int64
+	AuditHead    []byte
+	TemplateVer  int64
+	WentLiveAt   *time.Time
+	Now          time.Time // the transaction's clock, used for every timestamp it writes
+}
+
+func (l *lockedDeployment) writable() error {
+	d := signoff.Deployment{Status: l.Status, LockedAt: l.LockedAt}
+	return d.Writable()
+}
+
+func lockDeployment(ctx context.Context, tx pgx.Tx, id int64) (*lockedDeployment, error) {
+	l := lockedDeployment{ID: id}
+	err := tx.QueryRow(ctx, `
+		SELECT status, locked_at, checklist_rev, audit_seq, audit_head,
+		       template_version_id, went_live_at, now()
+		FROM deployments
+		WHERE id = $1
+		FOR UPDATE`, id).
+		Scan(&l.Status, &l.LockedAt, &l.ChecklistRev, &l.AuditSeq, &l.AuditHead,
+			&l.TemplateVer, &l.WentLiveAt, &l.Now)
+	if err != nil {
+		return nil, notFound(err, "Deployment %d not found.", id)
+	}
+	l.Now = l.Now.UTC()
+	return &l, nil
+}
+
+// deploymentWrite is what a change does to the deployment row besides
+// extending the chain.
+type deploymentWrite struct {
+	checklistChanged bool            // bumps checklist_rev (stales signatures)
+	status           *signoff.Status // a new status, if any
+}
+
+// appendDeploymentEvent records one change on a locked deployment: it
+// builds the canonical payload, extends the hash chain, updates the
+// deployment row and queues the notification, in one statement.
+func appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDeployment, ch signoff.Change, w deploymentWrite) (signoff.Event, error) {
+	ev, err := buildEvent("deployment/"+strconv.FormatInt(l.ID, 10), l.AuditSeq+1, l.AuditHead, l.Now, ch)
+	if err != nil {
+		return ev, err
+	}
+	ev.DeploymentID = l.ID
+	rev := int64(0)
+	if w.checklistChanged {
+		rev = 1
+	}
+	_, err = tx.Exec(ctx, `
+		WITH event AS (
+		    INSERT INTO audit_events
+		        (deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
+		    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		), deployment AS (
+		    UPDATE deployments
+		    SET audit_seq = $2,
+		        audit_head = $10,
+		        checklist_rev = checklist_rev + $11,
+		        status = coalesce($12::deployment_status, status),
+		        updated_at = $3
+		    WHERE id = $1
+		)
+		SELECT pg_notify('`+NotifyChannel+`', $1::text || ':' || $2::text)`,
+		l.ID, ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target,
+		ev.Payload, ev.PrevHash, ev.Hash, rev, w.status)
+	if err != nil {
+		return ev, fmt.Errorf("append audit event %s: %w", ch.Action, err)
+	}
+	l.AuditSeq, l.AuditHead = ev.Seq, ev.Hash
+	if w.checklistChanged {
+		l.ChecklistRev++
+	}
+	if w.status != nil {
+		l.Status = *w.status
+	}
+	return ev, nil
+}
+
+// appendSystemEvent records a change to people, roles, templates or tokens
+// on the system chain. Its head row serialises system changes, which are rare.
+func appendSystemEvent(ctx context.Context, tx pgx.Tx, ch signoff.Change) (signoff.Event, error) {
+	var seq int64
+	var head []byte
+	var now time.Time
+	err := tx.QueryRow(ctx, `
+		SELECT seq, head, now() FROM audit_system_chain FOR UPDATE`).Scan(&seq, &head, &now)
+	if err != nil {
+		return signoff.Event{}, fmt.Errorf("lock system audit chain: %w", err)
+	}
+	ev, err := buildEvent("system", seq+1, head, now.UTC(), ch)
+	if err != nil {
+		return ev, err
+	}
+	_, err = tx.Exec(ctx, `
+		WITH event AS (
+		    INSERT INTO audit_events
+		        (deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
+		    VALUES (NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9)
+		)
+		UPDATE audit_system_chain SET seq = $1, head = $9`,
+		ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target, ev.Payload, ev.PrevHash, ev.Hash)
+	if err != nil {
+		return ev, fmt.Errorf("append system audit event %s: %w", ch.Action, err)
+	}
+	return ev, nil
+}
+
+func buildEvent(chain string, seq int64, prev []byte, at time.Time, ch signoff.Change) (signoff.Event, error) {
+	at = at.Truncate(time.Microsecond)
+	p := signoff.EventPayload{V: 1, Chain: chain, Seq: seq, At: at.Format(signoff.TimeFormat),
+		Actor: ch.Actor, Action: ch.Action, Target: ch.Target}
+	var err error
+	if p.Before, err = rawJSON(ch.Before); err != nil {
+		return signoff.Event{}, fmt.Errorf("encode %s before: %w", ch.Action, err)
+	}
+	if p.After, err = rawJSON(ch.After); err != nil {
+		return signoff.Event{}, fmt.Errorf("encode %s after: %w", ch.Action, err)
+	}
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return signoff.Event{}, fmt.Errorf("encode %s payload: %w", ch.Action, err)
+	}
+	if len(prev) == 0 {
+		prev = make([]byte, 32)
+	}
+	return signoff.Event{
+		Seq: seq, At: at, Actor: signoff.UserRef{ID: ch.Actor.ID, Name: ch.Actor.Name},
+		Action: ch.Action, Target: ch.Target, Payload: string(payload),
+		PrevHash: prev, Hash: signoff.ChainHash(prev, payload),
+	}, nil
+}
+
+func rawJSON(v any) (json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return json.Marshal(v)
+}
+
+// nullID stores 0 (the system actor) as NULL.
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}

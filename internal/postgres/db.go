@@ -1,0 +1,123 @@
+// Package postgres is Signoff's store: every read and write of the domain
+// goes through its methods, each of which owns its transaction. SQL is kept
+// as SQL, parameterised, next to the method that runs it.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// DB is the store.
+type DB struct {
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+
+	// Parsed template versions by id. Versions are immutable, so the cache
+	// never needs invalidating and is safe across app instances.
+	templates sync.Map // int64 -> *signoff.Template
+}
+
+// Options tune the connection pool.
+type Options struct {
+	MaxConns int32
+	Logger   *slog.Logger
+}
+
+// Open connects to PostgreSQL and checks the connection.
+func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", errors.New(redactParseError(err)))
+	}
+	if opt.MaxConns > 0 {
+		cfg.MaxConns = opt.MaxConns
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	// Fail fast when the database is away, so requests answer 503 promptly
+	// instead of queueing behind a dead connection.
+	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	logger := opt.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &DB{pool: pool, logger: logger}, nil
+}
+
+// redactParseError keeps a password in a malformed URL out of the logs.
+func redactParseError(err error) string {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return "invalid connection string (check DATABASE_URL)"
+	}
+	return "invalid connection string"
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.pool.Close() }
+
+// Pool exposes the pool to the few callers that need raw access (readiness,
+// metrics, LISTEN, tests).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// notFound turns pgx.ErrNoRows into a domain not-found error.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return signoff.Errorf(signoff.ENOTFOUND, format, args...)
+	}
+	return err
+}
+
+// isUniqueViolation reports whether err is a unique-constraint violation,
+// optionally on a given constraint or index.
+func isUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return constraint == "" || pe.ConstraintName == constraint
+	}
+	return false
+}
+
+// IsUnavailable reports whether err means the database could not be
+// reached (as opposed to a query that failed), so callers answer 503.
+func IsUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// admin_shutdown, crash_shutdown, cannot_connect_now
+		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
+}

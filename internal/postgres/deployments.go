@@ -1,0 +1,398 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff/internal/checklist"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// CreateDeployment starts a deployment of a template's latest version: its
+// items, notes and sign-off slots are copied from that version.
+func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, actor signoff.EventActor) (*signoff.Deployment, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	t, err := db.LatestTemplate(ctx, n.TemplateSlug)
+	if err != nil {
+		return nil, err
+	}
+	flat := checklist.Flatten(t)
+
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create deployment: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+
+	var id int64
+	err = tx.QueryRow(ctx, `
+		INSERT INTO deployments (template_version_id, service, environment, version, planned_at, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING id`, t.ID, n.Service, n.Environment, n.Version, n.PlannedAt, actor.ID).Scan(&id)
+	if err != nil {
+		return nil, fmt.Errorf("create deployment: %w", err)
+	}
+
+	var (
+		paths, parents, texts           []string
+		phases, sections, levels, order []int32
+		conditional, hasChildren        []bool
+		dueAfter                        []*time.Duration
+	)
+	for i, it := range flat {
+		paths = append(paths, it.Path)
+		parents = append(parents, it.ParentPath)
+		texts = append(texts, it.Text)
+		order = append(order, int32(i+1))
+		phases = append(phases, int32(it.Phase))
+		sections = append(sections, int32(it.Section))
+		levels = append(levels, int32(it.Level))
+		conditional = append(conditional, it.Conditional)
+		hasChildren = append(hasChildren, it.HasChildren)
+		if it.DueAfter > 0 {
+			d := it.DueAfter
+			dueAfter = append(dueAfter, &d)
+		} else {
+			dueAfter = append(dueAfter, nil)
+		}
+	}
+	_, err = tx.Exec(ctx, `
+		INSERT INTO deployment_items
+		    (deployment_id, path, parent_path, position, phase, section, level, text, conditional, has_children, due_after)
+		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[],
+		                         $8::text[], $9::bool[], $10::bool[], $11::interval[])`,
+		id, paths, parents, order, phases, sections, levels, texts, conditional, hasChildren, dueAfter)
+	if err != nil {
+		return nil, fmt.Errorf("create deployment %d: copy items: %w", id, err)
+	}
+
+	var notePos []int32
+	var noteNames []string
+	var noteLong []bool
+	for i, f := range t.NoteFields {
+		notePos = append(notePos, int32(i+1))
+		noteNames = append(noteNames, f.Name)
+		noteLong = append(noteLong, f.Long)
+	}
+	var slotPos []int32
+	var slotGroups, slotRoles []string
+	var slotFinal []bool
+	for _, s := range t.Slots() {
+		slotPos = append(slotPos, int32(s.Position))
+		slotGroups = append(slotGroups, s.Group)
+		slotRoles = append(slotRoles, s.Role)
+	}
+	slotFinal = finalSlots(t)
+	_, err = tx.Exec(ctx, `
+		WITH notes AS (
+		    INSERT INTO deployment_notes (deployment_id, position, name, long)
+		    SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bool[])
+		)
+		INSERT INTO deployment_slots (deployment_id, position, group_name, role_name, final)
+		SELECT $1, * FROM unnest($5::int[], $6::text[], $7::text[], $8::bool[])`,
+		id, notePos, noteNames, noteLong, slotPos, slotGroups, slotRoles, slotFinal)
+	if err != nil {
+		return nil, fmt.Errorf("create deployment %d: copy notes and slots: %w", id, err)
+	}
+
+	l, err := lockDeployment(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	after := map[string]any{
+		"template": t.Slug, "template_version": t.Version, "template_title": t.Title,
+		"service": n.Service, "environment": n.Environment, "version": n.Version,
+		"items": paths, "notes": noteNames, "slots": slotRoles,
+	}
+	if n.PlannedAt != nil {
+		after["planned_at"] = n.PlannedAt.UTC().Format(time.RFC3339)
+	}
+	if _, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+		Actor: actor, Action: signoff.ActDeploymentCreate, Target: "deployment/" + strconv.FormatInt(id, 10), After: after,
+	}, deploymentWrite{}); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("create deployment: commit: %w", err)
+	}
+	return db.Deployment(ctx, id)
+}
+
+// finalSlots marks the slots of a "Final …" group; without such a group the
+// last slot is the final approval.
+func finalSlots(t *signoff.Template) []bool {
+	slots := t.Slots()
+	out := make([]bool, len(slots))
+	found := false
+	for i, s := range slots {
+		if signoff.IsFinalGroup(s.Group) {
+			out[i], found = true, true
+		}
+	}
+	if !found && len(out) > 0 {
+		out[len(out)-1] = true
+	}
+	return out
+}
+
+const deploymentColumns = `
+	d.id, d.template_version_id, t.slug, t.title, v.version,
+	d.service, d.environment, d.version, d.planned_at, d.status,
+	d.went_live_at, d.completed_at, d.aborted_at, d.locked_at,
+	d.created_by, u.name, d.created_at, d.updated_at, d.checklist_rev, d.audit_seq`
+
+const deploymentJoins = `
+	FROM deployments d
+	JOIN template_versions v ON v.id = d.template_version_id
+	JOIN templates t ON t.id = v.template_id
+	JOIN users u ON u.id = d.created_by`
+
+func scanDeployment(row pgx.Row, extra ...any) (*signoff.Deployment, error) {
+	var d signoff.Deployment
+	dest := []any{&d.ID, &d.TemplateVersionID, &d.TemplateSlug, &d.TemplateTitle, &d.TemplateVersion,
+		&d.Service, &d.Environment, &d.Version, &d.PlannedAt, &d.Status,
+		&d.WentLiveAt, &d.CompletedAt, &d.AbortedAt, &d.LockedAt,
+		&d.CreatedBy.ID, &d.CreatedBy.Name, &d.CreatedAt, &d.UpdatedAt, &d.ChecklistRev, &d.AuditSeq}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Deployment returns one deployment.
+func (db *DB) Deployment(ctx context.Context, id int64) (*signoff.Deployment, error) {
+	d, err := scanDeployment(db.pool.QueryRow(ctx, `SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, id))
+	if err != nil {
+		return nil, notFound(fmt.Errorf("deployment %d: %w", id, err), "Deployment %d not found.", id)
+	}
+	return d, nil
+}
+
+// Deployments lists deployments, newest first, with their progress and
+// sign-off counts.
+func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*signoff.Deployment, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if f.Status != "" {
+		where = append(where, "d.status = "+arg(string(f.Status))+"::deployment_status")
+	}
+	if f.Service != "" {
+		where = append(where, "d.service ILIKE "+arg("%"+likeEscape(f.Service)+"%"))
+	}
+	if f.Environment != "" {
+		where = append(where, "d.environment = "+arg(f.Environment))
+	}
+	if f.From != nil {
+		where = append(where, "d.created_at >= "+arg(*f.From))
+	}
+	if f.To != nil {
+		where = append(where, "d.created_at < "+arg(*f.To))
+	}
+	if f.Signer != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM signoffs s WHERE s.deployment_id = d.id
+			AND s.ended_at IS NULL AND s.signer_name ILIKE `+arg("%"+likeEscape(f.Signer)+"%")+`)`)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	q := `SELECT ` + deploymentColumns + `,
+		       p.total, p.done, p.na, s.slots, s.signed, p.overdue` + deploymentJoins + `
+		CROSS JOIN LATERAL (
+		    SELECT count(*) AS total,
+		           count(*) FILTER (WHERE i.state = 'done') AS done,
+		           count(*) FILTER (WHERE i.state = 'na') AS na,
+		           count(*) FILTER (WHERE i.state = 'open' AND d.went_live_at IS NOT NULL
+		                            AND d.status = 'live' AND i.due_after IS NOT NULL
+		                            AND d.went_live_at + i.due_after < now()) AS overdue
+		    FROM deployment_items i
+		    WHERE i.deployment_id = d.id AND NOT i.has_children
+		) p
+		CROSS JOIN LATERAL (
+		    SELECT count(*) AS slots,
+		           count(sg.id) FILTER (WHERE sg.checklist_rev = d.checklist_rev) AS signed
+		    FROM deployment_slots ds
+		    LEFT JOIN signoffs sg ON sg.deployment_id = ds.deployment_id
+		         AND sg.slot = ds.position AND sg.ended_at IS NULL
+		    WHERE ds.deployment_id = d.id
+		) s`
+	if len(where) > 0 {
+		q += "\nWHERE " + strings.Join(where, " AND ")
+	}
+	q += "\nORDER BY d.created_at DESC, d.id DESC LIMIT " + arg(limit) + " OFFSET " + arg(max(f.Offset, 0))
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	defer rows.Close()
+	var out []*signoff.Deployment
+	for rows.Next() {
+		var total, done, na, slots, signed, overdue int
+		d, err := scanDeployment(rows, &total, &done, &na, &slots, &signed, &overdue)
+		if err != nil {
+			return nil, fmt.Errorf("list deployments: %w", err)
+		}
+		d.Progress = signoff.Progress{Total: total, Done: done, NA: na}
+		d.Slots, d.Signed, d.Overdue = slots, signed, overdue
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Environments lists the environments in use, for the filter menu.
+func (db *DB) Environments(ctx context.Context) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT environment FROM deployments ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list environments: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Checklist loads a deployment's items and notes with its template.
+func (db *DB) Checklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {
+	t, err := db.TemplateVersion(ctx, d.TemplateVersionID)
+	if err != nil {
+		return nil, err
+	}
+	items, err := db.items(ctx, db.pool, d.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	notes, err := db.notes(ctx, db.pool, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	return signoff.NewChecklist(t, items, notes), nil
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// items reads a deployment's items in document order; with under set, only
+// that item and its descendants.
+func (db *DB) items(ctx context.Context, q querier, deploymentID int64, under string) ([]signoff.Item, error) {
+	rows, err := q.Query(ctx, `
+		SELECT i.id, i.path, i.parent_path, i.position, i.phase, i.section, i.level, i.text,
+		       i.conditional, i.has_children, i.due_after, i.state, i.na_reason,
+		       i.state_by, u.name, i.state_at, i.evidence,
+		       (SELECT count(*) FROM item_comments c WHERE c.item_id = i.id)
+		FROM deployment_items i
+		LEFT JOIN users u ON u.id = i.state_by
+		WHERE i.deployment_id = $1
+		  AND ($2 = '' OR i.path = $2 OR i.path LIKE $2 || '.%')
+		ORDER BY i.position`, deploymentID, under)
+	if err != nil {
+		return nil, fmt.Errorf("items of deployment %d: %w", deploymentID, err)
+	}
+	defer rows.Close()
+	var out []signoff.Item
+	for rows.Next() {
+		var it signoff.Item
+		var due *time.Duration
+		var byID *int64
+		var byName *string
+		if err := rows.Scan(&it.ID, &it.Path, &it.ParentPath, &it.Position, &it.Phase, &it.Section, &it.Level, &it.Text,
+			&it.Conditional, &it.HasChildren, &due, &it.State, &it.NAReason,
+			&byID, &byName, &it.StateAt, &it.Evidence, &it.CommentCount); err != nil {
+			return nil, fmt.Errorf("items of deployment %d: %w", deploymentID, err)
+		}
+		if due != nil {
+			it.DueAfter = *due
+		}
+		if byID != nil && byName != nil {
+			it.StateBy = &signoff.UserRef{ID: *byID, Name: *byName}
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) notes(ctx context.Context, q querier, deploymentID int64) ([]signoff.Note, error) {
+	rows, err := q.Query(ctx, `
+		SELECT n.position, n.name, n.long, n.value, n.updated_by, u.name, n.updated_at
+		FROM deployment_notes n
+		LEFT JOIN users u ON u.id = n.updated_by
+		WHERE n.deployment_id = $1
+		ORDER BY n.position`, deploymentID)
+	if err != nil {
+		return nil, fmt.Errorf("notes of deployment %d: %w", deploymentID, err)
+	}
+	defer rows.Close()
+	var out []signoff.Note
+	for rows.Next() {
+		var n signoff.Note
+		var byID *int64
+		var byName *string
+		if err := rows.Scan(&n.Position, &n.Name, &n.Long, &n.Value, &byID, &byName, &n.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("notes of deployment %d: %w", deploymentID, err)
+		}
+		if byID != nil && byName != nil {
+			n.UpdatedBy = &signoff.UserRef{ID: *byID, Name: *byName}
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// SetStatus moves a deployment to a new status (start, go live, abort).
+func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason string, actor signoff.EventActor) (*signoff.Deployment, error) {
+	reason = strings.TrimSpace(reason)
+	if to == signoff.StatusAborted {
+		if err := signoff.ValidateText("Reason for aborting", reason, 1, signoff.MaxReasonLen); err != nil {
+			return nil, err
+		}
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("set status: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	l, err := lockDeployment(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	cur := signoff.Deployment{Status: l.Status, LockedAt: l.LockedAt}
+	if err := cur.CanMoveTo(to); err != nil {
+		return nil, err
+	}
+	var column string
+	switch to {
+	case signoff.StatusLive:
+		column = "went_live_at"
+	case signoff.StatusAborted:
+		column = "aborted_at"
+	}
+	if column != "" {
+		if _, err := tx.Exec(ctx, `UPDATE deployments SET `+column+` = $2 WHERE id = $1`, id, l.Now); err != nil {
+			return nil, fmt.Errorf("set status of deployment %d: %w", id, err)
+		}
+	}
+	after := map[string]any{"status": to}
+	if reason != "" {
+		after["reason"] = reason
+	}
+	if _, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+		Actor: actor, Action: signoff.ActDeploymentStatus, Target: "deployment/" + strconv.FormatInt(id, 10),
+		Before: map[string]any{"status": cur.Status}, After: after,
+	}, deploymentWrite{status: &to}); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("set status: commit: %w", err)
+	}
+	return db.Deployment(ctx, id)
+}

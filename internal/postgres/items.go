@@ -1,0 +1,259 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// ItemStateAfter is an item's recorded state in an event's before/after.
+type ItemStateAfter struct {
+	State    signoff.ItemState `json:"state"`
+	NAReason string            `json:"na_reason"`
+	Items    []string          `json:"items,omitempty"` // leaves changed by an N/A on a parent
+}
+
+// SetItemState ticks, unticks or marks N/A one item. Marking a parent N/A
+// marks every open item below it N/A with the same reason, in one event.
+// Asking for the state an item already has changes nothing and records
+// nothing. It returns the event, or a zero event for a no-op.
+func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor) (signoff.Event, error) {
+	if err := c.Validate(); err != nil {
+		return signoff.Event{}, err
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return signoff.Event{}, fmt.Errorf("set item state: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+
+	l, err := lockDeployment(ctx, tx, deploymentID)
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := l.writable(); err != nil {
+		return signoff.Event{}, err
+	}
+	var hasChildren bool
+	var before ItemStateAfter
+	err = tx.QueryRow(ctx, `
+		SELECT has_children, state, na_reason FROM deployment_items
+		WHERE deployment_id = $1 AND path = $2`, deploymentID, c.Path).
+		Scan(&hasChildren, &before.State, &before.NAReason)
+	if err != nil {
+		return signoff.Event{}, notFound(fmt.Errorf("item %s of deployment %d: %w", c.Path, deploymentID, err),
+			"Deployment %d has no item %s.", deploymentID, c.Path)
+	}
+
+	after := ItemStateAfter{State: c.State, NAReason: c.NAReason}
+	if hasChildren {
+		if c.State != signoff.ItemNA {
+			return signoff.Event{}, signoff.Errorf(signoff.EINVALID,
+				"Item %s has sub-items: tick those; it is done when they all are.", c.Path)
+		}
+		err = tx.QueryRow(ctx, `
+			WITH changed AS (
+			    UPDATE deployment_items
+			    SET state = 'na', na_reason = $3, state_by = $4, state_at = $5
+			    WHERE deployment_id = $1 AND path LIKE $2 || '.%'
+			      AND NOT has_children AND state = 'open'
+			    RETURNING path, position
+			)
+			SELECT coalesce(array_agg(path ORDER BY position), '{}') FROM changed`,
+			deploymentID, c.Path, c.NAReason, nullID(actor.ID), l.Now).Scan(&after.Items)
+		if err != nil {
+			return signoff.Event{}, fmt.Errorf("mark item %s N/A: %w", c.Path, err)
+		}
+		if len(after.Items) == 0 {
+			return signoff.Event{}, nil
+		}
+		before = ItemStateAfter{State: signoff.ItemOpen}
+	} else {
+		if before.State == c.State && before.NAReason == c.NAReason {
+			return signoff.Event{}, nil
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE deployment_items
+			SET state = $3, na_reason = $4, state_by = $5, state_at = $6
+			WHERE deployment_id = $1 AND path = $2`,
+			deploymentID, c.Path, c.State, c.NAReason, nullID(actor.ID), l.Now)
+		if err != nil {
+			return signoff.Event{}, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
+		}
+	}
+
+	w := deploymentWrite{checklistChanged: true}
+	if l.Status == signoff.StatusDraft {
+		s := signoff.StatusInProgress
+		w.status = &s // the first change starts the deployment
+	}
+	ev, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+		Actor: actor, Action: signoff.ActItemState, Target: "item/" + c.Path, Before: before, After: after,
+	}, w)
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return signoff.Event{}, fmt.Errorf("set item state: commit: %w", err)
+	}
+	return ev, nil
+}
+
+// AddComment adds a remark to an item.
+func (db *DB) AddComment(ctx context.Context, deploymentID int64, path, body string, actor signoff.EventActor) (signoff.Event, error) {
+	body = strings.TrimSpace(body)
+	if err := signoff.ValidateText("Comment", body, 1, signoff.MaxCommentLen); err != nil {
+		return signoff.Event{}, err
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return signoff.Event{}, fmt.Errorf("add comment: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	l, err := lockDeployment(ctx, tx, deploymentID)
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := l.writable(); err != nil {
+		return signoff.Event{}, err
+	}
+	var commentID int64
+	err = tx.QueryRow(ctx, `
+		INSERT INTO item_comments (deployment_id, item_id, author_id, author_name, body, created_at)
+		SELECT $1, id, $3, $4, $5, $6 FROM deployment_items
+		WHERE deployment_id = $1 AND path = $2
+		RETURNING id`, deploymentID, path, nullID(actor.ID), actor.Name, body, l.Now).Scan(&commentID)
+	if err != nil {
+		return signoff.Event{}, notFound(fmt.Errorf("comment on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
+	}
+	ev, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+		Actor: actor, Action: signoff.ActItemComment, Target: "item/" + path,
+		After: map[string]any{"comment": commentID, "body": body},
+	}, deploymentWrite{})
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return signoff.Event{}, fmt.Errorf("add comment: commit: %w", err)
+	}
+	return ev, nil
+}
+
+// Comments lists an item's comments, oldest first.
+func (db *DB) Comments(ctx context.Context, deploymentID int64, path string) ([]signoff.Comment, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT c.id, c.item_id, i.path, coalesce(c.author_id, 0), c.author_name, c.body, c.created_at
+		FROM item_comments c
+		JOIN deployment_items i ON i.id = c.item_id
+		WHERE c.deployment_id = $1 AND ($2 = '' OR i.path = $2)
+		ORDER BY c.created_at, c.id`, deploymentID, path)
+	if err != nil {
+		return nil, fmt.Errorf("comments on deployment %d: %w", deploymentID, err)
+	}
+	defer rows.Close()
+	var out []signoff.Comment
+	for rows.Next() {
+		var c signoff.Comment
+		if err := rows.Scan(&c.ID, &c.ItemID, &c.ItemPath, &c.Author.ID, &c.Author.Name, &c.Body, &c.CreatedAt); err != nil {
+			return nil, fmt.Errorf("comments on deployment %d: %w", deploymentID, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Items returns one item and its descendants (the block a page swaps after a
+// change), or every item when path is empty.
+func (db *DB) Items(ctx context.Context, deploymentID int64, path string) ([]signoff.Item, error) {
+	return db.items(ctx, db.pool, deploymentID, path)
+}
+
+// SetNote edits one of a deployment's note fields.
+func (db *DB) SetNote(ctx context.Context, deploymentID int64, position int, value string, actor signoff.EventActor) (signoff.Event, error) {
+	value = strings.TrimRight(value, " \t\r\n")
+	if err := signoff.ValidateText("Note", value, 0, signoff.MaxNoteLen); err != nil {
+		return signoff.Event{}, err
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return signoff.Event{}, fmt.Errorf("set note: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	l, err := lockDeployment(ctx, tx, deploymentID)
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := l.writable(); err != nil {
+		return signoff.Event{}, err
+	}
+	var name, before string
+	err = tx.QueryRow(ctx, `
+		UPDATE deployment_notes n
+		SET value = $3, updated_by = $4, updated_at = $5
+		FROM deployment_notes old
+		WHERE n.deployment_id = $1 AND n.position = $2
+		  AND old.deployment_id = n.deployment_id AND old.position = n.position
+		RETURNING n.name, old.value`, deploymentID, position, value, nullID(actor.ID), l.Now).Scan(&name, &before)
+	if err != nil {
+		return signoff.Event{}, notFound(fmt.Errorf("note %d of deployment %d: %w", position, deploymentID, err),
+			"Deployment %d has no note field %d.", deploymentID, position)
+	}
+	if before == value {
+		return signoff.Event{}, nil // rolled back: nothing changed
+	}
+	ev, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+		Actor: actor, Action: signoff.ActNoteEdit, Target: "note/" + strconv.Itoa(position),
+		Before: map[string]string{"name": name, "value": before}, After: map[string]string{"name": name, "value": value},
+	}, deploymentWrite{checklistChanged: true})
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return signoff.Event{}, fmt.Errorf("set note: commit: %w", err)
+	}
+	return ev, nil
+}
+
+// SetEvidence attaches evidence (text or a link, such as a script's output)
+// to an item; pipelines use it through the API.
+func (db *DB) SetEvidence(ctx context.Context, deploymentID int64, path, evidence string, actor signoff.EventActor) (signoff.Event, error) {
+	evidence = strings.TrimSpace(evidence)
+	if err := signoff.ValidateText("Evidence", evidence, 1, signoff.MaxEvidenceLen); err != nil {
+		return signoff.Event{}, err
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return signoff.Event{}, fmt.Errorf("set evidence: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	l, err := lockDeployment(ctx, tx, deploymentID)
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := l.writable(); err != nil {
+		return signoff.Event{}, err
+	}
+	var before string
+	err = tx.QueryRow(ctx, `
+		UPDATE deployment_items i SET evidence = $3
+		FROM deployment_items old
+		WHERE i.deployment_id = $1 AND i.path = $2 AND old.id = i.id
+		RETURNING old.evidence`, deploymentID, path, evidence).Scan(&before)
+	if err != nil {
+		return signoff.Event{}, notFound(fmt.Errorf("evidence on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
+	}
+	ev, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+		Actor: actor, Action: signoff.ActItemEvidence, Target: "item/" + path,
+		Before: map[string]string{"evidence": before}, After: map[string]string{"evidence": evidence},
+	}, deploymentWrite{})
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return signoff.Event{}, fmt.Errorf("set evidence: commit: %w", err)
+	}
+	return ev, nil
+}

@@ -1,0 +1,185 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// RoleSummary is a role with how many people hold it.
+type RoleSummary struct {
+	signoff.Role
+	Holders int
+}
+
+// Roles lists the role catalog.
+func (db *DB) Roles(ctx context.Context) ([]RoleSummary, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT r.id, r.name,
+		       (SELECT count(*) FROM user_roles ur JOIN users u ON u.id = ur.user_id
+		        WHERE ur.role_id = r.id AND u.active)
+		FROM roles r ORDER BY r.id`)
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RoleSummary, error) {
+		var s RoleSummary
+		err := r.Scan(&s.ID, &s.Name, &s.Holders)
+		return s, err
+	})
+}
+
+// CreateRole adds a role to the catalog.
+func (db *DB) CreateRole(ctx context.Context, name string, actor signoff.EventActor) (signoff.Role, error) {
+	name = strings.TrimSpace(name)
+	if err := signoff.ValidateText("Role name", name, 1, 100); err != nil {
+		return signoff.Role{}, err
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return signoff.Role{}, fmt.Errorf("create role: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	r := signoff.Role{Name: name}
+	err = tx.QueryRow(ctx, `INSERT INTO roles (name) VALUES ($1) RETURNING id`, name).Scan(&r.ID)
+	if isUniqueViolation(err, "roles_name_key") {
+		return r, signoff.Errorf(signoff.ECONFLICT, "A role named %q already exists.", name)
+	}
+	if err != nil {
+		return r, fmt.Errorf("create role %q: %w", name, err)
+	}
+	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleCreate,
+		Target: fmt.Sprintf("role/%d", r.ID), After: map[string]string{"name": name}}); err != nil {
+		return r, err
+	}
+	return r, tx.Commit(ctx)
+}
+
+// GrantRole gives a person a role.
+func (db *DB) GrantRole(ctx context.Context, userID int64, role string, actor signoff.EventActor) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("grant role: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	granted, err := grantRoles(ctx, tx, userID, []string{role}, actor.ID)
+	if err != nil {
+		return err
+	}
+	if len(granted) == 0 {
+		return nil // already held
+	}
+	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleGrant,
+		Target: fmt.Sprintf("user/%d", userID), After: map[string]string{"role": granted[0]}}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// WithdrawRole takes a role away. Signatures already given stand: they
+// were valid when made.
+func (db *DB) WithdrawRole(ctx context.Context, userID int64, role string, actor signoff.EventActor) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("withdraw role: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	var name string
+	err = tx.QueryRow(ctx, `
+		DELETE FROM user_roles ur USING roles r
+		WHERE ur.role_id = r.id AND ur.user_id = $1 AND lower(r.name) = lower($2)
+		RETURNING r.name`, userID, strings.TrimSpace(role)).Scan(&name)
+	if err != nil {
+		return notFound(fmt.Errorf("withdraw role %q: %w", role, err), "Person %d does not hold the role %q.", userID, role)
+	}
+	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleWithdraw,
+		Target: fmt.Sprintf("user/%d", userID), Before: map[string]string{"role": name}}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func lockUser(ctx context.Context, tx pgx.Tx, userID int64) error {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&id)
+	return notFound(err, "Person %d not found.", userID)
+}
+
+// SetActive deactivates or reactivates a person. Deactivating ends their
+// sessions in the same transaction, so they are out at once.
+func (db *DB) SetActive(ctx context.Context, userID int64, active bool, actor signoff.EventActor) error {
+	if !active && userID == actor.ID {
+		return signoff.Errorf(signoff.ECONFLICT, "You cannot deactivate yourself.")
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("set active: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var before bool
+	err = tx.QueryRow(ctx, `
+		UPDATE users u SET active = $2, deactivated_at = CASE WHEN $2 THEN NULL ELSE now() END
+		FROM users old WHERE u.id = $1 AND old.id = u.id
+		RETURNING old.active`, userID, active).Scan(&before)
+	if err != nil {
+		return notFound(fmt.Errorf("set active of user %d: %w", userID, err), "Person %d not found.", userID)
+	}
+	if before == active {
+		return nil
+	}
+	if !active {
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+			return fmt.Errorf("end sessions of user %d: %w", userID, err)
+		}
+	}
+	action := signoff.ActUserDeactivate
+	if active {
+		action = signoff.ActUserActivate
+	}
+	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: action,
+		Target: fmt.Sprintf("user/%d", userID), Before: map[string]bool{"active": before},
+		After: map[string]bool{"active": active}}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// SetPermissions changes whether a person is an admin and/or an auditor.
+func (db *DB) SetPermissions(ctx context.Context, userID int64, admin, auditor bool, actor signoff.EventActor) error {
+	if userID == actor.ID && !admin {
+		return signoff.Errorf(signoff.ECONFLICT, "You cannot remove your own admin permission.")
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("set permissions: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var wasAdmin, wasAuditor bool
+	err = tx.QueryRow(ctx, `
+		UPDATE users u SET is_admin = $2, is_auditor = $3
+		FROM users old WHERE u.id = $1 AND old.id = u.id
+		RETURNING old.is_admin, old.is_auditor`, userID, admin, auditor).Scan(&wasAdmin, &wasAuditor)
+	if err != nil {
+		return notFound(fmt.Errorf("set permissions of user %d: %w", userID, err), "Person %d not found.", userID)
+	}
+	if wasAdmin == admin && wasAuditor == auditor {
+		return nil
+	}
+	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
+		Target: fmt.Sprintf("user/%d", userID),
+		Before: map[string]bool{"admin": wasAdmin, "auditor": wasAuditor},
+		After:  map[string]bool{"admin": admin, "auditor": auditor}}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}

@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// StoredSession is a session row. The id itself never reaches the
+// database: rows are keyed by its SHA-256.
+type StoredSession struct {
+	UserID    int64
+	Data      []byte
+	ExpiresAt time.Time
+}
+
+func sessionKey(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
+}
+
+// ErrSessionNotFound means the session does not exist or has expired.
+var ErrSessionNotFound = errors.New("session not found")
+
+// LoadSession returns a live session, or ErrSessionNotFound. A session of
+// a deactivated person is treated as gone.
+func (db *DB) LoadSession(ctx context.Context, id string) (*StoredSession, error) {
+	var s StoredSession
+	var uid *int64
+	err := db.pool.QueryRow(ctx, `
+		SELECT s.user_id, s.data, s.expires_at
+		FROM sessions s
+		LEFT JOIN users u ON u.id = s.user_id
+		WHERE s.id_hash = $1 AND s.expires_at > now()
+		  AND (s.user_id IS NULL OR u.active)`, sessionKey(id)).Scan(&uid, &s.Data, &s.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrSessionNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	if uid != nil {
+		s.UserID = *uid
+	}
+	return &s, nil
+}
+
+// SaveSession inserts or replaces a session.
+func (db *DB) SaveSession(ctx context.Context, id string, s StoredSession) error {
+	_, err := db.pool.Exec(ctx, `
+		INSERT INTO sessions (id_hash, user_id, data, expires_at)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id_hash) DO UPDATE
+		SET user_id = EXCLUDED.user_id, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
+		sessionKey(id), nullID(s.UserID), s.Data, s.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends a session (logout).
+func (db *DB) DeleteSession(ctx context.Context, id string) error {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, sessionKey(id)); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpired removes expired sessions and old failed-attempt records.
+func (db *DB) DeleteExpired(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `
+		WITH s AS (DELETE FROM sessions WHERE expires_at < now())
+		DELETE FROM auth_failures WHERE at < now() - $1::interval`, FailureWindow)
+	if err != nil {
+		return fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return nil
+}
+
+// Secret returns the shared secret with the name, creating it with gen the
+// first time. Every app instance gets the same value.
+func (db *DB) Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error) {
+	var v []byte
+	err := db.pool.QueryRow(ctx, `
+		WITH ins AS (
+		    INSERT INTO app_secrets (name, value) VALUES ($1, $2)
+		    ON CONFLICT (name) DO NOTHING
+		    RETURNING value
+		)
+		SELECT value FROM ins
+		UNION ALL
+		SELECT value FROM app_secrets WHERE name = $1
+		LIMIT 1`, name, gen()).Scan(&v)
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", name, err)
+	}
+	return v, nil
+}

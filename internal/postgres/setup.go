@@ -1,0 +1,193 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/signoff/signoff/internal/password"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// SetupTokenTTL is how long the first-admin link stays valid.
+const SetupTokenTTL = 24 * time.Hour
+
+// CreateSetupToken returns a fresh one-time token for creating the first
+// admin, or "" when people already exist. Only its hash is stored.
+func (db *DB) CreateSetupToken(ctx context.Context) (string, error) {
+	token := base64.RawURLEncoding.EncodeToString(randomToken(24))
+	h := sha256.Sum256([]byte(token))
+	tag, err := db.pool.Exec(ctx, `
+		INSERT INTO setup_tokens (token_hash, expires_at)
+		SELECT $1, now() + $2::interval
+		WHERE NOT EXISTS (SELECT 1 FROM users)`, h[:], SetupTokenTTL)
+	if err != nil {
+		return "", fmt.Errorf("create setup token: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return "", nil
+	}
+	return token, nil
+}
+
+// SetupTokenValid reports whether token can still create the first admin.
+func (db *DB) SetupTokenValid(ctx context.Context, token string) (bool, error) {
+	h := sha256.Sum256([]byte(token))
+	var ok bool
+	err := db.pool.QueryRow(ctx, `
+		SELECT EXISTS (
+		    SELECT 1 FROM setup_tokens
+		    WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+		) AND NOT EXISTS (SELECT 1 FROM users)`, h[:]).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check setup token: %w", err)
+	}
+	return ok, nil
+}
+
+// SetupFirstAdmin spends the token and creates the first admin, atomically:
+// two people racing the same link cannot both become admin.
+func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUser) (*signoff.User, error) {
+	n.IsAdmin = true
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	hash, err := password.HashWith(n.Password, PasswordParams)
+	if err != nil {
+		return nil, fmt.Errorf("setup first admin: %w", err)
+	}
+	h := sha256.Sum256([]byte(token))
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("setup first admin: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	// Locking the system chain first serialises concurrent setups.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM audit_system_chain FOR UPDATE`); err != nil {
+		return nil, fmt.Errorf("setup first admin: lock: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE setup_tokens SET used_at = now()
+		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+		  AND NOT EXISTS (SELECT 1 FROM users)`, h[:])
+	if err != nil {
+		return nil, fmt.Errorf("setup first admin: spend token: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, signoff.Errorf(signoff.EFORBIDDEN, "This setup link is invalid, expired or already used.")
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `
+		INSERT INTO users (email, name, password_hash, is_admin)
+		VALUES ($1, $2, $3, true) RETURNING id`, n.Email, n.Name, hash).Scan(&id)
+	if err != nil {
+		return nil, fmt.Errorf("setup first admin: insert: %w", err)
+	}
+	if _, err := appendSystemEvent(ctx, tx, signoff.Change{
+		Actor:  signoff.EventActor{ID: id, Name: n.Name, Via: "web"},
+		Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id),
+		After: map[string]any{"email": n.Email, "name": n.Name, "admin": true, "setup": true},
+	}); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("setup first admin: commit: %w", err)
+	}
+	return db.User(ctx, id)
+}
+
+// InviteTTL is how long an invitation link stays valid.
+const InviteTTL = 7 * 24 * time.Hour
+
+// Invite creates a person who has no usable password yet and returns a
+// one-time link token with which they choose one.
+func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.EventActor) (*signoff.User, string, error) {
+	n.Password = base64.RawURLEncoding.EncodeToString(randomToken(32)) // never told to anyone
+	u, err := db.CreateUser(ctx, n, actor)
+	if err != nil {
+		return nil, "", err
+	}
+	token, err := db.NewInviteToken(ctx, u.ID)
+	return u, token, err
+}
+
+// NewInviteToken issues a fresh invitation link for an existing person,
+// replacing any earlier unused one.
+func (db *DB) NewInviteToken(ctx context.Context, userID int64) (string, error) {
+	token := base64.RawURLEncoding.EncodeToString(randomToken(24))
+	h := sha256.Sum256([]byte(token))
+	_, err := db.pool.Exec(ctx, `
+		WITH old AS (
+		    DELETE FROM setup_tokens WHERE user_id = $2 AND purpose = 'invite' AND used_at IS NULL
+		)
+		INSERT INTO setup_tokens (token_hash, purpose, user_id, expires_at)
+		VALUES ($1, 'invite', $2, now() + $3::interval)`, h[:], userID, InviteTTL)
+	if err != nil {
+		return "", fmt.Errorf("create invitation for user %d: %w", userID, err)
+	}
+	return token, nil
+}
+
+// InviteeName returns the name of the person an unused invitation is for.
+func (db *DB) InviteeName(ctx context.Context, token string) (string, error) {
+	h := sha256.Sum256([]byte(token))
+	var name string
+	err := db.pool.QueryRow(ctx, `
+		SELECT u.name FROM setup_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND t.purpose = 'invite' AND t.used_at IS NULL
+		  AND t.expires_at > now() AND u.active`, h[:]).Scan(&name)
+	if err != nil {
+		return "", notFound(fmt.Errorf("read invitation: %w", err), "This invitation link is invalid, expired or already used. Ask an admin for a new one.")
+	}
+	return name, nil
+}
+
+// AcceptInvite spends an invitation and sets the person's password.
+func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User, error) {
+	if err := signoff.ValidatePassword(pw); err != nil {
+		return nil, err
+	}
+	hash, err := password.HashWith(pw, PasswordParams)
+	if err != nil {
+		return nil, fmt.Errorf("accept invitation: %w", err)
+	}
+	h := sha256.Sum256([]byte(token))
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("accept invitation: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var userID int64
+	var name string
+	err = tx.QueryRow(ctx, `
+		WITH spent AS (
+		    UPDATE setup_tokens SET used_at = now()
+		    WHERE token_hash = $1 AND purpose = 'invite' AND used_at IS NULL AND expires_at > now()
+		    RETURNING user_id
+		)
+		UPDATE users u SET password_hash = $2
+		FROM spent WHERE u.id = spent.user_id AND u.active
+		RETURNING u.id, u.name`, h[:], hash).Scan(&userID, &name)
+	if err != nil {
+		return nil, notFound(fmt.Errorf("accept invitation: %w", err), "This invitation link is invalid, expired or already used. Ask an admin for a new one.")
+	}
+	if _, err := appendSystemEvent(ctx, tx, signoff.Change{
+		Actor: signoff.EventActor{ID: userID, Name: name, Via: "web"}, Action: signoff.ActUserUpdate,
+		Target: fmt.Sprintf("user/%d", userID), After: map[string]string{"password": "set from invitation"},
+	}); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("accept invitation: commit: %w", err)
+	}
+	return db.User(ctx, userID)
+}
+
+func randomToken(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}

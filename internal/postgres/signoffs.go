@@ -1,0 +1,313 @@
+package postgres
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// SignInput is an electronic signature request: the signer re-enters their
+// password every time (21 CFR Part 11 §11.200).
+type SignInput struct {
+	DeploymentID int64
+	Slot         int
+	UserID       int64
+	Password     string
+	ClientIP     string
+	Via          string // "web"; tokens never reach here
+}
+
+// Sign verifies the password, then, holding the deployment's lock, checks
+// the rules, hashes the checklist state and stores the signature. The final
+// approval completes and locks the deployment in the same transaction.
+func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error) {
+	// The password check is slow on purpose; do it before taking the lock.
+	if err := db.CheckPassword(ctx, in.UserID, in.Password, in.ClientIP); err != nil {
+		return nil, err
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sign: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+
+	l, err := lockDeployment(ctx, tx, in.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	d, err := scanDeployment(tx.QueryRow(ctx, `SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, in.DeploymentID))
+	if err != nil {
+		return nil, fmt.Errorf("sign: read deployment %d: %w", in.DeploymentID, err)
+	}
+	signer, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, in.UserID))
+	if err != nil {
+		return nil, fmt.Errorf("sign: read signer %d: %w", in.UserID, err)
+	}
+	t, err := db.TemplateVersion(ctx, d.TemplateVersionID)
+	if err != nil {
+		return nil, err
+	}
+	items, err := db.items(ctx, tx, d.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	notes, err := db.notes(ctx, tx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	cl := signoff.NewChecklist(t, items, notes)
+	slots, err := db.slots(ctx, tx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := signoff.CheckSign(signoff.SignRequest{
+		Deployment: d, Checklist: cl, Slots: slots, Slot: in.Slot, Signer: signer, AllowMultiple: t.AllowMultipleSlots,
+	}); err != nil {
+		return nil, err
+	}
+	var slot signoff.Slot
+	for _, s := range slots {
+		if s.Position == in.Slot {
+			slot = s
+		}
+	}
+	hash := cl.StateHash(d.ID)
+	sig := &signoff.Signature{
+		DeploymentID: d.ID, Slot: slot.Position, Role: slot.Role,
+		Signer:  signoff.UserRef{ID: signer.ID, Name: signer.Name},
+		Meaning: signoff.Meaning(slot.Role), SignedAt: l.Now,
+		ChecklistHash: hash[:], ChecklistRev: l.ChecklistRev, AuditSeq: l.AuditSeq + 1,
+	}
+	// A stale signature on this slot is replaced by the new one.
+	if slot.Signature != nil {
+		if _, err := tx.Exec(ctx, `
+			UPDATE signoffs SET ended_at = $2, ended_by = $3, end_reason = 'superseded'
+			WHERE id = $1`, slot.Signature.ID, l.Now, signer.ID); err != nil {
+			return nil, fmt.Errorf("sign: supersede signature %d: %w", slot.Signature.ID, err)
+		}
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO signoffs (deployment_id, slot, role_name, signer_id, signer_name, meaning,
+		                      signed_at, checklist_hash, checklist_rev, audit_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		RETURNING id`, sig.DeploymentID, sig.Slot, sig.Role, sig.Signer.ID, sig.Signer.Name, sig.Meaning,
+		sig.SignedAt, sig.ChecklistHash, sig.ChecklistRev, sig.AuditSeq).Scan(&sig.ID)
+	if err != nil {
+		return nil, fmt.Errorf("sign: insert signature: %w", err)
+	}
+
+	after := map[string]any{
+		"slot": sig.Slot, "role": sig.Role, "signer_id": sig.Signer.ID, "printed_name": sig.Signer.Name,
+		"meaning": sig.Meaning, "checklist_sha256": hex.EncodeToString(sig.ChecklistHash),
+		"checklist_rev": sig.ChecklistRev,
+	}
+	if t.AllowMultipleSlots {
+		after["multiple_slots_allowed"] = true
+	}
+	var w deploymentWrite
+	if slot.Final {
+		completed := signoff.StatusCompleted
+		w.status = &completed
+		after["status"] = completed
+		after["locked"] = true
+		if _, err := tx.Exec(ctx, `
+			UPDATE deployments SET locked_at = $2, completed_at = $2 WHERE id = $1`, d.ID, l.Now); err != nil {
+			return nil, fmt.Errorf("sign: lock deployment %d: %w", d.ID, err)
+		}
+	}
+	var before any
+	if slot.Signature != nil {
+		before = map[string]any{"signature": slot.Signature.ID, "signer_id": slot.Signature.Signer.ID,
+			"printed_name": slot.Signature.Signer.Name, "state": "stale"}
+	}
+	if _, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+		Actor:  signoff.EventActor{ID: signer.ID, Name: signer.Name, Via: in.Via},
+		Action: signoff.ActSignoffSign, Target: "slot/" + strconv.Itoa(sig.Slot), Before: before, After: after,
+	}, w); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("sign: commit: %w", err)
+	}
+	return sig, nil
+}
+
+// Revoke withdraws a standing signature, with a reason. The signer may
+// revoke their own; an admin may revoke anyone's. A locked deployment's
+// signatures stand for ever.
+func (db *DB) Revoke(ctx context.Context, deploymentID int64, slotPos int, reason string, by *signoff.User, via string) error {
+	reason = strings.TrimSpace(reason)
+	if err := signoff.ValidateText("Reason for revoking", reason, 1, signoff.MaxReasonLen); err != nil {
+		return err
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	l, err := lockDeployment(ctx, tx, deploymentID)
+	if err != nil {
+		return err
+	}
+	if err := l.writable(); err != nil {
+		return err
+	}
+	var sigID, signerID int64
+	var signerName, role string
+	err = tx.QueryRow(ctx, `
+		SELECT id, signer_id, signer_name, role_name FROM signoffs
+		WHERE deployment_id = $1 AND slot = $2 AND ended_at IS NULL`, deploymentID, slotPos).
+		Scan(&sigID, &signerID, &signerName, &role)
+	if err != nil {
+		return notFound(fmt.Errorf("revoke slot %d: %w", slotPos, err), "Slot %d of deployment %d is not signed.", slotPos, deploymentID)
+	}
+	if signerID != by.ID && !by.IsAdmin {
+		return signoff.Errorf(signoff.EFORBIDDEN, "Only %s or an admin can revoke this signature.", signerName)
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE signoffs SET ended_at = $2, ended_by = $3, end_reason = $4 WHERE id = $1`,
+		sigID, l.Now, by.ID, reason); err != nil {
+		return fmt.Errorf("revoke signature %d: %w", sigID, err)
+	}
+	if _, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+		Actor:  signoff.EventActor{ID: by.ID, Name: by.Name, Via: via},
+		Action: signoff.ActSignoffRevoke, Target: "slot/" + strconv.Itoa(slotPos),
+		Before: map[string]any{"signature": sigID, "role": role, "printed_name": signerName},
+		After:  map[string]any{"revoked": true, "reason": reason},
+	}, deploymentWrite{}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("revoke: commit: %w", err)
+	}
+	return nil
+}
+
+// Slots returns a deployment's sign-off slots with their standing signatures.
+func (db *DB) Slots(ctx context.Context, deploymentID int64) ([]signoff.Slot, error) {
+	return db.slots(ctx, db.pool, deploymentID)
+}
+
+func (db *DB) slots(ctx context.Context, q querier, deploymentID int64) ([]signoff.Slot, error) {
+	rows, err := q.Query(ctx, `
+		SELECT ds.position, ds.group_name, ds.role_name, ds.final,
+		       s.id, s.signer_id, s.signer_name, s.meaning, s.signed_at,
+		       s.checklist_hash, s.checklist_rev, s.audit_seq
+		FROM deployment_slots ds
+		LEFT JOIN signoffs s ON s.deployment_id = ds.deployment_id
+		     AND s.slot = ds.position AND s.ended_at IS NULL
+		WHERE ds.deployment_id = $1
+		ORDER BY ds.position`, deploymentID)
+	if err != nil {
+		return nil, fmt.Errorf("slots of deployment %d: %w", deploymentID, err)
+	}
+	defer rows.Close()
+	var out []signoff.Slot
+	for rows.Next() {
+		var s signoff.Slot
+		var (
+			id, signerID, rev, seq *int64
+			signer, meaning        *string
+			signedAt               *time.Time
+			hash                   []byte
+		)
+		if err := rows.Scan(&s.Position, &s.Group, &s.Role, &s.Final,
+			&id, &signerID, &signer, &meaning, &signedAt, &hash, &rev, &seq); err != nil {
+			return nil, fmt.Errorf("slots of deployment %d: %w", deploymentID, err)
+		}
+		if id != nil {
+			s.Signature = &signoff.Signature{
+				ID: *id, DeploymentID: deploymentID, Slot: s.Position, Role: s.Role,
+				Signer:  signoff.UserRef{ID: *signerID, Name: *signer},
+				Meaning: *meaning, SignedAt: *signedAt, ChecklistHash: hash, ChecklistRev: *rev, AuditSeq: *seq,
+			}
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Signatures lists every signature a deployment has had, standing or ended.
+func (db *DB) Signatures(ctx context.Context, deploymentID int64) ([]signoff.Signature, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT s.id, s.slot, s.role_name, s.signer_id, s.signer_name, s.meaning, s.signed_at,
+		       s.checklist_hash, s.checklist_rev, s.audit_seq, s.ended_at, s.ended_by, e.name, coalesce(s.end_reason, '')
+		FROM signoffs s
+		LEFT JOIN users e ON e.id = s.ended_by
+		WHERE s.deployment_id = $1
+		ORDER BY s.signed_at, s.id`, deploymentID)
+	if err != nil {
+		return nil, fmt.Errorf("signatures of deployment %d: %w", deploymentID, err)
+	}
+	defer rows.Close()
+	var out []signoff.Signature
+	for rows.Next() {
+		var s signoff.Signature
+		var endedBy *int64
+		var endedByName *string
+		if err := rows.Scan(&s.ID, &s.Slot, &s.Role, &s.Signer.ID, &s.Signer.Name, &s.Meaning, &s.SignedAt,
+			&s.ChecklistHash, &s.ChecklistRev, &s.AuditSeq, &s.EndedAt, &endedBy, &endedByName, &s.EndReason); err != nil {
+			return nil, fmt.Errorf("signatures of deployment %d: %w", deploymentID, err)
+		}
+		s.DeploymentID = deploymentID
+		if endedBy != nil && endedByName != nil {
+			s.EndedBy = &signoff.UserRef{ID: *endedBy, Name: *endedByName}
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// AwaitingSlot is a slot a person could sign, on a deployment still open.
+type AwaitingSlot struct {
+	Deployment *signoff.Deployment
+	Slot       int
+	Role       string
+	Final      bool
+	Stale      bool // a signature stands but the checklist changed since
+}
+
+// AwaitingSignature lists the open deployments' slots whose role the person
+// holds and that lack a fresh signature: "my sign-offs".
+func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSlot, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT `+deploymentColumns+`, ds.position, ds.role_name, ds.final, s.id IS NOT NULL,
+		       p.total, p.done, p.na
+		`+deploymentJoins+`
+		JOIN deployment_slots ds ON ds.deployment_id = d.id
+		JOIN roles r ON lower(r.name) = lower(ds.role_name)
+		JOIN user_roles ur ON ur.role_id = r.id AND ur.user_id = $1
+		LEFT JOIN signoffs s ON s.deployment_id = d.id AND s.slot = ds.position AND s.ended_at IS NULL
+		CROSS JOIN LATERAL (
+		    SELECT count(*) AS total,
+		           count(*) FILTER (WHERE i.state = 'done') AS done,
+		           count(*) FILTER (WHERE i.state = 'na') AS na
+		    FROM deployment_items i
+		    WHERE i.deployment_id = d.id AND NOT i.has_children
+		) p
+		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
+		  AND (s.id IS NULL OR s.checklist_rev < d.checklist_rev)
+		ORDER BY d.created_at DESC, ds.position`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("slots awaiting user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []AwaitingSlot
+	for rows.Next() {
+		var a AwaitingSlot
+		var total, done, na int
+		d, err := scanDeployment(rows, &a.Slot, &a.Role, &a.Final, &a.Stale, &total, &done, &na)
+		if err != nil {
+			return nil, fmt.Errorf("slots awaiting user %d: %w", userID, err)
+		}
+		d.Progress = signoff.Progress{Total: total, Done: done, NA: na}
+		a.Deployment = d
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,268 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff/internal/password"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// PasswordParams is the argon2id cost used for new hashes; tests lower it.
+var PasswordParams = password.Default
+
+// CreateUser adds a person with the given roles and records it.
+func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.EventActor) (*signoff.User, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	hash, err := password.HashWith(n.Password, PasswordParams)
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create user: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+
+	var id int64
+	err = tx.QueryRow(ctx, `
+		INSERT INTO users (email, name, password_hash, is_admin, is_auditor)
+		VALUES ($1, $2, $3, $4, $5)
+		RETURNING id`, n.Email, n.Name, hash, n.IsAdmin, n.IsAuditor).Scan(&id)
+	if isUniqueViolation(err, "users_email_key") {
+		return nil, signoff.Errorf(signoff.ECONFLICT, "A person with email %s already exists.", n.Email)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create user %s: %w", n.Email, err)
+	}
+	roles, err := grantRoles(ctx, tx, id, n.Roles, actor.ID)
+	if err != nil {
+		return nil, err
+	}
+	if actor.ID == 0 && actor.Name == "" {
+		actor = signoff.EventActor{ID: id, Name: n.Name, Via: "web"}
+	}
+	_, err = appendSystemEvent(ctx, tx, signoff.Change{
+		Actor: actor, Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id),
+		After: map[string]any{"email": n.Email, "name": n.Name, "admin": n.IsAdmin, "auditor": n.IsAuditor, "roles": roles},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("create user: commit: %w", err)
+	}
+	return db.User(ctx, id)
+}
+
+func grantRoles(ctx context.Context, tx pgx.Tx, userID int64, names []string, by int64) ([]string, error) {
+	var granted []string
+	for _, name := range names {
+		var roleName string
+		err := tx.QueryRow(ctx, `
+			INSERT INTO user_roles (user_id, role_id, granted_by)
+			SELECT $1, id, $3 FROM roles WHERE lower(name) = lower($2)
+			ON CONFLICT DO NOTHING
+			RETURNING (SELECT name FROM roles WHERE lower(name) = lower($2))`,
+			userID, strings.TrimSpace(name), nullID(by)).Scan(&roleName)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM roles WHERE lower(name) = lower($1))`, strings.TrimSpace(name)).Scan(&exists); err != nil {
+				return nil, fmt.Errorf("grant role %q: %w", name, err)
+			}
+			if !exists {
+				return nil, signoff.Errorf(signoff.EINVALID, "There is no role named %q.", name)
+			}
+			continue // already held
+		}
+		if err != nil {
+			return nil, fmt.Errorf("grant role %q: %w", name, err)
+		}
+		granted = append(granted, roleName)
+	}
+	return granted, nil
+}
+
+const userColumns = `u.id, u.email, u.name, u.is_admin, u.is_auditor, u.active, u.created_at,
+	coalesce((SELECT array_agg(r.id ORDER BY r.id) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}'),
+	coalesce((SELECT array_agg(r.name ORDER BY r.id) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}')`
+
+func scanUser(row pgx.Row) (*signoff.User, error) {
+	var u signoff.User
+	var ids []int64
+	var names []string
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &ids, &names); err != nil {
+		return nil, err
+	}
+	for i := range ids {
+		u.Roles = append(u.Roles, signoff.Role{ID: ids[i], Name: names[i]})
+	}
+	return &u, nil
+}
+
+// User returns the person with the id.
+func (db *DB) User(ctx context.Context, id int64) (*signoff.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+	if err != nil {
+		return nil, notFound(fmt.Errorf("user %d: %w", id, err), "Person %d not found.", id)
+	}
+	return u, nil
+}
+
+// Users lists everyone, active first, by name.
+func (db *DB) Users(ctx context.Context) ([]*signoff.User, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.active DESC, lower(u.name)`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []*signoff.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// CountUsers returns how many people exist (0 before setup).
+func (db *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// Rate limits for password checks, shared by every instance through the
+// auth_failures table.
+const (
+	FailureWindow     = 15 * time.Minute
+	MaxFailuresPerKey = 10
+)
+
+// dummyHash is checked when no user matches, so a wrong email costs as much
+// time as a wrong password and does not reveal who has an account.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := password.HashWith("signoff-timing-equaliser", PasswordParams)
+	return h
+})
+
+// Authenticate checks an email and password. Failures are counted per email
+// and per client address; past the limit it refuses before checking.
+func (db *DB) Authenticate(ctx context.Context, email, pw, clientIP string) (*signoff.User, error) {
+	email = strings.TrimSpace(email)
+	keys := []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
+	if err := db.checkRateLimit(ctx, keys); err != nil {
+		return nil, err
+	}
+	var id int64
+	var hash string
+	var active bool
+	err := db.pool.QueryRow(ctx, `SELECT id, password_hash, active FROM users WHERE lower(email) = lower($1)`, email).Scan(&id, &hash, &active)
+	if errors.Is(err, pgx.ErrNoRows) {
+		hash = dummyHash()
+	} else if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	ok, err := password.Check(hash, pw)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate user %d: %w", id, err)
+	}
+	if !ok || id == 0 || !active {
+		if err := db.recordFailure(ctx, keys); err != nil {
+			return nil, err
+		}
+		return nil, signoff.Errorf(signoff.EUNAUTHORIZED, "Email or password is wrong.")
+	}
+	return db.User(ctx, id)
+}
+
+// CheckPassword re-verifies a signed-in person's password (the signature
+// ceremony); failures count against the same limit as logins.
+func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP string) error {
+	var email, hash string
+	var active bool
+	err := db.pool.QueryRow(ctx, `SELECT email, password_hash, active FROM users WHERE id = $1`, userID).Scan(&email, &hash, &active)
+	if err != nil {
+		return notFound(fmt.Errorf("check password of user %d: %w", userID, err), "Person %d not found.", userID)
+	}
+	keys := []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
+	if err := db.checkRateLimit(ctx, keys); err != nil {
+		return err
+	}
+	ok, err := password.Check(hash, pw)
+	if err != nil {
+		return fmt.Errorf("check password of user %d: %w", userID, err)
+	}
+	if !ok || !active {
+		if err := db.recordFailure(ctx, keys); err != nil {
+			return err
+		}
+		return signoff.Errorf(signoff.EUNAUTHORIZED, "The password is wrong; nothing was signed.")
+	}
+	return nil
+}
+
+func (db *DB) checkRateLimit(ctx context.Context, keys []string) error {
+	var n int
+	err := db.pool.QueryRow(ctx, `
+		SELECT coalesce(max(c), 0) FROM (
+		    SELECT count(*) AS c FROM auth_failures
+		    WHERE key = ANY($1) AND at > now() - $2::interval
+		    GROUP BY key
+		) per_key`, keys, FailureWindow).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("check rate limit: %w", err)
+	}
+	if n >= MaxFailuresPerKey {
+		return signoff.Errorf(signoff.ERATELIMIT, "Too many failed attempts. Wait %d minutes and try again.", int(FailureWindow.Minutes()))
+	}
+	return nil
+}
+
+func (db *DB) recordFailure(ctx context.Context, keys []string) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO auth_failures (key) SELECT unnest($1::text[])`, keys)
+	if err != nil {
+		return fmt.Errorf("record failed attempt: %w", err)
+	}
+	return nil
+}
+
+// SetPassword changes a person's password.
+func (db *DB) SetPassword(ctx context.Context, userID int64, pw string, actor signoff.EventActor) error {
+	if err := signoff.ValidatePassword(pw); err != nil {
+		return err
+	}
+	hash, err := password.HashWith(pw, PasswordParams)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("set password: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+	if err != nil {
+		return fmt.Errorf("set password of user %d: %w", userID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return signoff.Errorf(signoff.ENOTFOUND, "Person %d not found.", userID)
+	}
+	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
+		Target: fmt.Sprintf("user/%d", userID), After: map[string]any{"password": "changed"}}); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}

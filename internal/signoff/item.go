@@ -1,0 +1,102 @@
+package signoff
+
+import (
+	"strings"
+	"time"
+)
+
+// ItemState is what has been done about one checklist item.
+type ItemState string
+
+const (
+	ItemOpen ItemState = "open"
+	ItemDone ItemState = "done"
+	ItemNA   ItemState = "na"
+)
+
+// Valid reports whether s is a known item state.
+func (s ItemState) Valid() bool { return s == ItemOpen || s == ItemDone || s == ItemNA }
+
+// Item is one checklist item of a deployment: a snapshot of the template
+// version's item plus what the team has done about it.
+type Item struct {
+	ID          int64
+	Path        string // "phase.section.item[.child[.grandchild]]", stable for the API
+	ParentPath  string
+	Position    int
+	Phase       int
+	Section     int
+	Level       int
+	Text        string
+	Conditional bool
+	HasChildren bool
+	DueAfter    time.Duration
+
+	State    ItemState
+	NAReason string
+	StateBy  *UserRef
+	StateAt  *time.Time
+	Evidence string
+
+	CommentCount int
+}
+
+// Title is the item's bold lead text (or all of it without one).
+func (it *Item) Title() string { t, _ := SplitItemText(it.Text); return t }
+
+// Detail is the item's text after its bold lead.
+func (it *Item) Detail() string { _, d := SplitItemText(it.Text); return d }
+
+// MaxReasonLen bounds N/A reasons, comments and evidence so a page stays a page.
+const (
+	MaxReasonLen   = 1000
+	MaxCommentLen  = 4000
+	MaxNoteLen     = 10000
+	MaxEvidenceLen = 20000
+)
+
+// ItemChange is one requested change to an item's state.
+type ItemChange struct {
+	Path     string
+	State    ItemState
+	NAReason string
+}
+
+// Validate checks the change on its own: N/A needs a reason.
+func (c *ItemChange) Validate() error {
+	c.NAReason = strings.TrimSpace(c.NAReason)
+	if !c.State.Valid() {
+		return Errorf(EINVALID, "State must be open, done or na.")
+	}
+	if c.State == ItemNA {
+		if err := ValidateText("N/A reason", c.NAReason, 1, MaxReasonLen); err != nil {
+			if c.NAReason == "" {
+				return Errorf(EINVALID, "Marking an item N/A needs a reason.")
+			}
+			return err
+		}
+	} else {
+		c.NAReason = ""
+	}
+	return nil
+}
+
+// Comment is a remark on an item.
+type Comment struct {
+	ID        int64
+	ItemID    int64
+	ItemPath  string
+	Author    UserRef
+	Body      string
+	CreatedAt time.Time
+}
+
+// Note is one of a deployment's note fields ("Issues Encountered").
+type Note struct {
+	Position  int
+	Name      string
+	Long      bool
+	Value     string
+	UpdatedBy *UserRef
+	UpdatedAt *time.Time
+}

@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// deploymentShow is the working page: the checklist by phase, the progress
+// bars and the sign-off panel.
+func (s *Server) deploymentShow(w http.ResponseWriter, r *http.Request) {
+	v, err := s.loadDeploymentView(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v))
+}
+
+// loadDeploymentView reads everything the deployment page shows.
+func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
+	id, err := idParam(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	d, err := s.db.Deployment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := s.db.Checklist(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := s.db.Slots(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &deploymentView{D: d, CL: cl, Slots: slots, User: currentUser(ctx), Now: s.now()}
+	if s.live != nil {
+		v.Viewers = s.live.Viewers(ctx, id)
+	}
+	return v, nil
+}
+
+// itemState ticks, unticks or marks N/A one item. Without JavaScript the
+// browser posts the form and is sent back to the item; with HTMX only the
+// item's block, the progress bars and the sign-off panel come back.
+func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	path := chi.URLParam(r, "path")
+	change := signoff.ItemChange{Path: path, State: signoff.ItemState(lastValue(r, "state")), NAReason: r.PostFormValue("reason")}
+	if _, err := s.db.SetItemState(r.Context(), id, change, actor(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.afterItemChange(w, r, id, path)
+}
+
+// afterItemChange answers a successful change to an item.
+func (s *Server) afterItemChange(w http.ResponseWriter, r *http.Request, id int64, path string) {
+	if !isHTMX(r) {
+		http.Redirect(w, r, fmt.Sprintf("/deployments/%d#item-%s", id, path), http.StatusSeeOther)
+		return
+	}
+	v, err := s.loadDeploymentView(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	it := v.CL.Item(topPath(path))
+	if it == nil {
+		s.fail(w, r, signoff.Errorf(signoff.ENOTFOUND, "Deployment %d has no item %s.", v.D.ID, path))
+		return
+	}
+	s.render(w, r, http.StatusOK, itemChanged(v, it))
+}
+
+// lastValue is the last value of a form field: a checkbox after a hidden
+// field of the same name wins when ticked, the hidden one when not.
+func lastValue(r *http.Request, name string) string {
+	vs := r.PostForm[name]
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
+}

@@ -1,0 +1,190 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// deploymentView is the deployment page's view model: the checklist with
+// its template's structure, the sign-off slots, and what the viewer may do.
+type deploymentView struct {
+	D       *signoff.Deployment
+	CL      *signoff.Checklist
+	Slots   []signoff.Slot
+	User    *signoff.User
+	Now     time.Time
+	Viewers []signoff.UserRef
+}
+
+func (v *deploymentView) URL() string { return fmt.Sprintf("/deployments/%d", v.D.ID) }
+
+// CanEdit reports whether the viewer may change the checklist now.
+func (v *deploymentView) CanEdit() bool {
+	return v.User.CanEditChecklists() && v.D.Writable() == nil
+}
+
+type phaseView struct {
+	Num      int
+	Title    string
+	Intro    string
+	Progress signoff.Progress
+	Sections []sectionView
+}
+
+func (p phaseView) Anchor() string { return fmt.Sprintf("phase-%d", p.Num) }
+
+type sectionView struct {
+	Phase, Num int
+	Title      string
+	Intro      string
+	DueAfter   time.Duration
+	Progress   signoff.Progress
+	Items      []*signoff.Item // top level only; children via Children
+}
+
+func (s sectionView) ID() string { return fmt.Sprintf("section-%d-%d", s.Phase, s.Num) }
+
+// Phases arranges the items under the template's headings.
+func (v *deploymentView) Phases() []phaseView {
+	t := v.CL.Template
+	out := make([]phaseView, 0, len(t.Phases))
+	for pi, p := range t.Phases {
+		pv := phaseView{Num: pi + 1, Title: p.Title, Intro: p.Intro, Progress: v.CL.Progress(pi+1, 0)}
+		for si, s := range p.Sections {
+			sv := sectionView{Phase: pi + 1, Num: si + 1, Title: s.Title, Intro: s.Intro, DueAfter: s.DueAfter,
+				Progress: v.CL.Progress(pi+1, si+1)}
+			for i := range v.CL.Items {
+				it := &v.CL.Items[i]
+				if it.Phase == pi+1 && it.Section == si+1 && it.Level == 1 {
+					sv.Items = append(sv.Items, it)
+				}
+			}
+			pv.Sections = append(pv.Sections, sv)
+		}
+		out = append(out, pv)
+	}
+	return out
+}
+
+// Progress is the whole checklist's progress.
+func (v *deploymentView) Progress() signoff.Progress { return v.CL.Progress(0, 0) }
+
+func (v *deploymentView) Children(it *signoff.Item) []*signoff.Item { return v.CL.Children(it.Path) }
+
+// State is the item's state as shown: parents follow their children.
+func (v *deploymentView) State(it *signoff.Item) signoff.ItemState { return v.CL.Effective(it) }
+
+// ChildCounts is "2/4" for a parent row.
+func (v *deploymentView) ChildCounts(it *signoff.Item) string {
+	kids := v.CL.Children(it.Path)
+	n := 0
+	for _, k := range kids {
+		if v.CL.Effective(k) != signoff.ItemOpen {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d/%d", n, len(kids))
+}
+
+// DueAt is when a timed item falls due, once the deployment is live.
+func (v *deploymentView) DueAt(it *signoff.Item) *time.Time {
+	if it.DueAfter == 0 || v.D.WentLiveAt == nil {
+		return nil
+	}
+	t := v.D.WentLiveAt.Add(it.DueAfter)
+	return &t
+}
+
+// Overdue reports a timed, open item past its due time.
+func (v *deploymentView) Overdue(it *signoff.Item) bool {
+	due := v.DueAt(it)
+	return due != nil && v.D.Status == signoff.StatusLive && v.State(it) == signoff.ItemOpen && v.Now.After(*due)
+}
+
+// OverdueCount counts overdue items for the summary.
+func (v *deploymentView) OverdueCount() int {
+	if v.D.Status != signoff.StatusLive {
+		return 0
+	}
+	return len(v.CL.Overdue(v.D.WentLiveAt, v.Now))
+}
+
+// ItemClass is the item's CSS state classes.
+func (v *deploymentView) ItemClass(it *signoff.Item) string {
+	c := []string{"item"}
+	switch v.State(it) {
+	case signoff.ItemDone:
+		c = append(c, "is-done")
+	case signoff.ItemNA:
+		c = append(c, "is-na")
+	}
+	if it.HasChildren {
+		c = append(c, "is-parent")
+	}
+	if it.Conditional {
+		c = append(c, "is-conditional")
+	}
+	if v.Overdue(it) {
+		c = append(c, "is-overdue")
+	}
+	return strings.Join(c, " ")
+}
+
+// topPath is the path of the level-1 item that holds path: the block a
+// change re-renders, since parents' states follow their children.
+func topPath(path string) string {
+	parts := strings.SplitN(path, ".", 4)
+	if len(parts) < 3 {
+		return path
+	}
+	return strings.Join(parts[:3], ".")
+}
+
+type slotGroup struct {
+	Name  string
+	Final bool
+	Slots []signoff.Slot
+}
+
+// SlotGroups arranges the slots as the template groups them.
+func (v *deploymentView) SlotGroups() []slotGroup {
+	var out []slotGroup
+	for _, s := range v.Slots {
+		if len(out) == 0 || out[len(out)-1].Name != s.Group {
+			out = append(out, slotGroup{Name: s.Group, Final: s.Final})
+		}
+		g := &out[len(out)-1]
+		g.Slots = append(g.Slots, s)
+	}
+	return out
+}
+
+// SignedCount is how many slots hold a fresh signature.
+func (v *deploymentView) SignedCount() int {
+	n := 0
+	for i := range v.Slots {
+		if v.Slots[i].State(v.D.ChecklistRev) == signoff.SlotSigned {
+			n++
+		}
+	}
+	return n
+}
+
+func (v *deploymentView) SlotState(s signoff.Slot) signoff.SlotState {
+	return s.State(v.D.ChecklistRev)
+}
+
+// CanSign says whether to offer "Sign as <role>" to the viewer; the
+// server checks every rule again when the form is posted.
+func (v *deploymentView) CanSign(s signoff.Slot) bool {
+	return v.CanEdit() && v.User.HasRole(s.Role) && v.SlotState(s) != signoff.SlotSigned
+}
+
+// CanRevoke says whether to offer revoking a standing signature.
+func (v *deploymentView) CanRevoke(s signoff.Slot) bool {
+	return s.Signature != nil && v.D.Writable() == nil && !v.User.IsAuditor &&
+		(s.Signature.Signer.ID == v.User.ID || v.User.IsAdmin)
+}

@@ -1,0 +1,130 @@
+package ui
+
+import (
+	"net/http"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+type loginForm struct {
+	Email string
+	Next  string
+	Error string
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if currentUser(r.Context()) != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, loginPage(s.page(w, r, "Sign in", ""), loginForm{Next: next}))
+}
+
+// login checks the password (rate-limited per email and per address) and
+// starts a fresh session: the id is rotated so one planted before login is
+// worthless after it.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := loginForm{Email: r.PostFormValue("email"), Next: safeNext(r.PostFormValue("next"))}
+	u, err := s.db.Authenticate(r.Context(), f.Email, r.PostFormValue("password"), s.clientIP(r))
+	if err != nil {
+		switch code := signoff.ErrorCode(err); code {
+		case signoff.EUNAUTHORIZED, signoff.ERATELIMIT, signoff.EINVALID:
+			f.Error = signoff.ErrorMessage(err)
+			s.render(w, r, statusFor[code], loginPage(s.page(w, r, "Sign in", ""), f))
+		default:
+			s.fail(w, r, err)
+		}
+		return
+	}
+	if err := s.startSession(w, r, u.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, userID int64) error {
+	sess, err := s.sessions.Get(r, s.cookieName())
+	if err != nil {
+		return err
+	}
+	if err := s.sessions.rotate(r.Context(), sess); err != nil {
+		return err
+	}
+	sess.Values = map[any]any{"uid": userID}
+	return sess.Save(r, w)
+}
+
+// logout ends the session on the server, not just in the browser: a copied
+// cookie is dead too.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.sessions.Get(r, s.cookieName())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess.Options.MaxAge = -1
+	if err := sess.Save(r, w); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+type setupForm struct {
+	Token string
+	Email string
+	Name  string
+	Error string
+}
+
+// setupForm shows the one-time form that creates the first admin; the link
+// with its token was printed in the log at first start.
+func (s *Server) setupForm(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	ok, err := s.db.SetupTokenValid(r.Context(), token)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		s.fail(w, r, signoff.Errorf(signoff.EFORBIDDEN, "This setup link is invalid, expired or already used. Restart Signoff with no people in the database for a new one, or ask an admin for an account."))
+		return
+	}
+	s.render(w, r, http.StatusOK, setupPage(s.page(w, r, "Set up Signoff", ""), setupForm{Token: token}))
+}
+
+func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := setupForm{Token: r.PostFormValue("token"), Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
+	pw := r.PostFormValue("password")
+	if pw != r.PostFormValue("password_confirm") {
+		f.Error = "The two passwords differ."
+		s.render(w, r, http.StatusBadRequest, setupPage(s.page(w, r, "Set up Signoff", ""), f))
+		return
+	}
+	u, err := s.db.SetupFirstAdmin(r.Context(), f.Token, signoff.NewUser{Email: f.Email, Name: f.Name, Password: pw})
+	if err != nil {
+		if code := signoff.ErrorCode(err); code == signoff.EINVALID {
+			f.Error = signoff.ErrorMessage(err)
+			s.render(w, r, statusFor[code], setupPage(s.page(w, r, "Set up Signoff", ""), f))
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.startSession(w, r, u.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.flash(w, r, "success", "Welcome, "+u.Name+". You are the first admin: invite your team under People.")
+	http.Redirect(w, r, "/admin/people", http.StatusSeeOther)
+}

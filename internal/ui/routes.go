@@ -1,0 +1,85 @@
+package ui
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/signoff/signoff/web"
+)
+
+// Handler returns the whole web application: every route, with the
+// middleware that guards it, declared here and nowhere else.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.withRequestID, s.logRequests, s.recoverPanics, s.securityHeaders)
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed)
+
+	// Operations and assets: no session.
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(web.Static)))
+
+	// Template uploads are the one place a body may be large.
+	r.Group(func(r chi.Router) {
+		r.Use(limitBody(MaxTemplateBytes), s.loadUser, s.requireUser, s.requireAdmin)
+		r.Post("/templates", s.templateImport)
+	})
+
+	r.Group(func(r chi.Router) {
+		r.Use(limitBody(MaxBodyBytes), s.loadUser)
+
+		// Public: signing in and the one-time first-admin setup.
+		r.Get("/login", s.loginForm)
+		r.Post("/login", s.login)
+		r.Post("/logout", s.logout)
+		r.Get("/setup", s.setupForm)
+		r.Post("/setup", s.setup)
+		r.Get("/invite", s.inviteForm)
+		r.Post("/invite", s.acceptInvite)
+
+		// Everyone signed in: read.
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireUser)
+			r.Get("/", s.home)
+			r.Get("/deployments", s.deploymentList)
+			r.Get("/deployments/{id}", s.deploymentShow)
+			r.Get("/deployments/{id}/history", s.deploymentHistory)
+			r.Get("/deployments/{id}/items/{path}/comments", s.commentList)
+			r.Get("/my/signoffs", s.mySignoffs)
+			r.Get("/templates", s.templateList)
+			r.Get("/templates/{slug}", s.templateShow)
+			r.Get("/templates/{slug}/export.md", s.templateExport)
+
+			// Everyone who may change checklists (not auditors).
+			r.Group(func(r chi.Router) {
+				r.Use(s.requireEditor)
+				r.Get("/deployments/new", s.deploymentNewForm)
+				r.Post("/deployments", s.deploymentCreate)
+				r.Post("/deployments/{id}/items/{path}/state", s.itemState)
+				r.Post("/deployments/{id}/items/{path}/comments", s.commentCreate)
+				r.Post("/deployments/{id}/notes/{position}", s.noteEdit)
+				r.Post("/deployments/{id}/status", s.deploymentStatus)
+				// Signing checks the role itself: only its holders pass.
+				r.Get("/deployments/{id}/slots/{slot}/sign", s.signForm)
+				r.Post("/deployments/{id}/slots/{slot}/sign", s.sign)
+				r.Post("/deployments/{id}/slots/{slot}/revoke", s.revoke)
+			})
+
+			// Admins: people, roles and templates.
+			r.Group(func(r chi.Router) {
+				r.Use(s.requireAdmin)
+				r.Get("/admin/people", s.peopleList)
+				r.Post("/admin/people", s.personCreate)
+				r.Post("/admin/people/{uid}/active", s.personActive)
+				r.Post("/admin/people/{uid}/permissions", s.personPermissions)
+				r.Post("/admin/people/{uid}/roles", s.personRoleGrant)
+				r.Post("/admin/people/{uid}/roles/withdraw", s.personRoleWithdraw)
+				r.Post("/admin/roles", s.roleCreate)
+				r.Post("/templates/{slug}/settings", s.templateSettings)
+			})
+		})
+	})
+	return http.NewCrossOriginProtection().Handler(r)
+}

@@ -1,0 +1,90 @@
+// Package ui is Signoff's web layer: the routes, the handlers (one small
+// file per action) and their templ views, side by side. Handlers read like
+// the request: parse, authorize, call the store, render.
+package ui
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// Server holds the web layer's dependencies.
+type Server struct {
+	db       *postgres.DB
+	cfg      *config.Config
+	logger   *slog.Logger
+	sessions *sessionStore
+	live     Live
+	now      func() time.Time
+}
+
+// Live is what handlers need from the live-update hub.
+type Live interface {
+	// Subscribe returns a channel of change notices for a deployment and a
+	// function that ends the subscription.
+	Subscribe(deploymentID int64, viewer signoff.UserRef) (<-chan LiveNotice, func())
+	// Viewers lists who is watching a deployment, across all instances.
+	Viewers(ctx context.Context, deploymentID int64) []signoff.UserRef
+}
+
+// LiveNotice says a deployment changed: seq is its newest audit event.
+type LiveNotice struct {
+	DeploymentID int64
+	Seq          int64
+	Viewers      bool // the set of viewers changed
+}
+
+// Options are the Server's optional parts.
+type Options struct {
+	Live Live
+	Now  func() time.Time
+}
+
+// New builds the web layer. The session key is shared by every instance:
+// from SESSION_SECRET or generated once in the database.
+func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) (*Server, error) {
+	key := []byte(cfg.SessionSecret)
+	if len(key) == 0 {
+		var err error
+		key, err = db.Secret(ctx, "session_key", func() []byte { return randomBytes(64) })
+		if err != nil {
+			return nil, fmt.Errorf("session key: %w", err)
+		}
+	}
+	s := &Server{
+		db: db, cfg: cfg, logger: logger, live: opt.Live, now: opt.Now,
+		sessions: newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// render writes a templ component with a status.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil {
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "render failed",
+			slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
+	}
+}
+
+// actor is the signed-in person as the audit log records them.
+func actor(r *http.Request) signoff.EventActor {
+	u := currentUser(r.Context())
+	if u == nil {
+		return signoff.EventActor{Name: "anonymous", Via: "web"}
+	}
+	return signoff.EventActor{ID: u.ID, Name: u.Name, Via: "web"}
+}

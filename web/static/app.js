@@ -1,0 +1,426 @@
+/*
+ * Signoff — optional enhancements. Load with <script src=".../app.js" defer>
+ * after htmx and its SSE extension. Every page works without this file:
+ * forms post, links navigate, <details> open and close on their own.
+ *
+ * What it adds:
+ *   - htmx config that fits a strict Content-Security-Policy
+ *   - theme toggle ([data-theme-toggle]) remembered in localStorage and a
+ *     "theme" cookie (so the server can render <html data-theme> and avoid
+ *     a flash); ?theme=dark|light|system in the URL also sets it
+ *   - <dialog> helpers: [data-dialog-open="id"] opens #id as a modal
+ *     (a link keeps its href as the no-JS fallback), [data-dialog-close]
+ *     closes the dialog it sits in; a click on the backdrop closes too
+ *   - keyboard shortcuts on pages with [data-item-row] rows:
+ *       j / k   next / previous item row
+ *       x, space  tick / untick the focused row
+ *       n       open N/A for the focused row
+ *       c       open comments for the focused row
+ *       /       focus the filter box ([data-filter])
+ *       ?       show <dialog id="shortcuts">
+ *       Esc     leave the filter box / close menus
+ *   - countdowns: <time data-countdown datetime="ISO-8601"> renders
+ *     "due in 1h 20m" / "overdue by 5m" every 30s and toggles .is-overdue
+ *     (on the <time> and on its closest .item or .section)
+ *   - relative times: <time data-relative datetime="…"> renders "5m ago"
+ *   - client-side filter of item rows while typing in [data-filter]
+ *   - live indicator [data-live-indicator] follows the SSE connection
+ *   - keeps keyboard focus on an item row across its htmx swap
+ *   - closes open <details class="menu"> / .popover on outside click or Esc
+ *   - [data-dismiss] removes its closest .flash
+ */
+(function () {
+  "use strict";
+
+  var doc = document;
+  var root = doc.documentElement;
+  var THEME_KEY = "signoff-theme";
+
+  /* ------------------------------------------------------------------ htmx */
+  // htmx reads <meta name="htmx-config"> when the document is ready; set the
+  // same values here too, in case the page has no meta tag. Deferred scripts
+  // run before DOMContentLoaded, so this lands before htmx initialises.
+  if (window.htmx && window.htmx.config) {
+    var cfg = window.htmx.config;
+    cfg.includeIndicatorStyles = false; // no injected <style> (CSP style-src)
+    cfg.allowEval = false;              // no eval/new Function (CSP script-src)
+    cfg.allowScriptTags = false;        // never run <script> from responses
+    cfg.historyCacheSize = 0;           // keep checklist pages out of localStorage
+  }
+
+  /* ----------------------------------------------------------------- theme */
+  function storedTheme() {
+    try {
+      return localStorage.getItem(THEME_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function applyTheme(theme, persist) {
+    if (theme === "light" || theme === "dark") {
+      root.setAttribute("data-theme", theme);
+    } else {
+      root.removeAttribute("data-theme");
+      theme = "system";
+    }
+    if (persist) {
+      try {
+        if (theme === "system") localStorage.removeItem(THEME_KEY);
+        else localStorage.setItem(THEME_KEY, theme);
+      } catch (e) { /* private mode: fine */ }
+      var maxAge = theme === "system" ? 0 : 31536000;
+      doc.cookie = "theme=" + theme + "; Path=/; Max-Age=" + maxAge + "; SameSite=Lax" +
+        (location.protocol === "https:" ? "; Secure" : "");
+    }
+    syncThemeToggles();
+  }
+
+  function effectiveTheme() {
+    var t = root.getAttribute("data-theme");
+    if (t === "light" || t === "dark") return t;
+    return window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+  }
+
+  function syncThemeToggles() {
+    var dark = effectiveTheme() === "dark";
+    doc.querySelectorAll("[data-theme-toggle]").forEach(function (btn) {
+      btn.setAttribute("aria-pressed", dark ? "true" : "false");
+      btn.setAttribute("title", dark ? "Switch to light theme" : "Switch to dark theme");
+      var label = btn.querySelector("[data-theme-label]");
+      if (label) label.textContent = dark ? "Light theme" : "Dark theme";
+    });
+  }
+
+  (function initTheme() {
+    var fromURL = null;
+    try {
+      fromURL = new URLSearchParams(location.search).get("theme");
+    } catch (e) { /* old browser */ }
+    if (fromURL === "light" || fromURL === "dark" || fromURL === "system") {
+      applyTheme(fromURL, true);
+    } else {
+      var s = storedTheme();
+      if (s === "light" || s === "dark") applyTheme(s, false);
+      else syncThemeToggles();
+    }
+    if (window.matchMedia) {
+      var mq = matchMedia("(prefers-color-scheme: dark)");
+      if (mq.addEventListener) mq.addEventListener("change", syncThemeToggles);
+    }
+  })();
+
+  /* --------------------------------------------------------------- dialogs */
+  function openDialog(id, opener) {
+    var d = doc.getElementById(id);
+    if (!d || typeof d.showModal !== "function") return false;
+    if (!d.open) {
+      d._opener = opener || doc.activeElement;
+      d.showModal();
+      var first = d.querySelector("[autofocus], input:not([type=hidden]):not([disabled]), select, textarea");
+      if (first) first.focus();
+    }
+    return true;
+  }
+
+  function closeDialog(d) {
+    if (d && d.open) d.close();
+  }
+
+  doc.addEventListener("close", function (e) {
+    var d = e.target;
+    if (d && d.tagName === "DIALOG" && d._opener && doc.contains(d._opener)) {
+      d._opener.focus();
+      d._opener = null;
+    }
+  }, true);
+
+  /* -------------------------------------------------------------- clicks */
+  doc.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!(t instanceof Element)) return;
+
+    var opener = t.closest("[data-dialog-open]");
+    if (opener) {
+      if (openDialog(opener.getAttribute("data-dialog-open"), opener)) e.preventDefault();
+      return;
+    }
+
+    var closer = t.closest("[data-dialog-close]");
+    if (closer) {
+      var d = closer.closest("dialog");
+      if (d) {
+        e.preventDefault();
+        closeDialog(d);
+      }
+      return;
+    }
+
+    // a click on a modal's backdrop lands on the <dialog> element itself
+    if (t.tagName === "DIALOG" && t.open) {
+      var r = t.getBoundingClientRect();
+      var inside = e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
+      if (!inside) closeDialog(t);
+      return;
+    }
+
+    var toggle = t.closest("[data-theme-toggle]");
+    if (toggle) {
+      e.preventDefault();
+      applyTheme(effectiveTheme() === "dark" ? "light" : "dark", true);
+    }
+
+    var dismiss = t.closest("[data-dismiss]");
+    if (dismiss) {
+      var box = dismiss.closest(".flash, .callout");
+      if (box) {
+        e.preventDefault();
+        box.remove();
+      }
+    }
+
+    closeOpenDetails(t);
+  });
+
+  function closeOpenDetails(except) {
+    doc.querySelectorAll("details.menu[open], details.popover[open]").forEach(function (det) {
+      if (!except || !det.contains(except)) det.removeAttribute("open");
+    });
+  }
+
+  /* ------------------------------------------------------------ item rows */
+  function rows() {
+    return Array.prototype.filter.call(doc.querySelectorAll("[data-item-row]"), function (r) {
+      return r.offsetParent !== null || r.getClientRects().length > 0;
+    });
+  }
+
+  function currentRow() {
+    var a = doc.activeElement;
+    return a && a.closest ? a.closest("[data-item-row]") : null;
+  }
+
+  function focusRow(row) {
+    if (!row) return;
+    if (!row.hasAttribute("tabindex")) row.setAttribute("tabindex", "-1");
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "nearest" });
+  }
+
+  function moveRow(step) {
+    var list = rows();
+    if (!list.length) return;
+    var cur = currentRow();
+    var i = cur ? list.indexOf(cur) : -1;
+    if (i === -1) {
+      // start from the first row visible on screen
+      var top = 0;
+      for (var k = 0; k < list.length; k++) {
+        if (list[k].getBoundingClientRect().bottom > 80) { top = k; break; }
+      }
+      focusRow(list[step > 0 ? top : Math.max(0, top - 1)]);
+      return;
+    }
+    focusRow(list[Math.min(list.length - 1, Math.max(0, i + step))]);
+  }
+
+  function toggleRow(row) {
+    var cb = row && row.querySelector("input[type=checkbox]:not([disabled])");
+    if (!cb) return;
+    var form = cb.form;
+    cb.click(); // toggles and fires input + change, which htmx listens to
+    if (!form) return;
+    var trig = form.getAttribute("hx-trigger") || form.getAttribute("data-hx-trigger") || "";
+    var htmxHandles = window.htmx && /\bchange\b/.test(trig);
+    if (!htmxHandles) {
+      if (form.requestSubmit) form.requestSubmit();
+      else form.submit();
+    }
+  }
+
+  function openIn(row, selector) {
+    var el = row && row.querySelector(selector);
+    if (!el) return;
+    if (el.tagName === "DETAILS") {
+      el.setAttribute("open", "");
+      var input = el.querySelector("input:not([type=hidden]), textarea, select");
+      if (input) input.focus();
+      else el.querySelector("summary").focus();
+    } else {
+      el.click();
+    }
+  }
+
+  // keep focus on a row that htmx replaced (same id)
+  var lastRowId = null;
+  doc.addEventListener("focusin", function (e) {
+    var row = e.target.closest && e.target.closest("[data-item-row]");
+    lastRowId = row && row.id ? row.id : null;
+  });
+  doc.addEventListener("htmx:afterSettle", function () {
+    if (!lastRowId) return;
+    var a = doc.activeElement;
+    if (a && a !== doc.body && doc.contains(a)) return;
+    var row = doc.getElementById(lastRowId);
+    if (row) focusRow(row);
+    refreshCountdowns(row || doc);
+  });
+  doc.addEventListener("htmx:load", function (e) {
+    refreshCountdowns(e.target);
+  });
+
+  /* --------------------------------------------------------------- filter */
+  function filterItems(input) {
+    var q = input.value.trim().toLowerCase();
+    var scope = doc.querySelector(input.getAttribute("data-filter") || "") || doc;
+    var items = scope.querySelectorAll(".item");
+    var shown = 0;
+    // walk deepest first so a parent knows whether a child matched
+    for (var i = items.length - 1; i >= 0; i--) {
+      var it = items[i];
+      var row = it.querySelector(":scope > [data-item-row], :scope > .item-row");
+      var text = row ? row.textContent.toLowerCase() : "";
+      var childMatch = it.querySelector(":scope .item:not([data-filtered])") !== null;
+      var match = !q || text.indexOf(q) !== -1 || childMatch;
+      if (match) { it.removeAttribute("data-filtered"); it.hidden = false; shown++; }
+      else { it.setAttribute("data-filtered", ""); it.hidden = true; }
+    }
+    scope.querySelectorAll(".section, .phase").forEach(function (box) {
+      var any = box.querySelector(".item:not([data-filtered])");
+      box.hidden = !!q && !any;
+    });
+    var status = doc.querySelector("[data-filter-status]");
+    if (status) status.textContent = q ? shown + " matching item" + (shown === 1 ? "" : "s") : "";
+  }
+
+  doc.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t.matches && t.matches("input[data-filter]")) filterItems(t);
+  });
+
+  /* ----------------------------------------------------------- shortcuts */
+  function isTyping(el) {
+    if (!el) return false;
+    if (el.isContentEditable) return true;
+    var tag = el.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT") return true;
+    if (tag === "INPUT") {
+      var type = (el.getAttribute("type") || "text").toLowerCase();
+      return ["checkbox", "radio", "button", "submit", "reset", "range", "color", "file"].indexOf(type) === -1;
+    }
+    return false;
+  }
+
+  doc.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    var a = doc.activeElement;
+
+    if (e.key === "Escape") {
+      if (a && a.matches && a.matches("input[data-filter]")) {
+        var row = currentRow() || rows()[0];
+        a.blur();
+        if (row) focusRow(row);
+      }
+      closeOpenDetails(null);
+      return;
+    }
+
+    if (isTyping(a)) return;
+    if (doc.querySelector("dialog[open]")) return;
+
+    var hasRows = doc.querySelector("[data-item-row]") !== null;
+    var row = currentRow();
+
+    switch (e.key) {
+      case "j":
+      case "k":
+        if (!hasRows) return;
+        e.preventDefault();
+        moveRow(e.key === "j" ? 1 : -1);
+        break;
+      case "x":
+      case " ":
+        if (!row) return;
+        // space on a focused button/link/checkbox keeps its own meaning
+        if (e.key === " " && a !== row) return;
+        e.preventDefault();
+        toggleRow(row);
+        break;
+      case "n":
+        if (!row) return;
+        e.preventDefault();
+        openIn(row, "[data-na-toggle]");
+        break;
+      case "c":
+        if (!row) return;
+        e.preventDefault();
+        openIn(row, "[data-comments-toggle]");
+        break;
+      case "/":
+        var f = doc.querySelector("input[data-filter]");
+        if (!f) return;
+        e.preventDefault();
+        f.focus();
+        f.select();
+        break;
+      case "?":
+        if (openDialog("shortcuts")) e.preventDefault();
+        break;
+    }
+  });
+
+  /* ----------------------------------------------------------- countdowns */
+  function fmtDuration(ms) {
+    var m = Math.max(0, Math.round(ms / 60000));
+    if (m < 1) return "<1m";
+    var d = Math.floor(m / 1440);
+    var h = Math.floor((m % 1440) / 60);
+    var mm = m % 60;
+    if (d > 0) return d + "d" + (h ? " " + h + "h" : "");
+    if (h > 0) return h + "h" + (mm ? " " + mm + "m" : "");
+    return mm + "m";
+  }
+
+  function refreshCountdowns(scope) {
+    var now = Date.now();
+    var base = scope && scope.querySelectorAll ? scope : doc;
+    base.querySelectorAll("time[data-countdown]").forEach(function (t) {
+      var when = Date.parse(t.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      var left = when - now;
+      var overdue = left < 0;
+      var done = t.hasAttribute("data-countdown-done");
+      t.textContent = done ? t.textContent : overdue ? "overdue by " + fmtDuration(-left) : "due in " + fmtDuration(left);
+      t.classList.toggle("is-overdue", overdue && !done);
+      if (!t.title) t.title = new Date(when).toLocaleString();
+      // the row or section it belongs to gets the red edge on open items
+      var holder = t.closest(".item, .section");
+      if (holder && !done) holder.classList.toggle("is-overdue", overdue);
+    });
+    base.querySelectorAll("time[data-relative]").forEach(function (t) {
+      var when = Date.parse(t.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      var diff = now - when;
+      t.textContent = diff < 0 ? "in " + fmtDuration(-diff) : diff < 60000 ? "just now" : fmtDuration(diff) + " ago";
+      if (!t.title) t.title = new Date(when).toLocaleString();
+    });
+  }
+
+  refreshCountdowns(doc);
+  setInterval(function () { refreshCountdowns(doc); }, 30000);
+
+  /* ---------------------------------------------------------------- live */
+  function setLive(state) {
+    doc.querySelectorAll("[data-live-indicator]").forEach(function (el) {
+      el.classList.toggle("is-connected", state === "open");
+      el.classList.toggle("is-disconnected", state === "closed");
+      var label = el.querySelector(".live-label");
+      if (label) label.textContent = state === "open" ? "Live" : state === "closed" ? "Reconnecting…" : "Connecting…";
+      el.setAttribute("title", state === "open" ? "Changes by others appear as they happen" : "Live updates are not connected; reload to see the latest");
+    });
+  }
+  doc.addEventListener("htmx:sseOpen", function () { setLive("open"); });
+  doc.addEventListener("htmx:sseError", function () { setLive("closed"); });
+  doc.addEventListener("htmx:sseClose", function () { setLive("closed"); });
+  window.addEventListener("offline", function () { setLive("closed"); });
+})();
