@@ -14,6 +14,7 @@ import (
 	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/embeddedpg"
+	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/ui"
 )
@@ -98,7 +99,13 @@ func (a *App) Serve(ctx context.Context) error {
 	if err := a.announceSetup(ctx); err != nil {
 		return err
 	}
-	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{})
+	hub := live.NewHub(a.DB.Pool(), a.Logger)
+	go func() {
+		if err := hub.Run(ctx); err != nil {
+			a.Logger.Error("live updates stopped", "err", err)
+		}
+	}()
+	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{Live: hub})
 	if err != nil {
 		return err
 	}
@@ -114,6 +121,9 @@ func (a *App) Serve(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 	}
+	// Open event streams would hold a graceful shutdown for its whole
+	// timeout; end them first and let browsers reconnect elsewhere.
+	a.server.RegisterOnShutdown(hub.Shutdown)
 	go a.sweep(ctx)
 
 	errc := make(chan error, 1)

@@ -130,7 +130,7 @@ type runAs struct {
 // pidState results.
 const (
 	pidGone  = iota // no such process
-	pidOther        // some other program
+	pidOther        // some other program, or a zombie
 	pidOurs         // (presumably) the postmaster of this data folder
 )
 
@@ -681,6 +681,14 @@ func (c *Cluster) adoptRunning(ctx context.Context) (bool, error) {
 		c.logger.Warn("removing stale postmaster.pid", "data_dir", c.dataDir, "stale_pid", pid)
 		if err := os.Remove(pidFile); err != nil {
 			return false, fmt.Errorf("remove stale postmaster.pid: %w", err)
+		}
+		// The socket's lock file names the same PID; the socket folder
+		// is private to this cluster.
+		stale, _ := filepath.Glob(filepath.Join(c.runDir, ".s.PGSQL.*"))
+		for _, f := range stale {
+			if err := os.Remove(f); err != nil {
+				return false, fmt.Errorf("remove stale socket: %w", err)
+			}
 		}
 		return false, nil
 	}

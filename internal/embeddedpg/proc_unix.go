@@ -3,6 +3,7 @@
 package embeddedpg
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -47,14 +48,22 @@ func fileOwner(fi os.FileInfo) (uid, gid uint32, ok bool) {
 
 // pidState tells what the PID recorded in pgdata/postmaster.pid is now.
 // Where /proc is available (Linux) it tells a live postmaster of this very
-// data folder from another program that got the PID of a postmaster that
-// died without removing its pid file (common after a container restart).
-// Elsewhere a live PID is assumed to be the postmaster.
+// data folder from a zombie or from another program that got the PID of a
+// postmaster that died without removing its pid file (common after a
+// container restart). Elsewhere a live PID is assumed to be the postmaster.
 func pidState(pid int, pgdata string) int {
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 		return pidGone
 	}
 	proc := "/proc/" + strconv.Itoa(pid)
+	if stat, err := os.ReadFile(proc + "/stat"); err == nil {
+		// "pid (comm) S ...": a dead postmaster may linger as a zombie
+		// when the app is PID 1 in a container and does not reap
+		// orphans. PostgreSQL would take it for a live server.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && bytes.HasPrefix(stat[i+1:], []byte(" Z")) {
+			return pidOther
+		}
+	}
 	if cwd, err := os.Readlink(proc + "/cwd"); err == nil {
 		// The postmaster's working folder is its data folder.
 		if want, err := filepath.EvalSymlinks(pgdata); err == nil && cwd == want {

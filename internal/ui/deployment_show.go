@@ -41,7 +41,9 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 	}
 	v := &deploymentView{D: d, CL: cl, Slots: slots, User: currentUser(ctx), Now: s.now()}
 	if s.live != nil {
-		v.Viewers = s.live.Viewers(ctx, id)
+		if v.Viewers, err = s.live.Viewers(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	return v, nil
 }

@@ -46,6 +46,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/deployments", s.deploymentList)
 			r.Get("/deployments/{id}", s.deploymentShow)
 			r.Get("/deployments/{id}/history", s.deploymentHistory)
+			r.Get("/deployments/{id}/events", s.deploymentEvents)
 			r.Get("/deployments/{id}/items/{path}/comments", s.commentList)
 			r.Get("/my/signoffs", s.mySignoffs)
 			r.Get("/templates", s.templateList)

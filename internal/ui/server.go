@@ -13,6 +13,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -23,29 +24,13 @@ type Server struct {
 	cfg      *config.Config
 	logger   *slog.Logger
 	sessions *sessionStore
-	live     Live
+	live     *live.Hub
 	now      func() time.Time
-}
-
-// Live is what handlers need from the live-update hub.
-type Live interface {
-	// Subscribe returns a channel of change notices for a deployment and a
-	// function that ends the subscription.
-	Subscribe(deploymentID int64, viewer signoff.UserRef) (<-chan LiveNotice, func())
-	// Viewers lists who is watching a deployment, across all instances.
-	Viewers(ctx context.Context, deploymentID int64) []signoff.UserRef
-}
-
-// LiveNotice says a deployment changed: seq is its newest audit event.
-type LiveNotice struct {
-	DeploymentID int64
-	Seq          int64
-	Viewers      bool // the set of viewers changed
 }
 
 // Options are the Server's optional parts.
 type Options struct {
-	Live Live
+	Live *live.Hub // live updates; nil serves pages without them
 	Now  func() time.Time
 }
 

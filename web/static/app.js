@@ -255,7 +255,8 @@
   var lastRowId = null;
   doc.addEventListener("focusin", function (e) {
     var row = e.target.closest && e.target.closest("[data-item-row]");
-    lastRowId = row && row.id ? row.id : null;
+    if (row && row.id) lastRowId = row.id;
+    else if (!e.target.closest || !e.target.closest("dialog, [data-filter]")) lastRowId = null;
   });
   doc.addEventListener("htmx:afterSettle", function () {
     if (!lastRowId) return;
@@ -270,24 +271,37 @@
   });
 
   /* --------------------------------------------------------------- filter */
+  // Shows items whose row text contains the query, with their ancestors (for
+  // context) and all their descendants; hides sections and phases left empty.
+  function filterList(list, q, ancestorMatched) {
+    var any = false;
+    Array.prototype.forEach.call(list.children, function (it) {
+      if (!it.classList || !it.classList.contains("item")) return;
+      var row = it.querySelector(":scope > [data-item-row], :scope > .item-row");
+      var own = !q || (row && row.textContent.toLowerCase().indexOf(q) !== -1);
+      var sub = it.querySelector(":scope > .items");
+      var childShown = sub ? filterList(sub, q, ancestorMatched || own) : false;
+      var show = ancestorMatched || own || childShown;
+      it.hidden = !show;
+      if (show) any = true;
+    });
+    return any;
+  }
+
   function filterItems(input) {
     var q = input.value.trim().toLowerCase();
-    var scope = doc.querySelector(input.getAttribute("data-filter") || "") || doc;
-    var items = scope.querySelectorAll(".item");
+    // data-filter="#checklist" limits the filter to one container
+    var sel = input.getAttribute("data-filter");
+    var scope = (sel && doc.querySelector(sel)) || doc;
+    scope.querySelectorAll(".section > .items, .phase > .items").forEach(function (list) {
+      filterList(list, q, false);
+    });
     var shown = 0;
-    // walk deepest first so a parent knows whether a child matched
-    for (var i = items.length - 1; i >= 0; i--) {
-      var it = items[i];
-      var row = it.querySelector(":scope > [data-item-row], :scope > .item-row");
-      var text = row ? row.textContent.toLowerCase() : "";
-      var childMatch = it.querySelector(":scope .item:not([data-filtered])") !== null;
-      var match = !q || text.indexOf(q) !== -1 || childMatch;
-      if (match) { it.removeAttribute("data-filtered"); it.hidden = false; shown++; }
-      else { it.setAttribute("data-filtered", ""); it.hidden = true; }
-    }
+    scope.querySelectorAll(".item").forEach(function (it) {
+      if (!it.hidden && !it.closest("[hidden]")) shown++;
+    });
     scope.querySelectorAll(".section, .phase").forEach(function (box) {
-      var any = box.querySelector(".item:not([data-filtered])");
-      box.hidden = !!q && !any;
+      box.hidden = !!q && !box.querySelector(".item:not([hidden])");
     });
     var status = doc.querySelector("[data-filter-status]");
     if (status) status.textContent = q ? shown + " matching item" + (shown === 1 ? "" : "s") : "";
@@ -317,9 +331,20 @@
 
     if (e.key === "Escape") {
       if (a && a.matches && a.matches("input[data-filter]")) {
-        var row = currentRow() || rows()[0];
         a.blur();
-        if (row) focusRow(row);
+        var back = lastRowId && doc.getElementById(lastRowId);
+        if (!back || back.closest("[hidden]")) back = rows()[0];
+        if (back) focusRow(back);
+        return;
+      }
+      // close the menu or popover that holds focus, and put focus back on
+      // its summary so the keyboard user is not left inside hidden content
+      var det = a && a.closest ? a.closest("details.menu[open], details.popover[open]") : null;
+      if (det) {
+        det.removeAttribute("open");
+        var sum = det.querySelector("summary");
+        if (sum) sum.focus();
+        return;
       }
       closeOpenDetails(null);
       return;

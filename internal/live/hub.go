@@ -1,0 +1,298 @@
+// Package live carries changes to everyone watching a deployment, on every
+// app instance: store writes NOTIFY after each change, each instance LISTENs
+// on one connection and wakes its local subscribers, who then read what
+// they missed from the audit log. Who is watching is kept in PostgreSQL so
+// every instance sees the same list.
+package live
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgxlisten"
+
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// PresenceChannel carries "deployment id" when its set of viewers changes.
+const PresenceChannel = "signoff_presence"
+
+// Heartbeat is how often an instance refreshes its viewers; a viewer not
+// refreshed for three heartbeats is gone.
+const Heartbeat = 20 * time.Second
+
+// Notice wakes a subscriber: the deployment changed (Seq is its newest
+// event, or 0 for "check, you may have missed something"), or its viewers
+// did.
+type Notice struct {
+	Seq     int64
+	Viewers bool
+}
+
+// Hub fans notifications out to this instance's subscribers.
+type Hub struct {
+	pool     *pgxpool.Pool
+	logger   *slog.Logger
+	instance string
+
+	mu     sync.Mutex
+	nextID int64
+	subs   map[int64]map[*subscription]struct{} // by deployment
+	closed bool
+}
+
+type subscription struct {
+	id           int64
+	deploymentID int64
+	wake         chan struct{} // capacity 1: a pending wake-up
+	mu           sync.Mutex
+	pending      Notice
+}
+
+// NewHub returns a hub; Run must be started for it to hear anything.
+func NewHub(pool *pgxpool.Pool, logger *slog.Logger) *Hub {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return &Hub{pool: pool, logger: logger, instance: hex.EncodeToString(b),
+		subs: make(map[int64]map[*subscription]struct{})}
+}
+
+// Run listens until ctx ends, reconnecting after a second when the
+// database goes away, and keeps this instance's viewers fresh.
+func (h *Hub) Run(ctx context.Context) error {
+	l := &pgxlisten.Listener{
+		Connect: func(ctx context.Context) (*pgx.Conn, error) {
+			c, err := h.pool.Acquire(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return c.Hijack(), nil
+		},
+		LogError: func(ctx context.Context, err error) {
+			if ctx.Err() == nil {
+				h.logger.Warn("live updates: listener", "err", err)
+			}
+		},
+		ReconnectDelay: time.Second,
+	}
+	l.Handle(postgres.NotifyChannel, changeHandler{h})
+	l.Handle(PresenceChannel, presenceHandler{h})
+	go h.heartbeat(ctx)
+	err := l.Listen(ctx)
+	h.close()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+type changeHandler struct{ h *Hub }
+
+func (c changeHandler) HandleNotification(ctx context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+	idText, seqText, _ := strings.Cut(n.Payload, ":")
+	id, err1 := strconv.ParseInt(idText, 10, 64)
+	seq, err2 := strconv.ParseInt(seqText, 10, 64)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("bad change notification %q", n.Payload)
+	}
+	c.h.notify(id, Notice{Seq: seq})
+	return nil
+}
+
+// HandleBacklog runs after every (re)connect: changes made while the
+// listener was away were not heard, so every subscriber checks.
+func (c changeHandler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) error {
+	c.h.notifyAll(Notice{Seq: 0, Viewers: true})
+	return nil
+}
+
+type presenceHandler struct{ h *Hub }
+
+func (p presenceHandler) HandleNotification(ctx context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+	id, err := strconv.ParseInt(n.Payload, 10, 64)
+	if err != nil {
+		return fmt.Errorf("bad presence notification %q", n.Payload)
+	}
+	p.h.notify(id, Notice{Viewers: true})
+	return nil
+}
+
+func (h *Hub) notify(deploymentID int64, n Notice) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[deploymentID] {
+		s.post(n)
+	}
+}
+
+func (h *Hub) notifyAll(n Notice) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, set := range h.subs {
+		for s := range set {
+			s.post(n)
+		}
+	}
+}
+
+// post merges n into the pending notice, so a slow reader never blocks the
+// hub and never loses the fact that something changed.
+func (s *subscription) post(n Notice) {
+	s.mu.Lock()
+	if n.Seq > s.pending.Seq {
+		s.pending.Seq = n.Seq
+	}
+	s.pending.Viewers = s.pending.Viewers || n.Viewers
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *subscription) take() Notice {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.pending
+	s.pending = Notice{}
+	return n
+}
+
+// Subscription is one live viewer's feed.
+type Subscription struct {
+	hub *Hub
+	sub *subscription
+}
+
+// Wake fires when there is news; Take reads it.
+func (s *Subscription) Wake() <-chan struct{} { return s.sub.wake }
+
+// Take returns the pending notice and clears it.
+func (s *Subscription) Take() Notice { return s.sub.take() }
+
+// Subscribe registers a viewer of a deployment on this instance and
+// announces them to every instance.
+func (h *Hub) Subscribe(ctx context.Context, deploymentID int64, viewer signoff.UserRef) (*Subscription, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, fmt.Errorf("live updates are shutting down")
+	}
+	h.nextID++
+	s := &subscription{id: h.nextID, deploymentID: deploymentID, wake: make(chan struct{}, 1)}
+	if h.subs[deploymentID] == nil {
+		h.subs[deploymentID] = make(map[*subscription]struct{})
+	}
+	h.subs[deploymentID][s] = struct{}{}
+	h.mu.Unlock()
+
+	_, err := h.pool.Exec(ctx, `
+		WITH v AS (
+		    INSERT INTO live_viewers (instance, connection, deployment_id, user_id, user_name)
+		    VALUES ($1, $2, $3, $4, $5)
+		)
+		SELECT pg_notify('`+PresenceChannel+`', $3::text)`, h.instance, s.id, deploymentID, viewer.ID, viewer.Name)
+	if err != nil {
+		h.remove(s)
+		return nil, fmt.Errorf("register viewer: %w", err)
+	}
+	return &Subscription{hub: h, sub: s}, nil
+}
+
+// Close ends the subscription and tells the other viewers.
+func (s *Subscription) Close() {
+	s.hub.remove(s.sub)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := s.hub.pool.Exec(ctx, `
+		WITH v AS (DELETE FROM live_viewers WHERE instance = $1 AND connection = $2)
+		SELECT pg_notify('`+PresenceChannel+`', $3::text)`, s.hub.instance, s.sub.id, s.sub.deploymentID)
+	if err != nil {
+		s.hub.logger.Debug("live updates: unregister viewer", "err", err)
+	}
+}
+
+func (h *Hub) remove(s *subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs[s.deploymentID], s)
+	if len(h.subs[s.deploymentID]) == 0 {
+		delete(h.subs, s.deploymentID)
+	}
+}
+
+// Viewers lists the distinct people watching a deployment on any instance.
+func (h *Hub) Viewers(ctx context.Context, deploymentID int64) ([]signoff.UserRef, error) {
+	rows, err := h.pool.Query(ctx, `
+		SELECT DISTINCT ON (user_id) user_id, user_name
+		FROM live_viewers
+		WHERE deployment_id = $1 AND seen_at > now() - $2::interval
+		ORDER BY user_id`, deploymentID, 3*Heartbeat)
+	if err != nil {
+		return nil, fmt.Errorf("viewers of deployment %d: %w", deploymentID, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (signoff.UserRef, error) {
+		var u signoff.UserRef
+		err := r.Scan(&u.ID, &u.Name)
+		return u, err
+	})
+}
+
+// Connections counts this instance's live connections (for metrics).
+func (h *Hub) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.subs {
+		n += len(set)
+	}
+	return n
+}
+
+func (h *Hub) heartbeat(ctx context.Context) {
+	t := time.NewTicker(Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := h.pool.Exec(ctx, `
+			WITH fresh AS (UPDATE live_viewers SET seen_at = now() WHERE instance = $1)
+			DELETE FROM live_viewers WHERE seen_at < now() - $2::interval`, h.instance, 10*Heartbeat)
+		if err != nil && ctx.Err() == nil {
+			h.logger.Warn("live updates: heartbeat", "err", err)
+		}
+	}
+}
+
+// close wakes every subscriber one last time; their handlers see the hub
+// closed and end, so a graceful shutdown is not held up by open streams.
+func (h *Hub) close() {
+	h.mu.Lock()
+	h.closed = true
+	subs := h.subs
+	h.subs = make(map[int64]map[*subscription]struct{})
+	h.mu.Unlock()
+	for _, set := range subs {
+		for s := range set {
+			close(s.wake)
+		}
+	}
+}
+
+// Shutdown ends every live stream on this instance now (SIGTERM): it lets
+// the HTTP server drain ordinary requests without waiting on streams.
+func (h *Hub) Shutdown() { h.close() }

@@ -1,0 +1,204 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// ssePing keeps idle streams open through proxies.
+const ssePing = 25 * time.Second
+
+// deploymentEvents streams a deployment's changes to one viewer as
+// server-sent events. Each event carries the re-rendered parts of the page
+// (as out-of-band swaps, rendered for this viewer's permissions); its id is
+// the newest audit sequence, so a reconnecting browser resumes from what
+// it last saw and nothing is lost in between.
+func (s *Server) deploymentEvents(w http.ResponseWriter, r *http.Request) {
+	if s.live == nil {
+		s.fail(w, r, signoff.Errorf(signoff.ENOTFOUND, "Live updates are off."))
+		return
+	}
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	d, err := s.db.Deployment(ctx, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	last := d.AuditSeq
+	if v, err := strconv.ParseInt(firstNonEmpty(r.Header.Get("Last-Event-ID"), r.URL.Query().Get("seq")), 10, 64); err == nil && v >= 0 && v <= d.AuditSeq {
+		last = v
+	}
+	u := currentUser(ctx)
+	sub, err := s.live.Subscribe(ctx, id, signoff.UserRef{ID: u.ID, Name: u.Name})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer sub.Close()
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	stream := &sseWriter{w: w, rc: rc}
+
+	// Catch up at once: the page may be older than the stream.
+	if last < d.AuditSeq {
+		if last, err = s.sendChanges(ctx, r, stream, id, last); err != nil {
+			return
+		}
+	}
+	stream.comment("connected")
+	ping := time.NewTicker(ssePing)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, open := <-sub.Wake():
+			if !open {
+				return // the server is shutting down; the browser reconnects elsewhere
+			}
+			n := sub.Take()
+			if n.Viewers {
+				if err := s.sendViewers(ctx, r, stream, id); err != nil {
+					return
+				}
+			}
+			if last, err = s.sendChanges(ctx, r, stream, id, last); err != nil {
+				return
+			}
+		case <-ping.C:
+			if err := stream.comment("ping"); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// sendChanges renders what changed after seq `last` and returns the new
+// last seq. Changes that reshape the page (status, locking) ask the browser
+// to reload instead.
+func (s *Server) sendChanges(ctx context.Context, r *http.Request, stream *sseWriter, id, last int64) (int64, error) {
+	events, err := s.db.Events(ctx, id, last, 0)
+	if err != nil || len(events) == 0 {
+		return last, nil // a database hiccup: the next wake-up retries
+	}
+	newest := events[len(events)-1].Seq
+	reload := false
+	tops := map[string]bool{}
+	notes := map[int]bool{}
+	for _, e := range events {
+		switch {
+		case e.Action == signoff.ActDeploymentStatus, e.Action == signoff.ActSignoffSign && strings.Contains(e.Payload, `"locked":true`):
+			reload = true
+		case strings.HasPrefix(e.Target, "item/"):
+			tops[topPath(strings.TrimPrefix(e.Target, "item/"))] = true
+		case strings.HasPrefix(e.Target, "note/"):
+			if n, err := strconv.Atoi(strings.TrimPrefix(e.Target, "note/")); err == nil {
+				notes[n] = true
+			}
+		}
+	}
+	if reload {
+		return newest, stream.event(newest, "reload", []byte("reload"))
+	}
+	v, err := s.loadDeploymentView(r)
+	if err != nil {
+		return last, nil
+	}
+	var buf bytes.Buffer
+	var parts []templ.Component
+	for _, it := range v.CL.Items {
+		if it.Level == 1 && tops[it.Path] {
+			parts = append(parts, itemBlockOOB(v, &it))
+		}
+	}
+	for _, n := range v.CL.Notes {
+		if notes[n.Position] {
+			parts = append(parts, noteFieldOOB(v, n))
+		}
+	}
+	parts = append(parts, summary(v, true), phaseNav(v, true), signoffPanel(v, true))
+	for _, ph := range v.Phases() {
+		parts = append(parts, phaseProgress(ph, true))
+		for _, sec := range ph.Sections {
+			parts = append(parts, sectionCount(sec, true))
+		}
+	}
+	for _, p := range parts {
+		if err := p.Render(ctx, &buf); err != nil {
+			return last, err
+		}
+	}
+	return newest, stream.event(newest, "change", buf.Bytes())
+}
+
+func (s *Server) sendViewers(ctx context.Context, r *http.Request, stream *sseWriter, id int64) error {
+	people, err := s.live.Viewers(ctx, id)
+	if err != nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := viewers(&deploymentView{Viewers: people}, true).Render(ctx, &buf); err != nil {
+		return err
+	}
+	return stream.event(0, "viewers", buf.Bytes())
+}
+
+// sseWriter writes server-sent events and flushes each one.
+type sseWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (s *sseWriter) event(id int64, name string, data []byte) error {
+	var b bytes.Buffer
+	if id > 0 {
+		fmt.Fprintf(&b, "id: %d\n", id)
+	}
+	fmt.Fprintf(&b, "event: %s\n", name)
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		b.WriteString("data: ")
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	if _, err := s.w.Write(b.Bytes()); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+func (s *sseWriter) comment(text string) error {
+	if _, err := fmt.Fprintf(s.w, ": %s\n\n", text); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
