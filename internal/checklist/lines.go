@@ -25,7 +25,6 @@ var (
 	headingRe    = regexp.MustCompile(`^(#{1,6})(?:[ \t]+(.*))?$`)
 	ruleRe       = regexp.MustCompile(`^(?:-{3,}|\*{3,})$`)
 	underscoreRe = regexp.MustCompile(`^_{3,}$`)
-	itemRe       = regexp.MustCompile(`^([ \t]*)[-*+][ \t]+\[[ xX]\](?:[ \t]+(.*))?$`)
 	slotRe       = regexp.MustCompile(`^[ \t]*[-*+][ \t]+\*\*(.*?)\*\*:[ \t]*_{3,}[ \t]+(?i:date):[ \t]*_{3,}$`)
 	shortFieldRe = regexp.MustCompile(`^\*\*(.*?)\*\*:[ \t]*_{3,}$`)
 	longFieldRe  = regexp.MustCompile(`^\*\*(.*?)\*\*:$`)
@@ -68,6 +67,26 @@ func controlChar(s string) (rune, bool) {
 		}
 	}
 	return 0, false
+}
+
+// taskItem matches a GitHub task list line, "- [ ] text", returning its
+// indentation and text. The text is empty for a bare "- [ ]". It is written
+// out rather than as a regexp because most lines of a checklist are items.
+func taskItem(l string) (indent, text string, ok bool) {
+	rest := strings.TrimLeft(l, " \t")
+	indent = l[:len(l)-len(rest)]
+	if rest == "" || strings.IndexByte("-*+", rest[0]) < 0 {
+		return "", "", false
+	}
+	box := strings.TrimLeft(rest[1:], " \t")
+	if len(box) == len(rest)-1 || len(box) < 3 || box[0] != '[' || box[2] != ']' || strings.IndexByte(" xX", box[1]) < 0 {
+		return "", "", false
+	}
+	text = strings.TrimLeft(box[3:], " \t")
+	if text != "" && len(text) == len(box)-3 {
+		return "", "", false // "- [ ]text" is not a task
+	}
+	return indent, text, true
 }
 
 // heading returns a #, ## or ### heading's level and text. Deeper headings
@@ -123,7 +142,7 @@ func (p *parser) indentLevel(no int, indent string) (int, error) {
 		case spaces == 2 || spaces == 4:
 			p.unit = spaces
 		default:
-			return 0, parseErr(no, "item is indented by %d spaces; indent nested items by 2 or 4 spaces or a tab", spaces)
+			return 0, parseErr(no, "indent nested items by 2 or 4 spaces or a tab (this item has %d spaces)", spaces)
 		}
 		p.unitLine = no
 	}

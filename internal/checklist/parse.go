@@ -86,37 +86,45 @@ func (p *parser) line(lines []string, i int) (int, error) {
 		p.endItem()
 		return 0, nil
 	}
-	if level, text, ok := heading(l); ok {
-		return 0, p.heading(no, level, text)
+	// Cheap tests of the first character spare most lines the regexps.
+	first := l[0]
+	if lead := strings.TrimLeft(l, " \t"); lead != "" && strings.IndexByte("-*+", lead[0]) >= 0 {
+		if indent, text, ok := taskItem(l); ok {
+			return 0, p.item(no, indent, text)
+		}
+		if m := slotRe.FindStringSubmatch(l); m != nil {
+			return 0, p.slot(no, m[1])
+		}
 	}
-	if ruleRe.MatchString(l) || underscoreRe.MatchString(l) {
+	if first == '#' {
+		if level, text, ok := heading(l); ok {
+			return 0, p.heading(no, level, text)
+		}
+	}
+	if (first == '-' || first == '*' || first == '_') && (ruleRe.MatchString(l) || underscoreRe.MatchString(l)) {
 		// A lone line of underscores is a rule; under a "**Field**:" line
 		// it is a long field's blank and the field consumes it.
 		p.place()
 		p.content = true
 		return 0, nil
 	}
-	if m := itemRe.FindStringSubmatch(l); m != nil {
-		return 0, p.item(no, m[1], m[2])
-	}
-	if m := slotRe.FindStringSubmatch(l); m != nil {
-		return 0, p.slot(no, m[1])
-	}
-	if m := shortFieldRe.FindStringSubmatch(l); m != nil {
-		return 0, p.field(no, signoff.NoteField{Name: m[1]})
-	}
-	if m := longFieldRe.FindStringSubmatch(l); m != nil {
-		n := 0
-		for i+1+n < len(lines) && underscoreRe.MatchString(lines[i+1+n]) {
-			n++
+	if strings.HasPrefix(l, "**") {
+		if m := shortFieldRe.FindStringSubmatch(l); m != nil {
+			return 0, p.field(no, signoff.NoteField{Name: m[1]})
 		}
-		if n > 0 {
-			return n, p.field(no, signoff.NoteField{Name: m[1], Long: true, Lines: n})
+		if m := longFieldRe.FindStringSubmatch(l); m != nil {
+			n := 0
+			for i+1+n < len(lines) && underscoreRe.MatchString(lines[i+1+n]) {
+				n++
+			}
+			if n > 0 {
+				return n, p.field(no, signoff.NoteField{Name: m[1], Long: true, Lines: n})
+			}
 		}
 	}
 	if marker := fenceOpen(l); marker != "" {
-		// A fence is never an item's continuation, so an exported item
-		// whose text is indented can never open one by accident.
+		// A fence opens only at column 0 and ends an item's text; Render
+		// indents wrapped lines, so they can never open one.
 		p.endItem()
 		p.fence, p.fenceLine = marker, no
 		p.para = append(p.para, l)

@@ -321,7 +321,7 @@ func TestParseErrors(t *testing.T) {
 		{"two levels deeper", "- [ ] a\n  - [ ] b\n- [ ] c\n    - [ ] d\n", 4, "more than one level below"},
 		{"indented first item", "## P\n  - [ ] a\n", 2, "no parent item"},
 		{"four levels", "- [ ] a\n  - [ ] b\n    - [ ] c\n      - [ ] d\n", 4, "deeper than 3 levels"},
-		{"odd indentation", "- [ ] a\n   - [ ] b\n", 2, "by 2 or 4 spaces or a tab"},
+		{"odd indentation", "- [ ] a\n   - [ ] b\n", 2, "by 2 or 4 spaces or a tab (this item has 3 spaces)"},
 		{"inconsistent indentation", "- [ ] a\n  - [ ] b\n- [ ] c\n   - [ ] d\n", 4, "2-space indentation used from line 2"},
 		{"tabs then spaces", "- [ ] a\n\t- [ ] b\n- [ ] c\n  - [ ] d\n", 4, "indents with tabs"},
 		{"mixed tabs and spaces", "- [ ] a\n \t- [ ] b\n", 2, "mixes tabs and spaces"},

@@ -249,11 +249,11 @@ func start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Cluster, er
 		return nil, err
 	}
 
-	initialized := existingMajor == 0
-	if initialized && cfg.Port != 0 && !portFree(cfg.Port) {
+	fresh := existingMajor == 0 // no cluster yet: initdb
+	if fresh && cfg.Port != 0 && !portFree(cfg.Port) {
 		return nil, fmt.Errorf("port %d on 127.0.0.1 is already in use", cfg.Port)
 	}
-	if initialized {
+	if fresh {
 		if err := c.initdb(ctx); err != nil {
 			return nil, err
 		}
@@ -266,7 +266,7 @@ func start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Cluster, er
 	}
 
 	adopted := false
-	if !initialized {
+	if !fresh {
 		if adopted, err = c.adoptRunning(ctx); err != nil {
 			return nil, err
 		}
@@ -289,7 +289,7 @@ func start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Cluster, er
 		"database", cfg.Database,
 		"version", c.bin.version,
 		"bin_dir", c.bin.dir,
-		"new_cluster", initialized,
+		"new_cluster", fresh,
 		"adopted", adopted,
 		"took", time.Since(began).Round(time.Millisecond),
 	}

@@ -260,11 +260,15 @@ func TestStalePIDFileOfOtherProgram(t *testing.T) {
 	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
 	lines := strings.SplitN(string(content), "\n", 2)
 	stale := strconv.Itoa(other.Process.Pid) + "\n" + lines[1]
-	if err := os.WriteFile(pidFile, []byte(stale), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.chown(pidFile); err != nil {
-		t.Fatal(err)
+	// After a crash the socket's lock file names the PID too.
+	socketLock := filepath.Join(dataDir, "run", fmt.Sprintf(".s.PGSQL.%d.lock", c.port))
+	for _, f := range []string{pidFile, socketLock} {
+		if err := os.WriteFile(f, []byte(stale), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.chown(f); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	c2 := startCluster(t, Config{DataDir: dataDir})
@@ -429,6 +433,34 @@ func TestRootRunsAsNobodyWithoutPostgresUser(t *testing.T) {
 	}
 	conn := connect(t, c.URL())
 	queryString(t, conn, "SELECT 'ok'")
+}
+
+// A data folder made beforehand by root (say /var/lib/signoff, mode 0755)
+// stays root's; only what PostgreSQL writes is handed to its user.
+func TestRootExistingDataDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only meaningful when the tests run as root")
+	}
+	dataDir := testDataDir(t)
+	if err := os.Mkdir(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := startCluster(t, Config{DataDir: dataDir})
+	conn := connect(t, c.URL())
+	queryString(t, conn, "SELECT 'ok'")
+	for name, wantRoot := range map[string]bool{"": true, "postgres.password": true, "pgdata": false, "run": false, "postgres.log": false} {
+		fi, err := os.Stat(filepath.Join(dataDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid, _, _ := fileOwner(fi); (uid == 0) != wantRoot {
+			t.Errorf("%s/%s is owned by uid %d", dataDir, name, uid)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dataDir, "postgres.password"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("postgres.password: %v %v", fi.Mode(), err)
+	}
 }
 
 func TestRootRefusesUnreachableDataDir(t *testing.T) {

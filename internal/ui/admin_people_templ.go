@@ -92,7 +92,7 @@ func peoplePage(p Page, v peopleView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</tbody></table></div></div><div class=\"sg-grid-2 form-grid\"><form class=\"card\" method=\"post\" action=\"/admin/people\"><div class=\"card-header\"><h2 class=\"card-title\">Invite a person</h2></div><div class=\"card-body stack\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</tbody></table></div></div><div class=\"grid-2\"><form class=\"card\" method=\"post\" action=\"/admin/people\"><div class=\"card-header\"><h2 class=\"card-title\">Invite a person</h2></div><div class=\"card-body stack\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

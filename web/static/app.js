@@ -7,7 +7,7 @@
  *   - htmx config that fits a strict Content-Security-Policy
  *   - theme toggle ([data-theme-toggle]) remembered in localStorage and a
  *     "theme" cookie (so the server can render <html data-theme> and avoid
- *     a flash); ?theme=dark|light|system in the URL also sets it
+ *     a flash); ?theme=dark|light in the URL sets it for one page view
  *   - <dialog> helpers: [data-dialog-open="id"] opens #id as a modal
  *     (a link keeps its href as the no-JS fallback), [data-dialog-close]
  *     closes the dialog it sits in; a click on the backdrop closes too
@@ -98,7 +98,7 @@
       fromURL = new URLSearchParams(location.search).get("theme");
     } catch (e) { /* old browser */ }
     if (fromURL === "light" || fromURL === "dark" || fromURL === "system") {
-      applyTheme(fromURL, true);
+      applyTheme(fromURL, false); // for this page view only
     } else {
       var s = storedTheme();
       if (s === "light" || s === "dark") applyTheme(s, false);
