@@ -44,4 +44,10 @@
 //     are kept verbatim, blank lines included, and hide the lines inside them
 //     from the parser; an unclosed fence is an error.
 //   - The checked state of "- [x]" is not part of a template and is dropped.
+//     Items may use -, * or + as the marker. Numbered task lists ("1. [ ]")
+//     and sign-off lines without "Date: ___" are paragraph text.
+//   - Limits: lines of at most MaxLineBytes, at most MaxItems items, and no
+//     single item line, role or field name over 3,900 bytes, so an export
+//     never has a line Parse would refuse. The size of the whole upload is
+//     left to the caller (the HTTP layer caps request bodies).
 package checklist

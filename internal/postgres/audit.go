@@ -64,7 +64,7 @@ type deploymentWrite struct {
 // appendDeploymentEvent records one change on a locked deployment: it
 // builds the canonical payload, extends the hash chain, updates the
 // deployment row and queues the notification, in one statement.
-func appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDeployment, ch signoff.Change, w deploymentWrite) (signoff.Event, error) {
+func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDeployment, ch signoff.Change, w deploymentWrite) (signoff.Event, error) {
 	ev, err := buildEvent("deployment/"+strconv.FormatInt(l.ID, 10), l.AuditSeq+1, l.AuditHead, l.Now, ch)
 	if err != nil {
 		return ev, err
@@ -94,6 +94,11 @@ func appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDeployment, 
 	if err != nil {
 		return ev, fmt.Errorf("append audit event %s: %w", ch.Action, err)
 	}
+	if db.afterEvent != nil {
+		if err := db.afterEvent(ctx, tx, ev); err != nil {
+			return ev, fmt.Errorf("after event %s: %w", ch.Action, err)
+		}
+	}
 	l.AuditSeq, l.AuditHead = ev.Seq, ev.Hash
 	if w.checklistChanged {
 		l.ChecklistRev++
@@ -106,7 +111,7 @@ func appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDeployment, 
 
 // appendSystemEvent records a change to people, roles, templates or tokens
 // on the system chain. Its head row serialises system changes, which are rare.
-func appendSystemEvent(ctx context.Context, tx pgx.Tx, ch signoff.Change) (signoff.Event, error) {
+func (db *DB) appendSystemEvent(ctx context.Context, tx pgx.Tx, ch signoff.Change) (signoff.Event, error) {
 	var seq int64
 	var head []byte
 	var now time.Time
@@ -129,6 +134,11 @@ func appendSystemEvent(ctx context.Context, tx pgx.Tx, ch signoff.Change) (signo
 		ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target, ev.Payload, ev.PrevHash, ev.Hash)
 	if err != nil {
 		return ev, fmt.Errorf("append system audit event %s: %w", ch.Action, err)
+	}
+	if db.afterEvent != nil {
+		if err := db.afterEvent(ctx, tx, ev); err != nil {
+			return ev, fmt.Errorf("after event %s: %w", ch.Action, err)
+		}
 	}
 	return ev, nil
 }

@@ -114,7 +114,7 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 	if n.PlannedAt != nil {
 		after["planned_at"] = n.PlannedAt.UTC().Format(time.RFC3339)
 	}
-	if _, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor: actor, Action: signoff.ActDeploymentCreate, Target: "deployment/" + strconv.FormatInt(id, 10), After: after,
 	}, deploymentWrite{}); err != nil {
 		return nil, err
@@ -385,7 +385,7 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 	if reason != "" {
 		after["reason"] = reason
 	}
-	if _, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor: actor, Action: signoff.ActDeploymentStatus, Target: "deployment/" + strconv.FormatInt(id, 10),
 		Before: map[string]any{"status": cur.Status}, After: after,
 	}, deploymentWrite{status: &to}); err != nil {

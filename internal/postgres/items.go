@@ -90,7 +90,7 @@ func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.It
 		s := signoff.StatusInProgress
 		w.status = &s // the first change starts the deployment
 	}
-	ev, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor: actor, Action: signoff.ActItemState, Target: "item/" + c.Path, Before: before, After: after,
 	}, w)
 	if err != nil {
@@ -129,7 +129,7 @@ func (db *DB) AddComment(ctx context.Context, deploymentID int64, path, body str
 	if err != nil {
 		return signoff.Event{}, notFound(fmt.Errorf("comment on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
 	}
-	ev, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor: actor, Action: signoff.ActItemComment, Target: "item/" + path,
 		After: map[string]any{"comment": commentID, "body": body},
 	}, deploymentWrite{})
@@ -204,7 +204,7 @@ func (db *DB) SetNote(ctx context.Context, deploymentID int64, position int, val
 	if before == value {
 		return signoff.Event{}, nil // rolled back: nothing changed
 	}
-	ev, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor: actor, Action: signoff.ActNoteEdit, Target: "note/" + strconv.Itoa(position),
 		Before: map[string]string{"name": name, "value": before}, After: map[string]string{"name": name, "value": value},
 	}, deploymentWrite{checklistChanged: true})
@@ -245,7 +245,7 @@ func (db *DB) SetEvidence(ctx context.Context, deploymentID int64, path, evidenc
 	if err != nil {
 		return signoff.Event{}, notFound(fmt.Errorf("evidence on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
 	}
-	ev, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor: actor, Action: signoff.ActItemEvidence, Target: "item/" + path,
 		Before: map[string]string{"evidence": before}, After: map[string]string{"evidence": evidence},
 	}, deploymentWrite{})

@@ -52,7 +52,7 @@ func (db *DB) CreateRole(ctx context.Context, name string, actor signoff.EventAc
 	if err != nil {
 		return r, fmt.Errorf("create role %q: %w", name, err)
 	}
-	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleCreate,
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleCreate,
 		Target: fmt.Sprintf("role/%d", r.ID), After: map[string]string{"name": name}}); err != nil {
 		return r, err
 	}
@@ -76,7 +76,7 @@ func (db *DB) GrantRole(ctx context.Context, userID int64, role string, actor si
 	if len(granted) == 0 {
 		return nil // already held
 	}
-	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleGrant,
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleGrant,
 		Target: fmt.Sprintf("user/%d", userID), After: map[string]string{"role": granted[0]}}); err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (db *DB) WithdrawRole(ctx context.Context, userID int64, role string, actor
 	if err != nil {
 		return notFound(fmt.Errorf("withdraw role %q: %w", role, err), "Person %d does not hold the role %q.", userID, role)
 	}
-	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleWithdraw,
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleWithdraw,
 		Target: fmt.Sprintf("user/%d", userID), Before: map[string]string{"role": name}}); err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (db *DB) SetActive(ctx context.Context, userID int64, active bool, actor si
 	if active {
 		action = signoff.ActUserActivate
 	}
-	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: action,
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: action,
 		Target: fmt.Sprintf("user/%d", userID), Before: map[string]bool{"active": before},
 		After: map[string]bool{"active": active}}); err != nil {
 		return err
@@ -175,7 +175,7 @@ func (db *DB) SetPermissions(ctx context.Context, userID int64, admin, auditor b
 	if wasAdmin == admin && wasAuditor == auditor {
 		return nil
 	}
-	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
 		Target: fmt.Sprintf("user/%d", userID),
 		Before: map[string]bool{"admin": wasAdmin, "auditor": wasAuditor},
 		After:  map[string]bool{"admin": admin, "auditor": auditor}}); err != nil {

@@ -86,7 +86,7 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 	if err != nil {
 		return nil, fmt.Errorf("setup first admin: insert: %w", err)
 	}
-	if _, err := appendSystemEvent(ctx, tx, signoff.Change{
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
 		Actor:  signoff.EventActor{ID: id, Name: n.Name, Via: "web"},
 		Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id),
 		After: map[string]any{"email": n.Email, "name": n.Name, "admin": true, "setup": true},
@@ -174,7 +174,7 @@ func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User
 	if err != nil {
 		return nil, notFound(fmt.Errorf("accept invitation: %w", err), "This invitation link is invalid, expired or already used. Ask an admin for a new one.")
 	}
-	if _, err := appendSystemEvent(ctx, tx, signoff.Change{
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
 		Actor: signoff.EventActor{ID: userID, Name: name, Via: "web"}, Action: signoff.ActUserUpdate,
 		Target: fmt.Sprintf("user/%d", userID), After: map[string]string{"password": "set from invitation"},
 	}); err != nil {

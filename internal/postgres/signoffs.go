@@ -125,7 +125,7 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 		before = map[string]any{"signature": slot.Signature.ID, "signer_id": slot.Signature.Signer.ID,
 			"printed_name": slot.Signature.Signer.Name, "state": "stale"}
 	}
-	if _, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor:  signoff.EventActor{ID: signer.ID, Name: signer.Name, Via: in.Via},
 		Action: signoff.ActSignoffSign, Target: "slot/" + strconv.Itoa(sig.Slot), Before: before, After: after,
 	}, w); err != nil {
@@ -174,7 +174,7 @@ func (db *DB) Revoke(ctx context.Context, deploymentID int64, slotPos int, reaso
 		sigID, l.Now, by.ID, reason); err != nil {
 		return fmt.Errorf("revoke signature %d: %w", sigID, err)
 	}
-	if _, err := appendDeploymentEvent(ctx, tx, l, signoff.Change{
+	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor:  signoff.EventActor{ID: by.ID, Name: by.Name, Via: via},
 		Action: signoff.ActSignoffRevoke, Target: "slot/" + strconv.Itoa(slotPos),
 		Before: map[string]any{"signature": sigID, "role": role, "printed_name": signerName},

@@ -50,7 +50,7 @@ func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.E
 	if actor.ID == 0 && actor.Name == "" {
 		actor = signoff.EventActor{ID: id, Name: n.Name, Via: "web"}
 	}
-	_, err = appendSystemEvent(ctx, tx, signoff.Change{
+	_, err = db.appendSystemEvent(ctx, tx, signoff.Change{
 		Actor: actor, Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id),
 		After: map[string]any{"email": n.Email, "name": n.Name, "admin": n.IsAdmin, "auditor": n.IsAuditor, "roles": roles},
 	})
@@ -260,7 +260,7 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, pw string, actor si
 	if tag.RowsAffected() == 0 {
 		return signoff.Errorf(signoff.ENOTFOUND, "Person %d not found.", userID)
 	}
-	if _, err := appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
 		Target: fmt.Sprintf("user/%d", userID), After: map[string]any{"password": "changed"}}); err != nil {
 		return err
 	}
