@@ -15,6 +15,7 @@ import (
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/embeddedpg"
 	"github.com/signoff/signoff/internal/live"
+	"github.com/signoff/signoff/internal/metrics"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/ui"
 )
@@ -105,7 +106,8 @@ func (a *App) Serve(ctx context.Context) error {
 			a.Logger.Error("live updates stopped", "err", err)
 		}
 	}()
-	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{Live: hub})
+	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections})
+	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{Live: hub, Metrics: m})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	TrustProxy bool
 	DBMaxConns int32 // DB_MAX_CONNS
 
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string // METRICS_TOKEN
+
 	SigningKey     string // SIGNING_KEY: base64 Ed25519 private key (seed or full)
 	SigningKeyFile string // SIGNING_KEY_FILE: a file holding it
 
@@ -67,6 +70,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if c.SMTP.Password, err = secret(getenv, "SMTP_PASSWORD"); err != nil {
+		return nil, err
+	}
+	if c.MetricsToken, err = secret(getenv, "METRICS_TOKEN"); err != nil {
 		return nil, err
 	}
 	c.SigningKey = getenv("SIGNING_KEY")

@@ -63,9 +63,13 @@ func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 	}
 	path := chi.URLParam(r, "path")
 	change := signoff.ItemChange{Path: path, State: signoff.ItemState(lastValue(r, "state")), NAReason: r.PostFormValue("reason")}
-	if _, err := s.db.SetItemState(r.Context(), id, change, actor(r)); err != nil {
+	ev, err := s.db.SetItemState(r.Context(), id, change, actor(r))
+	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if ev.Seq > 0 {
+		s.metrics.ItemChanged(string(change.State), "web")
 	}
 	s.afterItemChange(w, r, id, path)
 }

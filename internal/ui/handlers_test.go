@@ -3,6 +3,7 @@ package ui_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -29,3 +30,5 @@ func TestTickWithAndWithoutJavaScript(t *testing.T) {
 		t.Fatalf("page does not show 2 of 179 resolved")
 	}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"crypto/subtle"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -50,4 +51,21 @@ func staticHandler(files fs.FS) http.Handler {
 		}
 		fileServer.ServeHTTP(w, r)
 	})
+}
+
+// metricsHandler serves Prometheus metrics, behind METRICS_TOKEN when set.
+func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if tok := s.cfg.MetricsToken; tok != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "Metrics need the bearer token set in METRICS_TOKEN.", http.StatusUnauthorized)
+			return
+		}
+	}
+	s.metrics.Handler().ServeHTTP(w, r)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/live"
+	"github.com/signoff/signoff/internal/metrics"
 	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/pgtest"
 	"github.com/signoff/signoff/internal/postgres"
@@ -56,7 +57,8 @@ func newApp(t testing.TB) *app {
 	logger := slog.New(slog.DiscardHandler)
 	hub := live.NewHub(db.Pool(), logger)
 	go hub.Run(ctx)
-	s, err := ui.New(ctx, db, cfg, logger, ui.Options{Live: hub})
+	m := metrics.New(metrics.Sources{Pool: db.Pool(), LiveConnections: hub.Connections})
+	s, err := ui.New(ctx, db, cfg, logger, ui.Options{Live: hub, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		route := chi.RouteContext(r.Context()).RoutePattern()
+		s.metrics.ObserveRequest(r.Method, route, rec.status, time.Since(start))
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError

@@ -19,6 +19,7 @@ func (s *Server) Handler() http.Handler {
 	// Operations and assets: no session.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	r.Get("/metrics", s.metricsHandler)
 	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(web.Static)))
 
 	// Template uploads are the one place a body may be large.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/live"
+	"github.com/signoff/signoff/internal/metrics"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -25,13 +26,15 @@ type Server struct {
 	logger   *slog.Logger
 	sessions *sessionStore
 	live     *live.Hub
+	metrics  *metrics.Metrics
 	now      func() time.Time
 }
 
 // Options are the Server's optional parts.
 type Options struct {
-	Live *live.Hub // live updates; nil serves pages without them
-	Now  func() time.Time
+	Live    *live.Hub        // live updates; nil serves pages without them
+	Metrics *metrics.Metrics // nil: no /metrics
+	Now     func() time.Time
 }
 
 // New builds the web layer. The session key is shared by every instance:
@@ -46,7 +49,7 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 		}
 	}
 	s := &Server{
-		db: db, cfg: cfg, logger: logger, live: opt.Live, now: opt.Now,
+		db: db, cfg: cfg, logger: logger, live: opt.Live, metrics: opt.Metrics, now: opt.Now,
 		sessions: newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
 	}
 	if s.now == nil {

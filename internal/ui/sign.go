@@ -69,6 +69,7 @@ func (s *Server) sign(w http.ResponseWriter, r *http.Request) {
 		ClientIP: s.clientIP(r), Via: "web",
 	})
 	if err != nil {
+		s.metrics.Signature("refused")
 		code := signoff.ErrorCode(err)
 		if code == signoff.EINTERNAL || code == signoff.ENOTFOUND {
 			s.fail(w, r, err)
@@ -84,6 +85,7 @@ func (s *Server) sign(w http.ResponseWriter, r *http.Request) {
 			signView{V: v, Slot: slot, Error: signoff.ErrorMessage(err)}))
 		return
 	}
+	s.metrics.Signature("signed")
 	s.flash(w, r, "success", fmt.Sprintf("Signed as %s: %q", sig.Role, sig.Meaning))
 	http.Redirect(w, r, fmt.Sprintf("/deployments/%d#signoff", id), http.StatusSeeOther)
 }
@@ -108,6 +110,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.metrics.Signature("revoked")
 	s.flash(w, r, "info", "Signature revoked.")
 	http.Redirect(w, r, fmt.Sprintf("/deployments/%d#signoff", id), http.StatusSeeOther)
 }

@@ -1,0 +1,251 @@
+package ui_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	res := a.anon().get("/login")
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP allows inline or eval: %q", csp)
+	}
+	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
+		if got := res.Header.Get(h); got != want {
+			t.Errorf("%s = %q; want %q", h, got, want)
+		}
+	}
+	if strings.Contains(res.Body, "<script>") || strings.Contains(res.Body, " style=") {
+		t.Error("page has inline script or style")
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	u := a.user("Alice Chen", false, false)
+	c := a.anon()
+	res := c.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}, false)
+	var cookie *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "signoff" {
+			cookie = ck
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" {
+		t.Fatalf("session cookie = %+v", cookie)
+	}
+	if strings.Contains(res.Header.Get("Set-Cookie"), "uid") {
+		t.Fatal("cookie leaks session values")
+	}
+}
+
+func TestLoginRotatesSessionAndLogoutEndsIt(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	u := a.user("Alice Chen", false, false)
+	c := a.anon()
+	// A session that exists before login (e.g. planted by an attacker).
+	c.post("/login", url.Values{"email": {u.Email}, "password": {"wrong password!"}}, false)
+	c.get("/login")
+	before := cookieValue(c, a)
+	c.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}, false)
+	after := cookieValue(c, a)
+	if after == "" || after == before {
+		t.Fatalf("session id not rotated at login")
+	}
+	// Replaying the cookie after logout gets nothing.
+	stolen := after
+	if res := c.post("/logout", nil, false); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	replay := a.anon()
+	u2, _ := url.Parse(a.srv.URL)
+	replay.http.Jar.SetCookies(u2, []*http.Cookie{{Name: "signoff", Value: stolen, Path: "/"}})
+	if res := replay.get("/deployments"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+		t.Fatalf("replayed cookie after logout: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+func cookieValue(c *client, a *app) string {
+	u, _ := url.Parse(a.srv.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "signoff" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func TestTamperedCookieIsIgnored(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	u := a.user("Alice Chen", false, false)
+	c := a.login(u)
+	v := cookieValue(c, a)
+	bad := v[:len(v)-4] + "AAAA"
+	evil := a.anon()
+	su, _ := url.Parse(a.srv.URL)
+	evil.http.Jar.SetCookies(su, []*http.Cookie{{Name: "signoff", Value: bad, Path: "/"}})
+	if res := evil.get("/deployments"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("tampered cookie: status %d; want a redirect to login", res.StatusCode)
+	}
+}
+
+func TestDeactivatedUserIsOutAtOnce(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	admin := a.user("Rachel Kim", true, false)
+	bob := a.user("Bob Okafor", false, false)
+	bc := a.login(bob)
+	if res := bc.get("/deployments"); res.StatusCode != http.StatusOK {
+		t.Fatalf("before: %d", res.StatusCode)
+	}
+	ac := a.login(admin)
+	res := ac.post("/admin/people/"+itoa(bob.ID)+"/active", url.Values{"active": {"false"}}, false)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("deactivate: %d %s", res.StatusCode, res.Body)
+	}
+	if res := bc.get("/deployments"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("deactivated user still in: %d", res.StatusCode)
+	}
+}
+
+func TestCrossOriginPostRefused(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.user("Alice Chen", false, false)
+	d := a.deployment(alice)
+	c := a.login(alice)
+	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+dpath(d, "/items/1.1.1.1/state"), strings.NewReader("state=done"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res := c.do(req)
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin post: %d; want 403", res.StatusCode)
+	}
+	got, _ := a.db.Deployment(t.Context(), d.ID)
+	if got.AuditSeq != d.AuditSeq {
+		t.Fatal("cross-origin post changed the deployment")
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.user("Alice Chen", false, false)
+	d := a.deployment(alice)
+	c := a.login(alice)
+	cases := []struct {
+		name, path string
+		form       url.Values
+		status     int
+		message    string
+	}{
+		{"unknown deployment", "/deployments/999999/items/1.1.1.1/state", url.Values{"state": {"done"}}, 404, "not found"},
+		{"non-numeric id", "/deployments/abc/items/1.1.1.1/state", url.Values{"state": {"done"}}, 404, "Nothing is found"},
+		{"unknown item", dpath(d, "/items/9.9.9/state"), url.Values{"state": {"done"}}, 404, "has no item"},
+		{"bad state", dpath(d, "/items/1.1.1.1/state"), url.Values{"state": {"maybe"}}, 400, "State must be"},
+		{"N/A without reason", dpath(d, "/items/1.1.1.1/state"), url.Values{"state": {"na"}}, 400, "needs a reason"},
+		{"tick a parent", dpath(d, "/items/1.1.1/state"), url.Values{"state": {"done"}}, 400, "sub-items"},
+		{"invalid UTF-8 reason", dpath(d, "/items/1.1.1.1/state"), url.Values{"state": {"na"}, "reason": {"bad \xff byte"}}, 400, "UTF-8"},
+		{"note position", dpath(d, "/notes/99"), url.Values{"value": {"x"}}, 404, "no note field"},
+		{"empty comment", dpath(d, "/items/1.1.1.1/comments"), url.Values{"body": {"  "}}, 400, "Comment is required"},
+		{"unknown status", dpath(d, "/status"), url.Values{"status": {"done"}}, 400, "Unknown status"},
+		{"abort without reason", dpath(d, "/status"), url.Values{"status": {"aborted"}}, 400, "Reason for aborting"},
+	}
+	for _, tc := range cases {
+		res := c.post(tc.path, tc.form, false)
+		if res.StatusCode != tc.status || !strings.Contains(res.Body, tc.message) {
+			t.Errorf("%s: status %d; want %d with %q", tc.name, res.StatusCode, tc.status, tc.message)
+		}
+		// HTMX gets the same status with the message for the flash region.
+		res = c.post(tc.path, tc.form, true)
+		if res.StatusCode != tc.status || res.Header.Get("HX-Retarget") != "#flash" {
+			t.Errorf("%s (htmx): status %d, retarget %q", tc.name, res.StatusCode, res.Header.Get("HX-Retarget"))
+		}
+	}
+	got, _ := a.db.Deployment(t.Context(), d.ID)
+	if got.AuditSeq != d.AuditSeq || got.ChecklistRev != 0 {
+		t.Fatalf("bad input changed the deployment: seq %d rev %d", got.AuditSeq, got.ChecklistRev)
+	}
+}
+
+func TestOversizedBodyRefused(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.user("Alice Chen", false, false)
+	d := a.deployment(alice)
+	c := a.login(alice)
+	big := strings.Repeat("x", 200<<10)
+	res := c.post(dpath(d, "/items/1.1.1.1/comments"), url.Values{"body": {big}}, false)
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized comment: %d; want 413", res.StatusCode)
+	}
+}
+
+func TestHTMLIsInertAndStoredExactly(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.user("Alice Chen", false, false)
+	d := a.deployment(alice)
+	c := a.login(alice)
+	evil := `<script>alert(1)</script> '; DROP TABLE deployments; -- <img src=x onerror=alert(2)>`
+	if res := c.post(dpath(d, "/items/1.1.1.1/state"), url.Values{"state": {"na"}, "reason": {evil}}, false); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("N/A: %d", res.StatusCode)
+	}
+	page := c.get(dpath(d, ""))
+	if strings.Contains(page.Body, "<script>alert(1)") || strings.Contains(page.Body, "<img src=x") {
+		t.Fatal("HTML in a reason was rendered as markup")
+	}
+	if !strings.Contains(page.Body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Fatal("escaped reason not on the page")
+	}
+	items, _ := a.db.Items(t.Context(), d.ID, "1.1.1.1")
+	if items[0].NAReason != evil {
+		t.Fatalf("stored reason %q; want it exactly", items[0].NAReason)
+	}
+}
+
+func TestOperations(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.anon()
+	if res := c.get("/healthz"); res.StatusCode != 200 {
+		t.Fatalf("healthz %d", res.StatusCode)
+	}
+	if res := c.get("/readyz"); res.StatusCode != 200 || !strings.Contains(res.Body, "ready") {
+		t.Fatalf("readyz %d %q", res.StatusCode, res.Body)
+	}
+	alice := a.user("Alice Chen", false, false)
+	d := a.deployment(alice)
+	ac := a.login(alice)
+	ac.post(dpath(d, "/items/1.1.1.1/state"), url.Values{"state": {"done"}}, true)
+	res := c.get("/metrics")
+	for _, want := range []string{
+		`signoff_http_request_duration_seconds_bucket{method="POST",route="/deployments/{id}/items/{path}/state",status="2xx"`,
+		`signoff_item_changes_total{state="done",via="web"} 1`,
+		"signoff_live_connections", "signoff_db_pool_connections",
+	} {
+		if !strings.Contains(res.Body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if res := c.get("/deployments/1"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("request id check needs a response; got %d", res.StatusCode)
+	}
+	if c.get("/healthz").Header.Get("X-Request-Id") == "" {
+		t.Fatal("no request id header")
+	}
+}
