@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/signoff/signoff/internal/config"
 )
@@ -27,6 +30,7 @@ Commands:
   user add --email E --name N [--admin] [--auditor] [--role R ...]
                                  create a person (password from SIGNOFF_PASSWORD or stdin)
   demo                           fill an empty database with demo people and deployments
+  healthcheck                    exit 0 if the server on ADDR answers /readyz (for containers)
 
 Configuration comes from environment variables; see the README.
 `
@@ -59,6 +63,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if cmd == "healthcheck" {
+		return cmdHealthcheck(ctx, stdout)
 	}
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -97,4 +104,33 @@ func cmdServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 		return err
 	}
 	return app.Serve(ctx)
+}
+
+// cmdHealthcheck asks the local server whether it is ready: container
+// images have no curl, so the binary checks itself.
+func cmdHealthcheck(ctx context.Context, stdout io.Writer) error {
+	addr := os.Getenv("ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("ADDR %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/readyz", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("not ready: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready: /readyz answered %s", res.Status)
+	}
+	fmt.Fprintln(stdout, "ready")
+	return nil
 }

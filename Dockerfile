@@ -1,0 +1,18 @@
+# syntax=docker/dockerfile:1
+# Build: templ's generated files are committed, so only Go is needed.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/signoff ./cmd/signoff
+
+# Run: a static binary on a minimal, non-root image.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/signoff /signoff
+ENV ADDR=:8080 LOG_FORMAT=json DATA_DIR=/data
+EXPOSE 8080
+USER nonroot:nonroot
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["/signoff", "healthcheck"]
+ENTRYPOINT ["/signoff"]
+CMD ["serve"]

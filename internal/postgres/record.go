@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// DeploymentRecord reads everything an audit export holds about one
+// deployment in one read-only, repeatable-read transaction, so the items,
+// signatures and events agree with each other even while people work on it.
+func (db *DB) DeploymentRecord(ctx context.Context, id int64) (*signoff.Record, error) {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("record of deployment %d: begin: %w", id, err)
+	}
+	defer tx.Rollback(ctx)
+
+	d, err := scanDeployment(tx.QueryRow(ctx, `SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, id))
+	if err != nil {
+		return nil, notFound(fmt.Errorf("record of deployment %d: %w", id, err), "Deployment %d not found.", id)
+	}
+	t, err := db.TemplateVersion(ctx, d.TemplateVersionID)
+	if err != nil {
+		return nil, err
+	}
+	items, err := db.items(ctx, tx, id, "")
+	if err != nil {
+		return nil, err
+	}
+	notes, err := db.notes(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	rec := &signoff.Record{Deployment: d, Checklist: signoff.NewChecklist(t, items, notes)}
+	if rec.Slots, err = db.slots(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	if rec.Signatures, err = recordSignatures(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	if rec.Comments, err = recordComments(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	if rec.Events, err = recordEvents(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	return rec, tx.Commit(ctx)
+}
+
+func recordSignatures(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Signature, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT s.id, s.slot, s.role_name, s.signer_id, s.signer_name, s.meaning, s.signed_at,
+		       s.checklist_hash, s.checklist_rev, s.audit_seq, s.ended_at, s.ended_by, e.name,
+		       coalesce(s.end_reason, '')
+		FROM signoffs s
+		LEFT JOIN users e ON e.id = s.ended_by
+		WHERE s.deployment_id = $1
+		ORDER BY s.audit_seq, s.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("signatures of deployment %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []signoff.Signature
+	for rows.Next() {
+		s := signoff.Signature{DeploymentID: id}
+		var endedBy *int64
+		var endedByName *string
+		if err := rows.Scan(&s.ID, &s.Slot, &s.Role, &s.Signer.ID, &s.Signer.Name, &s.Meaning, &s.SignedAt,
+			&s.ChecklistHash, &s.ChecklistRev, &s.AuditSeq, &s.EndedAt, &endedBy, &endedByName, &s.EndReason); err != nil {
+			return nil, fmt.Errorf("signatures of deployment %d: %w", id, err)
+		}
+		if endedBy != nil && endedByName != nil {
+			s.EndedBy = &signoff.UserRef{ID: *endedBy, Name: *endedByName}
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func recordComments(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Comment, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT c.id, c.item_id, i.path, coalesce(c.author_id, 0), c.author_name, c.body, c.created_at
+		FROM item_comments c
+		JOIN deployment_items i ON i.id = c.item_id
+		WHERE c.deployment_id = $1
+		ORDER BY c.created_at, c.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("comments on deployment %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []signoff.Comment
+	for rows.Next() {
+		var c signoff.Comment
+		if err := rows.Scan(&c.ID, &c.ItemID, &c.ItemPath, &c.Author.ID, &c.Author.Name, &c.Body, &c.CreatedAt); err != nil {
+			return nil, fmt.Errorf("comments on deployment %d: %w", id, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func recordEvents(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Event, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT id, seq, at, coalesce(actor_id, 0), actor_name, action, target, payload, prev_hash, hash
+		FROM audit_events
+		WHERE deployment_id = $1
+		ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("events of deployment %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []signoff.Event
+	for rows.Next() {
+		e := signoff.Event{DeploymentID: id}
+		if err := rows.Scan(&e.ID, &e.Seq, &e.At, &e.Actor.ID, &e.Actor.Name,
+			&e.Action, &e.Target, &e.Payload, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("events of deployment %d: %w", id, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CompletedDeploymentIDs pages through the completed deployments that match
+// f (created in [From, To), service, environment, signer), oldest id first:
+// the ids after the given one, at most limit of them. Paging by id rather
+// than by offset never skips or repeats a deployment when others complete
+// meanwhile. f.Status, Limit and Offset are ignored.
+func (db *DB) CompletedDeploymentIDs(ctx context.Context, f signoff.DeploymentFilter, after int64, limit int) ([]int64, error) {
+	args := []any{after}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := []string{"d.id > $1", "d.status = 'completed'"}
+	if f.Service != "" {
+		where = append(where, "d.service ILIKE "+arg("%"+likeEscape(f.Service)+"%"))
+	}
+	if f.Environment != "" {
+		where = append(where, "d.environment = "+arg(f.Environment))
+	}
+	if f.From != nil {
+		where = append(where, "d.created_at >= "+arg(*f.From))
+	}
+	if f.To != nil {
+		where = append(where, "d.created_at < "+arg(*f.To))
+	}
+	if f.Signer != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM signoffs s WHERE s.deployment_id = d.id
+			AND s.ended_at IS NULL AND s.signer_name ILIKE `+arg("%"+likeEscape(f.Signer)+"%")+`)`)
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := db.pool.Query(ctx, `SELECT d.id FROM deployments d WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY d.id LIMIT `+arg(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("completed deployments after %d: %w", after, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("completed deployments after %d: %w", after, err)
+	}
+	return ids, nil
+}
+
+// SigningKeySecret names the shared Ed25519 seed in app_secrets, used when
+// no SIGNING_KEY is configured and the database is not the embedded one.
+const SigningKeySecret = "audit_signing_key"
+
+// SigningSeed returns the audit signing key's 32-byte Ed25519 seed kept in
+// the database, generating it the first time, so every instance signs with
+// the same key.
+func (db *DB) SigningSeed(ctx context.Context) ([]byte, error) {
+	seed, err := db.Secret(ctx, SigningKeySecret, func() []byte {
+		b := make([]byte, 32)
+		rand.Read(b) // never fails (crypto/rand)
+		return b
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(seed) != 32 {
+		return nil, fmt.Errorf("signing key in the database has %d bytes, want 32", len(seed))
+	}
+	return seed, nil
+}
