@@ -24,7 +24,10 @@ CREATE TABLE deployments (
     checklist_rev       bigint            NOT NULL DEFAULT 0,
     -- Head of this deployment's audit hash chain.
     audit_seq           bigint            NOT NULL DEFAULT 0,
-    audit_head          bytea             NOT NULL DEFAULT '\x'
+    audit_head          bytea             NOT NULL DEFAULT '\x',
+    -- Time of the newest event: the next one is never earlier, so times
+    -- rise with the chain even when transactions queue for the lock.
+    audit_at            timestamptz       NOT NULL DEFAULT '-infinity'
 );
 CREATE INDEX deployments_status_idx ON deployments (status, created_at DESC);
 CREATE INDEX deployments_service_idx ON deployments (service, environment);

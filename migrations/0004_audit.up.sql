@@ -21,8 +21,9 @@ CREATE INDEX audit_events_at_idx ON audit_events (at);
 -- Head of the system chain (deployments keep theirs on their own row).
 CREATE TABLE audit_system_chain (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    seq        bigint  NOT NULL DEFAULT 0,
-    head       bytea   NOT NULL DEFAULT '\x'
+    seq        bigint      NOT NULL DEFAULT 0,
+    head       bytea       NOT NULL DEFAULT '\x',
+    at         timestamptz NOT NULL DEFAULT '-infinity'
 );
 INSERT INTO audit_system_chain DEFAULT VALUES;
 

@@ -29,6 +29,10 @@ type Config struct {
 	TrustProxy bool
 	DBMaxConns int32 // DB_MAX_CONNS
 
+	// LoadFloors turns on /_load/read-floor and /_load/write-floor, the
+	// trivial requests the load generator measures against.
+	LoadFloors bool // LOAD_FLOORS
+
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string // METRICS_TOKEN
 
@@ -81,6 +85,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if c.TrustProxy, err = boolean(getenv, "TRUST_PROXY", false); err != nil {
+		return nil, err
+	}
+	if c.LoadFloors, err = boolean(getenv, "LOAD_FLOORS", false); err != nil {
 		return nil, err
 	}
 	n, err := integer(getenv, "DB_MAX_CONNS", 0)

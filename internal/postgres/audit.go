@@ -37,16 +37,24 @@ func (l *lockedDeployment) writable() error {
 	return d.Writable()
 }
 
+// The clock is read under the lock and never behind the previous event, so
+// event times rise with the sequence.
+const lockDeploymentSQL = `
+	SELECT status, locked_at, checklist_rev, audit_seq, audit_head,
+	       template_version_id, went_live_at,
+	       greatest(clock_timestamp(), audit_at + interval '1 microsecond')
+	FROM deployments
+	WHERE id = $1
+	FOR UPDATE`
+
 func lockDeployment(ctx context.Context, tx pgx.Tx, id int64) (*lockedDeployment, error) {
+	return scanLocked(tx.QueryRow(ctx, lockDeploymentSQL, id), id)
+}
+
+func scanLocked(row pgx.Row, id int64) (*lockedDeployment, error) {
 	l := lockedDeployment{ID: id}
-	err := tx.QueryRow(ctx, `
-		SELECT status, locked_at, checklist_rev, audit_seq, audit_head,
-		       template_version_id, went_live_at, now()
-		FROM deployments
-		WHERE id = $1
-		FOR UPDATE`, id).
-		Scan(&l.Status, &l.LockedAt, &l.ChecklistRev, &l.AuditSeq, &l.AuditHead,
-			&l.TemplateVer, &l.WentLiveAt, &l.Now)
+	err := row.Scan(&l.Status, &l.LockedAt, &l.ChecklistRev, &l.AuditSeq, &l.AuditHead,
+		&l.TemplateVer, &l.WentLiveAt, &l.Now)
 	if err != nil {
 		return nil, notFound(err, "Deployment %d not found.", id)
 	}
@@ -59,6 +67,7 @@ func lockDeployment(ctx context.Context, tx pgx.Tx, id int64) (*lockedDeployment
 type deploymentWrite struct {
 	checklistChanged bool            // bumps checklist_rev (stales signatures)
 	status           *signoff.Status // a new status, if any
+	stampItems       []string        // item paths whose state_at is the event's time
 }
 
 // appendDeploymentEvent records one change on a locked deployment: it
@@ -69,6 +78,8 @@ func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDep
 	if err != nil {
 		return ev, err
 	}
+	// A second event in one transaction must not share the first's time.
+	l.Now = l.Now.Add(time.Microsecond)
 	ev.DeploymentID = l.ID
 	rev := int64(0)
 	if w.checklistChanged {
@@ -83,14 +94,18 @@ func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDep
 		    UPDATE deployments
 		    SET audit_seq = $2,
 		        audit_head = $10,
+		        audit_at = $3,
 		        checklist_rev = checklist_rev + $11,
 		        status = coalesce($12::deployment_status, status),
 		        updated_at = $3
 		    WHERE id = $1
+		), stamped AS (
+		    UPDATE deployment_items SET state_at = $3
+		    WHERE deployment_id = $1 AND path = ANY($13::text[])
 		)
 		SELECT pg_notify('`+NotifyChannel+`', $1::text || ':' || $2::text)`,
 		l.ID, ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target,
-		ev.Payload, ev.PrevHash, ev.Hash, rev, w.status)
+		ev.Payload, ev.PrevHash, ev.Hash, rev, w.status, w.stampItems)
 	if err != nil {
 		return ev, fmt.Errorf("append audit event %s: %w", ch.Action, err)
 	}
@@ -116,7 +131,8 @@ func (db *DB) appendSystemEvent(ctx context.Context, tx pgx.Tx, ch signoff.Chang
 	var head []byte
 	var now time.Time
 	err := tx.QueryRow(ctx, `
-		SELECT seq, head, now() FROM audit_system_chain FOR UPDATE`).Scan(&seq, &head, &now)
+		SELECT seq, head, greatest(clock_timestamp(), at + interval '1 microsecond')
+		FROM audit_system_chain FOR UPDATE`).Scan(&seq, &head, &now)
 	if err != nil {
 		return signoff.Event{}, fmt.Errorf("lock system audit chain: %w", err)
 	}
@@ -130,7 +146,7 @@ func (db *DB) appendSystemEvent(ctx context.Context, tx pgx.Tx, ch signoff.Chang
 		        (deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
 		    VALUES (NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9)
 		)
-		UPDATE audit_system_chain SET seq = $1, head = $9`,
+		UPDATE audit_system_chain SET seq = $1, head = $9, at = $2`,
 		ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target, ev.Payload, ev.PrevHash, ev.Hash)
 	if err != nil {
 		return ev, fmt.Errorf("append system audit event %s: %w", ch.Action, err)

@@ -133,3 +133,17 @@ func IsUnavailable(err error) bool {
 	}
 	return pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
 }
+
+// ReadFloor is the load generator's read floor: one trivial query.
+func (db *DB) ReadFloor(ctx context.Context) error {
+	return db.Ping(ctx)
+}
+
+// WriteFloor is the load generator's write floor: one single-row INSERT in
+// its own transaction.
+func (db *DB) WriteFloor(ctx context.Context, userID int64) error {
+	if _, err := db.pool.Exec(ctx, `INSERT INTO load_floor (user_id) VALUES ($1)`, userID); err != nil {
+		return fmt.Errorf("write floor: %w", err)
+	}
+	return nil
+}

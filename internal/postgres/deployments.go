@@ -288,10 +288,13 @@ func (db *DB) items(ctx context.Context, q querier, deploymentID int64, under st
 	rows, err := q.Query(ctx, `
 		SELECT i.id, i.path, i.parent_path, i.position, i.phase, i.section, i.level, i.text,
 		       i.conditional, i.has_children, i.due_after, i.state, i.na_reason,
-		       i.state_by, u.name, i.state_at, i.evidence,
-		       (SELECT count(*) FROM item_comments c WHERE c.item_id = i.id)
+		       i.state_by, u.name, i.state_at, i.evidence, coalesce(c.n, 0)
 		FROM deployment_items i
 		LEFT JOIN users u ON u.id = i.state_by
+		LEFT JOIN (
+		    SELECT item_id, count(*) AS n FROM item_comments
+		    WHERE deployment_id = $1 GROUP BY item_id
+		) c ON c.item_id = i.id
 		WHERE i.deployment_id = $1
 		  AND ($2 = '' OR i.path = $2 OR i.path LIKE $2 || '.%')
 		ORDER BY i.position`, deploymentID, under)

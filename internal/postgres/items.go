@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -30,26 +33,53 @@ func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.It
 	}
 	defer tx.Rollback(ctx)
 
-	l, err := lockDeployment(ctx, tx, deploymentID)
+	// The common case, ticking a leaf, takes one round trip: lock the
+	// deployment and update the item in one batch. If the deployment turns
+	// out not to be writable, the rollback undoes the update.
+	batch := &pgx.Batch{}
+	batch.Queue(lockDeploymentSQL, deploymentID)
+	batch.Queue(`
+		UPDATE deployment_items i
+		SET state = $3, na_reason = $4, state_by = $5, state_at = now()
+		FROM deployment_items old
+		WHERE old.id = i.id AND i.deployment_id = $1 AND i.path = $2 AND NOT i.has_children
+		  AND (i.state, i.na_reason) IS DISTINCT FROM ($3::item_state, $4::text)
+		RETURNING old.state, old.na_reason`,
+		deploymentID, c.Path, c.State, c.NAReason, nullID(actor.ID))
+	br := tx.SendBatch(ctx, batch)
+	l, err := scanLocked(br.QueryRow(), deploymentID)
 	if err != nil {
+		br.Close()
 		return signoff.Event{}, err
+	}
+	var before ItemStateAfter
+	err = br.QueryRow().Scan(&before.State, &before.NAReason)
+	updated := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		br.Close()
+		return signoff.Event{}, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
+	}
+	if err := br.Close(); err != nil {
+		return signoff.Event{}, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
 	}
 	if err := l.writable(); err != nil {
 		return signoff.Event{}, err
 	}
-	var hasChildren bool
-	var before ItemStateAfter
-	err = tx.QueryRow(ctx, `
-		SELECT has_children, state, na_reason FROM deployment_items
-		WHERE deployment_id = $1 AND path = $2`, deploymentID, c.Path).
-		Scan(&hasChildren, &before.State, &before.NAReason)
-	if err != nil {
-		return signoff.Event{}, notFound(fmt.Errorf("item %s of deployment %d: %w", c.Path, deploymentID, err),
-			"Deployment %d has no item %s.", deploymentID, c.Path)
-	}
 
 	after := ItemStateAfter{State: c.State, NAReason: c.NAReason}
-	if hasChildren {
+	if !updated {
+		// Not a leaf that changed: a parent, an unknown path, or a no-op.
+		var hasChildren bool
+		err = tx.QueryRow(ctx, `
+			SELECT has_children FROM deployment_items
+			WHERE deployment_id = $1 AND path = $2`, deploymentID, c.Path).Scan(&hasChildren)
+		if err != nil {
+			return signoff.Event{}, notFound(fmt.Errorf("item %s of deployment %d: %w", c.Path, deploymentID, err),
+				"Deployment %d has no item %s.", deploymentID, c.Path)
+		}
+		if !hasChildren {
+			return signoff.Event{}, nil // already in that state: nothing to record
+		}
 		if c.State != signoff.ItemNA {
 			return signoff.Event{}, signoff.Errorf(signoff.EINVALID,
 				"Item %s has sub-items: tick those; it is done when they all are.", c.Path)
@@ -71,21 +101,12 @@ func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.It
 			return signoff.Event{}, nil
 		}
 		before = ItemStateAfter{State: signoff.ItemOpen}
-	} else {
-		if before.State == c.State && before.NAReason == c.NAReason {
-			return signoff.Event{}, nil
-		}
-		_, err = tx.Exec(ctx, `
-			UPDATE deployment_items
-			SET state = $3, na_reason = $4, state_by = $5, state_at = $6
-			WHERE deployment_id = $1 AND path = $2`,
-			deploymentID, c.Path, c.State, c.NAReason, nullID(actor.ID), l.Now)
-		if err != nil {
-			return signoff.Event{}, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
-		}
 	}
 
 	w := deploymentWrite{checklistChanged: true}
+	if updated {
+		w.stampItems = []string{c.Path}
+	}
 	if l.Status == signoff.StatusDraft {
 		s := signoff.StatusInProgress
 		w.status = &s // the first change starts the deployment

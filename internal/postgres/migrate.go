@@ -34,8 +34,9 @@ func SchemaVersion() uint {
 
 // Migrator runs the embedded migrations with golang-migrate.
 type Migrator struct {
-	m  *migrate.Migrate
-	db *sql.DB
+	m   *migrate.Migrate
+	db  *sql.DB
+	url string
 }
 
 // NewMigrator opens a dedicated connection for migrating.
@@ -59,7 +60,7 @@ func NewMigrator(url string) (*Migrator, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare migrations: %w", err)
 	}
-	return &Migrator{m: m, db: db}, nil
+	return &Migrator{m: m, db: db, url: url}, nil
 }
 
 // Close releases the connection.
@@ -68,12 +69,13 @@ func (m *Migrator) Close() error {
 	return errors.Join(srcErr, dbErr, m.db.Close())
 }
 
-// Up applies every pending migration.
+// Up applies every pending migration, ours and then the job queue's
+// (River's, see river.go).
 func (m *Migrator) Up() error {
 	if err := m.m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrate up: %w", err)
 	}
-	return nil
+	return migrateRiver(context.Background(), m.url)
 }
 
 // Down rolls back one migration.
@@ -141,5 +143,5 @@ func (db *DB) CheckSchema(ctx context.Context) error {
 	case uint(version) != want:
 		return fmt.Errorf("schema version is %d but this binary needs %d (run `signoff migrate up`, or upgrade the binary)", version, want)
 	}
-	return nil
+	return db.checkRiverSchema(ctx)
 }

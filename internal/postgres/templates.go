@@ -141,7 +141,19 @@ func (db *DB) EnsureTemplate(ctx context.Context, src []byte) error {
 // TemplateVersion returns one template version, parsed.
 func (db *DB) TemplateVersion(ctx context.Context, versionID int64) (*signoff.Template, error) {
 	if t, ok := db.templates.Load(versionID); ok {
-		return t.(*signoff.Template), nil
+		// The cached copy never carries the template's setting: read it
+		// fresh, and hand out a copy so callers never share the cache's.
+		var allowMultiple bool
+		err := db.pool.QueryRow(ctx, `
+			SELECT t.allow_multiple_slots FROM template_versions v
+			JOIN templates t ON t.id = v.template_id
+			WHERE v.id = $1`, versionID).Scan(&allowMultiple)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("template version %d: %w", versionID, err), "Template version %d not found.", versionID)
+		}
+		c := *t.(*signoff.Template)
+		c.AllowMultipleSlots = allowMultiple
+		return &c, nil
 	}
 	var src, slug, createdBy string
 	var version int

@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/signoff/signoff/internal/api"
 	"github.com/signoff/signoff/web"
 )
 
@@ -21,6 +22,12 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/readyz", s.readyz)
 	r.Get("/metrics", s.metricsHandler)
 	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(web.Static)))
+
+	// The JSON API for pipelines: bearer tokens, no session (internal/api
+	// declares its routes and guards).
+	// TODO(export): pass the audit signer (api.Options{Signer: …}) once the
+	// web layer holds one; until then the API's export answers 503.
+	r.Mount("/api/v1", api.New(s.db, s.logger, api.Options{}).Routes())
 
 	// Template uploads are the one place a body may be large.
 	r.Group(func(r chi.Router) {
@@ -53,12 +60,14 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/templates", s.templateList)
 			r.Get("/templates/{slug}", s.templateShow)
 			r.Get("/templates/{slug}/export.md", s.templateExport)
+			r.Get("/_load/read-floor", s.readFloor)
 
 			// Everyone who may change checklists (not auditors).
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireEditor)
 				r.Get("/deployments/new", s.deploymentNewForm)
 				r.Post("/deployments", s.deploymentCreate)
+				r.Post("/_load/write-floor", s.writeFloor)
 				r.Post("/deployments/{id}/items/{path}/state", s.itemState)
 				r.Post("/deployments/{id}/items/{path}/comments", s.commentCreate)
 				r.Post("/deployments/{id}/notes/{position}", s.noteEdit)
@@ -79,9 +88,16 @@ func (s *Server) Handler() http.Handler {
 				r.Post("/admin/people/{uid}/roles", s.personRoleGrant)
 				r.Post("/admin/people/{uid}/roles/withdraw", s.personRoleWithdraw)
 				r.Post("/admin/roles", s.roleCreate)
+				r.Get("/admin/tokens", s.tokenList)
+				r.Post("/admin/tokens", s.tokenCreate)
+				r.Post("/admin/tokens/{tid}/revoke", s.tokenRevoke)
 				r.Post("/templates/{slug}/settings", s.templateSettings)
 			})
 		})
 	})
-	return http.NewCrossOriginProtection().Handler(r)
+	// The API authenticates with bearer tokens, never cookies, so there is
+	// no ambient credential for a cross-site request to ride on.
+	cop := http.NewCrossOriginProtection()
+	cop.AddInsecureBypassPattern("/api/v1/")
+	return cop.Handler(r)
 }

@@ -1,0 +1,546 @@
+package main
+
+// End-to-end tests: the whole app, a real database and (for the Browser
+// tests) a headless Chromium. Run them with
+//
+//	go test -count=1 -run 'Browser|TwoInstances' ./cmd/signoff/
+//
+// Screenshots land in cmd/signoff/testdata/artifacts/ (gitignored).
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/signoff/signoff/internal/password"
+	"github.com/signoff/signoff/internal/pgtest"
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+	"github.com/signoff/signoff/migrations"
+)
+
+func TestMain(m *testing.M) {
+	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
+	pgtest.Main(m, pgtest.HashFS(migrations.FS), postgres.Migrate)
+}
+
+// progressJS reads the overall "N / 179" of the deployment page.
+const progressJS = `(document.querySelector("[data-testid=progress] .progress-value") || {textContent: ""}).textContent.replace(/\s+/g, " ")`
+
+// The eight sign-off roles of the seed template, in slot order.
+var seedRoles = []string{
+	"Deployment Engineer", "Database Administrator", "Security Engineer", "DevOps Lead",
+	"Product Manager", "Engineering Manager", "Operations Manager", "CTO/Technical Director",
+}
+
+// Issue 2: tick and N/A in the browser, with and without JavaScript.
+func TestBrowserTickAndNA(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.URL(t))
+	alice := a.user("Alice Chen", "Deployment Engineer")
+	b := newTab(t, newBrowser(t), a.URL, "alice")
+	b.login(alice)
+
+	// A deployment from the seed template, through the "New deployment" form.
+	b.navigate("/deployments")
+	if b.count("[data-testid=empty]") != 1 {
+		b.fail("a fresh install should show the empty state on /deployments")
+	}
+	b.submit(`a[href="/deployments/new"]`)
+	b.do(
+		chromedp.SendKeys(chromedp.ID("d-service"), "voxflow-api"),
+		chromedp.SendKeys(chromedp.ID("d-version"), "v2.4.0"),
+	)
+	if st := b.submit(`form[action="/deployments"] button[type=submit]`); st != http.StatusOK {
+		b.fail("create deployment: status %d", st)
+	}
+	loc := eval[string](b, "location.pathname")
+	id, err := strconv.ParseInt(strings.TrimPrefix(loc, "/deployments/"), 10, 64)
+	if err != nil {
+		b.fail("after creating, the browser is at %q, not a deployment", loc)
+	}
+	d, err := a.DB.Deployment(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Service != "voxflow-api" || d.Version != "v2.4.0" || d.Environment != "production" {
+		t.Fatalf("created %+v", d)
+	}
+	if p := eval[string](b, progressJS); !strings.Contains(p, "0 / 179") {
+		b.fail("new deployment progress reads %q, want 0 / 179", p)
+	}
+	b.waitFor("the live stream to connect", `document.querySelector("[data-live-indicator].is-connected")`)
+
+	// Tick: click the checkbox; HTMX swaps the block and the progress.
+	if b.count("#blk-1-1-1-1 .item-submit:not([hidden])") == 1 && eval[bool](b, `getComputedStyle(document.querySelector("#blk-1-1-1-1 .item-submit")).display !== "none"`) {
+		b.fail("the no-JS Save button shows although JavaScript is on")
+	}
+	b.do(chromedp.Click(chromedp.CSS("#chk-1-1-1-1")))
+	b.waitFor("the ticked row and 1 / 179", `document.querySelector("#blk-1-1-1-1.is-done .done-mark") && `+progressJS+`.includes("1 / 179")`)
+	if who := b.text("#blk-1-1-1-1 [data-testid=who]"); who != "Alice Chen" {
+		b.fail("ticked row shows %q, want Alice Chen", who)
+	}
+	if b.count("#chk-1-1-1-1:checked") != 1 {
+		b.fail("the ticked checkbox is not checked after the swap")
+	}
+
+	// N/A with a reason, through the item's popover.
+	const reason = "Single-region launch; HA replica is part of the Q3 work"
+	b.do(
+		chromedp.Click(chromedp.CSS("#blk-1-1-2-5 [data-na-toggle] > summary")),
+		chromedp.WaitVisible(chromedp.ID("na-1-1-2-5")),
+		chromedp.SendKeys(chromedp.ID("na-1-1-2-5"), reason),
+		chromedp.Click(chromedp.CSS("#blk-1-1-2-5 [data-na-toggle] button[type=submit]")),
+	)
+	b.waitFor("the N/A row and 2 / 179", `document.querySelector("#blk-1-1-2-5.is-na [data-testid=na-reason]") && `+progressJS+`.includes("2 / 179")`)
+
+	// Both are kept: reload and look again.
+	b.do(chromedp.Reload())
+	b.waitFor("the reloaded page", `document.querySelector("[data-testid=progress]")`)
+	checkKept := func(doneRow, naRow, naReason string) {
+		t.Helper()
+		if b.count("#blk-"+doneRow+".is-done") != 1 || b.text("#blk-"+doneRow+" [data-testid=who]") != "Alice Chen" {
+			b.fail("after reload %s is not shown done by Alice Chen", doneRow)
+		}
+		if got := b.text("#blk-" + naRow + ".is-na [data-testid=na-reason]"); !strings.Contains(got, naReason) {
+			b.fail("after reload %s shows N/A reason %q, want %q", naRow, got, naReason)
+		}
+		if who := b.text("#blk-" + naRow + " [data-testid=who]"); who != "Alice Chen" {
+			b.fail("after reload %s shows N/A by %q", naRow, who)
+		}
+	}
+	checkKept("1-1-1-1", "1-1-2-5", reason)
+	if p := eval[string](b, progressJS); !strings.Contains(p, "2 / 179") {
+		b.fail("after reload progress reads %q, want 2 / 179", p)
+	}
+	b.shot("tick-and-na")
+
+	// The same without JavaScript: plain forms, a Save button, a redirect.
+	b.noJavaScript()
+	b.navigate(dpath(d, ""))
+	if typ := eval[string](b, "typeof window.htmx"); typ != "undefined" {
+		b.fail("scripting is still on (htmx is %s)", typ)
+	}
+	if eval[string](b, `getComputedStyle(document.querySelector("#blk-1-1-1-2 .item-submit")).display`) == "none" {
+		b.fail("without JavaScript the item's Save button is hidden")
+	}
+	b.do(chromedp.Click(chromedp.CSS("#chk-1-1-1-2")))
+	if st := b.submit("#blk-1-1-1-2 .item-submit"); st != http.StatusOK {
+		b.fail("no-JS tick: status %d", st)
+	}
+	if h := eval[string](b, "location.hash"); h != "#item-1-1-1-2" || !eval[bool](b, `!!document.getElementById(location.hash.slice(1))`) {
+		b.fail("no-JS tick redirected to %q, which names no row on the page", h)
+	}
+	const reason2 = "Static assets are served by the edge network"
+	b.do(
+		chromedp.Click(chromedp.CSS("#blk-1-1-3-4 [data-na-toggle] > summary")),
+		chromedp.WaitVisible(chromedp.ID("na-1-1-3-4")),
+		chromedp.SendKeys(chromedp.ID("na-1-1-3-4"), reason2),
+	)
+	if st := b.submit("#blk-1-1-3-4 [data-na-toggle] button[type=submit]"); st != http.StatusOK {
+		b.fail("no-JS N/A: status %d", st)
+	}
+	checkKept("1-1-1-2", "1-1-3-4", reason2)
+	checkKept("1-1-1-1", "1-1-2-5", reason)
+	if p := eval[string](b, progressJS); !strings.Contains(p, "4 / 179") {
+		b.fail("without JavaScript, progress reads %q, want 4 / 179", p)
+	}
+	b.shot("tick-and-na-nojs")
+}
+
+// Issue 3: the whole checklist resolved, eight people sign, the final
+// approval locks it, and nothing changes after.
+func TestBrowserFullSignoff(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.URL(t))
+	names := []string{"Dana Whitfield", "Marcus Lee", "Priya Nair", "Bob Okafor", "Sam Patel", "Alice Chen", "Omar Haddad", "Grace Kim"}
+	var people []*signoff.User
+	for i, n := range names {
+		people = append(people, a.user(n, seedRoles[i]))
+	}
+	dana := people[0]
+	d := a.deployment(dana, "voxflow-api", "v2.4.0")
+	browser := newBrowser(t)
+
+	// Dana works the checklist in the browser: a few ticks by hand...
+	watch := newTab(t, browser, a.URL, "dana")
+	watch.login(dana)
+	watch.navigate(dpath(d, ""))
+	watch.waitFor("the live stream to connect", `document.querySelector("[data-live-indicator].is-connected")`)
+	byHand := []string{"1.1.1.1", "1.1.1.2", "1.1.1.3"}
+	for i, p := range byHand {
+		watch.do(chromedp.Click(chromedp.CSS("#chk-" + pid(p))))
+		watch.waitFor(p+" done", fmt.Sprintf(`document.querySelector("#blk-%s.is-done") && %s.includes("%d / 179")`, pid(p), progressJS, i+1))
+	}
+	if n := watch.count("[data-testid=sign]"); n != 1 {
+		t.Logf("Dana sees %d sign buttons", n)
+	}
+	// ...the rest through the store, one N/A among them.
+	for _, it := range a.leaves(d) {
+		switch {
+		case it.State != signoff.ItemOpen:
+		case it.Path == "1.1.2.5":
+			a.setItem(d, dana, it.Path, signoff.ItemNA, "Single-region launch")
+		default:
+			a.setItem(d, dana, it.Path, signoff.ItemDone, "")
+		}
+	}
+	watch.waitFor("the live update to 179 / 179", progressJS+`.includes("179 / 179")`)
+
+	sign := func(i int, wrongFirst bool) {
+		t.Helper()
+		u, role := people[i], seedRoles[i]
+		b := watch
+		if i > 0 {
+			b = newTab(t, browser, a.URL, strings.Fields(u.Name)[0])
+			b.login(u)
+			b.navigate(dpath(d, ""))
+		} else {
+			b.navigate(dpath(d, ""))
+		}
+		slot := fmt.Sprintf(`[data-testid=slot][data-role=%q]`, role)
+		if b.text(slot+" [data-testid=sign]") != "Sign as "+role {
+			b.fail("no %q button on the slot", "Sign as "+role)
+		}
+		if n := b.count("[data-testid=sign]"); n != 1 {
+			b.fail("%s sees %d sign buttons, want only their own", u.Name, n)
+		}
+		b.submit(slot + " [data-testid=sign]")
+		if got := b.text("[data-testid=meaning]"); got != signoff.Meaning(role) {
+			b.fail("signature page meaning %q, want %q", got, signoff.Meaning(role))
+		}
+		if wrongFirst {
+			b.do(chromedp.SendKeys(chromedp.ID("sign-password"), "not my password"))
+			if st := b.submit(`form[action$="/sign"] button[type=submit]`); st != http.StatusUnauthorized {
+				b.fail("wrong password: status %d, want 401", st)
+			}
+			if msg := b.text("[data-testid=form-error]"); !strings.Contains(msg, "password is wrong") || !strings.Contains(msg, "nothing was signed") {
+				b.fail("wrong password shows %q", msg)
+			}
+			b.shot("sign-wrong-password")
+			slots, err := a.DB.Slots(context.Background(), d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range slots {
+				if s.Signature != nil {
+					t.Fatalf("a wrong password signed slot %d", s.Position)
+				}
+			}
+		}
+		b.do(chromedp.SendKeys(chromedp.ID("sign-password"), e2ePassword))
+		if st := b.submit(`form[action$="/sign"] button[type=submit]`); st != http.StatusOK {
+			b.fail("sign as %s: status %d", role, st)
+		}
+		if state := eval[string](b, fmt.Sprintf(`document.querySelector(%q).dataset.state`, slot)); state != "signed" {
+			b.fail("slot %s is %q after signing", role, state)
+		}
+		if got := b.text(slot + " .slot-state"); !strings.Contains(got, u.Name) {
+			b.fail("slot %s shows %q, not the signer", role, got)
+		}
+	}
+	for i := range 7 {
+		sign(i, i == 1)
+	}
+	if st := watch.text("[data-testid=status]"); st == "Completed" {
+		t.Fatalf("completed before the final approval")
+	}
+
+	// The final approval locks it; Dana's open page reloads by itself.
+	before := eval[int](watch, "performance.timeOrigin|0")
+	sign(7, false)
+	cto := people[7]
+	_ = cto
+	watch.waitFor("Dana's page to reload after the lock", fmt.Sprintf(`(performance.timeOrigin|0) !== %d && document.querySelector("[data-testid=locked]")`, before))
+	for _, b := range []*tab{watch} {
+		if st := b.text("[data-testid=status]"); st != "Completed" {
+			b.fail("status %q after the final approval", st)
+		}
+		if b.count("[data-testid=locked]") != 1 {
+			b.fail("no locked callout")
+		}
+		if n := b.count("form.item-check, input.check:not([disabled])"); n != 0 {
+			b.fail("%d checkboxes still usable on the locked deployment", n)
+		}
+		if b.count("input.check[disabled]") == 0 {
+			b.fail("the locked page shows no (disabled) checkboxes")
+		}
+	}
+	dd, err := a.DB.Deployment(context.Background(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dd.Locked() || dd.Status != signoff.StatusCompleted {
+		t.Fatalf("deployment after final approval: status %s, locked %v", dd.Status, dd.Locked())
+	}
+	watch.shot("signoff-locked")
+
+	// A tick after the lock is refused by the server, whatever the page says.
+	type answer struct {
+		Status int    `json:"status"`
+		Body   string `json:"body"`
+	}
+	post := func(htmx bool) answer {
+		return evalAsync[answer](watch, fmt.Sprintf(`fetch(%q, {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"%s}, body: "state=open&state=done"})
+			.then(r => r.text().then(body => ({status: r.status, body})))`,
+			dpath(d, "/items/1.4.1.1/state"), map[bool]string{true: `, "HX-Request": "true"`}[htmx]))
+	}
+	for _, htmx := range []bool{false, true} {
+		res := post(htmx)
+		if res.Status != http.StatusLocked || !strings.Contains(res.Body, "signed off and locked") {
+			t.Fatalf("tick after lock (htmx %v): %d %.300s", htmx, res.Status, res.Body)
+		}
+	}
+	cl, err := a.DB.Items(context.Background(), d.ID, "1.4.1.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cl) != 1 || cl[0].State != signoff.ItemDone || cl[0].StateBy.ID != dana.ID {
+		t.Fatalf("a refused tick changed item 1.4.1.1: %+v", cl)
+	}
+
+	// The history lists every signature: printed name, time, meaning.
+	watch.navigate(dpath(d, "/history"))
+	rows := eval[[][]string](watch, `[...document.querySelectorAll("[data-testid=signatures] tbody tr")].map(tr => [...tr.cells].map(td => td.textContent.replace(/\s+/g, " ").trim()))`)
+	if len(rows) != 8 {
+		watch.fail("history lists %d signatures, want 8", len(rows))
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if len(r) < 4 {
+			watch.fail("signature row %q", r)
+		}
+		role, name, when, meaning := r[0], r[1], r[2], r[3]
+		i := indexOf(seedRoles, role)
+		if i < 0 || name != names[i] || meaning != signoff.Meaning(role) || !strings.Contains(when, "UTC") {
+			watch.fail("signature row %q", r)
+		}
+		seen[role] = true
+	}
+	if len(seen) != 8 {
+		watch.fail("history signatures cover %d roles", len(seen))
+	}
+	if n := watch.count(`[data-testid=event][data-action="signoff.sign"]`); n != 8 {
+		t.Logf("history shows %d sign events", n)
+	}
+	watch.shot("signoff-history")
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Issue 5: a tick in one tab appears in another without a reload, and
+// both tabs show who is watching.
+func TestBrowserLiveUpdates(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.URL(t))
+	alice := a.user("Alice Chen", "Deployment Engineer")
+	bob := a.user("Bob Okafor", "DevOps Lead")
+	d := a.deployment(alice, "voxflow-api", "v2.5.0")
+	browser := newBrowser(t)
+	tab1 := newTab(t, browser, a.URL, "alice")
+	tab2 := newTab(t, browser, a.URL, "bob")
+	tab1.login(alice)
+	tab2.login(bob)
+	for _, b := range []*tab{tab1, tab2} {
+		b.navigate(dpath(d, ""))
+	}
+	for _, b := range []*tab{tab1, tab2} {
+		b.waitFor("the live stream to connect", `document.querySelector("[data-live-indicator].is-connected")`)
+		b.waitFor("both viewers in the avatar stack", `(() => {
+			const names = [...document.querySelectorAll("#viewers .avatar")].map(e => e.title);
+			return names.length === 2 && names.includes("Alice Chen") && names.includes("Bob Okafor");
+		})()`)
+	}
+
+	// Timestamps are taken in the pages (one browser, one clock): the click
+	// in tab 1, the row turning done in tab 2.
+	measure := func(path string, n int) int {
+		t.Helper()
+		eval[chromedp.Void](tab2, fmt.Sprintf(`(() => {
+			window.__seenAt = 0;
+			const done = () => document.querySelector("#blk-%[1]s.is-done");
+			const obs = new MutationObserver(() => { if (!window.__seenAt && done()) { window.__seenAt = Date.now(); obs.disconnect(); } });
+			obs.observe(document.body, {subtree: true, childList: true, attributes: true});
+		})()`, pid(path)))
+		eval[chromedp.Void](tab1, fmt.Sprintf(`(() => {
+			window.__clickAt = 0;
+			document.addEventListener("click", e => { if (e.target.id === "chk-%s") window.__clickAt = Date.now(); }, {capture: true, once: true});
+		})()`, pid(path)))
+		tab1.do(chromedp.Click(chromedp.CSS("#chk-" + pid(path))))
+		tab2.waitFor(path+" done in the other tab", fmt.Sprintf(`window.__seenAt > 0 && %s.includes("%d / 179")`, progressJS, n))
+		ms := eval[int](tab2, "window.__seenAt") - eval[int](tab1, "window.__clickAt")
+		if who := tab2.text("#blk-" + pid(path) + " [data-testid=who]"); who != "Alice Chen" {
+			tab2.fail("live row shows %q, want Alice Chen", who)
+		}
+		return ms
+	}
+	first := measure("1.1.1.1", 1)
+	second := measure("1.2.1.1", 2)
+	t.Logf("live update latency, click in tab 1 → row done in tab 2: %d ms (first), %d ms (second)", first, second)
+	if eval[int](tab2, "performance.getEntriesByType('navigation').length") != 1 {
+		t.Fatal("tab 2 navigated")
+	}
+	// The other panels moved too: phase nav, section count, sign-off note.
+	if got := tab2.text("#section-1-1-count"); got != "1 / 18" {
+		tab2.fail("section count in tab 2 reads %q, want 1 / 18", got)
+	}
+	tab2.shot("live-tab2")
+
+	// Bob leaves: Alice's avatar stack follows.
+	tab2.navigate("/deployments")
+	tab1.waitFor("Bob gone from the avatar stack", `[...document.querySelectorAll("#viewers .avatar")].map(e => e.title).join() === "Alice Chen"`)
+}
+
+// Issue 5 across instances: a tick on instance A reaches a viewer of
+// instance B, and a reconnecting viewer catches up.
+func TestTwoInstancesLiveUpdate(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	appA := startApp(t, dbURL)
+	appB := startApp(t, dbURL)
+	alice := appA.user("Alice Chen", "Deployment Engineer")
+	bob := appA.user("Bob Okafor", "DevOps Lead")
+	d := appA.deployment(alice, "voxflow-api", "v2.6.0")
+
+	ca := newHTTPClient(t)
+	ca.login(appA.URL, alice)
+	cb := newHTTPClient(t)
+	cb.login(appB.URL, bob)
+
+	tick := func(path string) {
+		t.Helper()
+		res, body := ca.post(appA.URL, dpath(d, "/items/"+path+"/state"), url.Values{"state": {"open", "done"}}, true)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("tick %s on A: %d %.300s", path, res.StatusCode, body)
+		}
+	}
+	stream := cb.openSSE(appB.URL, dpath(d, "/events"), "")
+	stream.waitComment(t, "connected", 5*time.Second)
+
+	start := time.Now()
+	tick("1.1.1.1")
+	ev := stream.next(t, "change", 5*time.Second)
+	t.Logf("two instances: tick on A → change event on B in %d ms", time.Since(start).Milliseconds())
+	if !strings.Contains(ev.Data, `id="blk-1-1-1"`) || !strings.Contains(ev.Data, `id="chk-1-1-1-1"`) || !strings.Contains(ev.Data, "Alice Chen") {
+		t.Fatalf("change event lacks the item's block:\n%.500s", ev.Data)
+	}
+	if ev.ID == "" {
+		t.Fatal("change event has no id")
+	}
+	if !strings.Contains(ev.Data, `hx-swap-oob="true"`) {
+		t.Fatal("change event is not out-of-band swaps")
+	}
+	stream.Close()
+
+	// Two more ticks while B's viewer is away...
+	tick("1.2.1.1")
+	tick("1.3.1.1")
+	// ...and one reconnect catches up on both at once.
+	start = time.Now()
+	stream = cb.openSSE(appB.URL, dpath(d, "/events"), ev.ID)
+	defer stream.Close()
+	catchUp := stream.next(t, "change", 5*time.Second)
+	t.Logf("reconnect with Last-Event-ID %s → catch-up event in %d ms", ev.ID, time.Since(start).Milliseconds())
+	for _, blk := range []string{`id="blk-1-2-1"`, `id="blk-1-3-1"`} {
+		if !strings.Contains(catchUp.Data, blk) {
+			t.Fatalf("catch-up lacks %s:\n%.500s", blk, catchUp.Data)
+		}
+	}
+	if strings.Contains(catchUp.Data, `id="blk-1-1-1"`) {
+		t.Fatal("catch-up repeats the change already seen")
+	}
+	last, _ := strconv.ParseInt(ev.ID, 10, 64)
+	if got, _ := strconv.ParseInt(catchUp.ID, 10, 64); got != last+2 {
+		t.Fatalf("catch-up event id %s, want %d", catchUp.ID, last+2)
+	}
+	if !strings.Contains(catchUp.Data, "<strong>3</strong> / 179") {
+		t.Fatal("catch-up progress does not read 3 / 179")
+	}
+}
+
+// Phone-width and dark-mode screenshots of the main pages.
+func TestBrowserPhoneAndDark(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.URL(t))
+	dana := a.user("Dana Whitfield", "Deployment Engineer")
+	marcus := a.user("Marcus Lee", "Database Administrator")
+	priya := a.user("Priya Nair", "Security Engineer")
+
+	// A finished one, a running one with mixed states, a draft.
+	done := a.deployment(dana, "billing-worker", "v1.8.2")
+	for _, it := range a.leaves(done) {
+		a.setItem(done, dana, it.Path, signoff.ItemDone, "")
+	}
+	if _, err := a.DB.Sign(context.Background(), postgres.SignInput{DeploymentID: done.ID, Slot: 1, UserID: dana.ID, Password: e2ePassword, Via: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	d := a.deployment(dana, "voxflow-api", "v2.4.0")
+	for i, it := range a.leaves(d) {
+		switch {
+		case i >= 120:
+		case it.Conditional:
+			a.setItem(d, marcus, it.Path, signoff.ItemNA, "Not part of this release: the single-region setup has no replica")
+		case i%3 == 0:
+			a.setItem(d, priya, it.Path, signoff.ItemDone, "")
+		default:
+			a.setItem(d, marcus, it.Path, signoff.ItemDone, "")
+		}
+	}
+	a.deployment(priya, "notifications-gateway-with-a-long-service-name", "v12.0.0-rc.3+build.20261125")
+
+	browser := newBrowser(t)
+	desk := newTab(t, browser, a.URL, "desktop")
+	desk.login(dana)
+	desk.navigate(dpath(d, ""))
+	desk.waitFor("the live stream to connect", `document.querySelector("[data-live-indicator].is-connected")`)
+	desk.shot("deployment-desktop-light")
+	desk.navigate("/deployments")
+	desk.shot("deployments-desktop-light")
+
+	dark := newTab(t, browser, a.URL, "dark")
+	dark.colorScheme("dark")
+	dark.login(marcus)
+	dark.navigate(dpath(d, ""))
+	if bg := eval[string](dark, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(255, 255, 255)" {
+		dark.fail("dark mode: the page background is still white")
+	}
+	dark.shot("deployment-desktop-dark")
+	dark.navigate(dpath(done, "/history"))
+	dark.shot("history-desktop-dark")
+
+	phone := newTab(t, browser, a.URL, "phone")
+	phone.phone(390, 844)
+	phone.login(priya)
+	phone.navigate(dpath(d, ""))
+	phone.waitFor("the deployment page", `document.querySelector("[data-testid=progress]")`)
+	checkNoOverflow(phone)
+	phone.shot("deployment-phone")
+	phone.navigate("/deployments")
+	checkNoOverflow(phone)
+	phone.shot("deployments-phone")
+}
+
+// checkNoOverflow fails when the page scrolls sideways on a phone.
+func checkNoOverflow(b *tab) {
+	b.t.Helper()
+	w := eval[int](b, "document.documentElement.scrollWidth")
+	vw := eval[int](b, "window.innerWidth")
+	if w > vw {
+		wide := eval[[]string](b, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + "." + [...e.classList].join("."))`)
+		b.fail("page is %dpx wide on a %dpx screen; too wide: %v", w, vw, wide)
+	}
+}

@@ -1,0 +1,83 @@
+// Package api is Signoff's JSON API for pipelines, served under /api/v1.
+// Callers authenticate with a bearer token that an admin issued; a token
+// acts as one person, with that person's permissions, except that it can
+// never sign. Every answer is JSON, errors included ({"code", "message"}),
+// and nothing is cached.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/signoff/signoff/internal/audit"
+	"github.com/signoff/signoff/internal/postgres"
+)
+
+// API holds the handlers' dependencies.
+type API struct {
+	db     *postgres.DB
+	logger *slog.Logger
+	signer *audit.Signer
+}
+
+// Options are the API's optional parts.
+type Options struct {
+	// Signer signs exports with the server's audit key; without one the
+	// export endpoint answers 503 (unavailable).
+	Signer *audit.Signer
+}
+
+// New builds the API.
+func New(db *postgres.DB, logger *slog.Logger, opt Options) *API {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &API{db: db, logger: logger, signer: opt.Signer}
+}
+
+// Routes declares every API route, relative to /api/v1, with the
+// middleware that guards it. The OpenAPI document lists exactly these
+// (a test holds the two together).
+func (a *API) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(a.noStore, a.recoverPanics)
+	r.NotFound(a.notFound)
+	r.MethodNotAllowed(a.methodNotAllowed)
+
+	// Public: what this API is.
+	r.Get("/openapi.json", a.openAPI)
+
+	r.Group(func(r chi.Router) {
+		r.Use(a.authenticate, a.limitBody)
+
+		// Every token: read.
+		r.Get("/templates", a.templateList)
+		r.Get("/deployments", a.deploymentList)
+		r.Get("/deployments/{id}", a.deploymentShow)
+		r.Get("/deployments/{id}/export", a.deploymentExport)
+
+		// Signatures are given by people in the browser, never by tokens.
+		r.Post("/deployments/{id}/slots/{slot}/sign", a.sign)
+
+		// Tokens of people who may change checklists (not auditors).
+		r.Group(func(r chi.Router) {
+			r.Use(a.requireEditor)
+			r.Post("/deployments", a.deploymentCreate)
+			r.Put("/deployments/{id}/items/{path}", a.itemState)
+			r.Put("/deployments/{id}/items/{path}/evidence", a.itemEvidence)
+			r.Post("/deployments/{id}/status", a.deploymentStatus)
+		})
+	})
+	return r
+}
+
+// notFound answers addresses the API does not have.
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	a.fail(w, r, errorf(codeNotFound, "There is no API endpoint at %s %s; see /api/v1/openapi.json.", r.Method, r.URL.Path))
+}
+
+func (a *API) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	a.fail(w, r, errorf(codeMethodNotAllowed, "%s is not allowed at %s; see /api/v1/openapi.json.", r.Method, r.URL.Path))
+}

@@ -1,0 +1,43 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+type statusRequest struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// deploymentStatus starts a deployment ("in_progress"), marks it live
+// ("live") or aborts it ("aborted", with a reason). Completion is not
+// among them: the final approval sign-off completes a deployment.
+func (a *API) deploymentStatus(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "id", "Deployment")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req statusRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	to := signoff.Status(req.Status)
+	if !to.Valid() {
+		a.fail(w, r, errorf(signoff.EINVALID, "Field \"status\" must be in_progress, live or aborted."))
+		return
+	}
+	if _, err := a.db.SetStatus(r.Context(), id, to, req.Reason, actor(r)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out, err := a.deployment(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.respond(w, r, http.StatusOK, out)
+}

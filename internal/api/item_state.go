@@ -1,0 +1,72 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+type itemStateRequest struct {
+	State    string `json:"state"`
+	NAReason string `json:"na_reason"`
+}
+
+// itemState ticks ("done"), unticks ("open") or marks N/A ("na", with a
+// reason) one item by its path. Asking for the state an item already has
+// changes nothing and records nothing.
+func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "id", "Deployment")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	path, err := itemPathParam(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req itemStateRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	state := signoff.ItemState(req.State)
+	if state != signoff.ItemNA && strings.TrimSpace(req.NAReason) != "" {
+		a.fail(w, r, errorf(signoff.EINVALID, "Field \"na_reason\" goes only with state \"na\"."))
+		return
+	}
+	change := signoff.ItemChange{Path: path, State: state, NAReason: req.NAReason}
+	if _, err := a.db.SetItemState(r.Context(), id, change, actor(r)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.respondItem(w, r, id, path)
+}
+
+// respondItem answers with one item as it now stands.
+func (a *API) respondItem(w http.ResponseWriter, r *http.Request, id int64, path string) {
+	it, err := a.item(r.Context(), id, path)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.respond(w, r, http.StatusOK, it)
+}
+
+func (a *API) item(ctx context.Context, id int64, path string) (itemJSON, error) {
+	d, err := a.db.Deployment(ctx, id)
+	if err != nil {
+		return itemJSON{}, err
+	}
+	items, err := a.db.Items(ctx, id, path) // the item, then its descendants
+	if err != nil {
+		return itemJSON{}, err
+	}
+	if len(items) == 0 || items[0].Path != path {
+		return itemJSON{}, errorf(signoff.ENOTFOUND, "Deployment %d has no item %s.", id, path)
+	}
+	cl := signoff.NewChecklist(nil, items, nil)
+	return newItemJSON(d, cl, &cl.Items[0]), nil
+}

@@ -1,0 +1,163 @@
+// Package audittest builds signed-off deployments through the store for
+// the tests and benchmarks of the audit exports. Everything goes through
+// postgres.DB, so the audit trails are as real as any other.
+package audittest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/signoff/signoff/internal/checklist"
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// Password is every team member's password.
+const Password = "audit test password"
+
+// SeedSlug is the built-in template's slug.
+const SeedSlug = "voxflow-production-deployment-checklist"
+
+// Team is one person per sign-off role of the seed template.
+type Team map[string]*signoff.User
+
+// Roles are the seed's sign-off roles, final approval last.
+var Roles = []string{"Deployment Engineer", "Database Administrator", "Security Engineer", "DevOps Lead",
+	"Product Manager", "Engineering Manager", "Operations Manager", "CTO/Technical Director"}
+
+// Names are the printed names of the team, by role.
+var Names = map[string]string{
+	"Deployment Engineer": "Alice Chen", "Database Administrator": "Dana Whitfield",
+	"Security Engineer": "Sam Patel", "DevOps Lead": "Marcus Lee", "Product Manager": "Priya Nair",
+	"Engineering Manager": "Bob Okafor", "Operations Manager": "Olivia Grant",
+	"CTO/Technical Director": "Rachel Kim",
+}
+
+// NewTeam makes sure the seed template exists and creates the team.
+func NewTeam(ctx context.Context, db *postgres.DB) (Team, error) {
+	if err := db.EnsureTemplate(ctx, checklist.Seed); err != nil {
+		return nil, err
+	}
+	team := Team{}
+	for i, role := range Roles {
+		u, err := db.CreateUser(ctx, signoff.NewUser{Email: fmt.Sprintf("person%d@example.com", i+1), Name: Names[role],
+			Password: Password, Roles: []string{role}}, signoff.EventActor{Name: "audittest", Via: "cli"})
+		if err != nil {
+			return nil, fmt.Errorf("team member %s: %w", role, err)
+		}
+		team[role] = u
+	}
+	return team, nil
+}
+
+// As is the team member holding role, as the audit log names them.
+func (t Team) As(role string) signoff.EventActor {
+	u := t[role]
+	return signoff.EventActor{ID: u.ID, Name: u.Name, Via: "web"}
+}
+
+// Options shape a deployment.
+type Options struct {
+	Service, Environment, Version string
+	// Fast resolves whole top-level items at once by marking them N/A (one
+	// event each) instead of ticking every leaf: far fewer events, for
+	// building many deployments.
+	Fast bool
+	// Toggles adds that many untick-and-tick-again pairs (two events each)
+	// before resolving, to grow the chain.
+	Toggles int
+	// NAReason is the reason given for N/A items.
+	NAReason string
+	// Notes are note values by position.
+	Notes map[int]string
+	// Unsigned leaves the deployment resolved but unsigned.
+	Unsigned bool
+}
+
+// Completed creates a deployment of the seed template, resolves every item
+// (conditional ones N/A, the rest done), fills the notes and has every
+// slot signed by its role holder, final approval last: the deployment ends
+// completed and locked.
+func Completed(ctx context.Context, db *postgres.DB, team Team, o Options) (*signoff.Deployment, error) {
+	if o.Service == "" {
+		o.Service, o.Environment, o.Version = "voxflow-api", "production", "v2.4.0"
+	}
+	if o.NAReason == "" {
+		o.NAReason = "Not applicable to this release."
+	}
+	d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: SeedSlug,
+		Service: o.Service, Environment: o.Environment, Version: o.Version}, team.As(Roles[0]))
+	if err != nil {
+		return nil, err
+	}
+	cl, err := db.Checklist(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	var first string
+	for _, it := range cl.Items {
+		if !it.HasChildren {
+			first = it.Path
+			break
+		}
+	}
+	for i := range o.Toggles {
+		who := team.As(Roles[i%4])
+		if _, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: first, State: signoff.ItemDone}, who); err != nil {
+			return nil, err
+		}
+		if _, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: first, State: signoff.ItemOpen}, who); err != nil {
+			return nil, err
+		}
+	}
+	for i, it := range cl.Items {
+		who := team.As(Roles[i%4])
+		var c signoff.ItemChange
+		switch {
+		case o.Fast && it.ParentPath == "" && it.HasChildren:
+			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemNA, NAReason: o.NAReason}
+		case o.Fast && it.ParentPath != "", it.HasChildren:
+			continue
+		case it.Conditional || it.ParentPath != "" && cl.Item(it.ParentPath).Conditional:
+			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemNA, NAReason: o.NAReason}
+		default:
+			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemDone}
+		}
+		if _, err := db.SetItemState(ctx, d.ID, c, who); err != nil {
+			return nil, fmt.Errorf("resolve %s: %w", it.Path, err)
+		}
+	}
+	for pos := 1; pos <= len(cl.Notes); pos++ {
+		if v, ok := o.Notes[pos]; ok {
+			if _, err := db.SetNote(ctx, d.ID, pos, v, team.As(Roles[0])); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !o.Unsigned {
+		if err := SignAll(ctx, db, team, d.ID); err != nil {
+			return nil, err
+		}
+	}
+	return db.Deployment(ctx, d.ID)
+}
+
+// SignAll signs every slot of a deployment, in order, each by its role's
+// holder.
+func SignAll(ctx context.Context, db *postgres.DB, team Team, id int64) error {
+	slots, err := db.Slots(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, s := range slots {
+		u := team[s.Role]
+		if u == nil {
+			return fmt.Errorf("nobody holds %s", s.Role)
+		}
+		if _, err := db.Sign(ctx, postgres.SignInput{DeploymentID: id, Slot: s.Position, UserID: u.ID,
+			Password: Password, ClientIP: "audittest", Via: "web"}); err != nil {
+			return fmt.Errorf("sign %s: %w", s.Role, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,329 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// Result is what a successful verification established.
+type Result struct {
+	DeploymentID int64
+	Name         string // "voxflow-api v2.4.0 → production"
+	Events       int64
+	Head         string // hex
+	Signoffs     int
+	SignedAt     string
+	Fingerprint  string
+	KeyGiven     bool // checked against a key the auditor gave, not the one in the file
+}
+
+// Summary is the one line `signoff verify` prints.
+func (r *Result) Summary() string {
+	key := "the given key " + r.Fingerprint
+	if !r.KeyGiven {
+		key = "key " + r.Fingerprint + " (self-asserted: the key inside the file; compare this fingerprint with the one your server publishes at /.well-known/signoff-signing-key, or pass --key)"
+	}
+	return fmt.Sprintf("OK deployment %d (%s): %d events, chain intact, head %s, %d sign-offs match the checklist state they attest to, checkpoint of %s signed by %s",
+		r.DeploymentID, r.Name, r.Events, r.Head, r.Signoffs, r.SignedAt, key)
+}
+
+// Error is a failed verification, naming the first bad event when the
+// problem lies in one.
+type Error struct {
+	Seq  int64 // the first bad event's seq (its place in the chain); 0 when not one event's
+	Line int   // the line of the file, when known
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b bytes.Buffer
+	if e.Seq > 0 {
+		fmt.Fprintf(&b, "event %d: ", e.Seq)
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+func fail(seq int64, format string, args ...any) error {
+	return &Error{Seq: seq, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Verify checks a JSON export offline: that it is byte for byte what
+// Signoff wrote, that its hash chain is intact from the first event to the
+// signed head, that every sign-off's checklist hash matches the state the
+// events before it describe, that the items and notes are what the events
+// make them, and that the checkpoint signature (over the head, the count
+// and the SHA-256 of the whole record) is good. With key nil it trusts the
+// public key inside the file, which only proves the file is unchanged since
+// whoever holds that key signed it.
+func Verify(file []byte, key ed25519.PublicKey) (*Result, error) {
+	doc, err := parseCanonical(file)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Format != Format || doc.Version != Version {
+		return nil, fail(0, "not a Signoff audit record of version %d (format %q, version %d)", Version, doc.Format, doc.Version)
+	}
+	payloads, err := verifyChain(doc)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyState(doc, payloads); err != nil {
+		return nil, err
+	}
+	return verifyCheckpoint(file, doc, key)
+}
+
+// parseCanonical parses the file strictly and requires it to be exactly
+// what Encode writes for what was parsed.
+func parseCanonical(file []byte) (*Document, error) {
+	dec := json.NewDecoder(bytes.NewReader(file))
+	dec.DisallowUnknownFields()
+	var doc Document
+	if err := dec.Decode(&doc); err != nil {
+		off := dec.InputOffset()
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			off = se.Offset
+		case errors.As(err, &te):
+			off = te.Offset
+		}
+		return nil, located(file, off, "not a valid audit record: "+err.Error())
+	}
+	again, err := Encode(&doc)
+	if err != nil {
+		return nil, &Error{Msg: err.Error()}
+	}
+	if !bytes.Equal(again, file) {
+		i := 0
+		for i < len(again) && i < len(file) && again[i] == file[i] {
+			i++
+		}
+		return nil, located(file, int64(i), fmt.Sprintf("byte %d is not as Signoff writes this record (the file was edited: exports are canonical, so any change of content, whitespace or key order shows)", i))
+	}
+	return &doc, nil
+}
+
+// located names the line, and the event when inside one, of a file offset.
+func located(file []byte, off int64, msg string) error {
+	off = max(0, min(off, int64(len(file))))
+	e := &Error{Line: bytes.Count(file[:off], []byte("\n")) + 1, Msg: msg}
+	head := file[:off]
+	start := bytes.Index(file, []byte("\n  \"events\": ["))
+	if start < 0 || int64(start) > off || bytes.Contains(head[start:], []byte(checkpointMarker)) {
+		return e
+	}
+	const open = "\n    {\n      \"seq\": "
+	if i := bytes.LastIndex(head, []byte(open)); i > start {
+		rest := file[i+len(open):]
+		if j := bytes.IndexAny(rest, ",\n"); j > 0 {
+			if seq, err := strconv.ParseInt(string(rest[:j]), 10, 64); err == nil && seq > 0 {
+				e.Seq = seq
+			}
+		}
+	}
+	return e
+}
+
+// verifyChain checks that events run 1, 2, 3… with each one's prev_sha256
+// its predecessor's sha256 (32 zero bytes for the first) and its sha256 the
+// SHA-256 of prev ‖ payload, and that the readable fields repeat the
+// payload. It returns the parsed payloads.
+func verifyChain(doc *Document) ([]*signoff.EventPayload, error) {
+	if len(doc.Events) == 0 {
+		return nil, fail(0, "the record has no events")
+	}
+	chain := "deployment/" + strconv.FormatInt(doc.Deployment.ID, 10)
+	prev := make([]byte, sha256.Size)
+	out := make([]*signoff.EventPayload, 0, len(doc.Events))
+	for i := range doc.Events {
+		e := &doc.Events[i]
+		want := int64(i + 1)
+		if e.Seq != want {
+			return nil, fail(want, "the %s event in the file has seq %d: events were removed, inserted or reordered", ordinal(i+1), e.Seq)
+		}
+		p, err := decodeHash(e.PrevSHA256)
+		if err != nil {
+			return nil, fail(want, "prev_sha256: %v", err)
+		}
+		if !bytes.Equal(p, prev) {
+			return nil, fail(want, "prev_sha256 is not the previous event's sha256: the chain is broken here (an event before it was removed or replaced)")
+		}
+		h, err := decodeHash(e.SHA256)
+		if err != nil {
+			return nil, fail(want, "sha256: %v", err)
+		}
+		if !bytes.Equal(h, signoff.ChainHash(prev, []byte(e.Payload))) {
+			return nil, fail(want, "sha256 is not SHA-256(prev_sha256 ‖ payload): the event was changed")
+		}
+		var pl signoff.EventPayload
+		if err := json.Unmarshal([]byte(e.Payload), &pl); err != nil {
+			return nil, fail(want, "payload is not JSON: %v", err)
+		}
+		switch {
+		case pl.V != 1:
+			return nil, fail(want, "payload version %d, want 1", pl.V)
+		case pl.Chain != chain:
+			return nil, fail(want, "payload belongs to chain %q, not %q", pl.Chain, chain)
+		case pl.Seq != want:
+			return nil, fail(want, "payload says seq %d", pl.Seq)
+		case pl.At != e.At || pl.Action != e.Action || pl.Target != e.Target ||
+			pl.Actor.ID != e.Actor.ID || pl.Actor.Name != e.Actor.Name || pl.Actor.Via != e.Actor.Via:
+			return nil, fail(want, "at, actor, action or target differ from the payload")
+		}
+		out = append(out, &pl)
+		prev = h
+	}
+	return out, nil
+}
+
+// verifyState replays the events: every sign-off's checklist hash must be
+// the hash of the state the events before its signoff.sign event give, and
+// the items and notes must be in the state all the events give.
+func verifyState(doc *Document, payloads []*signoff.EventPayload) error {
+	r, err := newReplay(doc.Deployment.ID, payloads[0])
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	atSign := map[int64][32]byte{}
+	for _, p := range payloads[1:] {
+		if p.Action == signoff.ActSignoffSign {
+			atSign[p.Seq] = r.hash()
+		}
+		if err := r.apply(p); err != nil {
+			return fail(p.Seq, "%v", err)
+		}
+	}
+	if len(atSign) != len(doc.Signoffs) {
+		return fail(0, "the chain has %d signoff.sign events but the record lists %d sign-offs", len(atSign), len(doc.Signoffs))
+	}
+	seen := map[int64]bool{}
+	for _, so := range doc.Signoffs {
+		seq := so.AuditSeq
+		who := fmt.Sprintf("the sign-off of slot %d (%s, %s)", so.Slot, so.Role, so.PrintedName)
+		want, ok := atSign[seq]
+		if !ok || seen[seq] {
+			return fail(0, "%s points at event %d, which is not its own signoff.sign event", who, seq)
+		}
+		seen[seq] = true
+		p := payloads[seq-1]
+		var a signAfter
+		if err := json.Unmarshal(p.After, &a); err != nil {
+			return fail(seq, "signoff.sign payload unreadable: %v", err)
+		}
+		if a.Slot != so.Slot || a.Role != so.Role || a.SignerID != so.SignerID || a.PrintedName != so.PrintedName ||
+			a.Meaning != so.Meaning || a.ChecklistSHA256 != so.ChecklistSHA256 || a.ChecklistRev != so.ChecklistRev || p.At != so.SignedAt {
+			return fail(seq, "%s differs from what its signoff.sign event records (slot, role, signer, printed name, meaning, time or checklist hash)", who)
+		}
+		if got := hex.EncodeToString(want[:]); got != so.ChecklistSHA256 {
+			return fail(seq, "%s claims checklist SHA-256 %s, but the events before it give a checklist state hashing to %s: the signature does not match what was signed",
+				who, so.ChecklistSHA256, got)
+		}
+	}
+	if len(doc.Items) != len(r.items) {
+		return fail(0, "the record lists %d items; the deployment.create event %d", len(doc.Items), len(r.items))
+	}
+	for i, it := range doc.Items {
+		want := r.items[i]
+		if it.Path != want.Path {
+			return fail(0, "item %d is %s; the deployment.create event says %s", i+1, it.Path, want.Path)
+		}
+		if it.State != string(want.State) || it.NAReason != want.NAReason {
+			return fail(0, "item %s is %s in the record but %s after replaying the events", it.Path, it.State, want.State)
+		}
+	}
+	if len(doc.Notes) != len(r.notes) {
+		return fail(0, "the record lists %d notes; the deployment.create event %d", len(doc.Notes), len(r.notes))
+	}
+	for i, n := range doc.Notes {
+		if n.Position != r.notes[i].Position || n.Name != r.notes[i].Name || n.Value != r.notes[i].Value {
+			return fail(0, "note %d (%s) differs from what replaying the events gives", n.Position, n.Name)
+		}
+	}
+	return nil
+}
+
+// verifyCheckpoint checks the signed head against the chain and the file,
+// and the signature against the key.
+func verifyCheckpoint(file []byte, doc *Document, key ed25519.PublicKey) (*Result, error) {
+	c := &doc.Checkpoint
+	last := doc.Events[len(doc.Events)-1]
+	switch {
+	case c.DeploymentID != doc.Deployment.ID:
+		return nil, fail(0, "the checkpoint is for deployment %d, the record for %d", c.DeploymentID, doc.Deployment.ID)
+	case c.EventCount != int64(len(doc.Events)):
+		return nil, fail(0, "the checkpoint signed %d events; the file has %d: events were removed or added at the end", c.EventCount, len(doc.Events))
+	case c.HeadSHA256 != last.SHA256:
+		return nil, fail(last.Seq, "the checkpoint's head_sha256 is not the last event's sha256")
+	case c.Algorithm != "ed25519":
+		return nil, fail(0, "unknown signature algorithm %q", c.Algorithm)
+	}
+	record, err := recordPart(file)
+	if err != nil {
+		return nil, fail(0, "%v", err)
+	}
+	sum := sha256.Sum256(record)
+	if got := hex.EncodeToString(sum[:]); got != c.RecordSHA256 {
+		return nil, fail(0, "the record (every byte before the checkpoint) hashes to %s, but the checkpoint signed %s: the file was changed after it was signed", got, c.RecordSHA256)
+	}
+	pub, err := base64.StdEncoding.Strict().DecodeString(c.PublicKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize || base64.StdEncoding.EncodeToString(pub) != c.PublicKey {
+		return nil, fail(0, "the checkpoint's public_key is not the base64 of a 32-byte Ed25519 key")
+	}
+	if Fingerprint(pub) != c.KeyFingerprint {
+		return nil, fail(0, "the checkpoint's key_fingerprint is not its public key's")
+	}
+	if key != nil && !bytes.Equal(key, pub) {
+		return nil, fail(0, "signed by key %s, not by the given key %s", c.KeyFingerprint, Fingerprint(key))
+	}
+	sig, err := base64.StdEncoding.Strict().DecodeString(c.Signature)
+	if err != nil || len(sig) != ed25519.SignatureSize || base64.StdEncoding.EncodeToString(sig) != c.Signature {
+		return nil, fail(0, "the checkpoint's signature is not the base64 of an Ed25519 signature")
+	}
+	if !ed25519.Verify(pub, CheckpointMessage(c), sig) {
+		return nil, fail(0, "the checkpoint signature does not verify with key %s", c.KeyFingerprint)
+	}
+	d := doc.Deployment
+	return &Result{
+		DeploymentID: d.ID, Name: d.Service + " " + d.Version + " → " + d.Environment,
+		Events: c.EventCount, Head: c.HeadSHA256, Signoffs: len(doc.Signoffs), SignedAt: c.SignedAt,
+		Fingerprint: c.KeyFingerprint, KeyGiven: key != nil,
+	}, nil
+}
+
+// decodeHash reads a SHA-256 written as 64 lowercase hex digits.
+func decodeHash(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != s {
+		return nil, errors.New("not 64 lowercase hex digits")
+	}
+	return b, nil
+}
+
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return strconv.Itoa(n) + suffix
+}

@@ -1,0 +1,307 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/signoff/signoff/internal/checklist"
+	"github.com/signoff/signoff/internal/password"
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// Password is the load users' password. Their hashes use cheap argon2
+// parameters (the hash records its own), so logging in does not dominate.
+const Password = "load-generator-password"
+
+// Result is a whole run: per-phase figures and the invariant check.
+type Result struct {
+	Stats      []*Stats
+	Violations []string // what the database holds that was not sent, or vice versa
+	Checked    Checked
+}
+
+// Checked says what the invariant check covered.
+type Checked struct {
+	Deployments, Items, Events int
+	Uncertain                  int // items whose last request failed, so either state is right
+}
+
+// Phase returns a phase's stats, or nil.
+func (r *Result) Phase(name string) *Stats {
+	for _, s := range r.Stats {
+		if s.Phase == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// target is one deployment the generator ticks, and what it sent.
+type target struct {
+	id     int64
+	leaves []string
+
+	mu        sync.Mutex
+	expected  map[string]signoff.ItemState
+	uncertain map[string]bool
+	changes   int // successful state changes sent
+}
+
+// Run sets up users and deployments through the store at dbURL, runs the
+// phases against cfg.BaseURL, and verifies the database afterwards.
+func Run(ctx context.Context, dbURL string, cfg Config) (*Result, error) {
+	if cfg.Clients <= 0 || cfg.Deployments <= 0 || cfg.Duration <= 0 {
+		return nil, fmt.Errorf("clients, deployments and duration must be positive")
+	}
+	if len(cfg.Phases) == 0 {
+		cfg.Phases = DefaultPhases
+	}
+	logf := func(format string, args ...any) {
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, format+"\n", args...)
+		}
+	}
+	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 4})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if err := db.EnsureTemplate(ctx, checklist.Seed); err != nil {
+		return nil, err
+	}
+	tmpl, err := db.LatestTemplate(ctx, postgres.Slugify(mustSeedTitle()))
+	if err != nil {
+		return nil, err
+	}
+
+	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
+	logf("setup: %d users, %d + 1 deployments (run %s)", cfg.Clients, cfg.Deployments, runID)
+	var users []*signoff.User
+	for i := range cfg.Clients {
+		u, err := db.CreateUser(ctx, signoff.NewUser{
+			Email: fmt.Sprintf("load-%s-%d@example.invalid", runID, i), Name: fmt.Sprintf("Load %d", i), Password: Password,
+		}, signoff.EventActor{Name: "load generator", Via: "cli"})
+		if err != nil {
+			return nil, fmt.Errorf("create load user: %w", err)
+		}
+		users = append(users, u)
+	}
+	newTarget := func(i int) (*target, error) {
+		d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: tmpl.Slug,
+			Service: "load-" + runID, Environment: "load", Version: "v" + strconv.Itoa(i)},
+			signoff.EventActor{ID: users[0].ID, Name: users[0].Name, Via: "cli"})
+		if err != nil {
+			return nil, err
+		}
+		items, err := db.Items(ctx, d.ID, "")
+		if err != nil {
+			return nil, err
+		}
+		t := &target{id: d.ID, expected: map[string]signoff.ItemState{}, uncertain: map[string]bool{}}
+		for _, it := range items {
+			if !it.HasChildren {
+				t.leaves = append(t.leaves, it.Path)
+			}
+		}
+		return t, nil
+	}
+	var spread []*target
+	for i := range cfg.Deployments {
+		t, err := newTarget(i)
+		if err != nil {
+			return nil, err
+		}
+		spread = append(spread, t)
+	}
+	hot, err := newTarget(cfg.Deployments)
+	if err != nil {
+		return nil, err
+	}
+
+	transport := &http.Transport{MaxIdleConns: cfg.Clients * 2, MaxIdleConnsPerHost: cfg.Clients * 2, IdleConnTimeout: time.Minute}
+	defer transport.CloseIdleConnections()
+	sessions := make([]*session, len(users))
+	for i, u := range users {
+		sessions[i] = newSession(cfg.BaseURL, u.Email, transport)
+		if err := sessions[i].login(ctx, Password); err != nil {
+			return nil, err
+		}
+	}
+
+	res := &Result{}
+	for _, phase := range cfg.Phases {
+		var st *Stats
+		switch phase {
+		case PhaseReadFloor:
+			st = run(ctx, phase, cfg.Clients, cfg.Duration, func(ctx context.Context, c, n int) error {
+				code, err := sessions[c].get(ctx, "/_load/read-floor")
+				return expect(code, err, http.StatusOK)
+			})
+		case PhaseWriteFloor:
+			st = run(ctx, phase, cfg.Clients, cfg.Duration, func(ctx context.Context, c, n int) error {
+				code, err := sessions[c].post(ctx, "/_load/write-floor", nil, true)
+				return expect(code, err, http.StatusOK)
+			})
+		case PhaseTickSpread:
+			st = run(ctx, phase, cfg.Clients, cfg.Duration, ticker(sessions, func(c int) (*target, int, int) {
+				per := (cfg.Clients + cfg.Deployments - 1) / cfg.Deployments
+				return spread[c%cfg.Deployments], c / cfg.Deployments, per
+			}))
+		case PhaseTickHot:
+			st = run(ctx, phase, cfg.Clients, cfg.Duration, ticker(sessions, func(c int) (*target, int, int) {
+				return hot, c, cfg.Clients
+			}))
+		case PhasePage:
+			st = run(ctx, phase, cfg.Clients, cfg.Duration, func(ctx context.Context, c, n int) error {
+				code, err := sessions[c].get(ctx, "/deployments/"+strconv.FormatInt(spread[c%len(spread)].id, 10))
+				return expect(code, err, http.StatusOK)
+			})
+		default:
+			return nil, fmt.Errorf("unknown phase %q", phase)
+		}
+		logf("%-12s %7d requests  %8.1f/s  p50 %-8s p95 %-8s p99 %-8s errors %d", st.Phase, st.Requests, st.RPS(),
+			round(st.Percentile(50)), round(st.Percentile(95)), round(st.Percentile(99)), st.Errors)
+		res.Stats = append(res.Stats, st)
+	}
+
+	targets := append(spread, hot)
+	if err := verify(ctx, db, targets, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ticker returns an operation in which client c flips, round robin, the
+// leaves it owns on its deployment (leaf k belongs to the client with
+// index k mod peers), so the expected final state of every item is known.
+func ticker(sessions []*session, place func(c int) (t *target, index, peers int)) func(ctx context.Context, c, n int) error {
+	type own struct {
+		t      *target
+		leaves []string
+		state  map[string]signoff.ItemState
+	}
+	owns := make([]*own, len(sessions))
+	for c := range sessions {
+		t, idx, peers := place(c)
+		o := &own{t: t, state: map[string]signoff.ItemState{}}
+		for k, p := range t.leaves {
+			if k%peers == idx%peers {
+				o.leaves = append(o.leaves, p)
+			}
+		}
+		t.mu.Lock()
+		for _, p := range o.leaves {
+			if s, ok := t.expected[p]; ok {
+				o.state[p] = s
+			}
+		}
+		t.mu.Unlock()
+		owns[c] = o
+	}
+	return func(ctx context.Context, c, n int) error {
+		o := owns[c]
+		if len(o.leaves) == 0 {
+			return nil
+		}
+		path := o.leaves[n%len(o.leaves)]
+		next := signoff.ItemDone
+		if o.state[path] == signoff.ItemDone {
+			next = signoff.ItemOpen
+		}
+		url := fmt.Sprintf("/deployments/%d/items/%s/state", o.t.id, path)
+		code, err := sessions[c].post(ctx, url, formState(next), true)
+		err = expect(code, err, http.StatusOK)
+		o.t.mu.Lock()
+		defer o.t.mu.Unlock()
+		if err != nil {
+			o.t.uncertain[path] = true
+			return err
+		}
+		o.state[path] = next
+		o.t.expected[path] = next
+		delete(o.t.uncertain, path)
+		o.t.changes++
+		return nil
+	}
+}
+
+func formState(s signoff.ItemState) url.Values {
+	// The page's form: a hidden "open" then the checkbox's "done" when ticked.
+	if s == signoff.ItemDone {
+		return url.Values{"state": {"open", "done"}}
+	}
+	return url.Values{"state": {"open"}}
+}
+
+// verify compares the database with what was sent: every item's state, the
+// number of events, and each deployment's hash chain.
+func verify(ctx context.Context, db *postgres.DB, targets []*target, res *Result) error {
+	for _, t := range targets {
+		items, err := db.Items(ctx, t.id, "")
+		if err != nil {
+			return err
+		}
+		res.Checked.Deployments++
+		for _, it := range items {
+			want, sent := t.expected[it.Path]
+			if !sent {
+				want = signoff.ItemOpen
+			}
+			if t.uncertain[it.Path] {
+				res.Checked.Uncertain++
+				continue
+			}
+			res.Checked.Items++
+			if it.State != want {
+				res.Violations = append(res.Violations, fmt.Sprintf("deployment %d item %s: database has %s, last sent %s", t.id, it.Path, it.State, want))
+			}
+		}
+		events, err := db.Events(ctx, t.id, 0, 0)
+		if err != nil {
+			return err
+		}
+		res.Checked.Events += len(events)
+		if want := 1 + t.changes; len(t.uncertain) == 0 && len(events) != want {
+			res.Violations = append(res.Violations, fmt.Sprintf("deployment %d: %d events, want %d (1 + %d changes sent)", t.id, len(events), want, t.changes))
+		}
+		prev := make([]byte, 32)
+		for i, e := range events {
+			if e.Seq != int64(i+1) {
+				res.Violations = append(res.Violations, fmt.Sprintf("deployment %d: event %d has seq %d", t.id, i+1, e.Seq))
+				break
+			}
+			if !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, signoff.ChainHash(prev, []byte(e.Payload))) {
+				res.Violations = append(res.Violations, fmt.Sprintf("deployment %d: hash chain broken at event %d", t.id, e.Seq))
+				break
+			}
+			prev = e.Hash
+		}
+	}
+	return nil
+}
+
+func mustSeedTitle() string {
+	t, err := checklist.Parse(checklist.Seed)
+	if err != nil {
+		return ""
+	}
+	return t.Title
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}

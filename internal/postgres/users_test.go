@@ -1,0 +1,483 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// systemSeq is the head of the system audit chain.
+func systemSeq(t *testing.T, db *postgres.DB) int64 {
+	t.Helper()
+	return sqlInt(t, db, `SELECT seq FROM audit_system_chain`)
+}
+
+func TestUserCreateValidation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	admin := addUser(t, db, "Ada Admin")
+	seq := systemSeq(t, db)
+	for name, n := range map[string]signoff.NewUser{
+		"bad email":      {Email: "not-an-email", Name: "X", Password: testPassword},
+		"display email":  {Email: "Bob <bob@example.com>", Name: "X", Password: testPassword},
+		"no name":        {Email: "x@example.com", Name: "  ", Password: testPassword},
+		"short password": {Email: "x@example.com", Name: "X", Password: "123456789"},
+		"unknown role":   {Email: "x@example.com", Name: "X", Password: testPassword, Roles: []string{"Chief Vibes Officer"}},
+	} {
+		_, err := db.CreateUser(ctx, n, as(admin))
+		if signoff.ErrorCode(err) != signoff.EINVALID {
+			t.Errorf("%s: %v; want %s", name, err, signoff.EINVALID)
+		}
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM users`); n != 1 {
+		t.Fatalf("%d users after refused creations; want 1", n)
+	}
+	if got := systemSeq(t, db); got != seq {
+		t.Fatalf("refused creations wrote system events: %d → %d", seq, got)
+	}
+
+	u, err := db.CreateUser(ctx, signoff.NewUser{Email: " Bob@Example.com ", Name: " Bob Ortiz ", Password: testPassword,
+		Roles: []string{"database administrator"}}, as(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Email != "Bob@Example.com" || u.Name != "Bob Ortiz" || !u.Active || u.IsAdmin || len(u.Roles) != 1 || u.Roles[0].Name != "Database Administrator" {
+		t.Fatalf("created user = %+v", u)
+	}
+	ev := lastEvent(t, db, 0)
+	if ev.Action != signoff.ActUserCreate || ev.Target != fmt.Sprintf("user/%d", u.ID) || ev.Actor.ID != admin.ID {
+		t.Fatalf("create event = %+v", ev)
+	}
+	// Email is unique whatever its case.
+	_, err = db.CreateUser(ctx, signoff.NewUser{Email: "bob@EXAMPLE.com", Name: "Bob Two", Password: testPassword}, as(admin))
+	wantCode(t, err, signoff.ECONFLICT)
+	if n := sqlInt(t, db, `SELECT count(*) FROM users`); n != 2 {
+		t.Fatalf("%d users after a duplicate; want 2", n)
+	}
+	// The password is stored hashed.
+	if n := sqlInt(t, db, `SELECT count(*) FROM users WHERE password_hash LIKE '%' || $1 || '%'`, testPassword); n != 0 {
+		t.Fatal("a password is stored in clear")
+	}
+	checkChain(t, db, 0)
+}
+
+func TestUserAuthenticate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	admin := addUser(t, db, "Ada Admin")
+	bob := addUser(t, db, "Bob Ortiz", "DevOps Lead")
+
+	u, err := db.Authenticate(ctx, "  BOB-ORTIZ@example.com ", testPassword, "192.0.2.10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ID != bob.ID || !u.HasRole("DevOps Lead") {
+		t.Fatalf("authenticated %+v", u)
+	}
+	_, err = db.Authenticate(ctx, bob.Email, testPassword+"!", "192.0.2.10")
+	wantCode(t, err, signoff.EUNAUTHORIZED)
+	_, err = db.Authenticate(ctx, "nobody@example.com", testPassword, "192.0.2.10")
+	wantCode(t, err, signoff.EUNAUTHORIZED)
+	// Neither message tells which part was wrong.
+	_, e1 := db.Authenticate(ctx, bob.Email, "wrong password", "192.0.2.11")
+	_, e2 := db.Authenticate(ctx, "nobody@example.com", "wrong password", "192.0.2.11")
+	if signoff.ErrorMessage(e1) != signoff.ErrorMessage(e2) {
+		t.Fatalf("messages differ: %q vs %q", signoff.ErrorMessage(e1), signoff.ErrorMessage(e2))
+	}
+
+	if err := db.SetActive(ctx, bob.ID, false, as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.12")
+	wantCode(t, err, signoff.EUNAUTHORIZED)
+	if err := db.SetActive(ctx, bob.ID, true, as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.12"); err != nil {
+		t.Fatalf("reactivated user: %v", err)
+	}
+}
+
+func TestUserAuthenticateRateLimitPerEmail(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	bob := addUser(t, db, "Bob Ortiz")
+	carol := addUser(t, db, "Carol Diaz")
+	for i := range postgres.MaxFailuresPerKey {
+		// A new address every time: the limit holds per email, so
+		// spreading a guessing attack over addresses does not help.
+		_, err := db.Authenticate(ctx, bob.Email, fmt.Sprintf("guess number %d", i), fmt.Sprintf("198.51.100.%d", i))
+		wantCode(t, err, signoff.EUNAUTHORIZED)
+	}
+	_, err := db.Authenticate(ctx, strings.ToUpper(bob.Email), testPassword, "203.0.113.1")
+	wantCode(t, err, signoff.ERATELIMIT)
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "email:"+bob.Email); n != postgres.MaxFailuresPerKey {
+		t.Fatalf("%d failures recorded; want %d (a refused attempt is not checked, so not counted)", n, postgres.MaxFailuresPerKey)
+	}
+	// Others are not locked out by it.
+	if _, err := db.Authenticate(ctx, carol.Email, testPassword, "203.0.113.1"); err != nil {
+		t.Fatalf("another person: %v", err)
+	}
+	// The limit is per address too.
+	for i := range postgres.MaxFailuresPerKey {
+		_, err := db.Authenticate(ctx, fmt.Sprintf("spray%d@example.com", i), "password123", "203.0.113.99")
+		wantCode(t, err, signoff.EUNAUTHORIZED)
+	}
+	_, err = db.Authenticate(ctx, carol.Email, testPassword, "203.0.113.99")
+	wantCode(t, err, signoff.ERATELIMIT)
+	// Once the window has passed, the person may try again.
+	if _, err := db.Pool().Exec(ctx, `UPDATE auth_failures SET at = at - $1::interval`, postgres.FailureWindow+time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Authenticate(ctx, bob.Email, testPassword, "203.0.113.1"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
+
+func TestUserDeactivationEndsSessionsAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	admin := addUser(t, db, "Ada Admin")
+	bob := addUser(t, db, "Bob Ortiz")
+	exp := time.Now().Add(time.Hour)
+	for _, id := range []string{"bob-laptop", "bob-phone"} {
+		if err := db.SaveSession(ctx, id, postgres.StoredSession{UserID: bob.ID, Data: []byte("x"), ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SaveSession(ctx, "ada", postgres.StoredSession{UserID: admin.ID, Data: []byte("y"), ExpiresAt: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := db.LoadSession(ctx, "bob-laptop"); err != nil || s.UserID != bob.ID || string(s.Data) != "x" {
+		t.Fatalf("load session: %+v, %v", s, err)
+	}
+
+	// You cannot lock yourself out.
+	wantCode(t, db.SetActive(ctx, admin.ID, false, as(admin)), signoff.ECONFLICT)
+
+	// A deactivation whose audit record fails changes nothing: the
+	// sessions are deleted in the same transaction as the record.
+	db.OnEvent(func(context.Context, pgx.Tx, signoff.Event) error { return errors.New("injected failure") })
+	if err := db.SetActive(ctx, bob.ID, false, as(admin)); err == nil {
+		t.Fatal("SetActive succeeded although its audit record failed")
+	}
+	db.OnEvent(nil)
+	if u, _ := db.User(ctx, bob.ID); !u.Active {
+		t.Fatal("a failed deactivation deactivated")
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, bob.ID); n != 2 {
+		t.Fatalf("a failed deactivation deleted sessions: %d left", n)
+	}
+
+	seq := systemSeq(t, db)
+	if err := db.SetActive(ctx, bob.ID, false, as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"bob-laptop", "bob-phone"} {
+		if _, err := db.LoadSession(ctx, id); !errors.Is(err, postgres.ErrSessionNotFound) {
+			t.Fatalf("session %s after deactivation: %v", id, err)
+		}
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, bob.ID); n != 0 {
+		t.Fatalf("%d session rows left; deactivation must delete them, not hide them", n)
+	}
+	if _, err := db.LoadSession(ctx, "ada"); err != nil {
+		t.Fatalf("someone else's session: %v", err)
+	}
+	ev := lastEvent(t, db, 0)
+	if ev.Seq != seq+1 || ev.Action != signoff.ActUserDeactivate || ev.Target != fmt.Sprintf("user/%d", bob.ID) {
+		t.Fatalf("deactivate event = %+v", ev)
+	}
+	_, err := db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.1")
+	wantCode(t, err, signoff.EUNAUTHORIZED)
+	// Deactivating again is a no-op.
+	if err := db.SetActive(ctx, bob.ID, false, as(admin)); err != nil || systemSeq(t, db) != seq+1 {
+		t.Fatalf("repeat deactivation: %v, seq %d", err, systemSeq(t, db))
+	}
+	// Reactivating does not bring the old sessions back.
+	if err := db.SetActive(ctx, bob.ID, true, as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LoadSession(ctx, "bob-laptop"); !errors.Is(err, postgres.ErrSessionNotFound) {
+		t.Fatalf("old session after reactivation: %v", err)
+	}
+	wantCode(t, db.SetActive(ctx, 99999, false, as(admin)), signoff.ENOTFOUND)
+	checkChain(t, db, 0)
+}
+
+func TestUserSetPermissions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	admin := addUser(t, db, "Ada Admin")
+	bob := addUser(t, db, "Bob Ortiz")
+	seq := systemSeq(t, db)
+
+	if err := db.SetPermissions(ctx, bob.ID, false, true, as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := db.User(ctx, bob.ID)
+	if u.IsAdmin || !u.IsAuditor || u.CanEditChecklists() {
+		t.Fatalf("after making an auditor: %+v", u)
+	}
+	ev := lastEvent(t, db, 0)
+	var before, after map[string]bool
+	_ = json.Unmarshal(payload(t, ev).Before, &before)
+	_ = json.Unmarshal(payload(t, ev).After, &after)
+	if ev.Seq != seq+1 || ev.Action != signoff.ActUserUpdate || before["auditor"] || !after["auditor"] || after["admin"] {
+		t.Fatalf("permissions event %+v before %v after %v", ev, before, after)
+	}
+	// The same permissions again record nothing.
+	if err := db.SetPermissions(ctx, bob.ID, false, true, as(admin)); err != nil || systemSeq(t, db) != seq+1 {
+		t.Fatalf("no-op permissions: %v, seq %d", err, systemSeq(t, db))
+	}
+	if err := db.SetPermissions(ctx, bob.ID, true, false, as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := db.User(ctx, bob.ID); !u.IsAdmin || u.IsAuditor {
+		t.Fatalf("after making an admin: %+v", u)
+	}
+	// An admin cannot drop their own admin permission.
+	bobActor := signoff.EventActor{ID: bob.ID, Name: bob.Name, Via: "web"}
+	wantCode(t, db.SetPermissions(ctx, bob.ID, false, false, bobActor), signoff.ECONFLICT)
+	wantCode(t, db.SetPermissions(ctx, 99999, true, false, as(admin)), signoff.ENOTFOUND)
+	if u, _ := db.User(ctx, bob.ID); !u.IsAdmin {
+		t.Fatal("refused change applied")
+	}
+}
+
+func TestUserGrantAndWithdrawRoleOnTheSystemChain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	admin := addUser(t, db, "Ada Admin")
+	bob := addUser(t, db, "Bob Ortiz")
+	seq := systemSeq(t, db)
+
+	if err := db.GrantRole(ctx, bob.ID, " security engineer ", as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := db.User(ctx, bob.ID)
+	if !u.HasRole("Security Engineer") {
+		t.Fatalf("roles after grant: %+v", u.Roles)
+	}
+	// Granting a held role records nothing; an unknown role is refused.
+	if err := db.GrantRole(ctx, bob.ID, "Security Engineer", as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, db.GrantRole(ctx, bob.ID, "Chief Vibes Officer", as(admin)), signoff.EINVALID)
+	wantCode(t, db.GrantRole(ctx, 99999, "Security Engineer", as(admin)), signoff.ENOTFOUND)
+	if err := db.WithdrawRole(ctx, bob.ID, "SECURITY ENGINEER", as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := db.User(ctx, bob.ID); len(u.Roles) != 0 {
+		t.Fatalf("roles after withdraw: %+v", u.Roles)
+	}
+	wantCode(t, db.WithdrawRole(ctx, bob.ID, "Security Engineer", as(admin)), signoff.ENOTFOUND)
+
+	if got := systemSeq(t, db); got != seq+2 {
+		t.Fatalf("system seq %d → %d; want one grant and one withdraw event", seq, got)
+	}
+	evs := checkChain(t, db, 0)
+	grant, withdraw := evs[seq], evs[seq+1]
+	if grant.Action != signoff.ActRoleGrant || withdraw.Action != signoff.ActRoleWithdraw ||
+		grant.Target != fmt.Sprintf("user/%d", bob.ID) || grant.Actor.ID != admin.ID {
+		t.Fatalf("events %s %s, %s", grant.Action, grant.Target, withdraw.Action)
+	}
+	var after, before map[string]string
+	_ = json.Unmarshal(payload(t, grant).After, &after)
+	_ = json.Unmarshal(payload(t, withdraw).Before, &before)
+	if after["role"] != "Security Engineer" || before["role"] != "Security Engineer" {
+		t.Fatalf("grant after %v, withdraw before %v", after, before)
+	}
+	// Both are rows of the system chain: no deployment.
+	if n := sqlInt(t, db, `SELECT count(*) FROM audit_events WHERE action IN ('role.grant', 'role.withdraw') AND deployment_id IS NOT NULL`); n != 0 {
+		t.Fatalf("%d role events on a deployment chain", n)
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM audit_events WHERE action IN ('role.grant', 'role.withdraw') AND deployment_id IS NULL`); n != 2 {
+		t.Fatalf("%d role events on the system chain; want 2", n)
+	}
+}
+
+func TestUserCreateRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	admin := addUser(t, db, "Ada Admin")
+	r, err := db.CreateRole(ctx, "  Release Manager ", as(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != "Release Manager" || r.ID == 0 {
+		t.Fatalf("role = %+v", r)
+	}
+	seq := systemSeq(t, db)
+	for _, name := range []string{"Release Manager", "release MANAGER", "Database Administrator"} {
+		_, err := db.CreateRole(ctx, name, as(admin))
+		wantCode(t, err, signoff.ECONFLICT)
+	}
+	_, err = db.CreateRole(ctx, " ", as(admin))
+	wantCode(t, err, signoff.EINVALID)
+	if got := systemSeq(t, db); got != seq {
+		t.Fatalf("refused roles wrote events: %d → %d", seq, got)
+	}
+	roles, err := db.Roles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(roles, func(s postgres.RoleSummary) bool { return s.Name == "Release Manager" }) || len(roles) != 9 {
+		t.Fatalf("roles = %+v", roles)
+	}
+	// The new role can be held and used.
+	bob := addUser(t, db, "Bob Ortiz", "release manager")
+	if !bob.HasRole("Release Manager") {
+		t.Fatalf("roles = %+v", bob.Roles)
+	}
+}
+
+func TestUserSetupTokenOnlyBeforeAnyoneExists(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	token, err := db.CreateSetupToken(ctx)
+	if err != nil || token == "" {
+		t.Fatalf("setup token on an empty database: %q, %v", token, err)
+	}
+	if ok, err := db.SetupTokenValid(ctx, token); err != nil || !ok {
+		t.Fatalf("fresh token valid = %v, %v", ok, err)
+	}
+	if ok, _ := db.SetupTokenValid(ctx, token+"x"); ok {
+		t.Fatal("a wrong token is valid")
+	}
+	// Only its hash is stored.
+	if n := sqlInt(t, db, `SELECT count(*) FROM setup_tokens WHERE position(convert_to($1, 'UTF8') in token_hash) > 0`, token); n != 0 {
+		t.Fatal("the token is stored in clear")
+	}
+	_, err = db.SetupFirstAdmin(ctx, "not-the-token", signoff.NewUser{Email: "eve@example.com", Name: "Eve", Password: testPassword})
+	wantCode(t, err, signoff.EFORBIDDEN)
+
+	// Two people race the same link: exactly one becomes admin.
+	var users [2]*signoff.User
+	errs := together(
+		func() (err error) {
+			users[0], err = db.SetupFirstAdmin(ctx, token, signoff.NewUser{Email: "ada@example.com", Name: "Ada", Password: testPassword})
+			return err
+		},
+		func() (err error) {
+			users[1], err = db.SetupFirstAdmin(ctx, token, signoff.NewUser{Email: "max@example.com", Name: "Max", Password: testPassword})
+			return err
+		},
+	)
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+			if !users[i].IsAdmin {
+				t.Fatalf("setup made a non-admin: %+v", users[i])
+			}
+		case signoff.ErrorCode(err) != signoff.EFORBIDDEN:
+			t.Fatalf("losing setup: %v; want %s", err, signoff.EFORBIDDEN)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d setups succeeded; want exactly 1 (%v)", won, errs)
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM users`); n != 1 {
+		t.Fatalf("%d users after the race", n)
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM users WHERE is_admin`); n != 1 {
+		t.Fatalf("%d admins after the race", n)
+	}
+	if ok, _ := db.SetupTokenValid(ctx, token); ok {
+		t.Fatal("the spent token is still valid")
+	}
+	// Once someone exists there is no more setup link.
+	if token, err := db.CreateSetupToken(ctx); err != nil || token != "" {
+		t.Fatalf("setup token with people present: %q, %v", token, err)
+	}
+	checkChain(t, db, 0)
+}
+
+func TestUserInvitations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	admin := addUser(t, db, "Ada Admin")
+	u, token, err := db.Invite(ctx, signoff.NewUser{Email: "nina@example.com", Name: "Nina New", Roles: []string{"Product Manager"}}, as(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token == "" || !u.HasRole("Product Manager") {
+		t.Fatalf("invite: %+v, %q", u, token)
+	}
+	name, err := db.InviteeName(ctx, token)
+	if err != nil || name != "Nina New" {
+		t.Fatalf("invitee name: %q, %v", name, err)
+	}
+	_, err = db.InviteeName(ctx, "bogus")
+	wantCode(t, err, signoff.ENOTFOUND)
+	// The invitee cannot sign in before choosing a password.
+	_, err = db.Authenticate(ctx, "nina@example.com", "", "192.0.2.1")
+	wantCode(t, err, signoff.EUNAUTHORIZED)
+
+	_, err = db.AcceptInvite(ctx, token, "short")
+	wantCode(t, err, signoff.EINVALID)
+	if _, err := db.InviteeName(ctx, token); err != nil {
+		t.Fatalf("a refused acceptance spent the invitation: %v", err)
+	}
+	got, err := db.AcceptInvite(ctx, token, "nina's new passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != u.ID {
+		t.Fatalf("accepted as %+v", got)
+	}
+	if _, err := db.Authenticate(ctx, "nina@example.com", "nina's new passphrase", "192.0.2.1"); err != nil {
+		t.Fatalf("sign in with the chosen password: %v", err)
+	}
+	// The link works once.
+	_, err = db.AcceptInvite(ctx, token, "another passphrase!")
+	wantCode(t, err, signoff.ENOTFOUND)
+	_, err = db.InviteeName(ctx, token)
+	wantCode(t, err, signoff.ENOTFOUND)
+	if _, err := db.Authenticate(ctx, "nina@example.com", "another passphrase!", "192.0.2.1"); signoff.ErrorCode(err) != signoff.EUNAUTHORIZED {
+		t.Fatalf("a reused link changed the password: %v", err)
+	}
+	// A new link replaces an unused old one.
+	_, t1, err := db.Invite(ctx, signoff.NewUser{Email: "omar@example.com", Name: "Omar"}, as(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	omar := sqlInt(t, db, `SELECT id FROM users WHERE email = 'omar@example.com'`)
+	t2, err := db.NewInviteToken(ctx, omar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.InviteeName(ctx, t1)
+	wantCode(t, err, signoff.ENOTFOUND)
+	if name, err := db.InviteeName(ctx, t2); err != nil || name != "Omar" {
+		t.Fatalf("new link: %q, %v", name, err)
+	}
+	// A deactivated person's link is dead.
+	if err := db.SetActive(ctx, omar, false, as(admin)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.AcceptInvite(ctx, t2, "omar's passphrase")
+	wantCode(t, err, signoff.ENOTFOUND)
+	checkChain(t, db, 0)
+}
