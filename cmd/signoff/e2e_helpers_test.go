@@ -422,9 +422,11 @@ func newTab(t *testing.T, browser context.Context, base, name string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(func() { cancel() })
-	b := &tab{t: t, ctx: ctx, name: name, base: base}
-	b.do() // opens the tab
-	return b
+	// The first Do opens the tab and binds it to its context: no timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return &tab{t: t, ctx: ctx, name: name, base: base}
 }
 
 // tabTimeout bounds each browser step.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -101,6 +102,13 @@ func parseCanonical(file []byte) (*Document, error) {
 			off = se.Offset
 		case errors.As(err, &te):
 			off = te.Offset
+		default:
+			// An unknown field is reported after the whole value: find it.
+			if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+				if i := bytes.Index(file, []byte(name+": ")); i >= 0 {
+					off = int64(i)
+				}
+			}
 		}
 		return nil, located(file, off, "not a valid audit record: "+err.Error())
 	}

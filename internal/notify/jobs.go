@@ -84,4 +84,6 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) e
 }
 
 // Timeout leaves the request its own timeout, plus time to record it.
-func (w *webhookWorker) Timeout(*river.Job[webhookArgs]) time.Duration { return w.n.timeout + 5*time.Second }
+func (w *webhookWorker) Timeout(*river.Job[webhookArgs]) time.Duration {
+	return w.n.timeout + 5*time.Second
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/riverqueue/river"
 
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/postgres"

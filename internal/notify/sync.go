@@ -162,7 +162,7 @@ func (r *run) tellSignable(ctx context.Context, nt signoff.Notice, he hookEvent)
 	}
 	for _, to := range holders {
 		subject, body := signableMail(r.d, nt, to, r.n.deploymentURL(r.d.ID))
-		if err := r.email(ctx, nt.Kind, to, subject, body, he); err != nil {
+		if err := r.email(ctx, nt.Kind, to, subject, body); err != nil {
 			return err
 		}
 	}
@@ -174,7 +174,7 @@ func (r *run) tellSignable(ctx context.Context, nt signoff.Notice, he hookEvent)
 
 func (r *run) tellStale(ctx context.Context, nt signoff.Notice, he hookEvent) error {
 	s := nt.Slot
-	if err := r.toOwner(ctx, nt.Kind, he, func(to postgres.Recipient) (string, string) {
+	if err := r.toOwner(ctx, nt.Kind, func(to postgres.Recipient) (string, string) {
 		return staleMail(r.d, nt, to, r.n.deploymentURL(r.d.ID))
 	}); err != nil {
 		return err
@@ -187,7 +187,7 @@ func (r *run) tellStale(ctx context.Context, nt signoff.Notice, he hookEvent) er
 }
 
 func (r *run) tellOverdue(ctx context.Context, items []signoff.Notice, he hookEvent) error {
-	if err := r.toOwner(ctx, signoff.NoticeOverdue, he, func(to postgres.Recipient) (string, string) {
+	if err := r.toOwner(ctx, signoff.NoticeOverdue, func(to postgres.Recipient) (string, string) {
 		return overdueMail(r.d, items, to, r.n.deploymentURL(r.d.ID))
 	}); err != nil {
 		return err
@@ -204,18 +204,18 @@ func (r *run) tellOverdue(ctx context.Context, items []signoff.Notice, he hookEv
 }
 
 // toOwner mails the deployment's owner, if still active.
-func (r *run) toOwner(ctx context.Context, kind string, he hookEvent, mail func(postgres.Recipient) (string, string)) error {
+func (r *run) toOwner(ctx context.Context, kind string, mail func(postgres.Recipient) (string, string)) error {
 	to, ok, err := r.tx.ActiveUser(ctx, r.d.CreatedBy.ID)
 	if err != nil || !ok {
 		return err
 	}
 	subject, body := mail(to)
-	return r.email(ctx, kind, to, subject, body, he)
+	return r.email(ctx, kind, to, subject, body)
 }
 
 // email records one mail, and its job when mail is configured; without
 // SMTP it is recorded as skipped and nothing is sent.
-func (r *run) email(ctx context.Context, kind string, to postgres.Recipient, subject, body string, he hookEvent) error {
+func (r *run) email(ctx context.Context, kind string, to postgres.Recipient, subject, body string) error {
 	e := &signoff.Email{Kind: kind, UserID: to.UserID, Address: to.Email, Subject: subject, Body: body,
 		MessageID: "<" + newID() + "@" + r.n.host + ">", Status: signoff.DeliveryPending, CreatedAt: r.n.now()}
 	if r.n.mailer == nil {

@@ -399,3 +399,35 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 	}
 	return db.Deployment(ctx, id)
 }
+
+// SectionKey names a section by its phase and section numbers.
+type SectionKey struct{ Phase, Section int }
+
+// SectionProgress counts a deployment's tasks (leaves) by section, without
+// reading every item: what a partial page update needs.
+func (db *DB) SectionProgress(ctx context.Context, deploymentID int64) (map[SectionKey]signoff.Progress, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT i.phase, i.section, count(*),
+		       count(*) FILTER (WHERE i.state = 'done'),
+		       count(*) FILTER (WHERE i.state = 'na'),
+		       count(*) FILTER (WHERE i.state = 'open' AND d.status = 'live' AND i.due_after IS NOT NULL
+		                        AND d.went_live_at + i.due_after < now())
+		FROM deployment_items i
+		JOIN deployments d ON d.id = i.deployment_id
+		WHERE i.deployment_id = $1 AND NOT i.has_children
+		GROUP BY i.phase, i.section`, deploymentID)
+	if err != nil {
+		return nil, fmt.Errorf("progress of deployment %d: %w", deploymentID, err)
+	}
+	defer rows.Close()
+	out := map[SectionKey]signoff.Progress{}
+	for rows.Next() {
+		var k SectionKey
+		var p signoff.Progress
+		if err := rows.Scan(&k.Phase, &k.Section, &p.Total, &p.Done, &p.NA, &p.Overdue); err != nil {
+			return nil, fmt.Errorf("progress of deployment %d: %w", deploymentID, err)
+		}
+		out[k] = p
+	}
+	return out, rows.Err()
+}

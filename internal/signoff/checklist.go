@@ -102,7 +102,7 @@ func (c *Checklist) Progress(phase, section int) Progress {
 	return p
 }
 
-// Overdue lists open items whose due time (go-live plus the section's window)
+// Overdue lists open tasks (leaves) whose due time (go-live plus the section's window)
 // has passed at now.
 func (c *Checklist) Overdue(wentLive *time.Time, now time.Time) []*Item {
 	if wentLive == nil {
@@ -111,7 +111,7 @@ func (c *Checklist) Overdue(wentLive *time.Time, now time.Time) []*Item {
 	var out []*Item
 	for i := range c.Items {
 		it := &c.Items[i]
-		if it.DueAfter > 0 && c.Effective(it) == ItemOpen && now.After(wentLive.Add(it.DueAfter)) {
+		if !it.HasChildren && it.DueAfter > 0 && it.State == ItemOpen && now.After(wentLive.Add(it.DueAfter)) {
 			out = append(out, it)
 		}
 	}

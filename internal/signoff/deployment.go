@@ -138,9 +138,10 @@ type DeploymentFilter struct {
 // Progress counts a checklist's items by state. Parents count as resolved
 // when all their children are.
 type Progress struct {
-	Total int
-	Done  int
-	NA    int
+	Total   int
+	Done    int
+	NA      int
+	Overdue int // open timed tasks past their due time (live deployments)
 }
 
 // Resolved is the number of items done or N/A.

@@ -48,6 +48,34 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 	return v, nil
 }
 
+// loadItemView reads what an item change re-renders: the item's block,
+// the progress counts and the sign-off slots, not the whole checklist.
+func (s *Server) loadItemView(r *http.Request, id int64, top string) (*deploymentView, error) {
+	ctx := r.Context()
+	d, err := s.db.Deployment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.db.TemplateVersion(ctx, d.TemplateVersionID)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.db.Items(ctx, id, top)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.db.SectionProgress(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := s.db.Slots(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &deploymentView{D: d, CL: signoff.NewChecklist(t, items, nil), Slots: slots,
+		User: currentUser(ctx), Now: s.now(), counts: counts}, nil
+}
+
 // itemState ticks, unticks or marks N/A one item. Without JavaScript the
 // browser posts the form and is sent back to the item; with HTMX only the
 // item's block, the progress bars and the sign-off panel come back.
@@ -80,7 +108,7 @@ func (s *Server) afterItemChange(w http.ResponseWriter, r *http.Request, id int6
 		http.Redirect(w, r, fmt.Sprintf("/deployments/%d#item-%s", id, path), http.StatusSeeOther)
 		return
 	}
-	v, err := s.loadDeploymentView(r)
+	v, err := s.loadItemView(r, id, topPath(path))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -17,6 +18,28 @@ type deploymentView struct {
 	User    *signoff.User
 	Now     time.Time
 	Viewers []signoff.UserRef
+
+	// counts, when set, holds progress by section so a partial update need
+	// not read every item: CL then holds only the items being re-rendered.
+	counts map[postgres.SectionKey]signoff.Progress
+}
+
+// progress counts tasks in a phase (section 0: the whole phase) or, with
+// phase 0, the whole checklist.
+func (v *deploymentView) progress(phase, section int) signoff.Progress {
+	if v.counts == nil {
+		return v.CL.Progress(phase, section)
+	}
+	var p signoff.Progress
+	for k, c := range v.counts {
+		if (phase == 0 || k.Phase == phase) && (section == 0 || k.Section == section) {
+			p.Total += c.Total
+			p.Done += c.Done
+			p.NA += c.NA
+			p.Overdue += c.Overdue
+		}
+	}
+	return p
 }
 
 func (v *deploymentView) URL() string { return fmt.Sprintf("/deployments/%d", v.D.ID) }
@@ -52,10 +75,10 @@ func (v *deploymentView) Phases() []phaseView {
 	t := v.CL.Template
 	out := make([]phaseView, 0, len(t.Phases))
 	for pi, p := range t.Phases {
-		pv := phaseView{Num: pi + 1, Title: p.Title, Intro: p.Intro, Progress: v.CL.Progress(pi+1, 0)}
+		pv := phaseView{Num: pi + 1, Title: p.Title, Intro: p.Intro, Progress: v.progress(pi+1, 0)}
 		for si, s := range p.Sections {
 			sv := sectionView{Phase: pi + 1, Num: si + 1, Title: s.Title, Intro: s.Intro, DueAfter: s.DueAfter,
-				Progress: v.CL.Progress(pi+1, si+1)}
+				Progress: v.progress(pi+1, si+1)}
 			for i := range v.CL.Items {
 				it := &v.CL.Items[i]
 				if it.Phase == pi+1 && it.Section == si+1 && it.Level == 1 {
@@ -70,7 +93,7 @@ func (v *deploymentView) Phases() []phaseView {
 }
 
 // Progress is the whole checklist's progress.
-func (v *deploymentView) Progress() signoff.Progress { return v.CL.Progress(0, 0) }
+func (v *deploymentView) Progress() signoff.Progress { return v.progress(0, 0) }
 
 func (v *deploymentView) Children(it *signoff.Item) []*signoff.Item { return v.CL.Children(it.Path) }
 
@@ -108,6 +131,9 @@ func (v *deploymentView) Overdue(it *signoff.Item) bool {
 func (v *deploymentView) OverdueCount() int {
 	if v.D.Status != signoff.StatusLive {
 		return 0
+	}
+	if v.counts != nil {
+		return v.progress(0, 0).Overdue
 	}
 	return len(v.CL.Overdue(v.D.WentLiveAt, v.Now))
 }
