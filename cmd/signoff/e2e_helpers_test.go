@@ -393,6 +393,9 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1280, 900),
+		// Headless has no mouse: (hover: hover) and (pointer: fine) would
+		// not match, and desktop screenshots would show the touch layout.
+		chromedp.Flag("blink-settings", "primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4"),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
@@ -576,7 +579,7 @@ func (b *tab) colorScheme(scheme string) {
 // screenshots small).
 func (b *tab) phone(width, height int64) {
 	b.t.Helper()
-	b.do(chromedp.EmulateViewport(width, height, chromedp.EmulateMobile))
+	b.do(chromedp.EmulateViewport(width, height, chromedp.EmulateMobile, chromedp.EmulateTouch))
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -246,11 +246,11 @@ func TestDeploymentStatus(t *testing.T) {
 		{`{"status":"bogus"}`, http.StatusBadRequest, "invalid"},
 		{`{"status":""}`, http.StatusBadRequest, "invalid"},
 		{`{}`, http.StatusBadRequest, "invalid"},
-		{`{"status":"aborted"}`, http.StatusBadRequest, "invalid"},           // needs a reason
-		{`{"status":"completed"}`, http.StatusConflict, "conflict"},          // only the final approval completes
-		{`{"status":"in_progress"}`, http.StatusConflict, "conflict"},        // no going back
-		{`{"status":"live","reason":7}`, http.StatusBadRequest, "invalid"},   // wrong type
-		{`{"status":"live","why":"x"}`, http.StatusBadRequest, "invalid"},    // unknown field
+		{`{"status":"aborted"}`, http.StatusBadRequest, "invalid"},            // needs a reason
+		{`{"status":"completed"}`, http.StatusConflict, "conflict"},           // only the final approval completes
+		{`{"status":"in_progress"}`, http.StatusConflict, "conflict"},         // no going back
+		{`{"status":"live","reason":7}`, http.StatusBadRequest, "invalid"},    // wrong type
+		{`{"status":"live","why":"x"}`, http.StatusBadRequest, "invalid"},     // unknown field
 		{`{"status":"live"}{"status":"x"}`, http.StatusBadRequest, "invalid"}, // two objects
 	} {
 		wantError(t, e.call(http.MethodPost, dpath(d.ID, "/status"), secret, c.body), c.status, c.code)

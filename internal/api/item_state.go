@@ -33,6 +33,10 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := signoff.ItemState(req.State)
+	if !state.Valid() {
+		a.fail(w, r, errorf(signoff.EINVALID, "Field \"state\" must be \"done\", \"open\" or \"na\"."))
+		return
+	}
 	if state != signoff.ItemNA && strings.TrimSpace(req.NAReason) != "" {
 		a.fail(w, r, errorf(signoff.EINVALID, "Field \"na_reason\" goes only with state \"na\"."))
 		return

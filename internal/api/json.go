@@ -141,7 +141,7 @@ func jsonError(err error) error {
 		if te.Field == "" {
 			return errorf(signoff.EINVALID, "The body must be a JSON object ({…}).")
 		}
-		return errorf(signoff.EINVALID, "Field %q must be %s, not %s.", te.Field, kindName(te.Type), te.Value)
+		return errorf(signoff.EINVALID, "Field %q must be %s, not %s.", te.Field, kindName(te.Type), jsonKind(te.Value))
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return errorf(signoff.EINVALID, "The body is not valid JSON: it ends too soon.")
@@ -170,6 +170,19 @@ func kindName(t reflect.Type) string {
 		return "an array"
 	}
 	return "an object"
+}
+
+// jsonKind names what a JSON value was, as encoding/json reports it.
+func jsonKind(v string) string {
+	switch v {
+	case "number", "string":
+		return "a " + v
+	case "array", "object":
+		return "an " + v
+	case "bool":
+		return "true or false"
+	}
+	return v
 }
 
 // jsonFields lists the JSON names of a struct's fields.

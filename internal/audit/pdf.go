@@ -138,7 +138,7 @@ func (p *pdfWriter) header(now time.Time) {
 	opt("Locked", d.LockedAt)
 	opt("Aborted", d.AbortedAt)
 	pr := p.rec.Checklist.Progress(0, 0)
-	rows = append(rows, [2]string{"Progress", fmt.Sprintf("%d items: %d done, %d N/A, %d open", pr.Total, pr.Done, pr.NA, pr.Total-pr.Resolved())})
+	rows = append(rows, [2]string{"Progress", fmt.Sprintf("%d tasks: %d done, %d N/A, %d open", pr.Total, pr.Done, pr.NA, pr.Total-pr.Resolved())})
 	for _, r := range rows {
 		p.font("B", 9.5)
 		p.f.CellFormat(32, 5, p.tx(r[0]), "", 0, "L", false, 0, "")
@@ -211,12 +211,11 @@ func (p *pdfWriter) item(ti signoff.TemplateItem, path string, depth int) {
 	// Write flows from the left margin: move it to the text column.
 	p.f.SetLeftMargin(textX)
 	p.f.SetX(textX)
-	if detail == "" {
+	if strings.HasPrefix(ti.Text, "**") {
 		p.font("B", 9)
-		p.f.Write(pdfLine, title)
-	} else {
-		p.font("B", 9)
-		p.f.Write(pdfLine, title)
+	}
+	p.f.Write(pdfLine, title)
+	if detail != "" {
 		p.font("", 9)
 		p.f.Write(pdfLine, " "+detail)
 	}
@@ -344,6 +343,7 @@ func (p *pdfWriter) slot(role string, slot signoff.Slot) {
 	f.CellFormat(dateLabelW, 6, "Date:", "", 0, "L", false, 0, "")
 	p.font("", 9.5)
 	f.CellFormat(0, 6, date, "", 1, "L", false, 0, "")
+	f.Ln(0.8)
 	// The lines a pen would sign on.
 	f.SetDrawColor(120, 120, 120)
 	f.Line(pdfMargin+roleW, y+6, pdfMargin+roleW+nameW-3, y+6)
@@ -357,9 +357,9 @@ func (p *pdfWriter) slot(role string, slot signoff.Slot) {
 		if slot.State(p.rec.Deployment.ChecklistRev) == signoff.SlotStale {
 			status = " STALE: the checklist changed after this signature."
 		}
-		f.MultiCell(0, pdfSmall, p.tx(fmt.Sprintf("Meaning: %s%s", sig.Meaning, status)), "", "L", false)
+		f.MultiCell(0, pdfSmall, p.tx(fmt.Sprintf("Electronic signature. Meaning: %s%s", sig.Meaning, status)), "", "L", false)
 		f.SetX(pdfMargin + roleW)
-		f.MultiCell(0, pdfSmall, p.tx(fmt.Sprintf("Signed %s UTC, electronic signature · checklist SHA-256 %s… · audit event %d",
+		f.MultiCell(0, pdfSmall, p.tx(fmt.Sprintf("Signed %s UTC · checklist SHA-256 %s… · audit event %d",
 			sig.SignedAt.UTC().Format("2006-01-02 15:04:05"), hex.EncodeToString(sig.ChecklistHash)[:16], sig.AuditSeq)), "", "L", false)
 		f.SetTextColor(0, 0, 0)
 	}
@@ -399,6 +399,7 @@ func (p *pdfWriter) notes() {
 			}
 			p.f.SetDrawColor(160, 160, 160)
 			for range blank {
+				p.room(7)
 				y := p.f.GetY() + 6
 				p.f.Line(pdfMargin, y, pdfMargin+p.width(), y)
 				p.f.Ln(6)

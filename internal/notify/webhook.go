@@ -50,14 +50,25 @@ func (n *Notifier) payload(format, deliveryID string, d *signoff.Deployment, he 
 	link := n.deploymentURL(d.ID)
 	if format == signoff.WebhookSlack {
 		text := fmt.Sprintf("<%s|%s> %s", link, slackEscape(d.Name()), slackEscape(he.Text))
-		return json.Marshal(map[string]string{"text": text})
+		return marshal(map[string]string{"text": text})
 	}
-	return json.Marshal(Payload{
+	return marshal(Payload{
 		DeliveryID: deliveryID, Event: he.Name,
 		Deployment: PayloadDeployment{ID: d.ID, Service: d.Service, Environment: d.Environment,
 			Version: d.Version, Status: he.Status, URL: link},
 		Actor: he.Actor, At: he.At.UTC().Format(signoff.TimeFormat), Data: he.Data,
 	})
+}
+
+// marshal encodes v as compact JSON, leaving <, > and & as they are.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode webhook payload: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // slackEscape escapes the three characters Slack's mrkdwn reserves.

@@ -26,6 +26,24 @@ type SignInput struct {
 // the rules, hashes the checklist state and stores the signature. The final
 // approval completes and locks the deployment in the same transaction.
 func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error) {
+	// Someone who cannot hold the slot's role is told so before any
+	// password is checked (and counted against them).
+	var role string
+	var holds bool
+	err := db.pool.QueryRow(ctx, `
+		SELECT ds.role_name, EXISTS (
+		    SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+		    JOIN users u ON u.id = ur.user_id
+		    WHERE ur.user_id = $3 AND lower(r.name) = lower(ds.role_name) AND u.active AND NOT u.is_auditor)
+		FROM deployment_slots ds
+		WHERE ds.deployment_id = $1 AND ds.position = $2`, in.DeploymentID, in.Slot, in.UserID).Scan(&role, &holds)
+	if err != nil {
+		return nil, notFound(fmt.Errorf("sign: read slot %d: %w", in.Slot, err),
+			"Deployment %d has no sign-off slot %d.", in.DeploymentID, in.Slot)
+	}
+	if !holds {
+		return nil, signoff.Errorf(signoff.EFORBIDDEN, "Only a holder of the %s role can sign this slot.", role)
+	}
 	// The password check is slow on purpose; do it before taking the lock.
 	if err := db.CheckPassword(ctx, in.UserID, in.Password, in.ClientIP); err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/live"
@@ -36,7 +38,11 @@ type app struct {
 	t   testing.TB
 	db  *postgres.DB
 	srv *httptest.Server
+	ui  *ui.Server
 }
+
+// router is the chi router under the cross-origin wrapper, for walking.
+func (a *app) router(t testing.TB) chi.Routes { return a.ui.Router() }
 
 func newApp(t testing.TB) *app {
 	t.Helper()
@@ -64,7 +70,7 @@ func newApp(t testing.TB) *app {
 	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &app{t: t, db: db, srv: srv}
+	return &app{t: t, db: db, srv: srv, ui: s}
 }
 
 // user creates a person with roles; admin and auditor via the flags.

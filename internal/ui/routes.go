@@ -9,9 +9,18 @@ import (
 	"github.com/signoff/signoff/web"
 )
 
-// Handler returns the whole web application: every route, with the
-// middleware that guards it, declared here and nowhere else.
+// Handler returns the whole web application behind cross-origin
+// protection. The API authenticates with bearer tokens, never cookies, so
+// there is no ambient credential for a cross-site request to ride on.
 func (s *Server) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.AddInsecureBypassPattern("/api/v1/")
+	return cop.Handler(s.Router())
+}
+
+// Router declares every route, with the middleware that guards it, here
+// and nowhere else.
+func (s *Server) Router() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.withRequestID, s.logRequests, s.recoverPanics, s.securityHeaders)
 	r.NotFound(s.notFound)
@@ -21,7 +30,7 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/metrics", s.metricsHandler)
-	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(web.Static)))
+	r.Get("/static/*", http.StripPrefix("/static/", staticHandler(web.Static)).ServeHTTP)
 
 	// The JSON API for pipelines: bearer tokens, no session (internal/api
 	// declares its routes and guards).
@@ -95,9 +104,5 @@ func (s *Server) Handler() http.Handler {
 			})
 		})
 	})
-	// The API authenticates with bearer tokens, never cookies, so there is
-	// no ambient credential for a cross-site request to ride on.
-	cop := http.NewCrossOriginProtection()
-	cop.AddInsecureBypassPattern("/api/v1/")
-	return cop.Handler(r)
+	return r
 }

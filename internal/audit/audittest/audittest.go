@@ -58,6 +58,7 @@ func (t Team) As(role string) signoff.EventActor {
 
 // Options shape a deployment.
 type Options struct {
+	Template                      string // slug; empty for the seed
 	Service, Environment, Version string
 	// Fast resolves whole top-level items at once by marking them N/A (one
 	// event each) instead of ticking every leaf: far fewer events, for
@@ -85,7 +86,10 @@ func Completed(ctx context.Context, db *postgres.DB, team Team, o Options) (*sig
 	if o.NAReason == "" {
 		o.NAReason = "Not applicable to this release."
 	}
-	d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: SeedSlug,
+	if o.Template == "" {
+		o.Template = SeedSlug
+	}
+	d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: o.Template,
 		Service: o.Service, Environment: o.Environment, Version: o.Version}, team.As(Roles[0]))
 	if err != nil {
 		return nil, err

@@ -1,0 +1,85 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/signoff/signoff/internal/audit"
+	"github.com/signoff/signoff/internal/audit/audittest"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// smallTemplate keeps fuzzed files small, so the fuzzer runs fast.
+const smallTemplate = `# Tiny Release
+
+One service, one check.
+
+## Do it
+
+### Steps
+- [ ] **Build** the image
+  - [ ] Tag it (if applicable)
+- [ ] **Ship** it → prod
+
+## Sign-off
+
+### Final Approval
+- **Deployment Engineer**: _________________ Date: _________
+- **CTO/Technical Director**: _________________ Date: _________
+
+## Notes
+
+**Issues Encountered**: 
+_________________________________________________
+`
+
+// FuzzVerify: whatever bytes it gets, Verify never panics, and the only
+// file it accepts is the one Signoff wrote.
+func FuzzVerify(f *testing.F) {
+	ctx := context.Background()
+	db, _ := signedDeployment(f, audittest.Options{Fast: true})
+	if _, _, err := db.ImportTemplate(ctx, []byte(smallTemplate), "tiny", signoff.EventActor{Name: "fuzz", Via: "cli"}); err != nil {
+		f.Fatal(err)
+	}
+	team := audittest.Team{}
+	users, err := db.Users(ctx)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, u := range users {
+		for _, r := range u.Roles {
+			team[r.Name] = u
+		}
+	}
+	d, err := audittest.Completed(ctx, db, team, audittest.Options{Template: "tiny", Service: "tiny", Environment: "prod", Version: "v1",
+		Notes: map[int]string{1: "nothing → fine 😀"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	rec, err := db.DeploymentRecord(ctx, d.ID)
+	if err != nil {
+		f.Fatal(err)
+	}
+	original := exportJSON(f, rec)
+	mustVerify(f, original, testSigner.Public())
+
+	f.Add(original)
+	f.Add(flip(original, len(original)/2))
+	f.Add(original[:len(original)-1])
+	f.Add(append(bytes.Clone(original), ' '))
+	f.Add(bytes.ReplaceAll(original, []byte("\n  "), []byte("\n   ")))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"format":"signoff-audit-record","version":1,"events":[{"seq":1}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, key := range [][]byte{testSigner.Public(), nil} {
+			res, err := audit.Verify(data, key)
+			if err == nil && !bytes.Equal(data, original) {
+				t.Fatalf("accepted bytes that are not the original export: %s", res.Summary())
+			}
+			if err != nil && bytes.Equal(data, original) {
+				t.Fatalf("rejected the original export: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,243 @@
+package notify_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/notify"
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// The crash tests. Delivery is at least once with a stable idempotency key:
+// a process that dies between a receiver's doing the work and the delivery
+// being recorded delivers again after a restart, with the same delivery id,
+// so a receiver that keeps the ids it has seen applies it exactly once.
+
+const crashDBEnv = "SIGNOFF_NOTIFY_CRASH_DB"
+
+// TestCrashWorker is not a test: it is the worker process that
+// TestKilledMidDeliveryDeliversOnceAfterRestart starts and kills. It runs
+// a Notifier on the database it is given until it is killed.
+func TestCrashWorker(t *testing.T) {
+	url := os.Getenv(crashDBEnv)
+	if url == "" {
+		t.Skip("the worker process of TestKilledMidDeliveryDeliversOnceAfterRestart")
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"BASE_URL": "https://signoff.example.com"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := notify.New(db, cfg, slog.New(slog.DiscardHandler), notify.Options{WebhookTimeout: 30 * time.Second, River: quickQueue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("worker started\n")
+	select {} // until killed
+}
+
+func TestKilledMidDeliveryDeliversOnceAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for River to notice the dead worker's job (about 20 s)")
+	}
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	rc := newReceiver(t)
+	rc.hang = make(chan struct{}) // the first request is applied, then never answered
+	e.hook(rc, signoff.WebhookJSON, signoff.HookDeploymentCreated)
+	owner := e.user("Olivia Owner")
+	// This process only queues (its Notifier is not started yet).
+	n := e.notifier(e.db, e.options())
+	e.deployment(owner)
+
+	// Another process works the queue: it syncs the deployment and starts
+	// the delivery; the receiver applies it and, before it answers, the
+	// process is killed (SIGKILL: no defer, no shutdown, nothing recorded).
+	worker := exec.Command(os.Args[0], "-test.run=^TestCrashWorker$", "-test.v")
+	worker.Env = append(os.Environ(), crashDBEnv+"="+e.url)
+	var out strings.Builder
+	worker.Stdout, worker.Stderr = &out, &out
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	select {
+	case first = <-rc.got:
+	case <-time.After(30 * time.Second):
+		worker.Process.Kill()
+		worker.Wait()
+		t.Fatalf("the worker process never delivered; its output:\n%s", out.String())
+	}
+	if err := worker.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	err := worker.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Success() {
+		t.Fatalf("worker did not die: %v", err)
+	}
+
+	// The delivery's outcome was never recorded: its job is still running
+	// as far as the database knows.
+	log := e.deliveries()
+	if len(log) != 1 || log[0].Status != signoff.DeliveryPending || log[0].Attempts != 0 || log[0].DeliveryID != first {
+		t.Fatalf("delivery log after the kill = %s", dump(log))
+	}
+	var state string
+	if err := e.db.Pool().QueryRow(e.ctx, `SELECT state FROM river_job WHERE kind = 'signoff.webhook'`).Scan(&state); err != nil {
+		t.Fatal(err)
+	}
+	if state != "running" {
+		t.Fatalf("webhook job is %s; want running (its worker died)", state)
+	}
+
+	// Restart: a new process (here, this one) works the same queue. River
+	// rescues the dead worker's job and delivers again, with the same id.
+	e.run(n)
+	select {
+	case second := <-rc.got:
+		if second != first {
+			t.Fatalf("redelivered with id %s; want the same id %s", second, first)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the delivery was never made again")
+	}
+	eventually(t, 10*time.Second, "the delivery to be logged", func() bool {
+		log := e.deliveries()
+		return len(log) == 1 && log[0].Status == signoff.DeliveryDelivered
+	})
+	reqs := rc.all()
+	if len(reqs) != 2 || string(reqs[0].Body) != string(reqs[1].Body) || reqs[0].Signature != reqs[1].Signature {
+		t.Fatalf("requests = %+v; want the same request twice", reqs)
+	}
+	if effects := rc.effects(); len(effects) != 1 || effects[first] != 1 {
+		t.Fatalf("effects = %v; want delivery %s applied once", effects, first)
+	}
+	if l := e.deliveries()[0]; l.Attempts != 2 || l.LastStatusCode != 200 {
+		t.Errorf("logged delivery = %s; want 2 attempts, the second answered 200", dump(l))
+	}
+}
+
+// A change commits with its job. If the process dies right after, before
+// any worker ran, the next process finds the job and tells everyone.
+func TestChangeCommittedBeforeCrashIsStillNotified(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	rc := newReceiver(t)
+	e.hook(rc, signoff.WebhookJSON)
+	owner := e.user("Olivia Owner")
+	dana := e.user("Dana Engineer", "Deployment Engineer")
+
+	// The first process: it queues but never works (it "dies" once the
+	// changes are committed: its store is closed, its Notifier never ran).
+	first := e.open()
+	e.notifier(first, e.options())
+	d, err := first.CreateDeployment(e.ctx, signoff.NewDeployment{TemplateSlug: "mini", Service: "voxflow-api",
+		Environment: "production", Version: "v2.4.0"}, as(owner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range leaves {
+		if _, err := first.SetItemState(e.ctx, d.ID, signoff.ItemChange{Path: p, State: signoff.ItemDone}, as(owner)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.Close()
+	var queued int
+	if err := e.db.Pool().QueryRow(e.ctx, `SELECT count(*) FROM river_job WHERE kind = 'signoff.deployment_sync' AND state = 'available'`).Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 1+len(leaves) {
+		t.Fatalf("%d sync jobs queued; want one per change (%d)", queued, 1+len(leaves))
+	}
+	if len(e.mail.messages()) != 0 || len(rc.all()) != 0 {
+		t.Fatal("something was sent before any worker ran")
+	}
+
+	// The next process.
+	e.start()
+	eventually(t, 10*time.Second, "the mail to Dana", func() bool { return len(e.mail.to(dana.Email)) == 1 })
+	e.drain()
+	if got := sorted(rc.events()); !equal(got, sorted([]string{"deployment.created", "deployment.status", "signoff.ready", "signoff.ready"})) {
+		t.Fatalf("webhook events = %v", got)
+	}
+}
+
+// A change that fails takes its job with it: nothing is told of it.
+func TestRolledBackChangeQueuesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	owner := e.user("Olivia Owner")
+	n := e.notifier(e.db, e.options())
+	d := e.deployment(owner)
+	boom := errors.New("boom")
+	e.db.OnEvent(func(ctx context.Context, tx pgx.Tx, ev signoff.Event) error {
+		if err := n.Enqueue(ctx, tx, ev); err != nil {
+			return err
+		}
+		return boom // something later in the same transaction fails
+	})
+	_, err := e.db.SetItemState(e.ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemDone}, as(owner))
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v; want boom", err)
+	}
+	var jobs int
+	if err := e.db.Pool().QueryRow(e.ctx, `SELECT count(*) FROM river_job WHERE args->>'deployment_id' = $1 AND (args->>'seq')::int > 1`, itoa(d.ID)).Scan(&jobs); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != 0 {
+		t.Fatalf("%d jobs queued by a change that rolled back", jobs)
+	}
+}
+
+// Syncing the same deployment again and again, at once, tells once.
+func TestConcurrentSyncsTellOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	owner := e.user("Olivia Owner")
+	dana := e.user("Dana Engineer", "Deployment Engineer")
+	n := e.notifier(e.db, e.options())
+	d := e.deployment(owner)
+	e.resolve(d, owner)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() { errs <- n.Sync(e.ctx, d.ID) }()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	logged := e.emails(d)
+	if len(logged) != 1 || logged[0].Address != dana.Email {
+		t.Fatalf("mail log = %s; want one mail to Dana", dump(logged))
+	}
+	var notices int
+	if err := e.db.Pool().QueryRow(e.ctx, `SELECT count(*) FROM notifications WHERE deployment_id = $1`, d.ID).Scan(&notices); err != nil {
+		t.Fatal(err)
+	}
+	if notices != 2 { // slots 1 and 2 are signable (nobody holds the DBA role: no mail)
+		t.Fatalf("%d notifications recorded; want 2", notices)
+	}
+}
+
+func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
