@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -413,10 +414,11 @@ func newBrowser(t *testing.T) context.Context {
 // tab is one browser tab in a browser context of its own (its own
 // cookies), talking to one app instance.
 type tab struct {
-	t    *testing.T
-	ctx  context.Context
-	name string
-	base string
+	t      *testing.T
+	ctx    context.Context
+	name   string
+	base   string
+	mobile bool // emulating a phone
 }
 
 // newTab opens a tab with its own cookie jar (an incognito-like browser
@@ -580,6 +582,7 @@ func (b *tab) colorScheme(scheme string) {
 func (b *tab) phone(width, height int64) {
 	b.t.Helper()
 	b.do(chromedp.EmulateViewport(width, height, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	b.mobile = true
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -589,7 +592,7 @@ func (b *tab) shot(name string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, fullPageScreenshot())
+	png, err := chromedp.Run(ctx, fullPageScreenshot(b.mobile))
 	if err != nil {
 		b.t.Logf("%s: screenshot %s: %v", b.name, name, err)
 		return ""
@@ -605,8 +608,10 @@ func (b *tab) shot(name string) string {
 	return path
 }
 
-// fullPageScreenshot captures the whole scrollable page as PNG.
-func fullPageScreenshot() chromedp.Action[[]byte] {
+// fullPageScreenshot captures the whole scrollable page as PNG. Like
+// Puppeteer's fullPage it makes the viewport as tall as the page while it
+// captures, so sticky panels and 100vh layouts show all they hold.
+func fullPageScreenshot(mobile bool) chromedp.Action[[]byte] {
 	return func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
 		m, err := cdp.Call(ctx, t, page.GetLayoutMetrics, cdp.Empty{})
 		if err != nil {
@@ -615,13 +620,31 @@ func fullPageScreenshot() chromedp.Action[[]byte] {
 		if m.CSSContentSize == nil || m.CSSLayoutViewport == nil {
 			return nil, errors.New("no layout metrics")
 		}
-		w := max(m.CSSContentSize.Width, float64(m.CSSLayoutViewport.ClientWidth))
-		h := max(m.CSSContentSize.Height, float64(m.CSSLayoutViewport.ClientHeight))
+		vw, vh := m.CSSLayoutViewport.ClientWidth, m.CSSLayoutViewport.ClientHeight
+		h := max(int64(math.Ceil(m.CSSContentSize.Height)), vh)
+		resize := func(height int64) error {
+			_, err := cdp.Call(ctx, t, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+				Width: vw, Height: height, DeviceScaleFactor: 1, Mobile: mobile,
+			})
+			return err
+		}
+		if err := resize(h); err != nil {
+			return nil, err
+		}
+		defer resize(vh)
+		// The page may grow once it is laid out at the new height.
+		if m2, err := cdp.Call(ctx, t, page.GetLayoutMetrics, cdp.Empty{}); err == nil && m2.CSSContentSize != nil {
+			if h2 := int64(math.Ceil(m2.CSSContentSize.Height)); h2 > h {
+				h = h2
+				if err := resize(h); err != nil {
+					return nil, err
+				}
+			}
+		}
 		res, err := cdp.Call(ctx, t, page.CaptureScreenshot, page.CaptureScreenshotParams{
-			Format:                page.CaptureScreenshotFormatPng,
-			CaptureBeyondViewport: new(true),
-			FromSurface:           new(true),
-			Clip:                  &page.Viewport{X: 0, Y: 0, Width: w, Height: h, Scale: 1},
+			Format:      page.CaptureScreenshotFormatPng,
+			FromSurface: new(true),
+			Clip:        &page.Viewport{X: 0, Y: 0, Width: float64(vw), Height: float64(h), Scale: 1},
 		})
 		if err != nil {
 			return nil, err

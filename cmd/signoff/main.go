@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, stderr)
+	logger := newLogger(cfg, stderr, cmd != "serve")
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, cfg, logger)
@@ -87,9 +87,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return usageError(fmt.Sprintf("unknown command %q (try `signoff help`)", cmd))
 }
 
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+// newLogger logs at LOG_LEVEL; shell commands other than serve only say
+// something when it matters (warnings), so their output stays readable.
+func newLogger(cfg *config.Config, w io.Writer, quiet bool) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel))
+	if quiet && level < slog.LevelWarn {
+		level = slog.LevelWarn
+	}
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
