@@ -107,7 +107,11 @@ func (a *App) Serve(ctx context.Context) error {
 		}
 	}()
 	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections})
-	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{Live: hub, Metrics: m})
+	signer, err := a.Signer(ctx)
+	if err != nil {
+		return err
+	}
+	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{Live: hub, Metrics: m, Signer: signer})
 	if err != nil {
 		return err
 	}

@@ -235,6 +235,28 @@ func (c *httpClient) post(base, path string, form url.Values, htmx bool) (*http.
 	return res, string(b)
 }
 
+// get fetches base+path; with gzip it asks for a compressed answer and
+// returns the body as sent (not unpacked).
+func (c *httpClient) get(base, path string, gzip bool) (*http.Response, []byte) {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	if gzip {
+		req.Header.Set("Accept-Encoding", "gzip")
+	} else {
+		req.Header.Set("Accept-Encoding", "identity")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return res, b
+}
+
 // login signs u in on the instance at base.
 func (c *httpClient) login(base string, u *signoff.User) {
 	c.t.Helper()
@@ -434,6 +456,15 @@ func newTab(t *testing.T, browser context.Context, base, name string) *tab {
 	return &tab{t: t, ctx: ctx, name: name, base: base}
 }
 
+// trace logs each browser step and its duration when E2E_TRACE is set.
+var traceSteps = os.Getenv("E2E_TRACE") != ""
+
+func (b *tab) trace(what string, start time.Time) {
+	if traceSteps {
+		b.t.Logf("%s: %s (%s)", b.name, what, time.Since(start).Round(time.Millisecond))
+	}
+}
+
 // tabTimeout bounds each browser step.
 const tabTimeout = 15 * time.Second
 
@@ -446,6 +477,7 @@ func (b *tab) fail(format string, args ...any) {
 // do runs browser steps, failing the test (with a screenshot) on error.
 func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
+	defer b.trace(fmt.Sprintf("%d steps", len(steps)), time.Now())
 	ctx, cancel := context.WithTimeout(b.ctx, tabTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
@@ -457,6 +489,7 @@ func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 // HTTP status of the document.
 func (b *tab) navigate(path string) int64 {
 	b.t.Helper()
+	defer b.trace("open "+path, time.Now())
 	ctx, cancel := context.WithTimeout(b.ctx, tabTimeout)
 	defer cancel()
 	res, err := chromedp.Run(ctx, chromedp.NavigateResponse(b.base+path))
@@ -470,6 +503,7 @@ func (b *tab) navigate(path string) int64 {
 // leads to; it returns that page's HTTP status.
 func (b *tab) submit(sel string) int64 {
 	b.t.Helper()
+	defer b.trace("click "+sel, time.Now())
 	ctx, cancel := context.WithTimeout(b.ctx, tabTimeout)
 	defer cancel()
 	res, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
@@ -509,6 +543,7 @@ func evalAsync[T any](b *tab, js string) T {
 // retried), so it can wait for a page the server makes the browser load.
 func (b *tab) waitFor(what, js string) {
 	b.t.Helper()
+	defer b.trace("wait for "+what, time.Now())
 	deadline := time.Now().Add(tabTimeout)
 	var lastErr error
 	for {
@@ -590,6 +625,7 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // shot saves a full-page PNG under testdata/artifacts and returns its path.
 func (b *tab) shot(name string) string {
 	b.t.Helper()
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, fullPageScreenshot(b.mobile))
@@ -604,7 +640,7 @@ func (b *tab) shot(name string) string {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
-	b.t.Logf("screenshot: cmd/signoff/%s", path)
+	b.t.Logf("screenshot: cmd/signoff/%s (%s)", path, time.Since(start).Round(time.Millisecond))
 	return path
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 	"github.com/signoff/signoff/migrations"
+	"github.com/signoff/signoff/web"
 )
 
 func TestMain(m *testing.M) {
@@ -501,6 +502,26 @@ func TestBrowserPhoneAndDark(t *testing.T) {
 		}
 	}
 	a.deployment(priya, "notifications-gateway-with-a-long-service-name", "v12.0.0-rc.3+build.20261125")
+
+	// Page weight: the 222-item page, raw and as sent gzipped.
+	c := newHTTPClient(t)
+	c.login(a.URL, dana)
+	res, raw := c.get(a.URL, dpath(d, ""), false)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("deployment page: %d, encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	res, zipped := c.get(a.URL, dpath(d, ""), true)
+	if res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("deployment page is not gzipped (Content-Encoding %q)", res.Header.Get("Content-Encoding"))
+	}
+	t.Logf("deployment page (222 items): %d bytes of HTML, %d bytes gzipped", len(raw), len(zipped))
+	for _, asset := range []string{web.Asset(web.CSSFile), web.Asset(web.JSFile), web.Asset(web.HTMXFile)} {
+		res, body := c.get(a.URL, asset, true)
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: %d, encoding %q", asset, res.StatusCode, res.Header.Get("Content-Encoding"))
+		}
+		t.Logf("%s: %d bytes gzipped", asset, len(body))
+	}
 
 	browser := newBrowser(t)
 	desk := newTab(t, browser, a.URL, "desktop")

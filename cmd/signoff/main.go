@@ -30,6 +30,14 @@ Commands:
   user add --email E --name N [--admin] [--auditor] [--role R ...]
                                  create a person (password from SIGNOFF_PASSWORD or stdin)
   demo                           fill an empty database with demo people and deployments
+  export ID [--format json|csv|pdf|md] [-o FILE]
+                                 export one deployment (JSON: the signed audit record)
+  verify FILE.json [--key KEY]   check an exported record offline (no database, no configuration)
+  keys [--json]                  print the public key that signs audit exports
+  token create --name NAME --user EMAIL
+                                 issue an API token acting as a person (prints its secret once)
+  token list                     list API tokens (never their secrets)
+  token revoke ID                revoke an API token at once
   healthcheck                    exit 0 if the server on ADDR answers /readyz (for containers)
 
 Configuration comes from environment variables; see the README.
@@ -67,6 +75,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cmd == "healthcheck" {
 		return cmdHealthcheck(ctx, stdout)
 	}
+	if cmd == "verify" {
+		// Offline: no configuration, no database.
+		return cmdVerify(args, stdout)
+	}
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
@@ -83,6 +95,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdUser(ctx, cfg, logger, args, stdin, stdout)
 	case "demo":
 		return cmdDemo(ctx, cfg, logger, stdout)
+	case "export":
+		return cmdExport(ctx, cfg, logger, args, stdout)
+	case "keys":
+		return cmdKeys(ctx, cfg, logger, args, stdout)
+	case "token":
+		return cmdToken(ctx, cfg, logger, args, stdout, stderr)
+	case "sign":
+		return cmdSign()
 	}
 	return usageError(fmt.Sprintf("unknown command %q (try `signoff help`)", cmd))
 }

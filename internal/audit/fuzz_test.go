@@ -3,6 +3,8 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"flag"
+	"os"
 	"testing"
 
 	"github.com/signoff/signoff/internal/audit"
@@ -24,8 +26,10 @@ One service, one check.
 
 ## Sign-off
 
-### Final Approval
+### Technical Sign-off
 - **Deployment Engineer**: _________________ Date: _________
+
+### Final Approval
 - **CTO/Technical Director**: _________________ Date: _________
 
 ## Notes
@@ -34,18 +38,24 @@ One service, one check.
 _________________________________________________
 `
 
-// FuzzVerify: whatever bytes it gets, Verify never panics, and the only
-// file it accepts is the one Signoff wrote.
-func FuzzVerify(f *testing.F) {
+var update = flag.Bool("update", false, "rewrite testdata/tiny-export.json")
+
+// tinyExport is a signed export of a small deployment, made by
+// TestTinyExport -update. The fuzzer starts from it, and it proves that an
+// export made earlier still verifies.
+const tinyExport = "testdata/tiny-export.json"
+
+func TestTinyExport(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	db, _ := signedDeployment(f, audittest.Options{Fast: true})
+	db, _ := signedDeployment(t, audittest.Options{Fast: true})
 	if _, _, err := db.ImportTemplate(ctx, []byte(smallTemplate), "tiny", signoff.EventActor{Name: "fuzz", Via: "cli"}); err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
 	team := audittest.Team{}
 	users, err := db.Users(ctx)
 	if err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
 	for _, u := range users {
 		for _, r := range u.Roles {
@@ -55,13 +65,33 @@ func FuzzVerify(f *testing.F) {
 	d, err := audittest.Completed(ctx, db, team, audittest.Options{Template: "tiny", Service: "tiny", Environment: "prod", Version: "v1",
 		Notes: map[int]string{1: "nothing → fine 😀"}})
 	if err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
 	rec, err := db.DeploymentRecord(ctx, d.ID)
 	if err != nil {
+		t.Fatal(err)
+	}
+	file := exportJSON(t, rec)
+	mustVerify(t, file, testSigner.Public())
+	if *update {
+		if err := os.WriteFile(tinyExport, file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, err := os.ReadFile(tinyExport)
+	if err != nil {
+		t.Fatalf("%v (make it with go test -run TestTinyExport -update)", err)
+	}
+	mustVerify(t, old, testSigner.Public())
+}
+
+// FuzzVerify: whatever bytes it gets, Verify never panics, and the only
+// file it accepts is the one Signoff wrote.
+func FuzzVerify(f *testing.F) {
+	original, err := os.ReadFile(tinyExport)
+	if err != nil {
 		f.Fatal(err)
 	}
-	original := exportJSON(f, rec)
 	mustVerify(f, original, testSigner.Public())
 
 	f.Add(original)

@@ -217,9 +217,10 @@ func (s *Subscription) Close() {
 	defer cancel()
 	_, err := s.hub.pool.Exec(ctx, `
 		WITH v AS (DELETE FROM live_viewers WHERE instance = $1 AND connection = $2)
-		SELECT pg_notify('`+PresenceChannel+`', $3::text)`, s.hub.instance, s.sub.id, s.sub.deploymentID)
+		SELECT pg_notify('`+PresenceChannel+`', $3::bigint::text)`, s.hub.instance, s.sub.id, s.sub.deploymentID)
 	if err != nil {
-		s.hub.logger.Debug("live updates: unregister viewer", "err", err)
+		// The row would linger (shown as watching) until it ages out.
+		s.hub.logger.Warn("live updates: unregister viewer", "err", err)
 	}
 }
 

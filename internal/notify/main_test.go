@@ -38,15 +38,15 @@ var mini []byte
 
 const testPassword = "correct horse battery"
 
-// clock is a settable clock for due times.
+// clock is the test's clock: it runs, and Set moves it to another time.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	offset time.Duration
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.offset) }
 
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.offset = time.Until(t); c.mu.Unlock() }
 
 // env is one test's world: a database, a clock, a mail server and the
 // settings a Notifier is made with.
@@ -70,7 +70,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, url: pgtest.URL(t), clock: &clock{t: time.Now()}, tls: o.tls}
+	e := &env{t: t, ctx: ctx, url: pgtest.URL(t), clock: &clock{}, tls: o.tls}
 	e.db = e.open()
 	if err := e.db.EnsureTemplate(ctx, checklist.Seed); err != nil {
 		t.Fatal(err)

@@ -173,12 +173,17 @@ func TestSignAuditorsAndDeactivatedPeopleCannotSign(t *testing.T) {
 	wantCode(t, err, signoff.EFORBIDDEN)
 	assertNothingSigned(t, db, d, seq)
 
+	// A deactivated person holds their roles no more, as far as signing
+	// goes: refused before their password is even checked.
 	if err := db.SetActive(ctx, team.eng.ID, false, as(admin)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = signAs(db, d, 1, team.eng)
-	wantCode(t, err, signoff.EUNAUTHORIZED)
+	wantCode(t, err, signoff.EFORBIDDEN)
 	assertNothingSigned(t, db, d, seq)
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures`); n != 0 {
+		t.Fatalf("refused signers were counted as %d failed password checks", n)
+	}
 }
 
 func TestSignNeedsEveryItemResolved(t *testing.T) {
@@ -313,8 +318,10 @@ func TestSignFinalApprovalCompletesAndLocksEverything(t *testing.T) {
 		_, err = db.SetStatus(ctx, d.ID, s, "reason", as(team.eng))
 		wantCode(t, err, signoff.ELOCKED)
 	}
-	for _, slot := range []int{1, 3} {
-		_, err = signAs(db, d, slot, admin)
+	// Holders of the slots' roles, with the right password, are refused
+	// because of the lock, not for who they are.
+	for slot, u := range map[int]*signoff.User{1: admin, 3: team.cto} {
+		_, err = signAs(db, d, slot, u)
 		wantCode(t, err, signoff.ELOCKED)
 	}
 	wantCode(t, db.Revoke(ctx, d.ID, 1, "changed my mind", team.eng, "web"), signoff.ELOCKED)

@@ -481,3 +481,34 @@ func TestUserInvitations(t *testing.T) {
 	wantCode(t, err, signoff.ENOTFOUND)
 	checkChain(t, db, 0)
 }
+
+func TestUserConcurrentSystemChangesKeepTheSystemChainIntact(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDBWith(t, postgres.Options{MaxConns: 16})
+	admin := addUser(t, db, "Ada Admin")
+	fns := make([]func() error, 12)
+	for i := range fns {
+		fns[i] = func() error {
+			_, err := db.CreateUser(ctx, signoff.NewUser{Email: fmt.Sprintf("person%d@example.com", i), Name: fmt.Sprintf("Person %d", i),
+				Password: testPassword, Roles: []string{"Product Manager"}}, as(admin))
+			return err
+		}
+	}
+	if err := errors.Join(together(fns...)...); err != nil {
+		t.Fatal(err)
+	}
+	evs := checkChain(t, db, 0)
+	if n := sqlInt(t, db, `SELECT count(*) FROM users`); n != 13 {
+		t.Fatalf("%d users; want 13", n)
+	}
+	creates := 0
+	for _, ev := range evs {
+		if ev.Action == signoff.ActUserCreate {
+			creates++
+		}
+	}
+	if creates != 13 {
+		t.Fatalf("%d user.create events; want 13", creates)
+	}
+}

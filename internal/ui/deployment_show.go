@@ -105,7 +105,8 @@ func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 // afterItemChange answers a successful change to an item.
 func (s *Server) afterItemChange(w http.ResponseWriter, r *http.Request, id int64, path string) {
 	if !isHTMX(r) {
-		http.Redirect(w, r, fmt.Sprintf("/deployments/%d#item-%s", id, path), http.StatusSeeOther)
+		// Back to the row: its element id spells the path with dashes.
+		http.Redirect(w, r, fmt.Sprintf("/deployments/%d#item-%s", id, pid(path)), http.StatusSeeOther)
 		return
 	}
 	v, err := s.loadItemView(r, id, topPath(path))

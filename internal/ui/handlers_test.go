@@ -17,7 +17,7 @@ func TestTickWithAndWithoutJavaScript(t *testing.T) {
 
 	// Without JavaScript: a plain form post, then a redirect back to the row.
 	res := c.post(dpath(d, "/items/1.1.1.1/state"), url.Values{"state": {"open", "done"}}, false)
-	if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(res.Header.Get("Location"), "#item-1.1.1.1") {
+	if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(res.Header.Get("Location"), "#item-1-1-1-1") {
 		t.Fatalf("no-JS tick: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
 	// With HTMX: the item's block comes back with the progress out of band.

@@ -74,6 +74,14 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush for server-sent events.
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// FlushError and Flush pass a flush through, also for wrappers (the
+// compressor) that look for http.Flusher rather than unwrapping.
+func (w *statusRecorder) FlushError() error {
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *statusRecorder) Flush() { w.FlushError() }
+
 // logRequests writes one structured line per request. It logs the route
 // pattern and user id, never cookies, tokens or form values.
 func (s *Server) logRequests(next http.Handler) http.Handler {

@@ -22,7 +22,7 @@ func (s *Server) Handler() http.Handler {
 // and nowhere else.
 func (s *Server) Router() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.withRequestID, s.logRequests, s.recoverPanics, s.securityHeaders)
+	r.Use(s.withRequestID, s.logRequests, s.recoverPanics, s.securityHeaders, compress())
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
@@ -30,13 +30,13 @@ func (s *Server) Router() chi.Router {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/metrics", s.metricsHandler)
+	// The public key that signs audit exports, for auditors to verify with.
+	r.Get("/.well-known/signoff-signing-key", s.signingKey)
 	r.Get("/static/*", http.StripPrefix("/static/", staticHandler(web.Static)).ServeHTTP)
 
 	// The JSON API for pipelines: bearer tokens, no session (internal/api
 	// declares its routes and guards).
-	// TODO(export): pass the audit signer (api.Options{Signer: …}) once the
-	// web layer holds one; until then the API's export answers 503.
-	r.Mount("/api/v1", api.New(s.db, s.logger, api.Options{}).Routes())
+	r.Mount("/api/v1", api.New(s.db, s.logger, api.Options{Signer: s.signer}).Routes())
 
 	// Template uploads are the one place a body may be large.
 	r.Group(func(r chi.Router) {
@@ -63,6 +63,10 @@ func (s *Server) Router() chi.Router {
 			r.Get("/deployments", s.deploymentList)
 			r.Get("/deployments/{id}", s.deploymentShow)
 			r.Get("/deployments/{id}/history", s.deploymentHistory)
+			r.Get("/deployments/{id}/export.json", s.deploymentExport("json"))
+			r.Get("/deployments/{id}/export.csv", s.deploymentExport("csv"))
+			r.Get("/deployments/{id}/export.pdf", s.deploymentExport("pdf"))
+			r.Get("/deployments/{id}/export.md", s.deploymentExport("md"))
 			r.Get("/deployments/{id}/events", s.deploymentEvents)
 			r.Get("/deployments/{id}/items/{path}/comments", s.commentList)
 			r.Get("/my/signoffs", s.mySignoffs)
@@ -85,6 +89,13 @@ func (s *Server) Router() chi.Router {
 				r.Get("/deployments/{id}/slots/{slot}/sign", s.signForm)
 				r.Post("/deployments/{id}/slots/{slot}/sign", s.sign)
 				r.Post("/deployments/{id}/slots/{slot}/revoke", s.revoke)
+			})
+
+			// Auditors and admins: the audit workspace and bulk exports.
+			r.Group(func(r chi.Router) {
+				r.Use(s.requireAuditor)
+				r.Get("/audit", s.auditWorkspace)
+				r.Get("/audit/export.zip", s.auditExportZip)
 			})
 
 			// Admins: people, roles and templates.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/signoff/signoff/internal/audit"
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/metrics"
@@ -28,6 +29,7 @@ type Server struct {
 	live     *live.Hub
 	metrics  *metrics.Metrics
 	now      func() time.Time
+	signer   *audit.Signer
 }
 
 // Options are the Server's optional parts.
@@ -35,6 +37,8 @@ type Options struct {
 	Live    *live.Hub        // live updates; nil serves pages without them
 	Metrics *metrics.Metrics // nil: no /metrics
 	Now     func() time.Time
+	// Signer signs audit exports; nil uses the key kept in the database.
+	Signer *audit.Signer
 }
 
 // New builds the web layer. The session key is shared by every instance:
@@ -55,6 +59,15 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.signer = opt.Signer; s.signer == nil {
+		seed, err := db.SigningSeed(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("signing key: %w", err)
+		}
+		if s.signer, err = audit.SignerFromSeed(seed); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -62,7 +75,8 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil {
+	if err := c.Render(r.Context(), w); err != nil && r.Context().Err() == nil {
+		// (A browser that navigated away mid-render is no error.)
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "render failed",
 			slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
 	}

@@ -25,6 +25,7 @@
  *   - relative times: <time data-relative datetime="…"> renders "5m ago"
  *   - client-side filter of item rows while typing in [data-filter]
  *   - live indicator [data-live-indicator] follows the SSE connection
+ *   - reloads the page when the event stream sends "reload"
  *   - keeps keyboard focus on an item row across its htmx swap
  *   - closes open <details class="menu"> / .popover on outside click or Esc
  *   - [data-dismiss] removes its closest .flash
@@ -444,6 +445,14 @@
       el.setAttribute("title", state === "open" ? "Changes by others appear as they happen" : "Live updates are not connected; reload to see the latest");
     });
   }
+  // "change" and "viewers" events carry out-of-band swaps that htmx applies
+  // by itself. "reload" means the page changed shape (a new status, the
+  // final approval locked it): load it afresh. The SSE extension fires
+  // htmx:sseMessage with the MessageEvent as detail, once per event named
+  // in an sse-swap attribute (#live-sink lists "reload").
+  doc.addEventListener("htmx:sseMessage", function (e) {
+    if (e.detail && e.detail.type === "reload") location.reload();
+  });
   doc.addEventListener("htmx:sseOpen", function () { setLive("open"); });
   doc.addEventListener("htmx:sseError", function () { setLive("closed"); });
   doc.addEventListener("htmx:sseClose", function () { setLive("closed"); });

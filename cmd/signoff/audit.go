@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/signoff/signoff/internal/audit"
+	"github.com/signoff/signoff/internal/config"
+)
+
+const exportUsage = "usage: signoff export ID [--format json|csv|pdf|md] [-o FILE]"
+
+// cmdExport writes one deployment's export to stdout or a file.
+func cmdExport(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "json", "json, csv, pdf or md")
+	out := fs.String("o", "", "file to write (default: standard output)")
+	if err := fs.Parse(reorder(args)); err != nil || fs.NArg() != 1 {
+		return usageError(exportUsage)
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		return usageError(fmt.Sprintf("%q is not a deployment id; %s", fs.Arg(0), exportUsage))
+	}
+	switch *format {
+	case "json", "csv", "pdf", "md":
+	default:
+		return usageError(fmt.Sprintf("unknown format %q: use json, csv, pdf or md", *format))
+	}
+	app, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	signer, err := app.Signer(ctx)
+	if err != nil {
+		return err
+	}
+	rec, err := app.DB.DeploymentRecord(ctx, id)
+	if err != nil {
+		return errors.New(messageOf(err))
+	}
+	now := time.Now()
+	var buf bytes.Buffer
+	switch *format {
+	case "json":
+		var b []byte
+		if b, err = audit.JSON(rec, signer, now); err == nil {
+			buf.Write(b)
+		}
+	case "csv":
+		err = audit.CSV(&buf, rec)
+	case "pdf":
+		err = audit.PDF(&buf, rec, now, audit.PDFOptions{Fingerprint: signer.Fingerprint()})
+	case "md":
+		err = audit.Markdown(&buf, rec, now)
+	}
+	if err != nil {
+		return err
+	}
+	if *out == "" || *out == "-" {
+		_, err = buf.WriteTo(stdout)
+		return err
+	}
+	n := buf.Len()
+	if err := writeFileAtomic(*out, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s export of deployment %d (%s), %d audit events, %d bytes\n",
+		*out, *format, id, rec.Deployment.Name(), len(rec.Events), n)
+	return nil
+}
+
+// writeFileAtomic writes a file whole or not at all.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, errors.Unwrap(err))
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+const verifyUsage = "usage: signoff verify FILE.json [--key PUBLIC_KEY_BASE64_OR_FILE]"
+
+// cmdVerify checks an export offline. It reads no configuration and opens
+// no database: an auditor runs it anywhere.
+func cmdVerify(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	keyArg := fs.String("key", "", "the server's public key: base64, PEM, or a file holding either")
+	if err := fs.Parse(reorder(args)); err != nil || fs.NArg() != 1 {
+		return usageError(verifyUsage)
+	}
+	file := fs.Arg(0)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", file, errors.Unwrap(err))
+	}
+	var key []byte
+	if *keyArg != "" {
+		k, err := readPublicKey(*keyArg)
+		if err != nil {
+			return usageError(fmt.Sprintf("--key: %v", err))
+		}
+		key = k
+	}
+	res, err := audit.Verify(data, key)
+	if err != nil {
+		return fmt.Errorf("verify %s: FAILED: %w", file, err)
+	}
+	fmt.Fprintln(stdout, res.Summary())
+	return nil
+}
+
+// readPublicKey takes a key given on the command line, or the name of a
+// file holding one.
+func readPublicKey(arg string) ([]byte, error) {
+	if b, err := os.ReadFile(arg); err == nil {
+		return audit.ParsePublicKey(string(b))
+	}
+	k, err := audit.ParsePublicKey(arg)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither a readable file nor a public key (base64 or PEM)", arg)
+	}
+	return k, nil
+}
+
+// cmdKeys prints the public half of the audit signing key: what the
+// well-known URL serves, for auditors to keep.
+func cmdKeys(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return usageError("usage: signoff keys [--json]")
+	}
+	signer, err := configuredSigner(cfg)
+	if err != nil {
+		return err
+	}
+	if signer == nil {
+		app, err := openApp(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		if signer, err = app.Signer(ctx); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(audit.PublicKeyInfo(signer.Public()))
+	}
+	_, err = io.WriteString(stdout, audit.PublicKeyText(signer.Public()))
+	return err
+}

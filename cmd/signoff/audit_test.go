@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/signoff/signoff/internal/audit"
+	"github.com/signoff/signoff/internal/audit/audittest"
+	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/pgtest"
+	"github.com/signoff/signoff/internal/postgres"
+)
+
+// TestSignoffProcess is not a test: the exit-code tests run the test binary
+// again with SIGNOFF_TEST_PROCESS=1, and this runs main() in it with the
+// arguments after "--", so the child exits as signoff would.
+func TestSignoffProcess(t *testing.T) {
+	if os.Getenv("SIGNOFF_TEST_PROCESS") != "1" {
+		t.Skip("helper for the exit-code tests; runs only in a child process")
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	os.Args = append([]string{"signoff"}, args...)
+	main()
+	os.Exit(0)
+}
+
+// signoffRun is one run of the signoff binary.
+type signoffRun struct {
+	code           int
+	stdout, stderr string
+}
+
+// signoffExec runs signoff in a child process with env added to a clean
+// environment, and returns its exit status and output.
+func signoffExec(t *testing.T, env []string, args ...string) signoffRun {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestSignoffProcess$", "--"}, args...)...)
+	cmd.Env = append([]string{"SIGNOFF_TEST_PROCESS=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		"LOG_LEVEL=error"}, env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return signoffRun{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// oneLine fails unless s is exactly one line.
+func oneLine(t *testing.T, what, s string) string {
+	t.Helper()
+	if strings.Count(s, "\n") != 1 || !strings.HasSuffix(s, "\n") {
+		t.Fatalf("%s: want one line, got %q", what, s)
+	}
+	return strings.TrimSuffix(s, "\n")
+}
+
+// testKey is the signing key the CLI tests configure.
+var testKey = func() string {
+	seed := sha256.Sum256([]byte("cli test signing key"))
+	return base64.StdEncoding.EncodeToString(seed[:])
+}()
+
+func TestCLIExportAndVerify(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	db, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	team, err := audittest.NewTeam(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := audittest.Completed(ctx, db, team, audittest.Options{Notes: map[int]string{3: "Index build → 6 min 🚀"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(d.ID, 10)
+	env := []string{"DATABASE_URL=" + url, "SIGNING_KEY=" + testKey}
+	dir := t.TempDir()
+
+	// signoff keys prints the public key; keep it as an auditor would.
+	keys := signoffExec(t, env, "keys")
+	pub, err := audit.ParsePublicKey(keys.stdout)
+	if keys.code != 0 || err != nil || !strings.Contains(keys.stdout, "-----BEGIN PUBLIC KEY-----") {
+		t.Fatalf("keys: exit %d, %v\n%s%s", keys.code, err, keys.stdout, keys.stderr)
+	}
+	keyFile := filepath.Join(dir, "signoff.pub")
+	os.WriteFile(keyFile, []byte(keys.stdout), 0o644)
+	pubB64 := base64.StdEncoding.EncodeToString(pub)
+
+	// Every format, to a file, with a one-line report.
+	for format, magic := range map[string]string{"json": "{\n  \"format\": \"signoff-audit-record\"", "csv": "deployment_id,seq,at,",
+		"pdf": "%PDF-", "md": "# VoxFlow Production Deployment Checklist\n"} {
+		file := filepath.Join(dir, "d."+format)
+		r := signoffExec(t, env, "export", id, "--format", format, "-o", file)
+		line := oneLine(t, "export "+format, r.stdout)
+		if r.code != 0 || !strings.HasPrefix(line, "wrote "+file+": "+format+" export of deployment "+id+" (voxflow-api v2.4.0 → production)") {
+			t.Fatalf("export %s: exit %d %q %s", format, r.code, line, r.stderr)
+		}
+		b, _ := os.ReadFile(file)
+		if !bytes.HasPrefix(b, []byte(magic)) {
+			t.Fatalf("export %s starts %q", format, b[:min(len(b), 40)])
+		}
+	}
+	// To standard output, the file and nothing else.
+	r := signoffExec(t, env, "export", "--format", "json", id)
+	file := filepath.Join(dir, "d.json")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "{\n") || r.stderr != "" {
+		t.Fatalf("export to stdout: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := audit.Verify([]byte(r.stdout), pub); err != nil {
+		t.Fatalf("stdout export: %v", err)
+	}
+
+	// verify needs no database and no configuration: a broken one is
+	// ignored.
+	offline := []string{"LOG_LEVEL=shouting", "DATABASE_URL=postgres://nowhere.invalid/x"}
+	for _, key := range []string{pubB64, keyFile} {
+		r = signoffExec(t, offline, "verify", file, "--key", key)
+		line := oneLine(t, "verify", r.stdout)
+		if r.code != 0 || !strings.HasPrefix(line, "OK deployment "+id+" (voxflow-api v2.4.0 → production): ") ||
+			!strings.Contains(line, "8 sign-offs match") || strings.Contains(line, "self-asserted") || r.stderr != "" {
+			t.Fatalf("verify --key %s: exit %d %q %q", key, r.code, line, r.stderr)
+		}
+	}
+	r = signoffExec(t, offline, "verify", file)
+	if line := oneLine(t, "verify (no key)", r.stdout); r.code != 0 || !strings.Contains(line, "self-asserted") || !strings.Contains(line, audit.Fingerprint(pub)) {
+		t.Fatalf("verify without a key: exit %d %q", r.code, line)
+	}
+
+	// Failures: exit 1, one line on stderr naming what is wrong.
+	data, _ := os.ReadFile(file)
+	tampered := filepath.Join(dir, "tampered.json")
+	os.WriteFile(tampered, bytes.Replace(data, []byte(`\"state\":\"done\"`), []byte(`\"state\":\"open\"`), 1), 0o644)
+	otherSeed := sha256.Sum256([]byte("someone else"))
+	other, _ := audit.SignerFromSeed(otherSeed[:])
+	otherB64 := base64.StdEncoding.EncodeToString(other.Public())
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"verify", tampered, "--key", pubB64}, 1, "signoff: verify " + tampered + ": FAILED: event 2: sha256 is not SHA-256(prev_sha256 ‖ payload): the event was changed"},
+		{[]string{"verify", file, "--key", otherB64}, 1, "FAILED: signed by key " + audit.Fingerprint(pub) + ", not by the given key " + other.Fingerprint()},
+		{[]string{"verify", filepath.Join(dir, "missing.json")}, 1, "signoff: verify " + filepath.Join(dir, "missing.json") + ": no such file"},
+		{[]string{"verify", file, "--key", "not-a-key"}, 2, "--key: \"not-a-key\" is neither a readable file nor a public key"},
+		{[]string{"verify"}, 2, "usage: signoff verify FILE.json"},
+	} {
+		r := signoffExec(t, offline, c.args...)
+		line := oneLine(t, strings.Join(c.args, " "), r.stderr)
+		if r.code != c.code || !strings.Contains(line, c.want) || r.stdout != "" {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", c.args, r.code, c.code, line, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"export", "999999"}, 1, "Deployment 999999 not found."},
+		{[]string{"export", id, "--format", "docx"}, 2, `unknown format "docx"`},
+		{[]string{"export", "abc"}, 2, `"abc" is not a deployment id`},
+		{[]string{"export", id, "-o", filepath.Join(dir, "no", "such", "dir.json")}, 1, "write "},
+	} {
+		r := signoffExec(t, env, c.args...)
+		line := oneLine(t, strings.Join(c.args, " "), r.stderr)
+		if r.code != c.code || !strings.Contains(line, c.want) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", c.args, r.code, c.code, line, c.want)
+		}
+	}
+}
+
+func TestSigningKeySources(t *testing.T) {
+	t.Parallel()
+	// Embedded default: generated once in DATA_DIR, mode 0600, then reused.
+	dir := filepath.Join(t.TempDir(), "data")
+	cfg := &config.Config{DataDir: dir}
+	first, err := configuredSigner(cfg)
+	if err != nil || first == nil {
+		t.Fatalf("embedded default: %v", err)
+	}
+	info, err := os.Stat(filepath.Join(dir, "signing.key"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("signing.key: %v, mode %v; want 0600", err, info.Mode().Perm())
+	}
+	again, err := configuredSigner(cfg)
+	if err != nil || !again.Public().Equal(first.Public()) {
+		t.Fatalf("second start got another key (%v)", err)
+	}
+
+	// SIGNING_KEY and SIGNING_KEY_FILE, not both.
+	fromEnv, err := configuredSigner(&config.Config{SigningKey: testKey, DatabaseURL: "postgres://x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte(testKey+"\n"), 0o600)
+	fromFile, err := configuredSigner(&config.Config{SigningKeyFile: keyFile, DatabaseURL: "postgres://x"})
+	if err != nil || !fromFile.Public().Equal(fromEnv.Public()) {
+		t.Fatalf("SIGNING_KEY_FILE: %v", err)
+	}
+	if _, err := configuredSigner(&config.Config{SigningKey: testKey, SigningKeyFile: keyFile}); err == nil {
+		t.Fatal("both SIGNING_KEY and SIGNING_KEY_FILE accepted")
+	}
+	if _, err := configuredSigner(&config.Config{SigningKey: "bm9wZQ=="}); err == nil || !strings.Contains(err.Error(), "SIGNING_KEY") {
+		t.Fatalf("a short key: %v", err)
+	}
+
+	// DATABASE_URL and no key: one kept in the database, shared by every
+	// instance, with a warning.
+	url := pgtest.URL(t)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	keyOf := func() *audit.Signer {
+		app := NewApp(&config.Config{DatabaseURL: url}, logger)
+		defer app.Close()
+		if err := app.OpenDB(context.Background(), false); err != nil {
+			t.Fatal(err)
+		}
+		s, err := app.Signer(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := keyOf(), keyOf()
+	if !a.Public().Equal(b.Public()) || a.Public().Equal(fromEnv.Public()) {
+		t.Fatal("instances on one database do not share the stored key")
+	}
+	if !strings.Contains(logs.String(), "SIGNING_KEY_FILE") {
+		t.Fatalf("no warning recommending SIGNING_KEY_FILE:\n%s", logs.String())
+	}
+}

@@ -1,0 +1,35 @@
+package ui
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// compressedTypes are the answers worth gzipping: pages, HTMX fragments,
+// the stylesheet and scripts. (The deployment page is ~10x smaller gzipped.)
+var compressedTypes = []string{"text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml"}
+
+// compress gzips HTML, CSS and JavaScript for clients that accept it. It
+// never touches event streams: a compressor holds bytes back, and a live
+// update must reach the browser the moment it is written.
+func compress() func(http.Handler) http.Handler {
+	gzip := middleware.Compress(5, compressedTypes...)
+	return func(next http.Handler) http.Handler {
+		zipped := gzip(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if isEventStream(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			zipped.ServeHTTP(w, r)
+		})
+	}
+}
+
+// isEventStream recognises a server-sent events request: EventSource
+// always asks for text/event-stream; the path is the fallback.
+func isEventStream(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/event-stream") || strings.HasSuffix(r.URL.Path, "/events")
+}
