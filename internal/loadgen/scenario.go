@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -272,17 +271,12 @@ func verify(ctx context.Context, db *postgres.DB, targets []*target, res *Result
 		if want := 1 + t.changes; len(t.uncertain) == 0 && len(events) != want {
 			res.Violations = append(res.Violations, fmt.Sprintf("deployment %d: %d events, want %d (1 + %d changes sent)", t.id, len(events), want, t.changes))
 		}
-		prev := make([]byte, 32)
-		for i, e := range events {
-			if e.Seq != int64(i+1) {
-				res.Violations = append(res.Violations, fmt.Sprintf("deployment %d: event %d has seq %d", t.id, i+1, e.Seq))
-				break
-			}
-			if !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, signoff.ChainHash(prev, []byte(e.Payload))) {
-				res.Violations = append(res.Violations, fmt.Sprintf("deployment %d: hash chain broken at event %d", t.id, e.Seq))
-				break
-			}
-			prev = e.Hash
+		problems, err := Consistent(ctx, db, t.id)
+		if err != nil {
+			return err
+		}
+		for _, p := range problems {
+			res.Violations = append(res.Violations, fmt.Sprintf("deployment %d: %s", t.id, p))
 		}
 	}
 	return nil

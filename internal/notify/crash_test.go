@@ -103,7 +103,8 @@ func TestKilledMidDeliveryDeliversOnceAfterRestart(t *testing.T) {
 		t.Fatalf("delivery log after the kill = %s", dump(log))
 	}
 	var state string
-	if err := e.db.Pool().QueryRow(e.ctx, `SELECT state FROM river_job WHERE kind = 'signoff.webhook'`).Scan(&state); err != nil {
+	var attempted time.Time
+	if err := e.db.Pool().QueryRow(e.ctx, `SELECT state, attempted_at FROM river_job WHERE kind = 'signoff.webhook'`).Scan(&state, &attempted); err != nil {
 		t.Fatal(err)
 	}
 	if state != "running" {
@@ -111,10 +112,16 @@ func TestKilledMidDeliveryDeliversOnceAfterRestart(t *testing.T) {
 	}
 
 	// Restart: a new process (here, this one) works the same queue. River
-	// rescues the dead worker's job and delivers again, with the same id.
+	// rescues the dead worker's job once it has run longer than it may
+	// (the webhook timeout plus 5 s, here 6 s) and delivers again, with the
+	// same id. Starting once that is so lets the first rescue pass find it
+	// rather than the next, 30 s later.
+	time.Sleep(time.Until(attempted.Add(6*time.Second + 500*time.Millisecond)))
+	restarted := time.Now()
 	e.run(n)
 	select {
 	case second := <-rc.got:
+		t.Logf("redelivered %s after the restart", time.Since(restarted).Round(time.Millisecond))
 		if second != first {
 			t.Fatalf("redelivered with id %s; want the same id %s", second, first)
 		}

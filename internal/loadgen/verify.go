@@ -1,0 +1,76 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// Consistent checks that a deployment's stored items are exactly what its
+// audit log says happened: it replays every item.state event over an all-
+// open checklist and compares, and checks the hash chain link by link. A
+// change half-written (items without their event, or an event without its
+// change) shows up as a difference.
+func Consistent(ctx context.Context, db *postgres.DB, deploymentID int64) ([]string, error) {
+	events, err := db.Events(ctx, deploymentID, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	items, err := db.Items(ctx, deploymentID, "")
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	state := map[string]signoff.ItemState{}
+	reason := map[string]string{}
+	prev := make([]byte, 32)
+	for i, e := range events {
+		if e.Seq != int64(i+1) {
+			problems = append(problems, fmt.Sprintf("event %d has seq %d", i+1, e.Seq))
+			break
+		}
+		if !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, signoff.ChainHash(prev, []byte(e.Payload))) {
+			problems = append(problems, fmt.Sprintf("hash chain broken at event %d", e.Seq))
+			break
+		}
+		prev = e.Hash
+		if e.Action != signoff.ActItemState {
+			continue
+		}
+		var p struct {
+			After postgres.ItemStateAfter `json:"after"`
+		}
+		if err := json.Unmarshal([]byte(e.Payload), &p); err != nil {
+			return nil, fmt.Errorf("event %d payload: %w", e.Seq, err)
+		}
+		paths := p.After.Items
+		if len(paths) == 0 {
+			paths = []string{strings.TrimPrefix(e.Target, "item/")}
+		}
+		for _, path := range paths {
+			state[path], reason[path] = p.After.State, p.After.NAReason
+		}
+	}
+	for _, it := range items {
+		want, ok := state[it.Path]
+		if !ok {
+			want = signoff.ItemOpen
+		}
+		if it.State != want || it.NAReason != reason[it.Path] {
+			problems = append(problems, fmt.Sprintf("item %s is %s in the table but %s in the audit log", it.Path, it.State, want))
+		}
+	}
+	var seq int64
+	if d, err := db.Deployment(ctx, deploymentID); err == nil {
+		seq = d.AuditSeq
+	}
+	if seq != int64(len(events)) {
+		problems = append(problems, fmt.Sprintf("deployment says %d events, the log has %d", seq, len(events)))
+	}
+	return problems, nil
+}
