@@ -244,9 +244,14 @@ func TestListAwaitingSignature(t *testing.T) {
 	mustSign(t, db, newer, 1, team.eng)
 	want(team.eng, "older/Deployment Engineer")
 	want(twoRoles, "newer/CTO/Technical Director", "older/Deployment Engineer", "older/CTO/Technical Director")
+	resolveSmall(t, db, older, team.eng)
+	// Once Tess signs one slot of a deployment, its other slot is no
+	// longer offered to her: one person signs at most one slot.
+	mustSign(t, db, older, 1, twoRoles)
+	want(twoRoles, "newer/CTO/Technical Director")
 	// A change brings the stale slot back.
 	tick(t, db, newer, "1.2.1", signoff.ItemNA, team.dba)
-	want(team.eng, "newer/Deployment Engineer (stale)", "older/Deployment Engineer")
+	want(team.eng, "newer/Deployment Engineer (stale)") // older's slot is Tess's now
 	// Aborted and locked deployments await nobody.
 	if _, err := db.SetStatus(ctx, older.ID, signoff.StatusAborted, "cancelled", as(team.eng)); err != nil {
 		t.Fatal(err)

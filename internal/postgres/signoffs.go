@@ -310,6 +310,11 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 		) p
 		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
 		  AND (s.id IS NULL OR s.checklist_rev < d.checklist_rev)
+		  -- One person, one slot: not offered a second one (unless allowed).
+		  AND (t.allow_multiple_slots OR NOT EXISTS (
+		      SELECT 1 FROM signoffs mine
+		      WHERE mine.deployment_id = d.id AND mine.signer_id = $1
+		        AND mine.ended_at IS NULL AND mine.slot <> ds.position))
 		ORDER BY d.created_at DESC, ds.position`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("slots awaiting user %d: %w", userID, err)
