@@ -16,6 +16,7 @@ import (
 	"github.com/signoff/signoff/internal/embeddedpg"
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/metrics"
+	"github.com/signoff/signoff/internal/notify"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/ui"
 )
@@ -26,6 +27,9 @@ type App struct {
 	Config *config.Config
 	Logger *slog.Logger
 	DB     *postgres.DB
+	// Notifier sends mail and webhooks from the job queue; every change
+	// queues its notifications in its own transaction.
+	Notifier *notify.Notifier
 
 	cluster  *embeddedpg.Cluster
 	server   *http.Server
@@ -60,6 +64,10 @@ func (a *App) OpenDB(ctx context.Context, migrate bool) error {
 		return err
 	}
 	a.DB = db
+	if a.Notifier, err = notify.New(db, a.Config, a.Logger, notify.Options{}); err != nil {
+		return err
+	}
+	db.OnEvent(a.Notifier.Enqueue)
 	return db.CheckSchema(ctx)
 }
 
@@ -106,7 +114,11 @@ func (a *App) Serve(ctx context.Context) error {
 			a.Logger.Error("live updates stopped", "err", err)
 		}
 	}()
-	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections})
+	if err := a.Notifier.Start(ctx); err != nil {
+		return err
+	}
+	defer a.stopNotifier()
+	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections, QueueDepth: a.Notifier.QueueDepth})
 	signer, err := a.Signer(ctx)
 	if err != nil {
 		return err

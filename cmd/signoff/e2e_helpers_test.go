@@ -500,17 +500,38 @@ func (b *tab) navigate(path string) int64 {
 }
 
 // submit clicks sel (a submit button or a link) and waits for the page it
-// leads to; it returns that page's HTTP status.
+// leads to; it returns that page's HTTP status (after redirects). It tells
+// the new document by its time origin, which works with scripting off too.
 func (b *tab) submit(sel string) int64 {
 	b.t.Helper()
 	defer b.trace("click "+sel, time.Now())
-	ctx, cancel := context.WithTimeout(b.ctx, tabTimeout)
-	defer cancel()
-	res, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
-	if err != nil {
-		b.fail("click %s: %v", sel, err)
+	before := eval[float64](b, "performance.timeOrigin")
+	b.click(sel)
+	b.waitFor("the page after clicking "+sel, fmt.Sprintf(`performance.timeOrigin !== %v && document.readyState === "complete"`, before))
+	b.settleScroll()
+	return eval[int64](b, `performance.getEntriesByType("navigation")[0].responseStatus`)
+}
+
+// click settles any smooth scroll, then clicks the first match of sel.
+func (b *tab) click(sel string) {
+	b.t.Helper()
+	b.settleScroll()
+	b.do(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// settleScroll waits for a (smooth) scroll to a #fragment to end, so that
+// the next click lands where the element is.
+func (b *tab) settleScroll() {
+	b.t.Helper()
+	last := -1.0
+	for range 40 {
+		y := eval[float64](b, "scrollY")
+		if y == last {
+			return
+		}
+		last = y
+		time.Sleep(50 * time.Millisecond)
 	}
-	return res.Status
 }
 
 // eval evaluates a JavaScript expression. DevTools evaluation is not

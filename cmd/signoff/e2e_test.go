@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/pgtest"
@@ -83,7 +84,7 @@ func TestBrowserTickAndNA(t *testing.T) {
 	if b.count("#blk-1-1-1-1 .item-submit:not([hidden])") == 1 && eval[bool](b, `getComputedStyle(document.querySelector("#blk-1-1-1-1 .item-submit")).display !== "none"`) {
 		b.fail("the no-JS Save button shows although JavaScript is on")
 	}
-	b.do(chromedp.Click(chromedp.CSS("#chk-1-1-1-1")))
+	b.click("#chk-1-1-1-1")
 	b.waitFor("the ticked row and 1 / 179", `document.querySelector("#blk-1-1-1-1.is-done .done-mark") && `+progressJS+`.includes("1 / 179")`)
 	if who := b.text("#blk-1-1-1-1 [data-testid=who]"); who != "Alice Chen" {
 		b.fail("ticked row shows %q, want Alice Chen", who)
@@ -92,14 +93,18 @@ func TestBrowserTickAndNA(t *testing.T) {
 		b.fail("the ticked checkbox is not checked after the swap")
 	}
 
-	// N/A with a reason, through the item's popover.
+	// N/A with a reason: the form opens in the item's panel, focused; Esc
+	// closes it again and leaves the keyboard on the row.
+	b.click("#blk-1-1-2-4 [data-na-toggle]")
+	b.waitFor("the N/A form, focused", `document.activeElement && document.activeElement.id === "na-1-1-2-4"`)
+	b.do(chromedp.KeyEvent(kb.Escape))
+	b.waitFor("the panel closed, focus on the row", `document.querySelector("#item-1-1-2-4-panel").childElementCount === 0 && document.activeElement.id === "item-1-1-2-4"`)
+
 	const reason = "Single-region launch; HA replica is part of the Q3 work"
-	b.do(
-		chromedp.Click(chromedp.CSS("#blk-1-1-2-5 [data-na-toggle] > summary")),
-		chromedp.WaitVisible(chromedp.ID("na-1-1-2-5")),
-		chromedp.SendKeys(chromedp.ID("na-1-1-2-5"), reason),
-		chromedp.Click(chromedp.CSS("#blk-1-1-2-5 [data-na-toggle] button[type=submit]")),
-	)
+	b.click("#blk-1-1-2-5 [data-na-toggle]")
+	b.waitFor("the N/A form, focused", `document.activeElement && document.activeElement.id === "na-1-1-2-5"`)
+	b.do(chromedp.SendKeys(chromedp.ID("na-1-1-2-5"), reason))
+	b.click("#blk-1-1-2-5 [data-testid=na-form] button[type=submit]")
 	b.waitFor("the N/A row and 2 / 179", `document.querySelector("#blk-1-1-2-5.is-na [data-testid=na-reason]") && `+progressJS+`.includes("2 / 179")`)
 
 	// Both are kept: reload and look again.
@@ -132,20 +137,19 @@ func TestBrowserTickAndNA(t *testing.T) {
 	if eval[string](b, `getComputedStyle(document.querySelector("#blk-1-1-1-2 .item-submit")).display`) == "none" {
 		b.fail("without JavaScript the item's Save button is hidden")
 	}
-	b.do(chromedp.Click(chromedp.CSS("#chk-1-1-1-2")))
+	b.click("#chk-1-1-1-2")
 	if st := b.submit("#blk-1-1-1-2 .item-submit"); st != http.StatusOK {
 		b.fail("no-JS tick: status %d", st)
 	}
 	if h := eval[string](b, "location.hash"); h != "#item-1-1-1-2" || !eval[bool](b, `!!document.getElementById(location.hash.slice(1))`) {
 		b.fail("no-JS tick redirected to %q, which names no row on the page", h)
 	}
+	// Without JavaScript, N/A is a page of its own.
 	const reason2 = "Static assets are served by the edge network"
-	b.do(
-		chromedp.Click(chromedp.CSS("#blk-1-1-3-4 [data-na-toggle] > summary")),
-		chromedp.WaitVisible(chromedp.ID("na-1-1-3-4")),
-		chromedp.SendKeys(chromedp.ID("na-1-1-3-4"), reason2),
-	)
-	if st := b.submit("#blk-1-1-3-4 [data-na-toggle] button[type=submit]"); st != http.StatusOK {
+	b.submit("#blk-1-1-3-4 [data-na-toggle]")
+	b.do(chromedp.SendKeys(chromedp.ID("na-1-1-3-4"), reason2))
+	b.shot("na-page-nojs")
+	if st := b.submit("[data-testid=na-form] button[type=submit]"); st != http.StatusOK {
 		b.fail("no-JS N/A: status %d", st)
 	}
 	checkKept("1-1-1-2", "1-1-3-4", reason2)
@@ -177,7 +181,7 @@ func TestBrowserFullSignoff(t *testing.T) {
 	watch.waitFor("the live stream to connect", `document.querySelector("[data-live-indicator].is-connected")`)
 	byHand := []string{"1.1.1.1", "1.1.1.2", "1.1.1.3"}
 	for i, p := range byHand {
-		watch.do(chromedp.Click(chromedp.CSS("#chk-" + pid(p))))
+		watch.click("#chk-" + pid(p))
 		watch.waitFor(p+" done", fmt.Sprintf(`document.querySelector("#blk-%s.is-done") && %s.includes("%d / 179")`, pid(p), progressJS, i+1))
 	}
 	if n := watch.count("[data-testid=sign]"); n != 1 {
@@ -381,7 +385,7 @@ func TestBrowserLiveUpdates(t *testing.T) {
 			window.__clickAt = 0;
 			document.addEventListener("click", e => { if (e.target.id === "chk-%s") window.__clickAt = Date.now(); }, {capture: true, once: true});
 		})()`, pid(path)))
-		tab1.do(chromedp.Click(chromedp.CSS("#chk-" + pid(path))))
+		tab1.click("#chk-" + pid(path))
 		tab2.waitFor(path+" done in the other tab", fmt.Sprintf(`window.__seenAt > 0 && %s.includes("%d / 179")`, progressJS, n))
 		ms := eval[int](tab2, "window.__seenAt") - eval[int](tab1, "window.__clickAt")
 		if who := tab2.text("#blk-" + pid(path) + " [data-testid=who]"); who != "Alice Chen" {

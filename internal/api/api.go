@@ -50,24 +50,29 @@ func (a *API) Routes() chi.Router {
 	r.Get("/openapi.json", a.openAPI)
 
 	r.Group(func(r chi.Router) {
-		r.Use(a.authenticate, a.limitBody)
+		r.Use(a.authenticate)
 
-		// Every token: read.
-		r.Get("/templates", a.templateList)
-		r.Get("/deployments", a.deploymentList)
-		r.Get("/deployments/{id}", a.deploymentShow)
-		r.Get("/deployments/{id}/export", a.deploymentExport)
-
-		// Signatures are given by people in the browser, never by tokens.
+		// Signatures are given by people in the browser, never by tokens:
+		// refused whatever the body, which is never read.
 		r.Post("/deployments/{id}/slots/{slot}/sign", a.sign)
 
-		// Tokens of people who may change checklists (not auditors).
 		r.Group(func(r chi.Router) {
-			r.Use(a.requireEditor)
-			r.Post("/deployments", a.deploymentCreate)
-			r.Put("/deployments/{id}/items/{path}", a.itemState)
-			r.Put("/deployments/{id}/items/{path}/evidence", a.itemEvidence)
-			r.Post("/deployments/{id}/status", a.deploymentStatus)
+			r.Use(a.limitBody)
+
+			// Every token: read.
+			r.Get("/templates", a.templateList)
+			r.Get("/deployments", a.deploymentList)
+			r.Get("/deployments/{id}", a.deploymentShow)
+			r.Get("/deployments/{id}/export", a.deploymentExport)
+
+			// Tokens of people who may change checklists (not auditors).
+			r.Group(func(r chi.Router) {
+				r.Use(a.requireEditor)
+				r.Post("/deployments", a.deploymentCreate)
+				r.Put("/deployments/{id}/items/{path}", a.itemState)
+				r.Put("/deployments/{id}/items/{path}/evidence", a.itemEvidence)
+				r.Post("/deployments/{id}/status", a.deploymentStatus)
+			})
 		})
 	})
 	return r

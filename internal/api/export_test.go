@@ -41,6 +41,18 @@ func TestExportIsTheSignedAuditRecord(t *testing.T) {
 	if _, err := audit.Verify([]byte(edited), e.signer.Public()); err == nil {
 		t.Fatal("an edited export verified")
 	}
+	// Through the web application, the export is signed with the key the
+	// server publishes, and verifies against it.
+	res = e.call(http.MethodGet, dpath(d.ID, "/export"), secret, "")
+	wantStatus(t, res, http.StatusOK)
+	keyRes := e.send(e.web, request{method: http.MethodGet, path: "/.well-known/signoff-signing-key"})
+	pub, err := audit.ParsePublicKey(string(keyRes.Body))
+	if err != nil {
+		t.Fatalf("published key: %v", err)
+	}
+	if _, err := audit.Verify(res.Body, pub); err != nil {
+		t.Fatalf("the web-mounted export does not verify against the published key: %v", err)
+	}
 	wantError(t, e.send(e.signed, request{method: http.MethodGet, path: "/api/v1/deployments/99999/export", token: secret}), http.StatusNotFound, "not_found")
 	wantError(t, e.send(e.signed, request{method: http.MethodGet, path: dpath(d.ID, "/export")}), http.StatusUnauthorized, "unauthorized")
 }

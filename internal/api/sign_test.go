@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/signoff/signoff/internal/postgres"
@@ -23,7 +24,7 @@ func TestTokensNeverSign(t *testing.T) {
 	_, secret := e.token(eng, "ci")
 	d := e.deployment(eng)
 	seq := e.auditSeq(d.ID)
-	for _, body := range []string{"", `{}`, `{"password":"` + testPassword + `"}`, `not json`} {
+	for _, body := range []string{"", `{}`, `{"password":"` + testPassword + `"}`, `not json`, strings.Repeat("x", 100<<10)} {
 		for _, path := range []string{dpath(d.ID, "/slots/1/sign"), dpath(d.ID, "/slots/8/sign"), dpath(d.ID, "/slots/99/sign"), "/api/v1/deployments/99999/slots/1/sign"} {
 			res := e.call(http.MethodPost, path, secret, body)
 			wantError(t, res, http.StatusForbidden, "tokens_cannot_sign")

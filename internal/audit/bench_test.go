@@ -117,7 +117,11 @@ func BenchmarkBulkZip(b *testing.B) {
 	}
 	b.Logf("setup: %d completed deployments through the store in %s", n, time.Since(start).Round(time.Second))
 
-	for _, limit := range []int{200, n} {
+	limits := []int{n}
+	if n > 200 {
+		limits = []int{200, n}
+	}
+	for _, limit := range limits {
 		b.Run(strconv.Itoa(limit), func(b *testing.B) {
 			store := &limitedStore{DB: db, limit: limit}
 			runtime.GC()

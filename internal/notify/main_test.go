@@ -134,7 +134,9 @@ func quickQueue(c *river.Config) {
 // quickRetry retries after 100 ms instead of River's attempt⁴ seconds.
 type quickRetry struct{}
 
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(100 * time.Millisecond) }
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(100 * time.Millisecond)
+}
 
 // notifier makes a Notifier on db, hooked into its changes, not started.
 func (e *env) notifier(db *postgres.DB, opt notify.Options) *notify.Notifier {

@@ -21,6 +21,7 @@ package notify
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -123,6 +124,11 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 			&river.PeriodicJobOpts{ID: scanArgs{}.Kind(), RunOnStart: true})},
 		Logger:          logger.With("component", "queue"),
 		SoftStopTimeout: 15 * time.Second,
+		JobTimeout:      time.Minute,
+		// A job still running after this is taken for the job of a dead
+		// process and run again. Every job here is bounded well below it
+		// (a webhook by its timeout + 5 s, a mail by 2 minutes).
+		RescueStuckJobsAfter: 3 * time.Minute,
 	}
 	if opt.River != nil {
 		opt.River(rc)
@@ -194,12 +200,13 @@ func (n *Notifier) ScanOverdue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, id := range ids {
 		if err := n.sync(ctx, id, true); err != nil {
-			return err
+			errs = append(errs, err) // the others still get their turn
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // deploymentURL is where people open a deployment.

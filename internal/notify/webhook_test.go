@@ -79,14 +79,14 @@ func TestWebhooksSignedJSONForStateChanges(t *testing.T) {
 
 	want := []string{
 		"deployment.created",
-		"deployment.status", // in progress: the first tick
-		"deployment.status", // live
+		"deployment.status",              // in progress: the first tick
+		"deployment.status",              // live
 		"signoff.ready", "signoff.ready", // slots 1 and 2, once everything is ticked
 		"signoff.signed", "signoff.signed",
-		"signoff.ready", // the final approval
+		"signoff.ready",                    // the final approval
 		"signoff.revoked", "signoff.ready", // slot 2 can be signed again
 		"signoff.signed",
-		"signoff.ready", // the final approval, again
+		"signoff.ready",                       // the final approval, again
 		"signoff.signed", "deployment.status", // completed and locked
 	}
 	got := rc.events()

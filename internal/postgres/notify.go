@@ -30,9 +30,14 @@ type NotifyTx struct {
 	Status signoff.Status
 }
 
-// BeginNotify starts a run for a deployment, waiting for any other run on
-// it to finish.
-func (db *DB) BeginNotify(ctx context.Context, deploymentID int64) (*NotifyTx, error) {
+// ErrNotifyBusy is BeginNotify's answer, when told not to wait, while
+// another run holds the deployment.
+var ErrNotifyBusy = errors.New("another notification run holds this deployment")
+
+// BeginNotify starts a run for a deployment. While another run holds it,
+// BeginNotify waits for it to finish, or with nowait returns ErrNotifyBusy
+// at once (so a worker does not hold a connection just to wait).
+func (db *DB) BeginNotify(ctx context.Context, deploymentID int64, nowait bool) (*NotifyTx, error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("notify deployment %d: begin: %w", deploymentID, err)
@@ -43,12 +48,20 @@ func (db *DB) BeginNotify(ctx context.Context, deploymentID int64) (*NotifyTx, e
 		INSERT INTO notification_cursors (deployment_id) VALUES ($1)
 		ON CONFLICT (deployment_id) DO NOTHING`, deploymentID)
 	if err == nil {
+		lock := "FOR UPDATE"
+		if nowait {
+			lock = "FOR UPDATE NOWAIT"
+		}
 		err = tx.QueryRow(ctx, `
-			SELECT seq, status FROM notification_cursors WHERE deployment_id = $1 FOR UPDATE`,
+			SELECT seq, status FROM notification_cursors WHERE deployment_id = $1 `+lock,
 			deploymentID).Scan(&n.Seq, &status)
 	}
 	if err != nil {
 		tx.Rollback(ctx)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available
+			return nil, ErrNotifyBusy
+		}
 		if isForeignKeyViolation(err) {
 			return nil, signoff.Errorf(signoff.ENOTFOUND, "Deployment %d not found.", deploymentID)
 		}

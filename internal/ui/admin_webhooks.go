@@ -45,7 +45,7 @@ func (s *Server) renderWebhooks(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	v.MailEnabled = s.cfg.SMTP.Host != ""
-	s.render(w, r, status, webhooksPage(s.page(w, r, "Notifications", "webhooks"), v))
+	s.render(w, r, status, webhooksPage(s.page(w, r, "Webhooks and mail", "webhooks"), v))
 }
 
 // webhookCreate adds a webhook and shows its secret once.

@@ -79,6 +79,9 @@ var access = map[string]string{
 	"GET /admin/tokens":                            "admin",
 	"POST /admin/tokens":                           "admin",
 	"POST /admin/tokens/{tid}/revoke":              "admin",
+	"GET /admin/webhooks":                          "admin",
+	"POST /admin/webhooks":                         "admin",
+	"POST /admin/webhooks/{hid}/delete":            "admin",
 
 	"GET /api/v1/openapi.json":                           "public",
 	"GET /api/v1/templates":                              "token",
@@ -131,7 +134,7 @@ func TestEveryRouteChecksPermissions(t *testing.T) {
 	target := a.user("Tom Target", false, false)
 	params := map[string]string{
 		"{id}": fmt.Sprint(d.ID), "{path}": "1.1.1.1", "{slot}": "2", "{position}": "1",
-		"{slug}": "voxflow-production-deployment-checklist", "{uid}": fmt.Sprint(target.ID), "{tid}": "1", "*": "app.css",
+		"{slug}": "voxflow-production-deployment-checklist", "{uid}": fmt.Sprint(target.ID), "{tid}": "1", "{hid}": "1", "*": "app.css",
 	}
 
 	var routes []string

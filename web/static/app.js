@@ -25,10 +25,12 @@
  *   - relative times: <time data-relative datetime="…"> renders "5m ago"
  *   - client-side filter of item rows while typing in [data-filter]
  *   - live indicator [data-live-indicator] follows the SSE connection
- *   - reloads the page when the event stream sends "reload"
+ *   - reloads the page when the event stream sends "reload"; closes the
+ *     stream when the page is left (back/forward cache), reloads on return
  *   - keeps keyboard focus on an item row across its htmx swap
  *   - closes open <details class="menu"> / .popover on outside click or Esc
  *   - [data-dismiss] removes its closest .flash
+ *   - [data-panel-close] (or Esc inside it) empties an item's .item-panel
  */
 (function () {
   "use strict";
@@ -171,6 +173,13 @@
       applyTheme(effectiveTheme() === "dark" ? "light" : "dark", true);
     }
 
+    var panelClose = t.closest("[data-panel-close]");
+    if (panelClose) {
+      e.preventDefault();
+      closePanel(panelClose.closest(".item-panel"));
+      return;
+    }
+
     var dismiss = t.closest("[data-dismiss]");
     if (dismiss) {
       var box = dismiss.closest(".flash, .callout");
@@ -182,6 +191,16 @@
 
     closeOpenDetails(t);
   });
+
+  // An item's panel (comments, the N/A form) closes by emptying it; the
+  // keyboard user lands back on the row.
+  function closePanel(panel) {
+    if (!panel) return;
+    var li = panel.closest(".item");
+    panel.innerHTML = "";
+    var row = li && li.querySelector(":scope > [data-item-row]");
+    if (row) focusRow(row);
+  }
 
   function closeOpenDetails(except) {
     doc.querySelectorAll("details.menu[open], details.popover[open]").forEach(function (det) {
@@ -338,6 +357,12 @@
         if (back) focusRow(back);
         return;
       }
+      // Esc in an item's panel closes it
+      var panel = a && a.closest ? a.closest(".item-panel") : null;
+      if (panel) {
+        closePanel(panel);
+        return;
+      }
       // close the menu or popover that holds focus, and put focus back on
       // its summary so the keyboard user is not left inside hidden content
       var det = a && a.closest ? a.closest("details.menu[open], details.popover[open]") : null;
@@ -452,6 +477,28 @@
   // in an sse-swap attribute (#live-sink lists "reload").
   doc.addEventListener("htmx:sseMessage", function (e) {
     if (e.detail && e.detail.type === "reload") location.reload();
+  });
+  // Keep the page's event streams, so that leaving the page ends them:
+  // Chrome keeps a page with an open stream in its back/forward cache, and
+  // the others would go on seeing us among the viewers for minutes. (The
+  // SSE extension defines htmx.createEventSource before this file runs,
+  // and opens streams only once htmx starts, after it.)
+  var streams = [];
+  if (window.htmx && typeof window.htmx.createEventSource === "function") {
+    var createEventSource = window.htmx.createEventSource;
+    window.htmx.createEventSource = function (url) {
+      var es = createEventSource(url);
+      streams.push(es);
+      return es;
+    };
+  }
+  window.addEventListener("pagehide", function () {
+    streams.forEach(function (es) { es.close(); });
+    streams = [];
+  });
+  // Back from that cache the page is stale and its stream closed: reload.
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted && doc.querySelector("[sse-connect]")) location.reload();
   });
   doc.addEventListener("htmx:sseOpen", function () { setLive("open"); });
   doc.addEventListener("htmx:sseError", function () { setLive("closed"); });
