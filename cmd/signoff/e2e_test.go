@@ -505,7 +505,7 @@ func TestBrowserPhoneAndDark(t *testing.T) {
 			a.setItem(d, marcus, it.Path, signoff.ItemDone, "")
 		}
 	}
-	a.deployment(priya, "notifications-gateway-with-a-long-service-name", "v12.0.0-rc.3+build.20261125")
+	fresh := a.deployment(priya, "notifications-gateway-with-a-long-service-name", "v12.0.0-rc.3+build.20261125")
 
 	// Page weight: the 222-item page, raw and as sent gzipped.
 	c := newHTTPClient(t)
@@ -518,7 +518,13 @@ func TestBrowserPhoneAndDark(t *testing.T) {
 	if res.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("deployment page is not gzipped (Content-Encoding %q)", res.Header.Get("Content-Encoding"))
 	}
-	t.Logf("deployment page (222 items): %d bytes of HTML, %d bytes gzipped", len(raw), len(zipped))
+	t.Logf("deployment page (222 items, 120 resolved): %d bytes of HTML, %d bytes gzipped", len(raw), len(zipped))
+	_, raw = c.get(a.URL, dpath(fresh, ""), false)
+	_, zipped = c.get(a.URL, dpath(fresh, ""), true)
+	t.Logf("deployment page (222 items, none resolved): %d bytes of HTML, %d bytes gzipped", len(raw), len(zipped))
+	if len(raw) > 360_000 {
+		t.Errorf("the fresh deployment page weighs %d bytes; it was 330 KB after trimming (488 KB before)", len(raw))
+	}
 	for _, asset := range []string{web.Asset(web.CSSFile), web.Asset(web.JSFile), web.Asset(web.HTMXFile)} {
 		res, body := c.get(a.URL, asset, true)
 		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != "gzip" {

@@ -122,7 +122,7 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(scan),
 			func() (river.JobArgs, *river.InsertOpts) { return scanArgs{}, nil },
 			&river.PeriodicJobOpts{ID: scanArgs{}.Kind(), RunOnStart: true})},
-		Logger:          logger.With("component", "queue"),
+		Logger:          slog.New(quietHandler{logger.Handler()}).With("component", "queue"),
 		SoftStopTimeout: 15 * time.Second,
 		JobTimeout:      time.Minute,
 		// A job still running after this is taken for the job of a dead
@@ -212,4 +212,21 @@ func (n *Notifier) ScanOverdue(ctx context.Context) error {
 // deploymentURL is where people open a deployment.
 func (n *Notifier) deploymentURL(id int64) string {
 	return fmt.Sprintf("%s/deployments/%d", n.baseURL, id)
+}
+
+// quietHandler passes on River's warnings and errors only: its info lines
+// (job counts whenever they change, maintenance runs) are noise in the
+// app's log. Failed attempts are logged by the workers themselves.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h quietHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(a)}
+}
+
+func (h quietHandler) WithGroup(name string) slog.Handler {
+	return quietHandler{h.Handler.WithGroup(name)}
 }

@@ -229,7 +229,7 @@ func TestWebhookFailedAttemptIsLogged(t *testing.T) {
 	owner := e.user("Olivia Owner")
 	e.start()
 	e.deployment(owner)
-	eventually(t, 60*time.Second, "the delivery to fail for good", func() bool {
+	eventually(t, 120*time.Second, "the delivery to fail for good", func() bool {
 		log := e.deliveries()
 		return len(log) == 1 && log[0].Status == signoff.DeliveryFailed
 	})

@@ -262,7 +262,7 @@ func (db *DB) Environments(ctx context.Context) ([]string, error) {
 
 // Checklist loads a deployment's items and notes with its template.
 func (db *DB) Checklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {
-	t, err := db.TemplateVersion(ctx, d.TemplateVersionID)
+	t, err := db.templateStructure(ctx, d.TemplateVersionID)
 	if err != nil {
 		return nil, err
 	}
@@ -284,8 +284,7 @@ type querier interface {
 
 // items reads a deployment's items in document order; with under set, only
 // that item and its descendants.
-func (db *DB) items(ctx context.Context, q querier, deploymentID int64, under string) ([]signoff.Item, error) {
-	rows, err := q.Query(ctx, `
+const itemsSQL = `
 		SELECT i.id, i.path, i.parent_path, i.position, i.phase, i.section, i.level, i.text,
 		       i.conditional, i.has_children, i.due_after, i.state, i.na_reason,
 		       i.state_by, u.name, i.state_at, i.evidence, coalesce(c.n, 0)
@@ -297,7 +296,14 @@ func (db *DB) items(ctx context.Context, q querier, deploymentID int64, under st
 		) c ON c.item_id = i.id
 		WHERE i.deployment_id = $1
 		  AND ($2 = '' OR i.path = $2 OR i.path LIKE $2 || '.%')
-		ORDER BY i.position`, deploymentID, under)
+		ORDER BY i.position`
+
+func (db *DB) items(ctx context.Context, q querier, deploymentID int64, under string) ([]signoff.Item, error) {
+	rows, err := q.Query(ctx, itemsSQL, deploymentID, under)
+	return scanItems(rows, err, deploymentID)
+}
+
+func scanItems(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Item, error) {
 	if err != nil {
 		return nil, fmt.Errorf("items of deployment %d: %w", deploymentID, err)
 	}
@@ -406,7 +412,11 @@ type SectionKey struct{ Phase, Section int }
 // SectionProgress counts a deployment's tasks (leaves) by section, without
 // reading every item: what a partial page update needs.
 func (db *DB) SectionProgress(ctx context.Context, deploymentID int64) (map[SectionKey]signoff.Progress, error) {
-	rows, err := db.pool.Query(ctx, `
+	rows, err := db.pool.Query(ctx, sectionProgressSQL, deploymentID)
+	return scanSectionProgress(rows, err, deploymentID)
+}
+
+const sectionProgressSQL = `
 		SELECT i.phase, i.section, count(*),
 		       count(*) FILTER (WHERE i.state = 'done'),
 		       count(*) FILTER (WHERE i.state = 'na'),
@@ -415,7 +425,9 @@ func (db *DB) SectionProgress(ctx context.Context, deploymentID int64) (map[Sect
 		FROM deployment_items i
 		JOIN deployments d ON d.id = i.deployment_id
 		WHERE i.deployment_id = $1 AND NOT i.has_children
-		GROUP BY i.phase, i.section`, deploymentID)
+		GROUP BY i.phase, i.section`
+
+func scanSectionProgress(rows pgx.Rows, err error, deploymentID int64) (map[SectionKey]signoff.Progress, error) {
 	if err != nil {
 		return nil, fmt.Errorf("progress of deployment %d: %w", deploymentID, err)
 	}
@@ -430,4 +442,43 @@ func (db *DB) SectionProgress(ctx context.Context, deploymentID int64) (map[Sect
 		out[k] = p
 	}
 	return out, rows.Err()
+}
+
+// ItemContext is what re-rendering one changed item needs: the deployment,
+// the item's block (it and its descendants), progress by section and the
+// sign-off slots.
+type ItemContext struct {
+	Deployment *signoff.Deployment
+	Items      []signoff.Item
+	Counts     map[SectionKey]signoff.Progress
+	Slots      []signoff.Slot
+}
+
+// ItemContext reads an item's context in one round trip.
+func (db *DB) ItemContext(ctx context.Context, deploymentID int64, path string) (*ItemContext, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
+	b.Queue(itemsSQL, deploymentID, path)
+	b.Queue(sectionProgressSQL, deploymentID)
+	b.Queue(slotsSQL, deploymentID)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var ic ItemContext
+	var err error
+	if ic.Deployment, err = scanDeployment(br.QueryRow()); err != nil {
+		return nil, notFound(fmt.Errorf("deployment %d: %w", deploymentID, err), "Deployment %d not found.", deploymentID)
+	}
+	rows, err := br.Query()
+	if ic.Items, err = scanItems(rows, err, deploymentID); err != nil {
+		return nil, err
+	}
+	rows, err = br.Query()
+	if ic.Counts, err = scanSectionProgress(rows, err, deploymentID); err != nil {
+		return nil, err
+	}
+	rows, err = br.Query()
+	if ic.Slots, err = scanSlots(rows, err, deploymentID); err != nil {
+		return nil, err
+	}
+	return &ic, br.Close()
 }

@@ -266,6 +266,9 @@ func (db *DB) SetEvidence(ctx context.Context, deploymentID int64, path, evidenc
 	if err != nil {
 		return signoff.Event{}, notFound(fmt.Errorf("evidence on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
 	}
+	if before == evidence {
+		return signoff.Event{}, nil // unchanged: the rollback undoes the no-op update
+	}
 	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
 		Actor: actor, Action: signoff.ActItemEvidence, Target: "item/" + path,
 		Before: map[string]string{"evidence": before}, After: map[string]string{"evidence": evidence},

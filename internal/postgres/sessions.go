@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/signoff/signoff/internal/signoff"
 )
 
 // StoredSession is a session row. The id itself never reaches the
@@ -100,4 +102,23 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() []byte) ([]byt
 		return nil, fmt.Errorf("read secret %s: %w", name, err)
 	}
 	return v, nil
+}
+
+// SessionUser reads a live session and its active person in one query:
+// the read every signed-in request makes.
+func (db *DB) SessionUser(ctx context.Context, id string) (*StoredSession, *signoff.User, error) {
+	var s StoredSession
+	u, err := scanUser(db.pool.QueryRow(ctx, `
+		SELECT `+userColumns+`, s.data, s.expires_at
+		FROM sessions s
+		JOIN users u ON u.id = s.user_id
+		WHERE s.id_hash = $1 AND s.expires_at > now() AND u.active`, sessionKey(id)), &s.Data, &s.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, ErrSessionNotFound
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load session: %w", err)
+	}
+	s.UserID = u.ID
+	return &s, u, nil
 }

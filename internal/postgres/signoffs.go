@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -211,8 +213,7 @@ func (db *DB) Slots(ctx context.Context, deploymentID int64) ([]signoff.Slot, er
 	return db.slots(ctx, db.pool, deploymentID)
 }
 
-func (db *DB) slots(ctx context.Context, q querier, deploymentID int64) ([]signoff.Slot, error) {
-	rows, err := q.Query(ctx, `
+const slotsSQL = `
 		SELECT ds.position, ds.group_name, ds.role_name, ds.final,
 		       s.id, s.signer_id, s.signer_name, s.meaning, s.signed_at,
 		       s.checklist_hash, s.checklist_rev, s.audit_seq
@@ -220,7 +221,14 @@ func (db *DB) slots(ctx context.Context, q querier, deploymentID int64) ([]signo
 		LEFT JOIN signoffs s ON s.deployment_id = ds.deployment_id
 		     AND s.slot = ds.position AND s.ended_at IS NULL
 		WHERE ds.deployment_id = $1
-		ORDER BY ds.position`, deploymentID)
+		ORDER BY ds.position`
+
+func (db *DB) slots(ctx context.Context, q querier, deploymentID int64) ([]signoff.Slot, error) {
+	rows, err := q.Query(ctx, slotsSQL, deploymentID)
+	return scanSlots(rows, err, deploymentID)
+}
+
+func scanSlots(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Slot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slots of deployment %d: %w", deploymentID, err)
 	}

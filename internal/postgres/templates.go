@@ -138,34 +138,44 @@ func (db *DB) EnsureTemplate(ctx context.Context, src []byte) error {
 	return err
 }
 
-// TemplateVersion returns one template version, parsed.
+// TemplateVersion returns one template version, parsed, with its
+// template's current settings.
 func (db *DB) TemplateVersion(ctx context.Context, versionID int64) (*signoff.Template, error) {
+	t, err := db.templateStructure(ctx, versionID)
+	if err != nil {
+		return nil, err
+	}
+	var allowMultiple bool
+	err = db.pool.QueryRow(ctx, `
+		SELECT t.allow_multiple_slots FROM template_versions v
+		JOIN templates t ON t.id = v.template_id
+		WHERE v.id = $1`, versionID).Scan(&allowMultiple)
+	if err != nil {
+		return nil, notFound(fmt.Errorf("template version %d: %w", versionID, err), "Template version %d not found.", versionID)
+	}
+	// A copy, so no caller ever writes to the shared cached value.
+	c := *t
+	c.AllowMultipleSlots = allowMultiple
+	return &c, nil
+}
+
+// templateStructure returns a version's parsed structure from the cache,
+// reading and parsing it once. Versions are immutable, so the cache never
+// needs invalidating and holds across app instances. The value is shared:
+// callers must not modify it. It carries no template settings.
+func (db *DB) templateStructure(ctx context.Context, versionID int64) (*signoff.Template, error) {
 	if t, ok := db.templates.Load(versionID); ok {
-		// The cached copy never carries the template's setting: read it
-		// fresh, and hand out a copy so callers never share the cache's.
-		var allowMultiple bool
-		err := db.pool.QueryRow(ctx, `
-			SELECT t.allow_multiple_slots FROM template_versions v
-			JOIN templates t ON t.id = v.template_id
-			WHERE v.id = $1`, versionID).Scan(&allowMultiple)
-		if err != nil {
-			return nil, notFound(fmt.Errorf("template version %d: %w", versionID, err), "Template version %d not found.", versionID)
-		}
-		c := *t.(*signoff.Template)
-		c.AllowMultipleSlots = allowMultiple
-		return &c, nil
+		return t.(*signoff.Template), nil
 	}
 	var src, slug, createdBy string
 	var version int
-	var allowMultiple bool
 	var createdAt time.Time
 	err := db.pool.QueryRow(ctx, `
-		SELECT v.source, t.slug, v.version, t.allow_multiple_slots, v.created_at,
-		       coalesce(u.name, 'Signoff')
+		SELECT v.source, t.slug, v.version, v.created_at, coalesce(u.name, 'Signoff')
 		FROM template_versions v
 		JOIN templates t ON t.id = v.template_id
 		LEFT JOIN users u ON u.id = v.created_by
-		WHERE v.id = $1`, versionID).Scan(&src, &slug, &version, &allowMultiple, &createdAt, &createdBy)
+		WHERE v.id = $1`, versionID).Scan(&src, &slug, &version, &createdAt, &createdBy)
 	if err != nil {
 		return nil, notFound(fmt.Errorf("template version %d: %w", versionID, err), "Template version %d not found.", versionID)
 	}
@@ -177,12 +187,15 @@ func (db *DB) TemplateVersion(ctx context.Context, versionID int64) (*signoff.Te
 	if t.Title == "" {
 		t.Title = slug
 	}
-	// allow_multiple_slots is a setting of the template, not of the version:
-	// keep it out of the cached copy and fill it per request.
 	db.templates.Store(versionID, t)
-	c := *t
-	c.AllowMultipleSlots = allowMultiple
-	return &c, nil
+	return t, nil
+}
+
+// TemplateStructure is a version's phases, sections, slots and fields
+// without its template's settings: what pages need, with no query once
+// cached. The value is shared and must not be modified.
+func (db *DB) TemplateStructure(ctx context.Context, versionID int64) (*signoff.Template, error) {
+	return db.templateStructure(ctx, versionID)
 }
 
 // LatestTemplate returns the newest version of the template with the slug

@@ -95,11 +95,13 @@ const userColumns = `u.id, u.email, u.name, u.is_admin, u.is_auditor, u.active, 
 	coalesce((SELECT array_agg(r.id ORDER BY r.id) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}'),
 	coalesce((SELECT array_agg(r.name ORDER BY r.id) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}')`
 
-func scanUser(row pgx.Row) (*signoff.User, error) {
+// scanUser reads userColumns, then any extra columns into extra.
+func scanUser(row pgx.Row, extra ...any) (*signoff.User, error) {
 	var u signoff.User
 	var ids []int64
 	var names []string
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &ids, &names); err != nil {
+	dest := []any{&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &ids, &names}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
 	for i := range ids {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -107,6 +108,19 @@ func deliveryLabel(status string) string {
 		return "Skipped"
 	}
 	return status
+}
+
+// attemptsLabel says how often a delivery was tried and the last answer:
+// "2 attempts · HTTP 502".
+func attemptsLabel(attempts, code int) string {
+	s := strconv.Itoa(attempts) + " attempt"
+	if attempts != 1 {
+		s += "s"
+	}
+	if code != 0 {
+		s += " · HTTP " + strconv.Itoa(code)
+	}
+	return s
 }
 
 func eventsLabel(events []string) string {

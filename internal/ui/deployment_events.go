@@ -145,7 +145,8 @@ func (s *Server) sendChanges(ctx context.Context, r *http.Request, stream *sseWr
 			parts = append(parts, noteFieldOOB(v, n))
 		}
 	}
-	parts = append(parts, summary(v, true), phaseNav(v, true), signoffPanel(v, true))
+	parts = append(parts, summary(v, true), statusBadge(v, true), startAction(v, true), signoffJump(v, true),
+		phaseNav(v, true), signoffPanel(v, true))
 	for _, ph := range v.Phases() {
 		parts = append(parts, phaseProgress(ph, true))
 		for _, sec := range ph.Sections {

@@ -222,12 +222,12 @@ func deploymentListPage(p Page, v deploymentListView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table\" data-testid=\"deployment-list\"><thead><tr><th scope=\"col\">Deployment</th><th scope=\"col\" class=\"hide-sm\">Environment</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"hide-sm\">Progress</th><th scope=\"col\">Sign-off</th><th scope=\"col\" class=\"hide-sm\">Updated</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table table-cards\" data-testid=\"deployment-list\"><thead><tr><th scope=\"col\">Deployment</th><th scope=\"col\" class=\"hide-sm\">Environment</th><th scope=\"col\">Status</th><th scope=\"col\">Progress</th><th scope=\"col\">Sign-off</th><th scope=\"col\" class=\"hide-sm\">Updated</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, d := range v.Deployments {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<tr data-testid=\"deployment-row\"><td><a class=\"cell-main\" href=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<tr data-testid=\"deployment-row\"><td class=\"cell-full\"><a class=\"cell-main\" href=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -338,7 +338,7 @@ func deploymentListPage(p Page, v deploymentListView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</td><td class=\"hide-sm\">")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</td><td class=\"progress-cell\">")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -52,28 +52,16 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 // the progress counts and the sign-off slots, not the whole checklist.
 func (s *Server) loadItemView(r *http.Request, id int64, top string) (*deploymentView, error) {
 	ctx := r.Context()
-	d, err := s.db.Deployment(ctx, id)
+	ic, err := s.db.ItemContext(ctx, id, top)
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.db.TemplateVersion(ctx, d.TemplateVersionID)
+	t, err := s.db.TemplateStructure(ctx, ic.Deployment.TemplateVersionID)
 	if err != nil {
 		return nil, err
 	}
-	items, err := s.db.Items(ctx, id, top)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := s.db.SectionProgress(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	slots, err := s.db.Slots(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return &deploymentView{D: d, CL: signoff.NewChecklist(t, items, nil), Slots: slots,
-		User: currentUser(ctx), Now: s.now(), counts: counts}, nil
+	return &deploymentView{D: ic.Deployment, CL: signoff.NewChecklist(t, ic.Items, nil), Slots: ic.Slots,
+		User: currentUser(ctx), Now: s.now(), counts: ic.Counts}, nil
 }
 
 // itemState ticks, unticks or marks N/A one item. Without JavaScript the

@@ -25,6 +25,9 @@ type flashMsg struct {
 
 // takeFlashes reads and clears the pending messages.
 func (s *Server) takeFlashes(w http.ResponseWriter, r *http.Request) []flashMsg {
+	if none, _ := r.Context().Value(noFlashKey).(bool); none {
+		return nil
+	}
 	sess, err := s.sessions.Get(r, s.cookieName())
 	if err != nil || sess.IsNew {
 		return nil

@@ -22,6 +22,7 @@ type ctxKey int
 const (
 	userKey ctxKey = iota
 	requestIDKey
+	noFlashKey // the signed-in session holds no flash messages
 )
 
 func currentUser(ctx context.Context) *signoff.User {
@@ -174,22 +175,19 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 // any) in the context. Everything after it decides on that alone.
 func (s *Server) loadUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess, err := s.sessions.Get(r, s.cookieName())
+		u, flashes, err := s.sessions.signedIn(r, s.cookieName())
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if uid, ok := sess.Values["uid"].(int64); ok && uid > 0 {
-			u, err := s.db.User(r.Context(), uid)
-			if err != nil && signoff.ErrorCode(err) != signoff.ENOTFOUND {
-				s.fail(w, r, err)
-				return
-			}
-			if u != nil && u.Active {
-				r = r.WithContext(context.WithValue(r.Context(), userKey, u))
+		ctx := r.Context()
+		if u != nil {
+			ctx = context.WithValue(ctx, userKey, u)
+			if !flashes {
+				ctx = context.WithValue(ctx, noFlashKey, true)
 			}
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

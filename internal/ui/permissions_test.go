@@ -47,6 +47,7 @@ var access = map[string]string{
 	"GET /deployments/{id}":                        "member",
 	"GET /deployments/{id}/history":                "member",
 	"GET /deployments/{id}/events":                 "member",
+	"GET /deployments/{id}/items/{path}/na":        "editor",
 	"GET /deployments/{id}/items/{path}/comments":  "member",
 	"GET /templates/{slug}":                        "member",
 	"GET /templates/{slug}/export.md":              "member",

@@ -12,6 +12,22 @@ type signView struct {
 	V     *deploymentView
 	Slot  signoff.Slot
 	Error string
+	// Blocked says why signing would be refused right now (items open,
+	// other slots unsigned), so nobody types a password in vain.
+	Blocked string
+}
+
+// signBlocked runs the store's rules ahead of time, for the page only:
+// the store checks them again, under the lock, when the form is posted.
+func signBlocked(v *deploymentView, slot signoff.Slot) string {
+	err := signoff.CheckSign(signoff.SignRequest{
+		Deployment: v.D, Checklist: v.CL, Slots: v.Slots, Slot: slot.Position, Signer: v.User,
+		AllowMultiple: v.CL.Template.AllowMultipleSlots,
+	})
+	if err == nil {
+		return ""
+	}
+	return signoff.ErrorMessage(err)
 }
 
 func (s *Server) loadSlot(r *http.Request) (*deploymentView, signoff.Slot, error) {
@@ -43,7 +59,7 @@ func (s *Server) signForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, signoff.Errorf(signoff.EFORBIDDEN, "Only a holder of the %s role can sign this slot.", slot.Role))
 		return
 	}
-	s.render(w, r, http.StatusOK, signPage(s.page(w, r, "Sign as "+slot.Role, "deployments"), signView{V: v, Slot: slot}))
+	s.render(w, r, http.StatusOK, signPage(s.page(w, r, "Sign as "+slot.Role, "deployments"), signView{V: v, Slot: slot, Blocked: signBlocked(v, slot)}))
 }
 
 // sign applies the electronic signature. The store re-checks the password

@@ -23,7 +23,8 @@
  *     "due in 1h 20m" / "overdue by 5m" every 30s and toggles .is-overdue
  *     (on the <time> and on its closest .item or .section)
  *   - relative times: <time data-relative datetime="…"> renders "5m ago"
- *   - client-side filter of item rows while typing in [data-filter]
+ *   - client-side filter of item rows while typing in [data-filter], kept
+ *     on blocks that ticks and live updates swap in
  *   - live indicator [data-live-indicator] follows the SSE connection
  *   - reloads the page when the event stream sends "reload"; closes the
  *     stream when the page is left (back/forward cache), reloads on return
@@ -331,6 +332,21 @@
     var t = e.target;
     if (t.matches && t.matches("input[data-filter]")) filterItems(t);
   });
+
+  // Ticks and live updates swap whole item blocks in, unfiltered: apply
+  // the filter to them again (once per batch of swaps).
+  var refilterPending = false;
+  function refilter() {
+    var f = doc.querySelector("input[data-filter]");
+    if (!f || !f.value.trim() || refilterPending) return;
+    refilterPending = true;
+    setTimeout(function () {
+      refilterPending = false;
+      filterItems(f);
+    }, 0);
+  }
+  doc.addEventListener("htmx:afterSettle", refilter);
+  doc.addEventListener("htmx:oobAfterSwap", refilter);
 
   /* ----------------------------------------------------------- shortcuts */
   function isTyping(el) {
