@@ -330,13 +330,19 @@ func scanItems(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Item, er
 	return out, rows.Err()
 }
 
-func (db *DB) notes(ctx context.Context, q querier, deploymentID int64) ([]signoff.Note, error) {
-	rows, err := q.Query(ctx, `
+const notesSQL = `
 		SELECT n.position, n.name, n.long, n.value, n.updated_by, u.name, n.updated_at
 		FROM deployment_notes n
 		LEFT JOIN users u ON u.id = n.updated_by
 		WHERE n.deployment_id = $1
-		ORDER BY n.position`, deploymentID)
+		ORDER BY n.position`
+
+func (db *DB) notes(ctx context.Context, q querier, deploymentID int64) ([]signoff.Note, error) {
+	rows, err := q.Query(ctx, notesSQL, deploymentID)
+	return scanNotes(rows, err, deploymentID)
+}
+
+func scanNotes(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Note, error) {
 	if err != nil {
 		return nil, fmt.Errorf("notes of deployment %d: %w", deploymentID, err)
 	}
@@ -481,4 +487,43 @@ func (db *DB) ItemContext(ctx context.Context, deploymentID int64, path string) 
 		return nil, err
 	}
 	return &ic, br.Close()
+}
+
+// DeploymentPage reads everything the deployment page shows — the
+// deployment, its checklist and its slots — in one round trip.
+func (db *DB) DeploymentPage(ctx context.Context, deploymentID int64) (*signoff.Deployment, *signoff.Checklist, []signoff.Slot, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
+	b.Queue(itemsSQL, deploymentID, "")
+	b.Queue(notesSQL, deploymentID)
+	b.Queue(slotsSQL, deploymentID)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	d, err := scanDeployment(br.QueryRow())
+	if err != nil {
+		return nil, nil, nil, notFound(fmt.Errorf("deployment %d: %w", deploymentID, err), "Deployment %d not found.", deploymentID)
+	}
+	rows, err := br.Query()
+	items, err := scanItems(rows, err, deploymentID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rows, err = br.Query()
+	notes, err := scanNotes(rows, err, deploymentID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rows, err = br.Query()
+	slots, err := scanSlots(rows, err, deploymentID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, nil, nil, fmt.Errorf("deployment page %d: %w", deploymentID, err)
+	}
+	t, err := db.templateStructure(ctx, d.TemplateVersionID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return d, signoff.NewChecklist(t, items, notes), slots, nil
 }

@@ -27,15 +27,7 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	d, err := s.db.Deployment(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := s.db.Checklist(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	slots, err := s.db.Slots(ctx, id)
+	d, cl, slots, err := s.db.DeploymentPage(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -157,4 +157,6 @@ func (a *app) deployment(by *signoff.User) *signoff.Deployment {
 	return d
 }
 
-func dpath(d *signoff.Deployment, rest string) string { return fmt.Sprintf("/deployments/%d%s", d.ID, rest) }
+func dpath(d *signoff.Deployment, rest string) string {
+	return fmt.Sprintf("/deployments/%d%s", d.ID, rest)
+}
