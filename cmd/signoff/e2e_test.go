@@ -409,7 +409,16 @@ func TestBrowserLiveUpdates(t *testing.T) {
 		}
 		return ms
 	}
+	for _, b := range []*tab{tab1, tab2} {
+		if st := b.text("[data-testid=status]"); st != "Draft" || b.count("#status-start button") != 1 {
+			b.fail("a new deployment shows status %q and %d Start buttons", st, b.count("#status-start button"))
+		}
+	}
 	first := measure("1.1.1.1", 1)
+	// The first tick started the deployment: both titles say so, live.
+	for _, b := range []*tab{tab1, tab2} {
+		b.waitFor("status In progress, no Start button", `document.querySelector("[data-testid=status]").textContent.trim() === "In progress" && !document.querySelector("#status-start button")`)
+	}
 	second := measure("1.2.1.1", 2)
 	t.Logf("live update latency, click in tab 1 → row done in tab 2: %d ms (first), %d ms (second)", first, second)
 	if eval[int](tab2, "performance.getEntriesByType('navigation').length") != 1 {
@@ -419,7 +428,13 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	if got := tab2.text("#section-1-1-count"); got != "1 / 14" {
 		tab2.fail("section count in tab 2 reads %q, want 1 / 14", got)
 	}
-	tab2.shot("live-tab2")
+
+	// Someone filtering in tab 2 keeps the filter while changes arrive.
+	tab2.do(chromedp.SendKeys(chromedp.ID("filter"), "RAM: Minimum"))
+	tab2.waitFor("the filter to apply", `document.querySelector("#blk-1-1-1-1").hidden && !document.querySelector("#blk-1-1-1-2").hidden`)
+	tab1.click("#chk-1-2-1-2")
+	tab2.waitFor("the live tick in a filtered page", progressJS+`.includes("3 / 179")`)
+	tab2.waitFor("the swapped block filtered again", `document.querySelector("#blk-1-2-1").hidden && document.querySelector("#filter").value === "RAM: Minimum" && !document.querySelector("#blk-1-1-1-2").hidden`)
 
 	// Bob leaves: Alice's avatar stack follows.
 	tab2.navigate("/deployments")

@@ -26,6 +26,7 @@
  *   - client-side filter of item rows while typing in [data-filter], kept
  *     on blocks that ticks and live updates swap in
  *   - live indicator [data-live-indicator] follows the SSE connection
+ *   - marks the phase in view in the phase navigator (.phase-link.is-current)
  *   - reloads the page when the event stream sends "reload"; closes the
  *     stream when the page is left (back/forward cache), reloads on return
  *   - keeps keyboard focus on an item row across its htmx swap
@@ -475,6 +476,37 @@
 
   refreshCountdowns(doc);
   setInterval(function () { refreshCountdowns(doc); }, 30000);
+
+  /* ------------------------------------------------------ phase scrollspy */
+  // The phase being read is marked in the phase navigator
+  // (.phase-link.is-current, aria-current="location"); live updates
+  // re-render the navigator, so it is marked again after each swap.
+  var spyQueued = false;
+  function spy() {
+    spyQueued = false;
+    var phases = doc.querySelectorAll(".phase[id]");
+    if (!phases.length) return;
+    var current = phases[0];
+    for (var i = 1; i < phases.length; i++) {
+      if (phases[i].getBoundingClientRect().top > 140) break; // below the sticky bar
+      current = phases[i];
+    }
+    doc.querySelectorAll(".phase-link").forEach(function (a) {
+      var on = a.getAttribute("href") === "#" + current.id;
+      a.classList.toggle("is-current", on);
+      if (on) a.setAttribute("aria-current", "location");
+      else a.removeAttribute("aria-current");
+    });
+  }
+  function queueSpy() {
+    if (spyQueued) return;
+    spyQueued = true;
+    (window.requestAnimationFrame || setTimeout)(spy);
+  }
+  window.addEventListener("scroll", queueSpy, { passive: true });
+  doc.addEventListener("htmx:afterSettle", queueSpy);
+  doc.addEventListener("htmx:oobAfterSwap", queueSpy);
+  queueSpy();
 
   /* ---------------------------------------------------------------- live */
   function setLive(state) {
