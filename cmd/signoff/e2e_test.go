@@ -470,7 +470,10 @@ func TestTwoInstancesLiveUpdate(t *testing.T) {
 	start := time.Now()
 	tick("1.1.1.1")
 	ev := stream.next(t, "change", 5*time.Second)
-	t.Logf("two instances: tick on A → change event on B in %d ms", time.Since(start).Milliseconds())
+	t.Logf("two instances: tick on A → change event on B in %d ms (%d bytes of swaps)", time.Since(start).Milliseconds(), len(ev.Data))
+	if n := strings.Count(ev.Data, `hx-swap-oob="true"`); n > 12 {
+		t.Errorf("one tick sends %d out-of-band swaps; only what changed should come", n)
+	}
 	if !strings.Contains(ev.Data, `id="blk-1-1-1"`) || !strings.Contains(ev.Data, `id="chk-1-1-1-1"`) || !strings.Contains(ev.Data, "Alice Chen") {
 		t.Fatalf("change event lacks the item's block:\n%.500s", ev.Data)
 	}

@@ -16,15 +16,37 @@ import (
 // open checklist and compares, and checks the hash chain link by link. A
 // change half-written (items without their event, or an event without its
 // change) shows up as a difference.
+//
+// The reads are separate statements, so a change committed between them (a
+// request the server was still finishing when the clients stopped) would look
+// like a half-written one. Every change bumps the deployment's audit_seq, so
+// the reads are repeated until the seq is the same before and after them.
 func Consistent(ctx context.Context, db *postgres.DB, deploymentID int64) ([]string, error) {
-	events, err := db.Events(ctx, deploymentID, 0, 0)
-	if err != nil {
-		return nil, err
+	for range 20 {
+		before, err := db.Deployment(ctx, deploymentID)
+		if err != nil {
+			return nil, err
+		}
+		events, err := db.Events(ctx, deploymentID, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		items, err := db.Items(ctx, deploymentID, "")
+		if err != nil {
+			return nil, err
+		}
+		after, err := db.Deployment(ctx, deploymentID)
+		if err != nil {
+			return nil, err
+		}
+		if before.AuditSeq == after.AuditSeq {
+			return compare(after.AuditSeq, events, items)
+		}
 	}
-	items, err := db.Items(ctx, deploymentID, "")
-	if err != nil {
-		return nil, err
-	}
+	return nil, fmt.Errorf("deployment %d kept changing while it was checked", deploymentID)
+}
+
+func compare(seq int64, events []signoff.Event, items []signoff.Item) ([]string, error) {
 	var problems []string
 	state := map[string]signoff.ItemState{}
 	reason := map[string]string{}
@@ -64,10 +86,6 @@ func Consistent(ctx context.Context, db *postgres.DB, deploymentID int64) ([]str
 		if it.State != want || it.NAReason != reason[it.Path] {
 			problems = append(problems, fmt.Sprintf("item %s is %s in the table but %s in the audit log", it.Path, it.State, want))
 		}
-	}
-	var seq int64
-	if d, err := db.Deployment(ctx, deploymentID); err == nil {
-		seq = d.AuditSeq
 	}
 	if seq != int64(len(events)) {
 		problems = append(problems, fmt.Sprintf("deployment says %d events, the log has %d", seq, len(events)))

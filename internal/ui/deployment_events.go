@@ -147,10 +147,24 @@ func (s *Server) sendChanges(ctx context.Context, r *http.Request, stream *sseWr
 	}
 	parts = append(parts, summary(v, true), statusBadge(v, true), startAction(v, true), signoffJump(v, true),
 		phaseNav(v, true), signoffPanel(v, true))
+	// Only the phases and sections that changed: every out-of-band swap
+	// costs the browser a pass over a large page.
+	phases, sections := map[int]bool{}, map[[2]int]bool{}
+	for top := range tops {
+		var ph, sec int
+		if _, err := fmt.Sscanf(top, "%d.%d", &ph, &sec); err == nil {
+			phases[ph], sections[[2]int{ph, sec}] = true, true
+		}
+	}
 	for _, ph := range v.Phases() {
+		if !phases[ph.Num] {
+			continue
+		}
 		parts = append(parts, phaseProgress(ph, true))
 		for _, sec := range ph.Sections {
-			parts = append(parts, sectionCount(sec, true))
+			if sections[[2]int{ph.Num, sec.Num}] {
+				parts = append(parts, sectionCount(sec, true))
+			}
 		}
 	}
 	for _, p := range parts {
