@@ -74,7 +74,10 @@ func dataDirSigner(dir string) (*audit.Signer, error) {
 // createKeyFile writes a new base64 Ed25519 seed to path, readable by its
 // owner only. If another process created the file first, its key stands.
 func createKeyFile(dir, path string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// Searchable, not listable: the embedded cluster's folder inside it must
+	// be reachable by the unprivileged user PostgreSQL runs as; the key file
+	// itself is the owner's only.
+	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

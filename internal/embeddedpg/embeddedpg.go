@@ -210,7 +210,12 @@ func start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Cluster, er
 
 	createdDataDir := false
 	if _, err := os.Stat(dataDir); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		// Folders created above it are searchable (not listable) by others:
+		// as root, PostgreSQL runs as another user who must walk through them.
+		if err := os.MkdirAll(filepath.Dir(dataDir), 0o711); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+		if err := os.Mkdir(dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data folder: %w", err)
 		}
 		createdDataDir = true
