@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -103,23 +105,80 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 const InviteTTL = 7 * 24 * time.Hour
 
 // Invite creates a person who has no usable password yet and returns a
-// one-time link token with which they choose one.
+// one-time link token with which they choose one. The person, their roles
+// and the link are one transaction and one audit event.
 func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.EventActor) (*signoff.User, string, error) {
 	n.Password = base64.RawURLEncoding.EncodeToString(randomToken(32)) // never told to anyone
-	u, err := db.CreateUser(ctx, n, actor)
+	if err := n.Validate(); err != nil {
+		return nil, "", err
+	}
+	hash, err := password.HashWith(n.Password, PasswordParams)
+	if err != nil {
+		return nil, "", fmt.Errorf("invite: %w", err)
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("invite: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	id, after, err := insertUser(ctx, tx, n, hash, actor)
 	if err != nil {
 		return nil, "", err
 	}
-	token, err := db.NewInviteToken(ctx, u.ID)
+	token, err := newInviteToken(ctx, tx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	after["invited"] = true
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
+		Actor: actor, Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id), After: after,
+	}); err != nil {
+		return nil, "", err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, "", fmt.Errorf("invite: commit: %w", err)
+	}
+	u, err := db.User(ctx, id)
 	return u, token, err
 }
 
-// NewInviteToken issues a fresh invitation link for an existing person,
-// replacing any earlier unused one.
-func (db *DB) NewInviteToken(ctx context.Context, userID int64) (string, error) {
+// NewInviteToken issues a fresh invitation link for an existing, active
+// person, replacing any earlier unused one, and records it.
+func (db *DB) NewInviteToken(ctx context.Context, userID int64, actor signoff.EventActor) (string, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reissue invitation: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var active bool
+	err = tx.QueryRow(ctx, `SELECT active FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&active)
+	if err != nil {
+		return "", notFound(fmt.Errorf("reissue invitation for user %d: %w", userID, err), "Person %d not found.", userID)
+	}
+	if !active {
+		return "", signoff.Errorf(signoff.ECONFLICT, "Person %d is deactivated; reactivate them before inviting them again.", userID)
+	}
+	token, err := newInviteToken(ctx, tx, userID)
+	if err != nil {
+		return "", err
+	}
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
+		Target: fmt.Sprintf("user/%d", userID), After: map[string]string{"invitation": "issued"}}); err != nil {
+		return "", err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return "", fmt.Errorf("reissue invitation: commit: %w", err)
+	}
+	return token, nil
+}
+
+// newInviteToken stores a fresh invitation link for userID in tx,
+// replacing any earlier unused one, and returns its token (only the hash
+// is stored).
+func newInviteToken(ctx context.Context, tx pgx.Tx, userID int64) (string, error) {
 	token := base64.RawURLEncoding.EncodeToString(randomToken(24))
 	h := sha256.Sum256([]byte(token))
-	_, err := db.pool.Exec(ctx, `
+	_, err := tx.Exec(ctx, `
 		WITH old AS (
 		    DELETE FROM setup_tokens WHERE user_id = $2 AND purpose = 'invite' AND used_at IS NULL
 		)

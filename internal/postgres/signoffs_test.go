@@ -510,3 +510,50 @@ func TestSignChecklistHashIsTheStateAtSigning(t *testing.T) {
 		t.Fatalf("replay after a later change gives %x; want %x", replayed, sig.ChecklistHash)
 	}
 }
+
+// The signature ceremony's password checks share the login's limit, and
+// parallel wrong passwords cannot slip under it either.
+func TestSignParallelWrongPasswordsStopAtTheLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDBWith(t, postgres.Options{MaxConns: 32})
+	team := newSignTeam(t, db)
+	d := newSmallDeployment(t, db, team.eng, "voxflow-api")
+	resolveSmall(t, db, d, team.eng)
+	seq := reload(t, db, d).AuditSeq
+	warm := make([]func() error, 30)
+	for i := range warm {
+		warm[i] = func() error { return db.Ping(ctx) }
+	}
+	together(warm...)
+
+	tries := make([]func() error, 30)
+	for i := range tries {
+		tries[i] = func() error {
+			_, err := db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: 1, UserID: team.eng.ID,
+				Password: fmt.Sprintf("wrong password %d", i), ClientIP: fmt.Sprintf("198.51.100.%d", i), Via: "web"})
+			return err
+		}
+	}
+	checked, limited := 0, 0
+	for i, err := range together(tries...) {
+		switch signoff.ErrorCode(err) {
+		case signoff.EUNAUTHORIZED:
+			checked++
+		case signoff.ERATELIMIT:
+			limited++
+		default:
+			t.Fatalf("try %d: %v", i, err)
+		}
+	}
+	if checked != postgres.MaxFailuresPerKey || limited != 30-postgres.MaxFailuresPerKey {
+		t.Fatalf("%d wrong passwords checked, %d refused; want %d checked and %d refused",
+			checked, limited, postgres.MaxFailuresPerKey, 30-postgres.MaxFailuresPerKey)
+	}
+	assertNothingSigned(t, db, d, seq)
+	_, err := signAs(db, d, 1, team.eng)
+	wantCode(t, err, signoff.ERATELIMIT)
+	_, err = db.Authenticate(ctx, team.eng.Email, testPassword, "203.0.113.8")
+	wantCode(t, err, signoff.ERATELIMIT)
+	assertNothingSigned(t, db, d, seq)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,36 +32,43 @@ func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.E
 		return nil, fmt.Errorf("create user: begin: %w", err)
 	}
 	defer tx.Rollback(ctx)
-
-	var id int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO users (email, name, password_hash, is_admin, is_auditor)
-		VALUES ($1, $2, $3, $4, $5)
-		RETURNING id`, n.Email, n.Name, hash, n.IsAdmin, n.IsAuditor).Scan(&id)
-	if isUniqueViolation(err, "users_email_key") {
-		return nil, signoff.Errorf(signoff.ECONFLICT, "A person with email %s already exists.", n.Email)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create user %s: %w", n.Email, err)
-	}
-	roles, err := grantRoles(ctx, tx, id, n.Roles, actor.ID)
+	id, after, err := insertUser(ctx, tx, n, hash, actor)
 	if err != nil {
 		return nil, err
 	}
 	if actor.ID == 0 && actor.Name == "" {
 		actor = signoff.EventActor{ID: id, Name: n.Name, Via: "web"}
 	}
-	_, err = db.appendSystemEvent(ctx, tx, signoff.Change{
-		Actor: actor, Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id),
-		After: map[string]any{"email": n.Email, "name": n.Name, "admin": n.IsAdmin, "auditor": n.IsAuditor, "roles": roles},
-	})
-	if err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
+		Actor: actor, Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id), After: after,
+	}); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("create user: commit: %w", err)
 	}
 	return db.User(ctx, id)
+}
+
+// insertUser writes a validated person and their roles in tx and returns
+// the id and the "after" of the user.create event the caller records.
+func insertUser(ctx context.Context, tx pgx.Tx, n signoff.NewUser, hash string, actor signoff.EventActor) (int64, map[string]any, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `
+		INSERT INTO users (email, name, password_hash, is_admin, is_auditor)
+		VALUES ($1, $2, $3, $4, $5)
+		RETURNING id`, n.Email, n.Name, hash, n.IsAdmin, n.IsAuditor).Scan(&id)
+	if isUniqueViolation(err, "users_email_key") {
+		return 0, nil, signoff.Errorf(signoff.ECONFLICT, "A person with email %s already exists.", n.Email)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("create user %s: %w", n.Email, err)
+	}
+	roles, err := grantRoles(ctx, tx, id, n.Roles, actor.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return id, map[string]any{"email": n.Email, "name": n.Name, "admin": n.IsAdmin, "auditor": n.IsAuditor, "roles": roles}, nil
 }
 
 func grantRoles(ctx context.Context, tx pgx.Tx, userID int64, names []string, by int64) ([]string, error) {
@@ -147,7 +155,8 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 }
 
 // Rate limits for password checks, shared by every instance through the
-// auth_failures table.
+// auth_failures table: at most MaxFailuresPerKey failed attempts per email
+// and per client address in any FailureWindow.
 const (
 	FailureWindow     = 15 * time.Minute
 	MaxFailuresPerKey = 10
@@ -160,38 +169,38 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// Authenticate checks an email and password. Failures are counted per email
-// and per client address; past the limit it refuses before checking.
+// Authenticate checks an email and password. Attempts are limited per
+// email and per client address (see passwordAttempt).
 func (db *DB) Authenticate(ctx context.Context, email, pw, clientIP string) (*signoff.User, error) {
 	email = strings.TrimSpace(email)
 	keys := []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
-	if err := db.checkRateLimit(ctx, keys); err != nil {
+	var id int64
+	ok, err := db.passwordAttempt(ctx, keys, func() (bool, error) {
+		var hash string
+		var active bool
+		err := db.pool.QueryRow(ctx, `SELECT id, password_hash, active FROM users WHERE lower(email) = lower($1)`, email).Scan(&id, &hash, &active)
+		if errors.Is(err, pgx.ErrNoRows) {
+			hash = dummyHash()
+		} else if err != nil {
+			return false, fmt.Errorf("authenticate: %w", err)
+		}
+		ok, err := password.Check(hash, pw)
+		if err != nil {
+			return false, fmt.Errorf("authenticate user %d: %w", id, err)
+		}
+		return ok && id != 0 && active, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	var id int64
-	var hash string
-	var active bool
-	err := db.pool.QueryRow(ctx, `SELECT id, password_hash, active FROM users WHERE lower(email) = lower($1)`, email).Scan(&id, &hash, &active)
-	if errors.Is(err, pgx.ErrNoRows) {
-		hash = dummyHash()
-	} else if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
-	ok, err := password.Check(hash, pw)
-	if err != nil {
-		return nil, fmt.Errorf("authenticate user %d: %w", id, err)
-	}
-	if !ok || id == 0 || !active {
-		if err := db.recordFailure(ctx, keys); err != nil {
-			return nil, err
-		}
+	if !ok {
 		return nil, signoff.Errorf(signoff.EUNAUTHORIZED, "Email or password is wrong.")
 	}
 	return db.User(ctx, id)
 }
 
 // CheckPassword re-verifies a signed-in person's password (the signature
-// ceremony); failures count against the same limit as logins.
+// ceremony); attempts count against the same limit as logins.
 func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP string) error {
 	var email, hash string
 	var active bool
@@ -200,45 +209,90 @@ func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP stri
 		return notFound(fmt.Errorf("check password of user %d: %w", userID, err), "Person %d not found.", userID)
 	}
 	keys := []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
-	if err := db.checkRateLimit(ctx, keys); err != nil {
+	ok, err := db.passwordAttempt(ctx, keys, func() (bool, error) {
+		ok, err := password.Check(hash, pw)
+		if err != nil {
+			return false, fmt.Errorf("check password of user %d: %w", userID, err)
+		}
+		return ok && active, nil
+	})
+	if err != nil {
 		return err
 	}
-	ok, err := password.Check(hash, pw)
-	if err != nil {
-		return fmt.Errorf("check password of user %d: %w", userID, err)
-	}
-	if !ok || !active {
-		if err := db.recordFailure(ctx, keys); err != nil {
-			return err
-		}
+	if !ok {
 		return signoff.Errorf(signoff.EUNAUTHORIZED, "The password is wrong; nothing was signed.")
 	}
 	return nil
 }
 
-func (db *DB) checkRateLimit(ctx context.Context, keys []string) error {
-	var n int
-	err := db.pool.QueryRow(ctx, `
-		SELECT coalesce(max(c), 0) FROM (
-		    SELECT count(*) AS c FROM auth_failures
-		    WHERE key = ANY($1) AND at > now() - $2::interval
-		    GROUP BY key
-		) per_key`, keys, FailureWindow).Scan(&n)
+// passwordAttempt runs one password check under the rate limit of keys.
+//
+// The attempt is counted before check runs, by the same short transaction
+// that reads the count, and that transaction holds an advisory lock per
+// key: parallel guesses queue there one by one, so no more than
+// MaxFailuresPerKey of them per window ever reach the (slow) hash check.
+// Past the limit it refuses without checking or counting. A check that
+// succeeds has its attempt forgiven (deleted); a failed one stays counted.
+func (db *DB) passwordAttempt(ctx context.Context, keys []string, check func() (bool, error)) (bool, error) {
+	ids, err := db.countAttempt(ctx, keys)
 	if err != nil {
-		return fmt.Errorf("check rate limit: %w", err)
+		return false, err
 	}
-	if n >= MaxFailuresPerKey {
-		return signoff.Errorf(signoff.ERATELIMIT, "Too many failed attempts. Wait %d minutes and try again.", int(FailureWindow.Minutes()))
+	ok, err := check()
+	if err != nil || !ok {
+		return false, err
 	}
-	return nil
+	// Forgive even if the caller has gone: a right password is never
+	// held against anyone.
+	if _, err := db.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM auth_failures WHERE id = ANY($1)`, ids); err != nil {
+		return false, fmt.Errorf("forgive successful attempt: %w", err)
+	}
+	return true, nil
 }
 
-func (db *DB) recordFailure(ctx context.Context, keys []string) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO auth_failures (key) SELECT unnest($1::text[])`, keys)
+// countAttempt records one attempt against each key unless a key already
+// has MaxFailuresPerKey within FailureWindow, and returns the recorded ids.
+func (db *DB) countAttempt(ctx context.Context, keys []string) ([]int64, error) {
+	keys = slices.Clone(keys)
+	slices.Sort(keys) // one lock order for everyone: no deadlocks
+	keys = slices.Compact(keys)
+	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("record failed attempt: %w", err)
+		return nil, fmt.Errorf("count attempt: begin: %w", err)
 	}
-	return nil
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `
+		SELECT pg_advisory_xact_lock(hashtextextended('signoff.auth:' || k, 0))
+		FROM unnest($1::text[]) AS k`, keys); err != nil {
+		return nil, fmt.Errorf("count attempt: lock: %w", err)
+	}
+	var failures int
+	var ids []int64
+	err = tx.QueryRow(ctx, `
+		WITH counted AS (
+		    SELECT coalesce(max(c), 0) AS n FROM (
+		        SELECT count(*) AS c FROM auth_failures
+		        WHERE key = ANY($1) AND at > clock_timestamp() - $2::interval
+		        GROUP BY key
+		    ) per_key
+		), recorded AS (
+		    INSERT INTO auth_failures (key, at)
+		    SELECT k, clock_timestamp() FROM unnest($1::text[]) AS k, counted
+		    WHERE counted.n < $3
+		    RETURNING id
+		)
+		SELECT (SELECT n FROM counted), coalesce((SELECT array_agg(id) FROM recorded), '{}')`,
+		keys, FailureWindow, MaxFailuresPerKey).Scan(&failures, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("count attempt: %w", err)
+	}
+	if failures >= MaxFailuresPerKey {
+		return nil, signoff.Errorf(signoff.ERATELIMIT, "Too many failed attempts. Wait %d minutes and try again.", int(FailureWindow.Minutes()))
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("count attempt: commit: %w", err)
+	}
+	return ids, nil
 }
 
 // SetPassword changes a person's password.

@@ -464,9 +464,13 @@ func TestUserInvitations(t *testing.T) {
 		t.Fatal(err)
 	}
 	omar := sqlInt(t, db, `SELECT id FROM users WHERE email = 'omar@example.com'`)
-	t2, err := db.NewInviteToken(ctx, omar)
+	seq := systemSeq(t, db)
+	t2, err := db.NewInviteToken(ctx, omar, as(admin))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ev := lastEvent(t, db, 0); ev.Seq != seq+1 || ev.Action != signoff.ActUserUpdate || ev.Target != fmt.Sprintf("user/%d", omar) {
+		t.Fatalf("a new link recorded %+v", ev)
 	}
 	_, err = db.InviteeName(ctx, t1)
 	wantCode(t, err, signoff.ENOTFOUND)
@@ -478,6 +482,11 @@ func TestUserInvitations(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = db.AcceptInvite(ctx, t2, "omar's passphrase")
+	wantCode(t, err, signoff.ENOTFOUND)
+	// ...and no new one is issued while they are deactivated.
+	_, err = db.NewInviteToken(ctx, omar, as(admin))
+	wantCode(t, err, signoff.ECONFLICT)
+	_, err = db.NewInviteToken(ctx, 99999, as(admin))
 	wantCode(t, err, signoff.ENOTFOUND)
 	checkChain(t, db, 0)
 }
@@ -511,4 +520,158 @@ func TestUserConcurrentSystemChangesKeepTheSystemChainIntact(t *testing.T) {
 	if creates != 13 {
 		t.Fatalf("%d user.create events; want 13", creates)
 	}
+}
+
+// Rule 1: inviting someone is one change. When the invitation link cannot
+// be stored, the person is not created either, and nothing is recorded.
+func TestUserInviteIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	admin := addUser(t, db, "Ada Admin")
+	seq := systemSeq(t, db)
+	nina := signoff.NewUser{Email: "nina@example.com", Name: "Nina New", Roles: []string{"Product Manager"}}
+
+	// The second step (storing the link) fails, after the person row and
+	// their role were written.
+	if _, err := db.Pool().Exec(ctx, `
+		CREATE FUNCTION refuse_invites() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'injected: no invitation links today'; END $$;
+		CREATE TRIGGER refuse_invites BEFORE INSERT ON setup_tokens
+		FOR EACH ROW WHEN (NEW.purpose = 'invite') EXECUTE FUNCTION refuse_invites();`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Invite(ctx, nina, as(admin)); err == nil {
+		t.Fatal("Invite succeeded although its link could not be stored")
+	}
+	assertNoInvitee := func(when string) {
+		t.Helper()
+		if n := sqlInt(t, db, `SELECT count(*) FROM users WHERE lower(email) = 'nina@example.com'`); n != 0 {
+			t.Fatalf("%s: the person was created although the invitation failed", when)
+		}
+		if n := sqlInt(t, db, `SELECT count(*) FROM user_roles ur JOIN users u ON u.id = ur.user_id WHERE u.email = 'nina@example.com'`); n != 0 {
+			t.Fatalf("%s: %d roles granted to nobody", when, n)
+		}
+		if n := sqlInt(t, db, `SELECT count(*) FROM setup_tokens WHERE purpose = 'invite'`); n != 0 {
+			t.Fatalf("%s: %d invitation links stored", when, n)
+		}
+		if got := systemSeq(t, db); got != seq {
+			t.Fatalf("%s: a failed invitation wrote system events: %d → %d", when, seq, got)
+		}
+	}
+	assertNoInvitee("link refused")
+	if _, err := db.Pool().Exec(ctx, `DROP TRIGGER refuse_invites ON setup_tokens`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Its audit record fails: again nothing.
+	db.OnEvent(func(context.Context, pgx.Tx, signoff.Event) error { return errors.New("injected failure") })
+	if _, _, err := db.Invite(ctx, nina, as(admin)); err == nil {
+		t.Fatal("Invite succeeded although its audit record failed")
+	}
+	db.OnEvent(nil)
+	assertNoInvitee("audit record refused")
+
+	// The same invitation now goes through, as one event, and a retry is
+	// not refused as a duplicate of a half-made one.
+	u, token, err := db.Invite(ctx, nina, as(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, err := db.InviteeName(ctx, token); err != nil || name != "Nina New" {
+		t.Fatalf("invitee name: %q, %v", name, err)
+	}
+	if got := systemSeq(t, db); got != seq+1 {
+		t.Fatalf("an invitation wrote %d system events; want 1", got-seq)
+	}
+	ev := lastEvent(t, db, 0)
+	var after map[string]any
+	_ = json.Unmarshal(payload(t, ev).After, &after)
+	if ev.Action != signoff.ActUserCreate || ev.Target != fmt.Sprintf("user/%d", u.ID) || ev.Actor.ID != admin.ID || after["invited"] != true {
+		t.Fatalf("invite event %s %s by %d, after %v", ev.Action, ev.Target, ev.Actor.ID, after)
+	}
+	// A duplicate fails before anything is written.
+	_, _, err = db.Invite(ctx, signoff.NewUser{Email: "NINA@example.com", Name: "Nina Again"}, as(admin))
+	wantCode(t, err, signoff.ECONFLICT)
+	if got := systemSeq(t, db); got != seq+1 {
+		t.Fatalf("a refused duplicate invitation wrote events")
+	}
+	checkChain(t, db, 0)
+}
+
+// Guesses fired in parallel cannot slip under the limit: each attempt is
+// counted before its password is checked, in the same serialised step that
+// checks the count.
+func TestUserAuthenticateRateLimitHoldsUnderParallelGuesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDBWith(t, postgres.Options{MaxConns: 32})
+	bob := addUser(t, db, "Bob Ortiz")
+	warm := make([]func() error, 30)
+	for i := range warm {
+		warm[i] = func() error { return db.Ping(ctx) }
+	}
+	together(warm...)
+
+	guesses := make([]func() error, 30)
+	for i := range guesses {
+		guesses[i] = func() error {
+			// A new address each time: only the per-email limit applies.
+			_, err := db.Authenticate(ctx, bob.Email, fmt.Sprintf("guess number %d", i), fmt.Sprintf("198.51.100.%d", i))
+			return err
+		}
+	}
+	checked, limited := 0, 0
+	for i, err := range together(guesses...) {
+		switch signoff.ErrorCode(err) {
+		case signoff.EUNAUTHORIZED:
+			checked++
+		case signoff.ERATELIMIT:
+			limited++
+		default:
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if checked != postgres.MaxFailuresPerKey || limited != 30-postgres.MaxFailuresPerKey {
+		t.Fatalf("%d guesses checked against the hash, %d refused; want %d checked (the limit) and %d refused",
+			checked, limited, postgres.MaxFailuresPerKey, 30-postgres.MaxFailuresPerKey)
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "email:"+bob.Email); n != postgres.MaxFailuresPerKey {
+		t.Fatalf("%d failures recorded; want %d", n, postgres.MaxFailuresPerKey)
+	}
+	// While limited, even the right password is refused.
+	_, err := db.Authenticate(ctx, bob.Email, testPassword, "203.0.113.1")
+	wantCode(t, err, signoff.ERATELIMIT)
+}
+
+// A correct password is not held against anyone: the attempt counted
+// before the check is forgiven once it succeeds.
+func TestUserAuthenticateSuccessIsNotCounted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	bob := addUser(t, db, "Bob Ortiz")
+	for range postgres.MaxFailuresPerKey + 5 {
+		if _, err := db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CheckPassword(ctx, bob.ID, testPassword, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures`); n != 0 {
+		t.Fatalf("%d attempts recorded after only correct passwords", n)
+	}
+	// Failures still count, and a success in between does not wipe them.
+	for range postgres.MaxFailuresPerKey - 1 {
+		_, err := db.Authenticate(ctx, bob.Email, "wrong password", "192.0.2.2")
+		wantCode(t, err, signoff.EUNAUTHORIZED)
+	}
+	if _, err := db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.2"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Authenticate(ctx, bob.Email, "wrong password", "192.0.2.2")
+	wantCode(t, err, signoff.EUNAUTHORIZED)
+	_, err = db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.2")
+	wantCode(t, err, signoff.ERATELIMIT)
 }
