@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -33,8 +34,12 @@ type Config struct {
 	// trivial requests the load generator measures against.
 	LoadFloors bool // LOAD_FLOORS
 
-	// MetricsToken, when set, is the bearer token /metrics requires.
+	// MetricsToken, when set, is the bearer token /metrics requires; it
+	// works from any address.
 	MetricsToken string // METRICS_TOKEN
+	// MetricsAllowedNetworks are the client networks /metrics answers
+	// without a token (when METRICS_TOKEN is unset).
+	MetricsAllowedNetworks []netip.Prefix // METRICS_ALLOWED_NETWORKS
 
 	SigningKey     string // SIGNING_KEY: base64 Ed25519 private key (seed or full)
 	SigningKeyFile string // SIGNING_KEY_FILE: a file holding it
@@ -77,6 +82,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if c.MetricsToken, err = secret(getenv, "METRICS_TOKEN"); err != nil {
+		return nil, err
+	}
+	if c.MetricsAllowedNetworks, err = networks(getenv, "METRICS_ALLOWED_NETWORKS", DefaultMetricsNetworks); err != nil {
 		return nil, err
 	}
 	c.SigningKey = getenv("SIGNING_KEY")
@@ -126,6 +134,47 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("SMTP_TLS must be starttls, tls or none, got %q", c.SMTP.TLS)
 	}
 	return c, nil
+}
+
+// DefaultMetricsNetworks lets only the machine itself read /metrics.
+const DefaultMetricsNetworks = "127.0.0.1/8,::1/128"
+
+// MetricsAllowed reports whether a client address may read /metrics
+// without a token.
+func (c *Config) MetricsAllowed(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range c.MetricsAllowedNetworks {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// networks reads a comma-separated list of CIDR networks ("10.0.0.0/8,
+// fd00::/8"); a bare address is a network of one.
+func networks(getenv func(string) string, name, def string) ([]netip.Prefix, error) {
+	v := getenv(name)
+	if strings.TrimSpace(v) == "" {
+		v = def
+	}
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%s must list networks in CIDR notation such as 127.0.0.1/8,10.0.0.0/8; %q is not one", name, f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func hostFor(addr string) string {

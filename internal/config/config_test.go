@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,8 @@ func TestInvalid(t *testing.T) {
 		"smtp tls":   {"SMTP_TLS": "maybe"},
 		"proxy":      {"TRUST_PROXY": "perhaps"},
 		"missing fn": {"DATABASE_URL_FILE": "/nonexistent/file"},
+		"cidr":       {"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8,10.0.0.0/33"},
+		"not ip":     {"METRICS_ALLOWED_NETWORKS": "localhost"},
 	} {
 		_, err := Load(env(m))
 		if err == nil {
@@ -55,5 +58,38 @@ func TestInvalid(t *testing.T) {
 		if strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: error spans lines: %q", name, err)
 		}
+	}
+}
+
+func TestMetricsAllowedNetworks(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]bool{
+		"127.0.0.1": true, "127.8.9.10": true, "::1": true, "::ffff:127.0.0.1": true,
+		"10.0.0.1": false, "192.0.2.7": false, "::2": false,
+	} {
+		if got := c.MetricsAllowed(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("default networks: MetricsAllowed(%s) = %v; want %v", addr, got, want)
+		}
+	}
+
+	c, err = Load(env(map[string]string{"METRICS_ALLOWED_NETWORKS": " 10.0.0.0/8 , fd00::/8,192.0.2.7"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]bool{
+		"10.200.3.4": true, "fd12::1": true, "192.0.2.7": true,
+		"192.0.2.8": false, "127.0.0.1": false, "11.0.0.1": false,
+	} {
+		if got := c.MetricsAllowed(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("custom networks: MetricsAllowed(%s) = %v; want %v", addr, got, want)
+		}
+	}
+
+	_, err = Load(env(map[string]string{"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8,10.0.0.0/33"}))
+	if err == nil || !strings.Contains(err.Error(), "METRICS_ALLOWED_NETWORKS") || !strings.Contains(err.Error(), `"10.0.0.0/33"`) {
+		t.Fatalf("bad CIDR: error %v; want one naming the variable and the bad entry", err)
 	}
 }

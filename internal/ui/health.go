@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -53,12 +55,16 @@ func staticHandler(files fs.FS) http.Handler {
 	})
 }
 
-// metricsHandler serves Prometheus metrics, behind METRICS_TOKEN when set.
+// metricsHandler serves Prometheus metrics. With METRICS_TOKEN set, the
+// bearer token is required and enough, from any address; without it, only
+// clients in METRICS_ALLOWED_NETWORKS (by default the machine itself) are
+// answered.
 func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) {
 	if s.metrics == nil {
 		http.NotFound(w, r)
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	if tok := s.cfg.MetricsToken; tok != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
@@ -66,6 +72,31 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Metrics need the bearer token set in METRICS_TOKEN.", http.StatusUnauthorized)
 			return
 		}
+	} else if addr, ok := s.metricsClient(r); !ok || !s.cfg.MetricsAllowed(addr) {
+		http.Error(w, "Metrics are served only to the networks in METRICS_ALLOWED_NETWORKS, or with METRICS_TOKEN.", http.StatusForbidden)
+		return
 	}
 	s.metrics.Handler().ServeHTTP(w, r)
+}
+
+// metricsClient is the address a metrics request comes from. Behind a
+// proxy (TRUST_PROXY) it is the last X-Forwarded-For entry: the one the
+// proxy itself added. Entries before it are whatever the client sent, so
+// they must not open an access check.
+func (s *Server) metricsClient(r *http.Request) (netip.Addr, bool) {
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		host = h
+	}
+	if s.cfg.TrustProxy {
+		if fwd := r.Header.Values("X-Forwarded-For"); len(fwd) > 0 {
+			list := strings.Split(fwd[len(fwd)-1], ",")
+			host = strings.TrimSpace(list[len(list)-1])
+		}
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return addr.Unmap(), true
 }

@@ -20,6 +20,8 @@ import (
 // cannot ship without deciding who may use it.
 //
 //	public   anyone, signed in or not
+//	network  by client address (METRICS_ALLOWED_NETWORKS) or METRICS_TOKEN,
+//	         never by session; these test clients are local, so let in
 //	member   anyone signed in
 //	editor   signed in and not an auditor (auditors change nothing)
 //	holder   an editor holding the slot's role (checked by the handler)
@@ -29,7 +31,7 @@ import (
 var access = map[string]string{
 	"GET /healthz":          "public",
 	"GET /readyz":           "public",
-	"GET /metrics":          "public",
+	"GET /metrics":          "network",
 	"GET /static/*":         "public",
 	"GET /login":            "public",
 	"POST /login":           "public",
@@ -99,7 +101,7 @@ var access = map[string]string{
 // allowed says whether a level lets a kind of visitor through.
 func allowed(level, who string) bool {
 	switch level {
-	case "public":
+	case "public", "network":
 		return true
 	case "member":
 		return who != "anon"
@@ -169,7 +171,7 @@ func TestEveryRouteChecksPermissions(t *testing.T) {
 			if status >= 500 {
 				t.Errorf("%s as %s: status %d", r, who, status)
 			}
-			if level == "public" {
+			if level == "public" || level == "network" {
 				// Public routes may still refuse bad input (a wrong
 				// password, a missing setup token); they never ask to sign in.
 				if strings.HasPrefix(loc, "/login") && r != "POST /logout" {
