@@ -44,7 +44,17 @@ type app struct {
 // router is the chi router under the cross-origin wrapper, for walking.
 func (a *app) router(t testing.TB) chi.Routes { return a.ui.Router() }
 
-func newApp(t testing.TB) *app {
+func newApp(t testing.TB) *app { return newAppWith(t, appConfig{}) }
+
+// appConfig varies the app a test runs: environment variables, where the
+// logs go, and web-layer options.
+type appConfig struct {
+	env  map[string]string
+	logs io.Writer // nil discards them
+	opts func(*ui.Options)
+}
+
+func newAppWith(t testing.TB, ac appConfig) *app {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -56,15 +66,22 @@ func newApp(t testing.TB) *app {
 	if err := db.EnsureTemplate(ctx, checklist.Seed); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(func(string) string { return "" })
+	cfg, err := config.Load(func(k string) string { return ac.env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
+	if ac.logs != nil {
+		logger = slog.New(slog.NewJSONHandler(ac.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	hub := live.NewHub(db.Pool(), logger)
 	go hub.Run(ctx)
 	m := metrics.New(metrics.Sources{Pool: db.Pool(), LiveConnections: hub.Connections})
-	s, err := ui.New(ctx, db, cfg, logger, ui.Options{Live: hub, Metrics: m})
+	opts := ui.Options{Live: hub, Metrics: m}
+	if ac.opts != nil {
+		ac.opts(&opts)
+	}
+	s, err := ui.New(ctx, db, cfg, logger, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

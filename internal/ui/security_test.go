@@ -50,31 +50,60 @@ func TestSessionCookieFlags(t *testing.T) {
 	}
 }
 
+// A login on a client that already holds a session gets a new session id,
+// and the old one is dead on the server: a session id someone planted or
+// copied before a login is worth nothing after it.
 func TestLoginRotatesSessionAndLogoutEndsIt(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
-	u := a.user("Alice Chen", false, false)
-	c := a.anon()
-	// A session that exists before login (e.g. planted by an attacker).
-	c.post("/login", url.Values{"email": {u.Email}, "password": {"wrong password!"}}, false)
-	c.get("/login")
-	before := cookieValue(c, a)
-	c.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}, false)
-	after := cookieValue(c, a)
-	if after == "" || after == before {
-		t.Fatalf("session id not rotated at login")
+	alice := a.user("Alice Chen", false, false)
+	bob := a.user("Bob Okafor", false, false)
+	c := a.login(alice)
+	aliceCookie := cookieValue(c, a)
+	if aliceCookie == "" {
+		t.Fatal("no session cookie after Alice's login")
 	}
-	// Replaying the cookie after logout gets nothing.
-	stolen := after
+	if got := withCookie(a, aliceCookie).get("/deployments"); got.StatusCode != http.StatusOK {
+		t.Fatalf("Alice's cookie before the second login: %d; the check below would prove nothing", got.StatusCode)
+	}
+
+	// Bob signs in on the same client, over Alice's session.
+	if res := c.post("/login", url.Values{"email": {bob.Email}, "password": {testPassword}}, false); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Bob's login: %d", res.StatusCode)
+	}
+	bobCookie := cookieValue(c, a)
+	if bobCookie == "" || bobCookie == aliceCookie {
+		t.Fatal("session cookie not rotated at login")
+	}
+	if page := c.get("/deployments"); page.StatusCode != http.StatusOK || !strings.Contains(page.Body, `data-testid="current-user">Bob Okafor<`) {
+		t.Fatalf("after Bob's login the client is not Bob: %d", page.StatusCode)
+	}
+	if res := withCookie(a, aliceCookie).get("/deployments"); !toLogin(res) {
+		t.Fatalf("Alice's old cookie after the second login: %d %s; want a redirect to /login", res.StatusCode, res.Header.Get("Location"))
+	}
+
+	// Replaying Bob's cookie after logout gets nothing either.
+	if res := withCookie(a, bobCookie).get("/deployments"); res.StatusCode != http.StatusOK {
+		t.Fatalf("Bob's cookie before logout: %d", res.StatusCode)
+	}
 	if res := c.post("/logout", nil, false); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %d", res.StatusCode)
 	}
-	replay := a.anon()
-	u2, _ := url.Parse(a.srv.URL)
-	replay.http.Jar.SetCookies(u2, []*http.Cookie{{Name: "signoff", Value: stolen, Path: "/"}})
-	if res := replay.get("/deployments"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
-		t.Fatalf("replayed cookie after logout: %d %s", res.StatusCode, res.Header.Get("Location"))
+	if res := withCookie(a, bobCookie).get("/deployments"); !toLogin(res) {
+		t.Fatalf("replayed cookie after logout: %d %s; want a redirect to /login", res.StatusCode, res.Header.Get("Location"))
 	}
+}
+
+// withCookie is a fresh client carrying only the given session cookie.
+func withCookie(a *app, value string) *client {
+	c := a.anon()
+	u, _ := url.Parse(a.srv.URL)
+	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: "signoff", Value: value, Path: "/"}})
+	return c
+}
+
+func toLogin(res response) bool {
+	return res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login")
 }
 
 func cookieValue(c *client, a *app) string {
@@ -247,5 +276,57 @@ func TestOperations(t *testing.T) {
 	}
 	if c.get("/healthz").Header.Get("X-Request-Id") == "" {
 		t.Fatal("no request id header")
+	}
+}
+
+// Served over HTTPS (BASE_URL https://…), the session cookie is Secure and
+// carries the __Host- prefix, and browsers are told to stay on HTTPS.
+func TestHTTPSCookieAndHSTS(t *testing.T) {
+	t.Parallel()
+	a := newAppWith(t, appConfig{env: map[string]string{"BASE_URL": "https://signoff.example.com"}})
+	u := a.user("Alice Chen", false, false)
+	c := a.anon()
+	if hsts := c.get("/login").Header.Get("Strict-Transport-Security"); !strings.Contains(hsts, "max-age=31536000") {
+		t.Fatalf("HTTPS base URL: Strict-Transport-Security = %q", hsts)
+	}
+	res := c.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}}, false)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	if res.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("login answer has no Strict-Transport-Security")
+	}
+	var cookie *http.Cookie
+	for _, ck := range res.Cookies() {
+		if strings.Contains(ck.Name, "signoff") {
+			cookie = ck
+		}
+	}
+	if cookie == nil || cookie.Name != "__Host-signoff" {
+		t.Fatalf("session cookie %+v; want one named __Host-signoff", cookie)
+	}
+	// The __Host- prefix is only honoured with Secure, Path=/ and no Domain.
+	if !cookie.Secure || !cookie.HttpOnly || cookie.Path != "/" || cookie.Domain != "" || cookie.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie flags: %+v", cookie)
+	}
+	// The cookie works under its own name only (a browser sends it back
+	// over HTTPS; this test server is plain HTTP, so it is set by hand).
+	send := func(name string) response {
+		req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/deployments", nil)
+		req.AddCookie(&http.Cookie{Name: name, Value: cookie.Value})
+		return a.anon().do(req)
+	}
+	if res := send("__Host-signoff"); res.StatusCode != http.StatusOK {
+		t.Fatalf("request with the __Host- cookie: %d", res.StatusCode)
+	}
+	if res := send("signoff"); !toLogin(res) {
+		t.Fatalf("the same session under the plain name: %d; want a redirect to /login", res.StatusCode)
+	}
+
+	// Plain HTTP: no HSTS (it would lock browsers out of a plain-HTTP
+	// install), and the cookie cannot be Secure.
+	plain := newApp(t)
+	if h := plain.anon().get("/login").Header.Get("Strict-Transport-Security"); h != "" {
+		t.Errorf("plain HTTP base URL sends Strict-Transport-Security %q", h)
 	}
 }
