@@ -41,6 +41,14 @@ var searchGlobs = []string{
 // pathEnv returns the PATH to search. A variable so tests can replace it.
 var pathEnv = func() string { return os.Getenv("PATH") }
 
+// BinDirEnv names the environment variable that, like PATH, steers the
+// search for the server programs: set, it names the one folder to use
+// (e.g. /opt/postgresql/16/bin) when Config.BinDir is empty.
+const BinDirEnv = "POSTGRES_BIN_DIR"
+
+// binDirEnv returns the BinDirEnv folder. A variable so tests can replace it.
+var binDirEnv = func() string { return os.Getenv(BinDirEnv) }
+
 // binaries is one installation of the PostgreSQL server programs.
 type binaries struct {
 	dir     string // folder holding initdb, pg_ctl and postgres (symlinks resolved)
@@ -53,19 +61,23 @@ func (b binaries) path(name string) string { return filepath.Join(b.dir, name) }
 var serverPrograms = []string{"initdb", "pg_ctl", "postgres"}
 
 // CheckBinaries reports whether Start can find PostgreSQL server binaries
-// (binDir as in Config.BinDir; empty to search PATH and the usual folders).
+// (binDir as in Config.BinDir; empty for POSTGRES_BIN_DIR or the search).
 // The error wraps ErrNoBinaries when none are installed.
 func CheckBinaries(binDir string) error {
 	_, err := findBinaries(context.Background(), binDir, 0)
 	return err
 }
 
-// findBinaries picks the server binaries to use. With binDir set only that
-// folder is considered. Otherwise PATH comes first, then searchGlobs with
-// the highest version first. wantMajor > 0 (an existing cluster's version)
+// findBinaries picks the server binaries to use. With binDir (or else
+// POSTGRES_BIN_DIR) set only that folder is considered. Otherwise PATH
+// comes first, then searchGlobs with the highest version first. wantMajor > 0 (an existing cluster's version)
 // restricts the choice to that major version, since a data folder can only
 // be opened by the major version that created it.
 func findBinaries(ctx context.Context, binDir string, wantMajor int) (binaries, error) {
+	fromEnv := false
+	if binDir == "" {
+		binDir, fromEnv = binDirEnv(), true
+	}
 	var dirs []string
 	if binDir != "" {
 		dirs = []string{binDir}
@@ -90,7 +102,7 @@ func findBinaries(ctx context.Context, binDir string, wantMajor int) (binaries, 
 
 	if len(found) == 0 {
 		if binDir != "" {
-			return binaries{}, fmt.Errorf("%s does not hold runnable initdb, pg_ctl and postgres programs: %w", binDir, ErrNoBinaries)
+			return binaries{}, noBinariesIn(binDir, fromEnv)
 		}
 		return binaries{}, ErrNoBinaries
 	}
@@ -198,3 +210,20 @@ func probeVersion(ctx context.Context, dir string) (binaries, error) {
 	major, _ := strconv.Atoi(m[2])
 	return binaries{dir: dir, major: major, version: m[1]}, nil
 }
+
+// noBinariesIn is ErrNoBinaries for a folder given explicitly (binDir, or
+// POSTGRES_BIN_DIR when fromEnv): still one line saying what to do, but
+// naming the folder rather than a search that did not happen.
+func noBinariesIn(dir string, fromEnv bool) error {
+	install := fmt.Sprintf(`install PostgreSQL %d or newer (e.g. "apt-get install postgresql", "dnf install postgresql-server" or "brew install postgresql") or set DATABASE_URL to use an existing server`, MinMajorVersion)
+	if fromEnv {
+		return noBinariesError(fmt.Sprintf("%s=%s does not hold runnable PostgreSQL server binaries (initdb, pg_ctl, postgres); point it at the bin folder of PostgreSQL %d or newer, unset it to search PATH and the usual install folders, or %s",
+			BinDirEnv, dir, MinMajorVersion, install))
+	}
+	return noBinariesError(fmt.Sprintf("%s does not hold runnable PostgreSQL server binaries (initdb, pg_ctl, postgres); %s", dir, install))
+}
+
+type noBinariesError string
+
+func (e noBinariesError) Error() string        { return string(e) }
+func (e noBinariesError) Is(target error) bool { return target == ErrNoBinaries }

@@ -80,8 +80,9 @@ type Config struct {
 	Database string
 
 	// BinDir is the folder holding initdb, pg_ctl and postgres. Empty
-	// searches PATH, then the usual install folders such as
-	// /usr/lib/postgresql/*/bin (highest version first).
+	// means the folder named by the POSTGRES_BIN_DIR environment variable
+	// if set, else a search of PATH, then the usual install folders such
+	// as /usr/lib/postgresql/*/bin (highest version first).
 	BinDir string
 
 	// Settings are extra server settings (postgresql.conf names and
@@ -208,6 +209,17 @@ func start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Cluster, er
 		logger:  logger,
 	}
 
+	// Find the binaries before creating or locking anything: without them
+	// Start fails and leaves no trace (no empty data folder, no lock file).
+	// Which major version is needed depends on the cluster already there.
+	existingMajor, err := c.clusterVersion()
+	if err != nil {
+		return nil, err
+	}
+	if c.bin, err = findBinaries(ctx, cfg.BinDir, existingMajor); err != nil {
+		return nil, err
+	}
+
 	createdDataDir := false
 	if _, err := os.Stat(dataDir); errors.Is(err, fs.ErrNotExist) {
 		// Folders created above it are searchable (not listable) by others:
@@ -237,12 +249,15 @@ func start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Cluster, er
 		}
 	}
 
-	existingMajor, err := c.clusterVersion()
-	if err != nil {
+	// Another process may have created the cluster between the first look
+	// and the lock; now that nobody else can, look again.
+	if major, err := c.clusterVersion(); err != nil {
 		return nil, err
-	}
-	if c.bin, err = findBinaries(ctx, cfg.BinDir, existingMajor); err != nil {
-		return nil, err
+	} else if major != existingMajor {
+		existingMajor = major
+		if c.bin, err = findBinaries(ctx, cfg.BinDir, existingMajor); err != nil {
+			return nil, err
+		}
 	}
 
 	if os.Geteuid() == 0 {

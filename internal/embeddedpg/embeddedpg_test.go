@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -358,13 +359,33 @@ func TestEphemeralWatchdog(t *testing.T) {
 	}
 }
 
-func TestNoBinaries(t *testing.T) {
-	oldPath, oldGlobs := pathEnv, searchGlobs
-	t.Cleanup(func() { pathEnv, searchGlobs = oldPath, oldGlobs })
+// hideBinaries makes the search for server binaries find none: an empty
+// PATH folder, install globs matching nothing, no POSTGRES_BIN_DIR.
+func hideBinaries(t *testing.T) {
+	oldPath, oldGlobs, oldEnv := pathEnv, searchGlobs, binDirEnv
+	t.Cleanup(func() { pathEnv, searchGlobs, binDirEnv = oldPath, oldGlobs, oldEnv })
 	pathEnv = func() string { return t.TempDir() }
 	searchGlobs = []string{filepath.Join(t.TempDir(), "*", "bin")}
+	binDirEnv = func() string { return "" }
+}
 
-	_, err := Start(context.Background(), Config{DataDir: testDataDir(t)}, testLogger(t))
+// assertNoTrace fails if a refused Start left the data folder (or the
+// folder that would hold it) behind.
+func assertNoTrace(t *testing.T, dataDir string) {
+	t.Helper()
+	for _, p := range []string{dataDir, filepath.Dir(dataDir)} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("a Start refused for want of binaries left %s behind (%v)", p, err)
+		}
+	}
+}
+
+func TestNoBinaries(t *testing.T) {
+	hideBinaries(t)
+
+	// The data folder, and the folders above it, do not exist yet.
+	dataDir := filepath.Join(testDataDir(t), "nested", "data")
+	_, err := Start(context.Background(), Config{DataDir: dataDir}, testLogger(t))
 	if !errors.Is(err, ErrNoBinaries) {
 		t.Fatalf("Start without binaries: %v, want ErrNoBinaries", err)
 	}
@@ -372,11 +393,45 @@ func TestNoBinaries(t *testing.T) {
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "apt-get install postgresql") || !strings.Contains(msg, "DATABASE_URL") {
 		t.Errorf("error should be one line telling how to install PostgreSQL or set DATABASE_URL: %q", msg)
 	}
+	assertNoTrace(t, dataDir)
 	if err := CheckBinaries(""); !errors.Is(err, ErrNoBinaries) {
 		t.Errorf("CheckBinaries: %v", err)
 	}
 	if err := CheckBinaries(t.TempDir()); !errors.Is(err, ErrNoBinaries) {
 		t.Errorf("CheckBinaries(empty folder): %v", err)
+	}
+}
+
+// POSTGRES_BIN_DIR names the one folder to use, and Start says so when it
+// holds no server.
+func TestBinDirEnv(t *testing.T) {
+	real, err := findBinaries(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hideBinaries(t)
+	empty := t.TempDir()
+	binDirEnv = func() string { return empty }
+
+	dataDir := filepath.Join(testDataDir(t), "data")
+	_, err = Start(context.Background(), Config{DataDir: dataDir}, testLogger(t))
+	if !errors.Is(err, ErrNoBinaries) {
+		t.Fatalf("Start with POSTGRES_BIN_DIR at an empty folder: %v, want ErrNoBinaries", err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "POSTGRES_BIN_DIR="+empty) ||
+		!strings.Contains(msg, "apt-get install postgresql") || !strings.Contains(msg, "DATABASE_URL") {
+		t.Errorf("error should be one line naming POSTGRES_BIN_DIR and how to install PostgreSQL or set DATABASE_URL: %q", msg)
+	}
+	assertNoTrace(t, dataDir)
+	// Config.BinDir wins over the variable.
+	if err := CheckBinaries(real.dir); err != nil {
+		t.Errorf("CheckBinaries(%s) with POSTGRES_BIN_DIR set elsewhere: %v", real.dir, err)
+	}
+	// The variable is used although PATH and the usual folders hold nothing.
+	binDirEnv = func() string { return real.dir }
+	if b, err := findBinaries(context.Background(), "", 0); err != nil || b.dir != real.dir {
+		t.Errorf("POSTGRES_BIN_DIR=%s: found %+v, %v", real.dir, b, err)
 	}
 }
 
