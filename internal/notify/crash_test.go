@@ -23,11 +23,16 @@ import (
 // being recorded delivers again after a restart, with the same delivery id,
 // so a receiver that keeps the ids it has seen applies it exactly once.
 
-const crashDBEnv = "SIGNOFF_NOTIFY_CRASH_DB"
+const (
+	crashDBEnv   = "SIGNOFF_NOTIFY_CRASH_DB"
+	crashSMTPEnv = "SIGNOFF_NOTIFY_CRASH_SMTP" // host:port of the test's mail server, if any
+)
 
 // TestCrashWorker is not a test: it is the worker process that
-// TestKilledMidDeliveryDeliversOnceAfterRestart starts and kills. It runs
-// a Notifier on the database it is given until it is killed.
+// TestKilledMidDeliveryDeliversOnceAfterRestart and
+// TestKilledMidMailSendsTheSameMessageAfterRestart start and kill. It runs
+// a Notifier on the database (and mail server) it is given until it is
+// killed.
 func TestCrashWorker(t *testing.T) {
 	url := os.Getenv(crashDBEnv)
 	if url == "" {
@@ -38,13 +43,17 @@ func TestCrashWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"BASE_URL": "https://signoff.example.com"}[k]
-	})
+	env := map[string]string{"BASE_URL": "https://signoff.example.com", "SMTP_FROM": "Signoff <signoff@example.com>"}
+	if hostPort := os.Getenv(crashSMTPEnv); hostPort != "" {
+		host, port, _ := strings.Cut(hostPort, ":")
+		env["SMTP_HOST"], env["SMTP_PORT"], env["SMTP_TLS"] = host, port, "none"
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := notify.New(db, cfg, slog.New(slog.DiscardHandler), notify.Options{WebhookTimeout: 30 * time.Second, River: quickQueue})
+	n, err := notify.New(db, cfg, slog.New(slog.DiscardHandler), notify.Options{
+		WebhookTimeout: 30 * time.Second, MailTimeout: 30 * time.Second, River: quickQueue})
 	if err != nil {
 		t.Fatal(err)
 	}

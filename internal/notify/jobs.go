@@ -72,7 +72,7 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[emailArgs]) error
 	return w.n.sendEmail(ctx, job.Args.EmailID, job.Attempt, job.Attempt >= job.MaxAttempts)
 }
 
-func (w *emailWorker) Timeout(*river.Job[emailArgs]) time.Duration { return 2 * time.Minute }
+func (w *emailWorker) Timeout(*river.Job[emailArgs]) time.Duration { return w.n.mailTimeout }
 
 type webhookWorker struct {
 	river.WorkerDefaults[webhookArgs]

@@ -47,6 +47,18 @@ func newMailer(cfg config.SMTP, tlsConfig *tls.Config) (*mailer, error) {
 
 // sendEmail is one attempt at one mail. A mail already sent is not sent
 // again; one the server refuses for good (5xx) is not retried.
+//
+// Handing a message to an SMTP server and recording that the server took
+// it cannot be one step: a process that dies in between, or a connection
+// that breaks while the server's answer is on its way, leaves the mail in
+// doubt. So, once the server has accepted the sender and the recipient,
+// the attempt first records in its own committed write that it is handing
+// the message over (the mail log reads "In doubt since attempt N: …"), and
+// only then sends DATA. An attempt that finds that note knows an earlier
+// one may have delivered. It sends again the identical message (same
+// Message-ID, same Date, same bytes), and the log keeps the doubt, so an
+// admin sees that the recipient may have it twice. See "Delivery
+// guarantees" in docs/notifications.md for why resending beats skipping.
 func (n *Notifier) sendEmail(ctx context.Context, id int64, attempt int, last bool) error {
 	e, err := n.db.Email(ctx, id)
 	if signoff.ErrorCode(err) == signoff.ENOTFOUND {
@@ -62,14 +74,35 @@ func (n *Notifier) sendEmail(ctx context.Context, id int64, attempt int, last bo
 		return n.db.RecordEmail(ctx, id, postgres.DeliveryResult{Status: signoff.DeliverySkipped,
 			Attempts: e.Attempts, Error: "SMTP not configured"})
 	}
-	sendErr := n.mailer.send(ctx, e)
+	since := doubtSince(e.LastError) // 0: no earlier attempt can have delivered it
+	if since > 0 {
+		n.logger.Warn("mail in doubt: sending it again with the same Message-ID", "email", id, "attempt", attempt, "since", since)
+	}
+	handover := func(ctx context.Context) error {
+		first := since
+		if first == 0 {
+			first = attempt
+		}
+		return n.db.RecordEmail(ctx, id, postgres.DeliveryResult{Status: signoff.DeliveryPending, Attempts: attempt,
+			Error: doubtNote(first, fmt.Sprintf("attempt %d is handing the message to the mail server; its answer is not recorded yet.", attempt))})
+	}
+	inDoubt, sendErr := n.mailer.send(ctx, e, handover)
 	res := postgres.DeliveryResult{Status: signoff.DeliveryDelivered, Attempts: attempt}
 	var se *smtp.SMTPError
 	permanent := errors.As(sendErr, &se) && se.Code >= 500
-	if sendErr != nil {
+	switch {
+	case sendErr == nil && since > 0:
+		res.Error = fmt.Sprintf("Delivered by attempt %d. Attempt %d was cut off after handing the message to the mail server, so the recipient may have it twice (with the same Message-ID).", attempt, since)
+	case sendErr != nil:
 		res.Status, res.Error = signoff.DeliveryPending, sendErr.Error()
 		if last || permanent {
 			res.Status = signoff.DeliveryFailed
+		}
+		if since == 0 && inDoubt {
+			since = attempt
+		}
+		if since > 0 {
+			res.Error = doubtNote(since, fmt.Sprintf("the mail server may have the message already. Attempt %d: %s", attempt, sendErr))
 		}
 	}
 	if err := n.db.RecordEmail(context.WithoutCancel(ctx), id, res); err != nil {
@@ -82,45 +115,99 @@ func (n *Notifier) sendEmail(ctx context.Context, id int64, attempt int, last bo
 		n.logger.Warn("mail refused", "email", id, "err", sendErr)
 		return river.JobCancel(sendErr)
 	}
-	n.logger.Warn("mail not sent", "email", id, "attempt", attempt, "err", sendErr)
+	n.logger.Warn("mail not sent", "email", id, "attempt", attempt, "in_doubt", since > 0, "err", sendErr)
 	return sendErr
 }
 
+// doubtPrefix starts the mail log's note while an earlier attempt may have
+// delivered a mail that is still pending; the number is that attempt.
+const doubtPrefix = "In doubt since attempt %d: "
+
+func doubtNote(since int, text string) string { return fmt.Sprintf(doubtPrefix, since) + text }
+
+// doubtSince reads the attempt a note in doubt names, or 0.
+func doubtSince(lastError string) int {
+	var since int
+	if _, err := fmt.Sscanf(lastError, doubtPrefix, &since); err != nil || since < 1 {
+		return 0
+	}
+	return since
+}
+
 // send delivers one message: connect, (START)TLS as configured, log in if
-// a username is set, and hand the message over.
-func (m *mailer) send(ctx context.Context, e *signoff.Email) error {
+// a username is set, name the sender and the recipient, call handover (the
+// message is not sent unless it succeeds), and hand the message over.
+// inDoubt reports an error after the message's end was sent that is not
+// the server's answer (the connection broke, the time ran out): the server
+// may have accepted the message.
+func (m *mailer) send(ctx context.Context, e *signoff.Email, handover func(context.Context) error) (inDoubt bool, err error) {
 	addr := net.JoinHostPort(m.cfg.Host, strconv.Itoa(m.cfg.Port))
 	d := net.Dialer{Timeout: 15 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", addr, err)
+		return false, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
-	}
-	conn.SetDeadline(deadline)
+	// go-smtp sets a deadline of its own around every command, so the
+	// job's time limit is kept by closing the connection when it ends.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	var c *smtp.Client
 	switch m.cfg.TLS {
 	case "tls":
 		c = smtp.NewClient(tls.Client(conn, m.tls))
 	case "starttls":
 		if c, err = smtp.NewClientStartTLS(conn, m.tls); err != nil {
-			return fmt.Errorf("STARTTLS with %s: %w", addr, err)
+			conn.Close()
+			return false, fmt.Errorf("STARTTLS with %s: %w", addr, err)
 		}
 	default:
 		c = smtp.NewClient(conn)
 	}
 	defer c.Close()
+	c.CommandTimeout, c.SubmissionTimeout = time.Minute, time.Minute
 	if m.cfg.Username != "" {
 		if err := c.Auth(sasl.NewPlainClient("", m.cfg.Username, m.cfg.Password)); err != nil {
-			return fmt.Errorf("log in to %s: %w", addr, err)
+			return false, fmt.Errorf("log in to %s: %w", addr, err)
 		}
 	}
-	if err := c.SendMail(m.from.Address, []string{e.Address}, bytes.NewReader(m.compose(e))); err != nil {
-		return fmt.Errorf("send to %s: %w", e.Address, err)
+	var opts *smtp.MailOptions
+	if !isASCII(m.from.Address) || !isASCII(e.Address) {
+		opts = &smtp.MailOptions{UTF8: true}
 	}
-	return c.Quit()
+	if err := c.Mail(m.from.Address, opts); err != nil {
+		return false, fmt.Errorf("send to %s: %w", e.Address, err)
+	}
+	if err := c.Rcpt(e.Address, nil); err != nil {
+		return false, fmt.Errorf("send to %s: %w", e.Address, err)
+	}
+	if err := handover(ctx); err != nil {
+		return false, fmt.Errorf("send to %s: not sent, the attempt could not be recorded: %w", e.Address, err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return false, fmt.Errorf("send to %s: %w", e.Address, err)
+	}
+	// Until its end (the lone dot Close sends) a message is incomplete,
+	// and a server discards it.
+	if _, err := w.Write(m.compose(e)); err != nil {
+		return false, fmt.Errorf("send to %s: %w", e.Address, err)
+	}
+	if err := w.Close(); err != nil {
+		var se *smtp.SMTPError
+		return !errors.As(err, &se), fmt.Errorf("send to %s: %w", e.Address, err)
+	}
+	// The server has the message; a failed goodbye changes nothing.
+	c.Quit()
+	return false, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // compose renders the message. Everything in it comes from the stored

@@ -1,10 +1,13 @@
 package notify_test
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -306,5 +309,62 @@ func TestAuditorsAndOtherSlotsSignersAreNotMailed(t *testing.T) {
 		if !strings.HasSuffix(subjects[i], "as "+w) {
 			t.Fatalf("Bea got %q; want mails for %v (not DBA again, having signed as Deployment Engineer)", subjects, want)
 		}
+	}
+}
+
+// The connection breaks after the server got the whole message and before
+// its answer arrives: the attempt cannot know whether the mail went. The
+// next attempt sends the identical message again, and the log says the
+// recipient may have it twice.
+func TestMailLostAnswerIsSentAgainAsTheSameMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	owner := e.user("Olivia Owner")
+	dana := e.user("Dana Engineer", "Deployment Engineer")
+	dropped := make(chan string, 1)
+	e.mail.setOnData(func(c *smtp.Conn, m received) {
+		e.mail.setOnData(nil)
+		c.Conn().Close() // no 250: the sender reads EOF
+		dropped <- m.MessageID
+	})
+	e.start()
+	d := e.deployment(owner)
+	e.resolve(d, owner)
+	eventually(t, 20*time.Second, "the mail to be delivered", func() bool {
+		log := e.emails(d)
+		return len(log) == 1 && log[0].Status == signoff.DeliveryDelivered
+	})
+	first := <-dropped
+	got := e.mail.to(dana.Email)
+	if len(got) != 2 || got[0].MessageID != first || !bytes.Equal(got[0].Raw, got[1].Raw) {
+		t.Fatalf("the server got %d messages; want the same message twice", len(got))
+	}
+	log := e.emails(d)[0]
+	if log.Attempts != 2 || !strings.Contains(log.LastError, "Attempt 1 was cut off") || !strings.Contains(log.LastError, "may have it twice") {
+		t.Fatalf("mail log = %s", dump(log))
+	}
+}
+
+// A mail refused before it is handed over (here the recipient) was never
+// in doubt: its log says only why it failed.
+func TestMailRefusedBeforeHandoverIsNotInDoubt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	owner := e.user("Olivia Owner")
+	dana := e.user("Dana Engineer", "Deployment Engineer")
+	e.mail.refuseRcpt(dana.Email)
+	e.start()
+	d := e.deployment(owner)
+	e.resolve(d, owner)
+	eventually(t, 20*time.Second, "the mail to fail", func() bool {
+		log := e.emails(d)
+		return len(log) == 1 && log[0].Status == signoff.DeliveryFailed
+	})
+	log := e.emails(d)[0]
+	if log.Attempts != 1 || strings.Contains(log.LastError, "doubt") || !strings.Contains(log.LastError, "550") {
+		t.Fatalf("mail log = %s; want failed after 1 attempt with the server's 550, not in doubt", dump(log))
+	}
+	if len(e.mail.messages()) != 0 {
+		t.Fatal("a refused recipient got mail")
 	}
 }

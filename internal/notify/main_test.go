@@ -112,6 +112,7 @@ func (e *env) options() notify.Options {
 	return notify.Options{
 		Now:            e.clock.Now,
 		WebhookTimeout: time.Second,
+		MailTimeout:    5 * time.Second,
 		ScanInterval:   time.Hour, // tests scan when they want to
 		MailTLS:        e.mail.clientTLS(),
 		River:          quickQueue,

@@ -40,10 +40,16 @@ import (
 // Defaults.
 const (
 	DefaultWebhookTimeout = 10 * time.Second
+	DefaultMailTimeout    = 2 * time.Minute
 	DefaultScanInterval   = 30 * time.Second
-	// MaxAttempts caps the tries of one mail or webhook delivery. River's
-	// backoff (attempt⁴ seconds) spreads 8 attempts over about 80 minutes.
+	// MaxAttempts caps the tries of one mail or webhook delivery. The
+	// backoff (RetryDelay: n⁴ seconds after the n-th failure) spreads 8
+	// attempts over about 78 minutes.
 	MaxAttempts = 8
+	// RescueAfter is how long a job may run before it is taken for the job
+	// of a dead process and run again. Every job here is bounded well below
+	// it (a webhook by its timeout + 5 s, a mail by its timeout).
+	RescueAfter = 3 * time.Minute
 )
 
 // Options tune a Notifier; the zero value is production's.
@@ -52,6 +58,9 @@ type Options struct {
 	Now func() time.Time
 	// WebhookTimeout bounds one webhook request.
 	WebhookTimeout time.Duration
+	// MailTimeout bounds one attempt at one mail, from connecting to the
+	// server's answer (default DefaultMailTimeout).
+	MailTimeout time.Duration
 	// ScanInterval is how often the leader looks for items falling overdue.
 	ScanInterval time.Duration
 	// MailTLS is the TLS configuration for SMTP (tests trust their own CA).
@@ -65,15 +74,16 @@ type Options struct {
 
 // Notifier decides and sends notifications.
 type Notifier struct {
-	db      *postgres.DB
-	logger  *slog.Logger
-	baseURL string
-	host    string // for Message-IDs
-	now     func() time.Time
-	mailer  *mailer // nil when SMTP_HOST is unset: mail is recorded as skipped
-	http    *http.Client
-	timeout time.Duration
-	client  *river.Client[pgx.Tx]
+	db          *postgres.DB
+	logger      *slog.Logger
+	baseURL     string
+	host        string // for Message-IDs
+	now         func() time.Time
+	mailer      *mailer // nil when SMTP_HOST is unset: mail is recorded as skipped
+	http        *http.Client
+	timeout     time.Duration // one webhook request
+	mailTimeout time.Duration // one mail attempt
+	client      *river.Client[pgx.Tx]
 }
 
 // New builds a Notifier on db. It sends nothing until Start; register
@@ -85,13 +95,16 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 	}
 	n := &Notifier{
 		db: db, logger: logger, baseURL: cfg.BaseURL, host: u.Hostname(), now: opt.Now,
-		timeout: opt.WebhookTimeout,
+		timeout: opt.WebhookTimeout, mailTimeout: opt.MailTimeout,
 	}
 	if n.now == nil {
 		n.now = time.Now
 	}
 	if n.timeout <= 0 {
 		n.timeout = DefaultWebhookTimeout
+	}
+	if n.mailTimeout <= 0 {
+		n.mailTimeout = DefaultMailTimeout
 	}
 	n.http = &http.Client{
 		Timeout: n.timeout,
@@ -122,13 +135,11 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(scan),
 			func() (river.JobArgs, *river.InsertOpts) { return scanArgs{}, nil },
 			&river.PeriodicJobOpts{ID: scanArgs{}.Kind(), RunOnStart: true})},
-		Logger:          slog.New(quietHandler{logger.Handler()}).With("component", "queue"),
-		SoftStopTimeout: 15 * time.Second,
-		JobTimeout:      time.Minute,
-		// A job still running after this is taken for the job of a dead
-		// process and run again. Every job here is bounded well below it
-		// (a webhook by its timeout + 5 s, a mail by 2 minutes).
-		RescueStuckJobsAfter: 3 * time.Minute,
+		Logger:               slog.New(quietHandler{logger.Handler()}).With("component", "queue"),
+		SoftStopTimeout:      15 * time.Second,
+		JobTimeout:           time.Minute,
+		RetryPolicy:          retryPolicy{},
+		RescueStuckJobsAfter: RescueAfter,
 	}
 	if opt.River != nil {
 		opt.River(rc)

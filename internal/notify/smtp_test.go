@@ -35,6 +35,11 @@ type mailbox struct {
 
 	mu   sync.Mutex
 	msgs []received
+	// onData, when set, runs once a message is received, before the
+	// server answers it (tests stop the sender or drop the connection).
+	onData func(c *smtp.Conn, m received)
+	// refused are recipients the server refuses for good (550).
+	refused map[string]bool
 }
 
 // received is one accepted message, parsed.
@@ -53,8 +58,8 @@ type received struct {
 func startSMTP(t testing.TB, withTLS bool) *mailbox {
 	t.Helper()
 	mb := &mailbox{t: t, auth: withTLS}
-	mb.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &session{mb: mb}, nil
+	mb.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &session{mb: mb, conn: c}, nil
 	}))
 	mb.srv.Domain = "mail.test"
 	mb.srv.ErrorLog = log.New(io.Discard, "", 0)
@@ -98,6 +103,23 @@ func (mb *mailbox) messages() []received {
 	return append([]received(nil), mb.msgs...)
 }
 
+// setOnData sets the hook that runs on every received message.
+func (mb *mailbox) setOnData(f func(c *smtp.Conn, m received)) {
+	mb.mu.Lock()
+	mb.onData = f
+	mb.mu.Unlock()
+}
+
+// refuseRcpt makes the server refuse mail for addr for good.
+func (mb *mailbox) refuseRcpt(addr string) {
+	mb.mu.Lock()
+	if mb.refused == nil {
+		mb.refused = map[string]bool{}
+	}
+	mb.refused[strings.ToLower(addr)] = true
+	mb.mu.Unlock()
+}
+
 // to returns the messages received for one address.
 func (mb *mailbox) to(addr string) []received {
 	var out []received
@@ -113,6 +135,7 @@ func (mb *mailbox) to(addr string) []received {
 
 type session struct {
 	mb     *mailbox
+	conn   *smtp.Conn
 	authed bool
 	from   string
 	to     []string
@@ -139,6 +162,12 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.mb.mu.Lock()
+	refused := s.mb.refused[strings.ToLower(to)]
+	s.mb.mu.Unlock()
+	if refused {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox"}
+	}
 	s.to = append(s.to, to)
 	return nil
 }
@@ -161,10 +190,15 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	got := received{From: s.from, To: s.to, Raw: raw, Header: m.Header,
+		Subject: subject, Body: body, MessageID: m.Header.Get("Message-ID")}
 	s.mb.mu.Lock()
-	s.mb.msgs = append(s.mb.msgs, received{From: s.from, To: s.to, Raw: raw, Header: m.Header,
-		Subject: subject, Body: body, MessageID: m.Header.Get("Message-ID")})
+	s.mb.msgs = append(s.mb.msgs, got)
+	onData := s.mb.onData
 	s.mb.mu.Unlock()
+	if onData != nil {
+		onData(s.conn, got)
+	}
 	return nil
 }
 
