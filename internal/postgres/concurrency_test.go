@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,67 +284,161 @@ func TestRaceLastTwoSlotsSignedAtOnceThenFinalApproval(t *testing.T) {
 	}
 }
 
-func TestRaceSignatureAgainstTickAlwaysAttestsToItsHash(t *testing.T) {
+// Two sign-offs racing a tick (issue 3): two people sign their slots at
+// the same moment as a third person changes the checklist, round after
+// round. Whatever order the database puts them in, no signature attests to
+// a checklist other than the one the audit log says it saw.
+//
+// A free race mostly lets the tick win (a signature checks a password
+// first), so most rounds line the three up behind a held lock on the
+// deployment, arriving in a chosen order, and then let them all go at
+// once: every order of tick and signatures is exercised.
+func TestRaceTwoSignaturesAgainstTickAlwaysAttestToTheirHash(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openDBWith(t, postgres.Options{MaxConns: 8})
-	eng := addUser(t, db, "Erin Engineer", "Deployment Engineer")
-	bob := addUser(t, db, "Bob Ortiz")
+	db := openDBWith(t, postgres.Options{MaxConns: 12})
+	team := newSignTeam(t, db)
+	bob := team.other
+	signers := []struct {
+		slot int
+		who  *signoff.User
+	}{{1, team.eng}, {2, team.dba}}
+	// Arrival orders at the lock (0, 1: the signatures; 2: the tick);
+	// nil is a free race.
+	arrivals := [][]int{nil, {2, 0, 1}, {0, 2, 1}, {1, 0, 2}}
 	orders := map[string]int{}
-	for round := range 20 {
-		d := newSmallDeployment(t, db, eng, fmt.Sprintf("svc-%d", round))
-		resolveSmall(t, db, d, eng)
-		// Even rounds keep the checklist resolved (done → N/A); odd rounds
-		// reopen an item, so a signature after it must be refused.
+	signedBeforeTick, signedAfterTick := 0, 0
+	for round := range 16 {
+		d := newSmallDeployment(t, db, team.eng, fmt.Sprintf("svc-%d", round))
+		resolveSmall(t, db, d, team.eng)
+		seq := reload(t, db, d).AuditSeq
+		// Half the rounds keep the checklist resolved (done → N/A); the
+		// others reopen an item, so a signature after it must be refused.
+		reopen := round/len(arrivals)%2 == 1
 		change := signoff.ItemChange{Path: "1.2.1", State: signoff.ItemNA, NAReason: "covered elsewhere"}
-		if round%2 == 1 {
+		if reopen {
 			change = signoff.ItemChange{Path: "1.2.1", State: signoff.ItemOpen}
 		}
-		var sig *signoff.Signature
+		var sigs [2]*signoff.Signature
+		var signErrs [2]error
 		var tickEv signoff.Event
-		var signErr error
-		errs := together(
-			func() error { sig, signErr = signAs(db, d, 1, eng); return nil },
+		fns := []func() error{
+			func() error { sigs[0], signErrs[0] = signAs(db, d, signers[0].slot, signers[0].who); return nil },
+			func() error { sigs[1], signErrs[1] = signAs(db, d, signers[1].slot, signers[1].who); return nil },
 			func() (err error) { tickEv, err = db.SetItemState(ctx, d.ID, change, as(bob)); return err },
-		)
-		if errs[1] != nil {
-			t.Fatalf("round %d: tick: %v", round, errs[1])
 		}
-		if signErr != nil {
-			// Only legitimate when the tick came first and reopened an item.
-			if round%2 == 0 || signoff.ErrorCode(signErr) != signoff.ECONFLICT {
-				t.Fatalf("round %d: sign: %v", round, signErr)
-			}
-			if n := sqlInt(t, db, `SELECT count(*) FROM signoffs WHERE deployment_id = $1`, d.ID); n != 0 {
-				t.Fatalf("round %d: refused signature stored", round)
-			}
-			orders["tick, then refused sign"]++
-			checkChain(t, db, d.ID)
-			continue
-		}
-		// Whatever the order, the hash is the state as of the signature's
-		// place in the log.
-		replayed := stateHashAsOf(t, db, d, sig.AuditSeq)
-		if !bytes.Equal(sig.ChecklistHash, replayed[:]) {
-			t.Fatalf("round %d: signature at seq %d attests to %x; the log says the state was %x",
-				round, sig.AuditSeq, sig.ChecklistHash, replayed)
-		}
-		current := currentStateHash(t, db, d)
-		state := slotState(t, db, d, 1)
-		if tickEv.Seq < sig.AuditSeq {
-			orders["tick, then sign"]++
-			if !bytes.Equal(sig.ChecklistHash, current[:]) || state != signoff.SlotSigned {
-				t.Fatalf("round %d: signed after the tick but hash current=%v, slot %s",
-					round, bytes.Equal(sig.ChecklistHash, current[:]), state)
-			}
+		var errs []error
+		if arrival := arrivals[round%len(arrivals)]; arrival == nil {
+			errs = together(fns...)
 		} else {
-			orders["sign, then tick"]++
-			if bytes.Equal(sig.ChecklistHash, current[:]) || state != signoff.SlotStale {
-				t.Fatalf("round %d: the tick followed the signature but hash current=%v, slot %s",
-					round, bytes.Equal(sig.ChecklistHash, current[:]), state)
+			errs = queuedBehindLock(t, db, d, arrival, fns)
+		}
+		if errs[2] != nil {
+			t.Fatalf("round %d: tick: %v", round, errs[2])
+		}
+
+		// The log holds the tick and exactly the signatures that succeeded.
+		signed := 0
+		order := []string{"", "", ""}
+		order[tickEv.Seq-seq-1] = "tick"
+		for i, sig := range sigs {
+			slot := signers[i].slot
+			if err := signErrs[i]; err != nil {
+				// Only legitimate when the tick came first and reopened an item.
+				if !reopen || signoff.ErrorCode(err) != signoff.ECONFLICT {
+					t.Fatalf("round %d: slot %d: %v", round, slot, err)
+				}
+				if n := sqlInt(t, db, `SELECT count(*) FROM signoffs WHERE deployment_id = $1 AND slot = $2`, d.ID, slot); n != 0 {
+					t.Fatalf("round %d: refused signature on slot %d stored", round, slot)
+				}
+				continue
+			}
+			signed++
+			order[sig.AuditSeq-seq-1] = fmt.Sprintf("sign %d", slot)
+			// Whatever the order, the hash is the state as of the
+			// signature's place in the log.
+			replayed := stateHashAsOf(t, db, d, sig.AuditSeq)
+			if !bytes.Equal(sig.ChecklistHash, replayed[:]) {
+				t.Fatalf("round %d: slot %d signed at seq %d attests to %x; the log says the state was %x",
+					round, slot, sig.AuditSeq, sig.ChecklistHash, replayed)
+			}
+			current := currentStateHash(t, db, d)
+			state := slotState(t, db, d, slot)
+			if tickEv.Seq < sig.AuditSeq {
+				signedAfterTick++
+				if !bytes.Equal(sig.ChecklistHash, current[:]) || state != signoff.SlotSigned {
+					t.Fatalf("round %d: slot %d signed after the tick but hash current=%v, slot %s",
+						round, slot, bytes.Equal(sig.ChecklistHash, current[:]), state)
+				}
+			} else {
+				signedBeforeTick++
+				if bytes.Equal(sig.ChecklistHash, current[:]) || state != signoff.SlotStale {
+					t.Fatalf("round %d: the tick followed slot %d's signature but hash current=%v, slot %s",
+						round, slot, bytes.Equal(sig.ChecklistHash, current[:]), state)
+				}
 			}
 		}
+		if got := reload(t, db, d).AuditSeq; got != seq+1+int64(signed) {
+			t.Fatalf("round %d: %d events for a tick and %d signatures", round, got-seq, signed)
+		}
+		// Two signatures on the same side of the tick attest to the same
+		// checklist; on opposite sides, to different ones.
+		if signed == 2 {
+			same := bytes.Equal(sigs[0].ChecklistHash, sigs[1].ChecklistHash)
+			sameSide := (tickEv.Seq < sigs[0].AuditSeq) == (tickEv.Seq < sigs[1].AuditSeq)
+			if same != sameSide {
+				t.Fatalf("round %d: order %v but the two hashes equal=%v", round, order, same)
+			}
+		}
+		for i := 1 + signed; i < 3; i++ {
+			order[i] = "refused"
+		}
+		orders[strings.Join(order, ", ")]++
 		checkChain(t, db, d.ID)
 	}
 	t.Logf("orders seen: %v", orders)
+	if signedBeforeTick == 0 || signedAfterTick == 0 {
+		t.Fatalf("%d signatures landed before the tick and %d after; the race needs both", signedBeforeTick, signedAfterTick)
+	}
+}
+
+// queuedBehindLock holds deployment d's row lock, starts fns in the given
+// order, each only once the previous one waits on that lock, then releases
+// the lock so they proceed in the database's order, and returns their
+// errors.
+func queuedBehindLock(t *testing.T, db *postgres.DB, d *signoff.Deployment, order []int, fns []func() error) []error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	holder, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(context.Background())
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM deployments WHERE id = $1 FOR UPDATE`, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for n, i := range order {
+		wg.Go(func() { errs[i] = fns[i]() })
+		for {
+			var waiting int
+			if err := db.Pool().QueryRow(ctx, `
+				SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'
+				  AND wait_event IN ('transactionid', 'tuple')`).Scan(&waiting); err != nil {
+				t.Fatalf("waiting for %d writers to queue: %v", n+1, err)
+			}
+			if waiting == n+1 {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	return errs
 }
