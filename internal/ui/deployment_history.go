@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/a-h/templ"
 
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -14,6 +17,60 @@ type historyView struct {
 	CL         *signoff.Checklist
 	Events     []signoff.Event
 	Signatures []signoff.Signature
+	// Since, when set, narrows the page to the events after one: "what
+	// changed since Dana signed".
+	Since *sinceView
+}
+
+// sinceView is the event a narrowed history starts after, and the
+// signature recorded by it, if any.
+type sinceView struct {
+	Event     signoff.Event
+	Signature *signoff.Signature
+}
+
+// Heading says what the narrowed page shows.
+func (v historyView) SinceHeading() string {
+	if sig := v.Since.Signature; sig != nil {
+		return "Changes since " + sig.Signer.Name + " signed as " + sig.Role + " at " + fmtTime(sig.SignedAt)
+	}
+	return fmt.Sprintf("Changes since event %d (%s)", v.Since.Event.Seq, fmtTime(v.Since.Event.At))
+}
+
+// ChecklistChanges counts the listed events that changed the checklist
+// (and so made any signature before them stale).
+func (v historyView) ChecklistChanges() int {
+	n := 0
+	for _, e := range v.Events {
+		if changesChecklist(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// changesChecklist reports whether an event changed what a signature
+// attests to: an item's state or a note (the store bumps the deployment's
+// checklist revision for exactly these).
+func changesChecklist(e signoff.Event) bool {
+	return e.Action == signoff.ActItemState || e.Action == signoff.ActNoteEdit
+}
+
+// changesSince says how many checklist changes a stale signature missed,
+// for links to the narrowed history: "3 changes since you signed".
+func changesSince(d *signoff.Deployment, sig *signoff.Signature, you *signoff.User) string {
+	n := int(d.ChecklistRev - sig.ChecklistRev)
+	what := plural(n, "change", "changes")
+	who := sig.Signer.Name
+	if you != nil && sig.Signer.ID == you.ID {
+		who = "you"
+	}
+	return fmt.Sprintf("%d %s since %s signed", n, what, who)
+}
+
+// sinceURL is the history narrowed to what happened after a signature.
+func sinceURL(d *signoff.Deployment, sig *signoff.Signature) templ.SafeURL {
+	return templ.SafeURL(fmt.Sprintf("/deployments/%d/history?since=%d", d.ID, sig.AuditSeq))
 }
 
 // describe says in words what an event recorded.
@@ -72,7 +129,8 @@ func (v historyView) describe(e signoff.Event) string {
 }
 
 // deploymentHistory lists every audit event of a deployment, newest first,
-// with each event's place in the hash chain.
+// with each event's place in the hash chain. ?since=SEQ lists only the
+// events after event SEQ (a signature's, to show what made it stale).
 func (s *Server) deploymentHistory(w http.ResponseWriter, r *http.Request) {
 	id, err := idParam(r, "id")
 	if err != nil {
@@ -84,7 +142,17 @@ func (s *Server) deploymentHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	events, err := s.db.Events(r.Context(), id, 0, 0)
+	after := int64(0)
+	if q := r.URL.Query(); q.Has("since") {
+		seq, err := strconv.ParseInt(q.Get("since"), 10, 64)
+		if err != nil || seq < 1 || seq > d.AuditSeq {
+			s.fail(w, r, signoff.Errorf(signoff.EINVALID,
+				"“since” must be the number of one of this deployment's audit events, 1 to %d.", d.AuditSeq))
+			return
+		}
+		after = seq - 1 // read the event itself too: the heading names it
+	}
+	events, err := s.db.Events(r.Context(), id, after, 0)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -99,8 +167,18 @@ func (s *Server) deploymentHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
-		events[i], events[j] = events[j], events[i]
+	v := historyView{D: d, CL: cl, Events: events, Signatures: sigs}
+	if after > 0 && len(events) > 0 {
+		v.Since = &sinceView{Event: events[0]}
+		v.Events = events[1:]
+		for i := range sigs {
+			if sigs[i].AuditSeq == events[0].Seq {
+				v.Since.Signature = &sigs[i]
+			}
+		}
 	}
-	s.render(w, r, http.StatusOK, historyPage(s.page(w, r, "History · "+d.Name(), "deployments"), historyView{D: d, CL: cl, Events: events, Signatures: sigs}))
+	for i, j := 0, len(v.Events)-1; i < j; i, j = i+1, j-1 {
+		v.Events[i], v.Events[j] = v.Events[j], v.Events[i]
+	}
+	s.render(w, r, http.StatusOK, historyPage(s.page(w, r, "History · "+d.Name(), "deployments"), v))
 }
