@@ -12,14 +12,16 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/signoff/signoff/internal/audit"
+	"github.com/signoff/signoff/internal/metrics"
 	"github.com/signoff/signoff/internal/postgres"
 )
 
 // API holds the handlers' dependencies.
 type API struct {
-	db     *postgres.DB
-	logger *slog.Logger
-	signer *audit.Signer
+	db      *postgres.DB
+	logger  *slog.Logger
+	signer  *audit.Signer
+	metrics *metrics.Metrics
 }
 
 // Options are the API's optional parts.
@@ -27,6 +29,10 @@ type Options struct {
 	// Signer signs exports with the server's audit key; without one the
 	// export endpoint answers 503 (unavailable).
 	Signer *audit.Signer
+	// Metrics counts what the API changes (item changes with via="api",
+	// refused signatures), beside the web's counts; nil counts nothing.
+	// Request latency is the router's that mounts the API.
+	Metrics *metrics.Metrics
 }
 
 // New builds the API.
@@ -34,7 +40,7 @@ func New(db *postgres.DB, logger *slog.Logger, opt Options) *API {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{db: db, logger: logger, signer: opt.Signer}
+	return &API{db: db, logger: logger, signer: opt.Signer, metrics: opt.Metrics}
 }
 
 // Routes declares every API route, relative to /api/v1, with the

@@ -42,9 +42,13 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	change := signoff.ItemChange{Path: path, State: state, NAReason: req.NAReason}
-	if _, err := a.db.SetItemState(r.Context(), id, change, actor(r)); err != nil {
+	ev, err := a.db.SetItemState(r.Context(), id, change, actor(r))
+	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if ev.Seq > 0 { // a repeated state records nothing and counts nothing
+		a.metrics.ItemChanged(string(state), "api")
 	}
 	a.respondItem(w, r, id, path)
 }

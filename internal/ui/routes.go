@@ -36,7 +36,7 @@ func (s *Server) Router() chi.Router {
 
 	// The JSON API for pipelines: bearer tokens, no session (internal/api
 	// declares its routes and guards).
-	r.Mount("/api/v1", api.New(s.db, s.logger, api.Options{Signer: s.signer}).Routes())
+	r.Mount("/api/v1", api.New(s.db, s.logger, api.Options{Signer: s.signer, Metrics: s.metrics}).Routes())
 
 	// Template uploads are the one place a body may be large.
 	r.Group(func(r chi.Router) {
