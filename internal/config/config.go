@@ -29,6 +29,10 @@ type Config struct {
 	// X-Forwarded-For (only behind a proxy you run).
 	TrustProxy bool
 	DBMaxConns int32 // DB_MAX_CONNS
+	// LiveKeepAlive is how often an idle live-update stream sends a
+	// keep-alive (for proxies that close quiet connections) and re-checks
+	// the viewer's session.
+	LiveKeepAlive time.Duration // LIVE_KEEPALIVE
 
 	// LoadFloors turns on /_load/read-floor and /_load/write-floor, the
 	// trivial requests the load generator measures against.
@@ -90,6 +94,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.SigningKey = getenv("SIGNING_KEY")
 	c.SigningKeyFile = getenv("SIGNING_KEY_FILE")
 	if c.SessionTTL, err = duration(getenv, "SESSION_TTL", 12*time.Hour); err != nil {
+		return nil, err
+	}
+	if c.LiveKeepAlive, err = duration(getenv, "LIVE_KEEPALIVE", 25*time.Second); err != nil {
 		return nil, err
 	}
 	if c.TrustProxy, err = boolean(getenv, "TRUST_PROXY", false); err != nil {

@@ -16,7 +16,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || c.SessionTTL != 12*time.Hour || c.DatabaseURL != "" {
+	if c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || c.SessionTTL != 12*time.Hour || c.LiveKeepAlive != 25*time.Second || c.DatabaseURL != "" {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if c.SecureCookies() {
@@ -40,6 +40,7 @@ func TestInvalid(t *testing.T) {
 	for name, m := range map[string]map[string]string{
 		"both":       {"DATABASE_URL": "x", "DATABASE_URL_FILE": "y"},
 		"ttl":        {"SESSION_TTL": "soon"},
+		"keepalive":  {"LIVE_KEEPALIVE": "-5s"},
 		"base":       {"BASE_URL": "ftp://x"},
 		"level":      {"LOG_LEVEL": "loud"},
 		"secret":     {"SESSION_SECRET": "short"},

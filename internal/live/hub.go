@@ -28,16 +28,21 @@ import (
 // PresenceChannel carries "deployment id" when its set of viewers changes.
 const PresenceChannel = "signoff_presence"
 
+// SessionChannel carries "user id" when one of that person's sessions ended
+// (a logout, a deactivation): their open streams check their own session.
+const SessionChannel = "signoff_session"
+
 // Heartbeat is how often an instance refreshes its viewers; a viewer not
 // refreshed for three heartbeats is gone.
 const Heartbeat = 20 * time.Second
 
 // Notice wakes a subscriber: the deployment changed (Seq is its newest
-// event, or 0 for "check, you may have missed something"), or its viewers
-// did.
+// event, or 0 for "check, you may have missed something"), its viewers
+// did, or the viewer's session may have ended.
 type Notice struct {
 	Seq     int64
 	Viewers bool
+	Session bool // check that the viewer's session still stands
 }
 
 // Hub fans notifications out to this instance's subscribers.
@@ -55,6 +60,7 @@ type Hub struct {
 type subscription struct {
 	id           int64
 	deploymentID int64
+	userID       int64
 	wake         chan struct{} // capacity 1: a pending wake-up
 	mu           sync.Mutex
 	pending      Notice
@@ -88,6 +94,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	l.Handle(postgres.NotifyChannel, changeHandler{h})
 	l.Handle(PresenceChannel, presenceHandler{h})
+	l.Handle(SessionChannel, sessionHandler{h})
 	go h.heartbeat(ctx)
 	err := l.Listen(ctx)
 	h.close()
@@ -113,7 +120,7 @@ func (c changeHandler) HandleNotification(ctx context.Context, n *pgconn.Notific
 // HandleBacklog runs after every (re)connect: changes made while the
 // listener was away were not heard, so every subscriber checks.
 func (c changeHandler) HandleBacklog(ctx context.Context, _ string, _ *pgx.Conn) error {
-	c.h.notifyAll(Notice{Seq: 0, Viewers: true})
+	c.h.notifyAll(Notice{Seq: 0, Viewers: true, Session: true})
 	return nil
 }
 
@@ -125,6 +132,35 @@ func (p presenceHandler) HandleNotification(ctx context.Context, n *pgconn.Notif
 		return fmt.Errorf("bad presence notification %q", n.Payload)
 	}
 	p.h.notify(id, Notice{Viewers: true})
+	return nil
+}
+
+type sessionHandler struct{ h *Hub }
+
+func (sh sessionHandler) HandleNotification(ctx context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+	uid, err := strconv.ParseInt(n.Payload, 10, 64)
+	if err != nil {
+		return fmt.Errorf("bad session notification %q", n.Payload)
+	}
+	sh.h.mu.Lock()
+	defer sh.h.mu.Unlock()
+	for _, set := range sh.h.subs {
+		for s := range set {
+			if s.userID == uid {
+				s.post(Notice{Session: true})
+			}
+		}
+	}
+	return nil
+}
+
+// SessionEnded tells every instance that a session of the person ended,
+// so their open streams check theirs at once rather than at the next
+// keep-alive.
+func (h *Hub) SessionEnded(ctx context.Context, userID int64) error {
+	if _, err := h.pool.Exec(ctx, `SELECT pg_notify('`+SessionChannel+`', $1::bigint::text)`, userID); err != nil {
+		return fmt.Errorf("announce ended session of user %d: %w", userID, err)
+	}
 	return nil
 }
 
@@ -154,6 +190,7 @@ func (s *subscription) post(n Notice) {
 		s.pending.Seq = n.Seq
 	}
 	s.pending.Viewers = s.pending.Viewers || n.Viewers
+	s.pending.Session = s.pending.Session || n.Session
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -190,7 +227,7 @@ func (h *Hub) Subscribe(ctx context.Context, deploymentID int64, viewer signoff.
 		return nil, fmt.Errorf("live updates are shutting down")
 	}
 	h.nextID++
-	s := &subscription{id: h.nextID, deploymentID: deploymentID, wake: make(chan struct{}, 1)}
+	s := &subscription{id: h.nextID, deploymentID: deploymentID, userID: viewer.ID, wake: make(chan struct{}, 1)}
 	if h.subs[deploymentID] == nil {
 		h.subs[deploymentID] = make(map[*subscription]struct{})
 	}

@@ -15,14 +15,15 @@ import (
 	"github.com/signoff/signoff/internal/signoff"
 )
 
-// ssePing keeps idle streams open through proxies.
-const ssePing = 25 * time.Second
-
 // deploymentEvents streams a deployment's changes to one viewer as
 // server-sent events. Each event carries the re-rendered parts of the page
 // (as out-of-band swaps, rendered for this viewer's permissions); its id is
 // the newest audit sequence, so a reconnecting browser resumes from what
-// it last saw and nothing is lost in between.
+// it last saw and nothing is lost in between. The stream lives no longer
+// than the viewer's session: it is re-checked before anything is pushed,
+// on every keep-alive (LIVE_KEEPALIVE), and at once when a logout or a
+// deactivation is announced; once it is gone the page is told to reload
+// (which lands on the login page) and the stream ends.
 func (s *Server) deploymentEvents(w http.ResponseWriter, r *http.Request) {
 	if s.live == nil {
 		s.fail(w, r, signoff.Errorf(signoff.ENOTFOUND, "Live updates are off."))
@@ -66,8 +67,9 @@ func (s *Server) deploymentEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	stream.comment("connected")
-	ping := time.NewTicker(ssePing)
+	ping := time.NewTicker(s.cfg.LiveKeepAlive)
 	defer ping.Stop()
+	behind := false // a wake-up went unanswered: the session could not be checked
 	for {
 		select {
 		case <-ctx.Done():
@@ -77,20 +79,60 @@ func (s *Server) deploymentEvents(w http.ResponseWriter, r *http.Request) {
 				return // the server is shutting down; the browser reconnects elsewhere
 			}
 			n := sub.Take()
+			var signedIn bool
+			if r, signedIn, err = s.recheckSession(r); err != nil {
+				behind = true // nothing goes out unchecked; the next keep-alive catches up
+				continue
+			} else if !signedIn {
+				stream.event(0, "reload", []byte("reload"))
+				return
+			}
 			if n.Viewers {
 				if err := s.sendViewers(ctx, r, stream, id); err != nil {
 					return
 				}
 			}
+			if n.Session && !n.Viewers && n.Seq == 0 && !behind {
+				continue // only a session check, and it stands
+			}
 			if last, err = s.sendChanges(ctx, r, stream, id, last); err != nil {
 				return
 			}
+			behind = false
 		case <-ping.C:
+			var signedIn bool
+			r, signedIn, err = s.recheckSession(r)
+			if err == nil && !signedIn {
+				stream.event(0, "reload", []byte("reload"))
+				return
+			}
+			if err == nil && behind {
+				if last, err = s.sendChanges(ctx, r, stream, id, last); err != nil {
+					return
+				}
+				behind = false
+			}
 			if err := stream.comment("ping"); err != nil {
 				return
 			}
 		}
 	}
+}
+
+// recheckSession reads the stream's session again (one indexed query). It
+// reports whether the session still stands and returns the request with
+// the person as they are now, whose permissions may have changed since the
+// stream opened. An error means the answer is unknown, not that the
+// session is gone.
+func (s *Server) recheckSession(r *http.Request) (*http.Request, bool, error) {
+	u, _, err := s.sessions.signedIn(r, s.cookieName())
+	if err != nil {
+		return r, false, err
+	}
+	if u == nil {
+		return r, false, nil
+	}
+	return r.WithContext(context.WithValue(r.Context(), userKey, u)), true, nil
 }
 
 func firstNonEmpty(vs ...string) string {
