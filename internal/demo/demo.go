@@ -92,7 +92,8 @@ func Fill(ctx context.Context, db *postgres.DB) (string, error) {
 		return "", err
 	}
 
-	// 2. Live: everything but monitoring done, half the slots waiting.
+	// 2. Live: the first 80% of the items done (the monitoring phase still
+	// open), so no slot can be signed yet.
 	live, err := create("voxflow-web", "production", "v1.18.2")
 	if err != nil {
 		return "", err

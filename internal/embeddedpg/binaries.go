@@ -217,7 +217,7 @@ func probeVersion(ctx context.Context, dir string) (binaries, error) {
 func noBinariesIn(dir string, fromEnv bool) error {
 	install := fmt.Sprintf(`install PostgreSQL %d or newer (e.g. "apt-get install postgresql", "dnf install postgresql-server" or "brew install postgresql") or set DATABASE_URL to use an existing server`, MinMajorVersion)
 	if fromEnv {
-		return noBinariesError(fmt.Sprintf("%s=%s does not hold runnable PostgreSQL server binaries (initdb, pg_ctl, postgres); point it at the bin folder of PostgreSQL %d or newer, unset it to search PATH and the usual install folders, or %s",
+		return noBinariesError(fmt.Sprintf("%s=%s does not hold runnable PostgreSQL server binaries (initdb, pg_ctl, postgres); point it at the bin folder of an installed PostgreSQL %d or newer (or unset it to search PATH and the usual install folders), %s",
 			BinDirEnv, dir, MinMajorVersion, install))
 	}
 	return noBinariesError(fmt.Sprintf("%s does not hold runnable PostgreSQL server binaries (initdb, pg_ctl, postgres); %s", dir, install))
