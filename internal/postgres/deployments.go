@@ -489,41 +489,53 @@ func (db *DB) ItemContext(ctx context.Context, deploymentID int64, path string) 
 	return &ic, br.Close()
 }
 
-// DeploymentPage reads everything the deployment page shows — the
-// deployment, its checklist and its slots — in one round trip.
-func (db *DB) DeploymentPage(ctx context.Context, deploymentID int64) (*signoff.Deployment, *signoff.Checklist, []signoff.Slot, error) {
+// DeploymentHead reads the deployment and its sign-off slots in one round
+// trip: the part of the deployment page that is not the checklist.
+func (db *DB) DeploymentHead(ctx context.Context, deploymentID int64) (*signoff.Deployment, []signoff.Slot, error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
-	b.Queue(itemsSQL, deploymentID, "")
-	b.Queue(notesSQL, deploymentID)
 	b.Queue(slotsSQL, deploymentID)
 	br := db.pool.SendBatch(ctx, b)
 	defer br.Close()
 	d, err := scanDeployment(br.QueryRow())
 	if err != nil {
-		return nil, nil, nil, notFound(fmt.Errorf("deployment %d: %w", deploymentID, err), "Deployment %d not found.", deploymentID)
+		return nil, nil, notFound(fmt.Errorf("deployment %d: %w", deploymentID, err), "Deployment %d not found.", deploymentID)
 	}
 	rows, err := br.Query()
-	items, err := scanItems(rows, err, deploymentID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	rows, err = br.Query()
-	notes, err := scanNotes(rows, err, deploymentID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	rows, err = br.Query()
 	slots, err := scanSlots(rows, err, deploymentID)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if err := br.Close(); err != nil {
-		return nil, nil, nil, fmt.Errorf("deployment page %d: %w", deploymentID, err)
+		return nil, nil, fmt.Errorf("deployment head %d: %w", deploymentID, err)
+	}
+	return d, slots, nil
+}
+
+// DeploymentChecklist reads a deployment's items and notes, with its
+// template's structure, in one round trip.
+func (db *DB) DeploymentChecklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {
+	b := &pgx.Batch{}
+	b.Queue(itemsSQL, d.ID, "")
+	b.Queue(notesSQL, d.ID)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
+	items, err := scanItems(rows, err, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err = br.Query()
+	notes, err := scanNotes(rows, err, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("checklist of deployment %d: %w", d.ID, err)
 	}
 	t, err := db.templateStructure(ctx, d.TemplateVersionID)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return d, signoff.NewChecklist(t, items, notes), slots, nil
+	return signoff.NewChecklist(t, items, notes), nil
 }

@@ -17,6 +17,10 @@ func (s *Server) deploymentShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if v.phasesHTML, err = s.checklists.phases(r.Context(), v); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v))
 }
 
@@ -27,7 +31,11 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	d, cl, slots, err := s.db.DeploymentPage(ctx, id)
+	d, slots, err := s.db.DeploymentHead(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := s.checklists.checklist(d, func() (*signoff.Checklist, error) { return s.db.DeploymentChecklist(ctx, d) })
 	if err != nil {
 		return nil, err
 	}

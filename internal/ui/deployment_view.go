@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,10 @@ type deploymentView struct {
 	User    *signoff.User
 	Now     time.Time
 	Viewers []signoff.UserRef
+
+	// phasesHTML, when set, is the phases already rendered (see
+	// checklistCache); the page writes it instead of rendering them.
+	phasesHTML string
 
 	// counts, when set, holds progress by section so a partial update need
 	// not read every item: CL then holds only the items being re-rendered.
@@ -42,7 +47,7 @@ func (v *deploymentView) progress(phase, section int) signoff.Progress {
 	return p
 }
 
-func (v *deploymentView) URL() string { return fmt.Sprintf("/deployments/%d", v.D.ID) }
+func (v *deploymentView) URL() string { return "/deployments/" + strconv.FormatInt(v.D.ID, 10) }
 
 // CanEdit reports whether the viewer may change the checklist now.
 func (v *deploymentView) CanEdit() bool {
@@ -140,23 +145,23 @@ func (v *deploymentView) OverdueCount() int {
 
 // ItemClass is the item's CSS state classes.
 func (v *deploymentView) ItemClass(it *signoff.Item) string {
-	c := []string{"item"}
+	c := "item"
 	switch v.State(it) {
 	case signoff.ItemDone:
-		c = append(c, "is-done")
+		c += " is-done"
 	case signoff.ItemNA:
-		c = append(c, "is-na")
+		c += " is-na"
 	}
 	if it.HasChildren {
-		c = append(c, "is-parent")
+		c += " is-parent"
 	}
 	if it.Conditional {
-		c = append(c, "is-conditional")
+		c += " is-conditional"
 	}
 	if v.Overdue(it) {
-		c = append(c, "is-overdue")
+		c += " is-overdue"
 	}
-	return strings.Join(c, " ")
+	return c
 }
 
 // topPath is the path of the level-1 item that holds path: the block a

@@ -30,6 +30,8 @@ type Server struct {
 	metrics  *metrics.Metrics
 	now      func() time.Time
 	signer   *audit.Signer
+	// checklists caches deployment checklists and their rendering.
+	checklists *checklistCache
 }
 
 // Options are the Server's optional parts.
@@ -54,7 +56,8 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	}
 	s := &Server{
 		db: db, cfg: cfg, logger: logger, live: opt.Live, metrics: opt.Metrics, now: opt.Now,
-		sessions: newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
+		sessions:   newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
+		checklists: newChecklistCache(checklistCacheSize),
 	}
 	if s.now == nil {
 		s.now = time.Now
