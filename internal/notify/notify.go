@@ -14,8 +14,11 @@
 // notifications, mails and deliveries together with the jobs that send
 // them, in one transaction; deciding twice never tells twice. Sender jobs
 // deliver at least once and carry a stable idempotency key (the
-// X-Signoff-Delivery header, the Message-ID), so the effect for a receiver
-// that keeps the keys it has seen is exactly once.
+// X-Signoff-Delivery header, the Message-ID), so the effect for a webhook
+// receiver that keeps the keys it has seen is exactly once. Mail has no
+// such receiver: a mail whose attempt was cut off after the server took it
+// is sent again as the identical message, and its log says it may have
+// arrived twice (sendEmail).
 package notify
 
 import (
