@@ -227,12 +227,12 @@ func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP stri
 
 // passwordAttempt runs one password check under the rate limit of keys.
 //
-// The attempt is counted before check runs, by the same short transaction
-// that reads the count, and that transaction holds an advisory lock per
-// key: parallel guesses queue there one by one, so no more than
-// MaxFailuresPerKey of them per window ever reach the (slow) hash check.
-// Past the limit it refuses without checking or counting. A check that
-// succeeds has its attempt forgiven (deleted); a failed one stays counted.
+// The attempt is counted before check runs, by the same step that reads
+// the count, and that step holds an advisory lock per key: parallel guesses
+// queue there one by one, so no more than MaxFailuresPerKey of them per
+// window ever reach the (slow) hash check. Past the limit it refuses
+// without checking or counting. A check that succeeds has its attempt
+// forgiven (deleted); a failed or abandoned one stays counted.
 func (db *DB) passwordAttempt(ctx context.Context, keys []string, check func() (bool, error)) (bool, error) {
 	ids, err := db.countAttempt(ctx, keys)
 	if err != nil {
@@ -252,23 +252,20 @@ func (db *DB) passwordAttempt(ctx context.Context, keys []string, check func() (
 
 // countAttempt records one attempt against each key unless a key already
 // has MaxFailuresPerKey within FailureWindow, and returns the recorded ids.
+//
+// One round trip: a batch runs in one implicit transaction, so the
+// advisory locks the first statement takes are held until the second has
+// counted and inserted; and the second, a statement of its own, sees every
+// attempt committed by whoever held the locks before.
 func (db *DB) countAttempt(ctx context.Context, keys []string) ([]int64, error) {
 	keys = slices.Clone(keys)
 	slices.Sort(keys) // one lock order for everyone: no deadlocks
 	keys = slices.Compact(keys)
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("count attempt: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `
+	var b pgx.Batch
+	b.Queue(`
 		SELECT pg_advisory_xact_lock(hashtextextended('signoff.auth:' || k, 0))
-		FROM unnest($1::text[]) AS k`, keys); err != nil {
-		return nil, fmt.Errorf("count attempt: lock: %w", err)
-	}
-	var failures int
-	var ids []int64
-	err = tx.QueryRow(ctx, `
+		FROM unnest($1::text[]) AS k`, keys)
+	b.Queue(`
 		WITH counted AS (
 		    SELECT coalesce(max(c), 0) AS n FROM (
 		        SELECT count(*) AS c FROM auth_failures
@@ -282,15 +279,22 @@ func (db *DB) countAttempt(ctx context.Context, keys []string) ([]int64, error) 
 		    RETURNING id
 		)
 		SELECT (SELECT n FROM counted), coalesce((SELECT array_agg(id) FROM recorded), '{}')`,
-		keys, FailureWindow, MaxFailuresPerKey).Scan(&failures, &ids)
-	if err != nil {
+		keys, FailureWindow, MaxFailuresPerKey)
+	br := db.pool.SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("count attempt: lock: %w", err)
+	}
+	var failures int
+	var ids []int64
+	if err := br.QueryRow().Scan(&failures, &ids); err != nil {
+		return nil, fmt.Errorf("count attempt: %w", err)
+	}
+	if err := br.Close(); err != nil {
 		return nil, fmt.Errorf("count attempt: %w", err)
 	}
 	if failures >= MaxFailuresPerKey {
 		return nil, signoff.Errorf(signoff.ERATELIMIT, "Too many failed attempts. Wait %d minutes and try again.", int(FailureWindow.Minutes()))
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("count attempt: commit: %w", err)
 	}
 	return ids, nil
 }
