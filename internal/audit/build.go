@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/signoff/signoff/internal/signoff"
@@ -21,15 +19,25 @@ func JSON(rec *signoff.Record, s *Signer, now time.Time) ([]byte, error) {
 }
 
 // Build assembles the export document (without its checkpoint) from a
-// record.
+// record. The database gives the values; the events give what it does not
+// keep: every change's history, names as they were when people acted (a
+// person renamed since still appears under the name they signed with), and
+// how each signature ended. Where the database and the events disagree,
+// the database's value is exported and Verify names the difference.
 func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 	d, cl := rec.Deployment, rec.Checklist
+	// A chain that cannot be replayed still exports (the replay holds the
+	// events before the bad one); Verify will name the bad event.
+	r, _ := replayEvents(d.ID, rec.Events)
+	if r == nil {
+		r = &replay{}
+	}
 	doc := &Document{
 		Format: Format, Version: Version, ExportedAt: ts(now),
 		Deployment: Deployment{
 			ID: d.ID, Service: d.Service, Environment: d.Environment, Version: d.Version,
-			Status: string(d.Status), PlannedAt: tsp(d.PlannedAt), CreatedAt: ts(d.CreatedAt),
-			CreatedBy: person(d.CreatedBy), WentLiveAt: tsp(d.WentLiveAt), CompletedAt: tsp(d.CompletedAt),
+			Status: string(d.Status), PlannedAt: tsp(truncSecond(d.PlannedAt)), CreatedAt: or(r.createdAt, ts(d.CreatedAt)),
+			CreatedBy: named(d.CreatedBy, &r.createdBy), WentLiveAt: tsp(d.WentLiveAt), CompletedAt: tsp(d.CompletedAt),
 			AbortedAt: tsp(d.AbortedAt), LockedAt: tsp(d.LockedAt), ChecklistRev: d.ChecklistRev,
 		},
 		Items: make([]Item, 0, len(cl.Items)), Notes: make([]Note, 0, len(cl.Notes)),
@@ -37,13 +45,11 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 		Comments: make([]Comment, 0, len(rec.Comments)), Events: make([]Event, 0, len(rec.Events)),
 	}
 	if t := cl.Template; t != nil {
-		doc.Template = Template{Slug: t.Slug, Title: t.Title, Version: t.Version, AllowMultipleSlots: t.AllowMultipleSlots}
+		doc.Template = Template{Slug: t.Slug, Title: t.Title, Version: t.Version}
 	}
 
-	itemAt := make(map[string]int, len(cl.Items))
 	for i := range cl.Items {
 		it := &cl.Items[i]
-		itemAt[it.Path] = i
 		phase, section := sectionTitles(cl.Template, it)
 		item := Item{
 			Path: it.Path, Parent: it.ParentPath, Phase: phase, Section: section, Level: it.Level,
@@ -51,16 +57,32 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 			State: string(it.State), Effective: string(cl.Effective(it)), NAReason: it.NAReason,
 			StateAt: tsp(it.StateAt), Evidence: it.Evidence, History: []ItemChange{},
 		}
+		var chain *itemView
+		if j, ok := r.index[it.Path]; ok {
+			chain = &r.itemViews[j]
+			item.History = chain.history
+		}
 		if it.StateBy != nil {
-			p := person(*it.StateBy)
+			p := named(*it.StateBy, nil)
+			if chain != nil {
+				p = named(*it.StateBy, chain.stateBy)
+			}
 			item.StateBy = &p
 		}
 		doc.Items = append(doc.Items, item)
 	}
-	for _, n := range cl.Notes {
+	for i, n := range cl.Notes {
 		note := Note{Position: n.Position, Name: n.Name, Value: n.Value, UpdatedAt: tsp(n.UpdatedAt), History: []NoteChange{}}
+		var chain *noteView
+		if i < len(r.noteViews) && n.Position == i+1 {
+			chain = &r.noteViews[i]
+			note.History = chain.history
+		}
 		if n.UpdatedBy != nil {
-			p := person(*n.UpdatedBy)
+			p := named(*n.UpdatedBy, nil)
+			if chain != nil {
+				p = named(*n.UpdatedBy, chain.updatedBy)
+			}
 			note.UpdatedBy = &p
 		}
 		doc.Notes = append(doc.Notes, note)
@@ -76,43 +98,13 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 			Action: p.Action, Target: p.Target, Payload: e.Payload,
 			PrevSHA256: hex.EncodeToString(e.PrevHash), SHA256: hex.EncodeToString(e.Hash),
 		})
-		who := Person{ID: p.Actor.ID, Name: p.Actor.Name}
-		switch p.Action {
-		case signoff.ActItemState:
-			var a itemStateAfter
-			if err := json.Unmarshal(p.After, &a); err != nil {
-				return nil, fmt.Errorf("event %d of deployment %d: %w", e.Seq, d.ID, err)
-			}
-			paths := a.Items
-			if len(paths) == 0 {
-				paths = []string{strings.TrimPrefix(p.Target, "item/")}
-			}
-			for _, path := range paths {
-				if i, ok := itemAt[path]; ok {
-					doc.Items[i].History = append(doc.Items[i].History,
-						ItemChange{Seq: e.Seq, At: p.At, Actor: who, State: a.State, NAReason: a.NAReason})
-				}
-			}
-		case signoff.ActNoteEdit:
-			var a noteAfter
-			if err := json.Unmarshal(p.After, &a); err != nil {
-				return nil, fmt.Errorf("event %d of deployment %d: %w", e.Seq, d.ID, err)
-			}
-			for i := range doc.Notes {
-				if "note/"+strconv.Itoa(doc.Notes[i].Position) == p.Target {
-					doc.Notes[i].History = append(doc.Notes[i].History, NoteChange{Seq: e.Seq, At: p.At, Actor: who, Value: a.Value})
-				}
-			}
-		}
 	}
 
-	standing := map[int64]bool{}
 	for _, s := range rec.Slots {
 		slot := Slot{Position: s.Position, Group: s.Group, Role: s.Role, Final: s.Final, State: string(s.State(d.ChecklistRev))}
 		if s.Signature != nil {
 			seq := s.Signature.AuditSeq
 			slot.SignoffSeq = &seq
-			standing[s.Signature.ID] = true
 		}
 		doc.Slots = append(doc.Slots, slot)
 	}
@@ -121,19 +113,18 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 			Slot: s.Slot, Role: s.Role, SignerID: s.Signer.ID, PrintedName: s.Signer.Name,
 			SignedAt: ts(s.SignedAt), Meaning: s.Meaning, ChecklistSHA256: hex.EncodeToString(s.ChecklistHash),
 			ChecklistRev: s.ChecklistRev, AuditSeq: s.AuditSeq, EndedAt: tsp(s.EndedAt), EndReason: s.EndReason,
+			Status: signatureStatus(s, d.ChecklistRev),
 		}
-		switch {
-		case s.EndedAt == nil && s.ChecklistRev < d.ChecklistRev:
-			so.Status = "stale"
-		case s.EndedAt == nil:
-			so.Status = "standing"
-		case s.EndReason == "superseded":
-			so.Status = "superseded"
-		default:
-			so.Status = "revoked"
+		var chain *sigView
+		if k, ok := r.bySeq[s.AuditSeq]; ok {
+			chain = &r.sigs[k]
+			so.Status, so.MultipleSlotsAllowed = chain.so.Status, chain.so.MultipleSlotsAllowed
 		}
 		if s.EndedBy != nil {
-			p := person(*s.EndedBy)
+			p := named(*s.EndedBy, nil)
+			if chain != nil {
+				p = named(*s.EndedBy, chain.so.EndedBy)
+			}
 			so.EndedBy = &p
 		}
 		doc.Signoffs = append(doc.Signoffs, so)
@@ -142,6 +133,41 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 		doc.Comments = append(doc.Comments, Comment{Item: c.ItemPath, At: ts(c.CreatedAt), Author: person(c.Author), Body: c.Body})
 	}
 	return doc, nil
+}
+
+// signatureStatus is what the database alone says became of a signature;
+// Build prefers the events' account, which tells a revocation from a
+// replacement whatever reason was typed.
+func signatureStatus(s signoff.Signature, checklistRev int64) string {
+	switch {
+	case s.EndedAt == nil && s.ChecklistRev < checklistRev:
+		return "stale"
+	case s.EndedAt == nil:
+		return "standing"
+	case s.EndReason == "superseded":
+		return "superseded"
+	}
+	return "revoked"
+}
+
+// named is a person as the database refers to them, under the name the
+// events recorded for them when they acted, if the events name the same
+// person.
+func named(db signoff.UserRef, chain *Person) Person {
+	if chain != nil && chain.ID == db.ID {
+		return *chain
+	}
+	return person(db)
+}
+
+// truncSecond drops the fraction of a second: the deployment.create event
+// records the planned time to the second.
+func truncSecond(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	s := t.Truncate(time.Second)
+	return &s
 }
 
 // sectionTitles names an item's phase and section from the template.
@@ -167,4 +193,18 @@ func tsp(t *time.Time) *string {
 	}
 	s := ts(*t)
 	return &s
+}
+
+// signatureFacts is what the events say of each signature, by the seq of
+// its signoff.sign event: how it ended, who ended it (named as they were),
+// and whether one person could sign several slots when it was given.
+func signatureFacts(rec *signoff.Record) map[int64]Signoff {
+	r, _ := replayEvents(rec.Deployment.ID, rec.Events)
+	out := map[int64]Signoff{}
+	if r != nil {
+		for _, s := range r.sigs {
+			out[s.so.AuditSeq] = s.so
+		}
+	}
+	return out
 }

@@ -39,12 +39,14 @@ type Document struct {
 
 // Deployment is the deployment's header.
 type Deployment struct {
-	ID           int64   `json:"id"`
-	Service      string  `json:"service"`
-	Environment  string  `json:"environment"`
-	Version      string  `json:"version"`
-	Status       string  `json:"status"`
-	PlannedAt    *string `json:"planned_at"`
+	ID          int64   `json:"id"`
+	Service     string  `json:"service"`
+	Environment string  `json:"environment"`
+	Version     string  `json:"version"`
+	Status      string  `json:"status"`
+	PlannedAt   *string `json:"planned_at"` // to the second, as the deployment.create event records it
+	// CreatedAt is the time of the deployment.create event (the row's own
+	// is the start of the same transaction, a moment earlier).
 	CreatedAt    string  `json:"created_at"`
 	CreatedBy    Person  `json:"created_by"`
 	WentLiveAt   *string `json:"went_live_at"`
@@ -54,13 +56,13 @@ type Deployment struct {
 	ChecklistRev int64   `json:"checklist_rev"`
 }
 
-// Template names the template version the deployment ran.
+// Template names the template version the deployment ran. Whether one
+// person could sign several slots is recorded per signature (Signoff's
+// MultipleSlotsAllowed): an admin can change it while deployments run.
 type Template struct {
 	Slug    string `json:"slug"`
 	Title   string `json:"title"`
 	Version int    `json:"version"`
-	// AllowMultipleSlots is true when one person could sign several slots.
-	AllowMultipleSlots bool `json:"allow_multiple_slots"`
 }
 
 // Person names someone in the record (id 0 is the system).
@@ -132,19 +134,23 @@ type Slot struct {
 // manifestation (printed name, role, time, meaning) and the hash of the
 // checklist state it attests to.
 type Signoff struct {
-	Slot            int     `json:"slot"`
-	Role            string  `json:"role"`
-	SignerID        int64   `json:"signer_id"`
-	PrintedName     string  `json:"printed_name"`
-	SignedAt        string  `json:"signed_at"`
-	Meaning         string  `json:"meaning"`
-	ChecklistSHA256 string  `json:"checklist_sha256"`
-	ChecklistRev    int64   `json:"checklist_rev"`
-	AuditSeq        int64   `json:"audit_seq"` // the seq of its signoff.sign event
-	Status          string  `json:"status"`    // standing, stale, revoked or superseded
-	EndedAt         *string `json:"ended_at"`
-	EndedBy         *Person `json:"ended_by"`
-	EndReason       string  `json:"end_reason"`
+	Slot            int    `json:"slot"`
+	Role            string `json:"role"`
+	SignerID        int64  `json:"signer_id"`
+	PrintedName     string `json:"printed_name"`
+	SignedAt        string `json:"signed_at"`
+	Meaning         string `json:"meaning"`
+	ChecklistSHA256 string `json:"checklist_sha256"`
+	ChecklistRev    int64  `json:"checklist_rev"`
+	// MultipleSlotsAllowed is true when the template let one person sign
+	// more than one slot at the time of this signature (the sign event
+	// says so); false when "one person, one slot" was in force.
+	MultipleSlotsAllowed bool    `json:"multiple_slots_allowed"`
+	AuditSeq             int64   `json:"audit_seq"` // the seq of its signoff.sign event
+	Status               string  `json:"status"`    // standing, stale, revoked or superseded
+	EndedAt              *string `json:"ended_at"`
+	EndedBy              *Person `json:"ended_by"`
+	EndReason            string  `json:"end_reason"`
 }
 
 // Comment is a remark on an item.

@@ -151,6 +151,7 @@ func mdSignoff(b *mdWriter, t *signoff.Template, rec *signoff.Record) {
 	for _, s := range rec.Slots {
 		slots[s.Position] = s
 	}
+	facts := signatureFacts(rec)
 	pos := 0
 	for gi, g := range t.SignoffGroups {
 		var lines []string
@@ -170,9 +171,35 @@ func mdSignoff(b *mdWriter, t *signoff.Template, rec *signoff.Record) {
 				name += " (stale: the checklist changed after this signature)"
 			}
 			lines = append(lines, "- **"+s.Role+"**: "+name+" Date: "+human(sig.SignedAt),
-				fmt.Sprintf("  - “%s” Checklist SHA-256 `%s` (audit event %d)", sig.Meaning, hex.EncodeToString(sig.ChecklistHash), sig.AuditSeq))
+				fmt.Sprintf("  - “%s” Checklist SHA-256 `%s` (audit event %d); %s.", sig.Meaning, hex.EncodeToString(sig.ChecklistHash),
+					sig.AuditSeq, slotRule(facts[sig.AuditSeq].MultipleSlotsAllowed)))
 		}
 		b.block(strings.Join(lines, "\n"))
+	}
+	// Signatures that no longer stand, so the paper tells the whole story
+	// (as a quote: the Markdown still imports as a template).
+	var ended []string
+	for _, s := range rec.Signatures {
+		if s.EndedAt == nil {
+			continue
+		}
+		fact, ok := facts[s.AuditSeq]
+		if !ok {
+			fact.Status = signatureStatus(s, rec.Deployment.ChecklistRev)
+		}
+		how := "superseded " + human(*s.EndedAt) + " by a new signature"
+		if fact.Status == "revoked" {
+			how = "revoked " + human(*s.EndedAt)
+			if s.EndedBy != nil {
+				how += " by " + named(*s.EndedBy, fact.EndedBy).Name
+			}
+			how += ": " + oneLine(s.EndReason)
+		}
+		ended = append(ended, fmt.Sprintf("> - %s: %s, signed %s (audit event %d), %s; %s.",
+			s.Role, s.Signer.Name, human(s.SignedAt), s.AuditSeq, how, slotRule(fact.MultipleSlotsAllowed)))
+	}
+	if len(ended) > 0 {
+		b.block("> **Signatures no longer standing**\n>\n" + strings.Join(ended, "\n"))
 	}
 }
 

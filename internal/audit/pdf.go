@@ -42,7 +42,7 @@ func PDF(w io.Writer, rec *signoff.Record, now time.Time, opt PDFOptions) error 
 	}
 	f := fpdf.New("P", "mm", "A4", "")
 	family, tx := pdfText(f, opt.CoreFont)
-	p := &pdfWriter{f: f, family: family, tx: tx, rec: rec}
+	p := &pdfWriter{f: f, family: family, tx: tx, rec: rec, sigs: signatureFacts(rec)}
 	d := rec.Deployment
 	f.SetTitle(tx(rec.Checklist.Template.Title+" — "+d.Name()), family == "dejavu")
 	f.SetCreator("Signoff", false)
@@ -81,6 +81,7 @@ type pdfWriter struct {
 	family string
 	tx     func(string) string
 	rec    *signoff.Record
+	sigs   map[int64]Signoff // what the events say of each signature, by audit seq
 }
 
 func (p *pdfWriter) font(style string, size float64) { p.f.SetFont(p.family, style, size) }
@@ -320,9 +321,6 @@ func (p *pdfWriter) signoffs() {
 			p.slot(s.Role, slots[pos])
 		}
 	}
-	if t.AllowMultipleSlots {
-		p.paragraph("This template allowed one person to sign more than one slot.")
-	}
 }
 
 func (p *pdfWriter) slot(role string, slot signoff.Slot) {
@@ -361,6 +359,8 @@ func (p *pdfWriter) slot(role string, slot signoff.Slot) {
 		f.SetX(pdfMargin + roleW)
 		f.MultiCell(0, pdfSmall, p.tx(fmt.Sprintf("Signed %s UTC · checklist SHA-256 %s… · audit event %d",
 			sig.SignedAt.UTC().Format("2006-01-02 15:04:05"), hex.EncodeToString(sig.ChecklistHash)[:16], sig.AuditSeq)), "", "L", false)
+		f.SetX(pdfMargin + roleW)
+		f.MultiCell(0, pdfSmall, p.tx(slotRule(p.sigs[sig.AuditSeq].MultipleSlotsAllowed)), "", "L", false)
 		f.SetTextColor(0, 0, 0)
 	}
 	f.Ln(2.5)
@@ -410,11 +410,47 @@ func (p *pdfWriter) notes() {
 	}
 }
 
-// trail is the last page: what ties this paper to the signed record.
+// trail is the last page (or pages): every signature ever given, then
+// what ties this paper to the signed record, kept together at the very end.
 func (p *pdfWriter) trail(now time.Time, fingerprint string) {
 	f := p.f
 	f.AddPage()
 	p.heading("Audit trail", 13)
+	p.paragraph("Every change to this deployment is an audit event, hash-chained to the one before it. " +
+		"The JSON export of this deployment carries every event and a checkpoint of the chain's head, " +
+		"signed with the server's Ed25519 key. Check it offline with `signoff verify deployment.json --key KEY`, " +
+		"where KEY is the public key published at /.well-known/signoff-signing-key; its fingerprint is below. " +
+		"This paper copy is a rendering of that record, not a substitute for it.")
+	if len(p.rec.Signatures) > 0 {
+		p.heading("Signatures", 10.5)
+	}
+	for _, s := range p.rec.Signatures {
+		fact, ok := p.sigs[s.AuditSeq]
+		if !ok {
+			fact.Status = signatureStatus(s, p.rec.Deployment.ChecklistRev)
+		}
+		status := fact.Status
+		switch status {
+		case "stale":
+			status = "stale: the checklist changed after it"
+		case "superseded":
+			status = "superseded " + human(*s.EndedAt) + " by a new signature"
+		case "revoked":
+			by := ""
+			if s.EndedBy != nil {
+				by = " by " + named(*s.EndedBy, fact.EndedBy).Name
+			}
+			status = "revoked " + human(*s.EndedAt) + by + ": " + s.EndReason
+		}
+		p.room(14)
+		p.font("B", 8.5)
+		f.MultiCell(0, 4.2, p.tx(fmt.Sprintf("%s — %s, %s (%s)", s.Role, s.Signer.Name, human(s.SignedAt), status)), "", "L", false)
+		p.font("", 7.5)
+		f.MultiCell(0, pdfSmall, p.tx(fmt.Sprintf("checklist SHA-256 %s · audit event %d · %s",
+			hex.EncodeToString(s.ChecklistHash), s.AuditSeq, slotRule(fact.MultipleSlotsAllowed))), "", "L", false)
+		f.Ln(1)
+	}
+
 	evs := p.rec.Events
 	head := "(no events)"
 	if n := len(evs); n > 0 {
@@ -423,42 +459,32 @@ func (p *pdfWriter) trail(now time.Time, fingerprint string) {
 	rows := [][2]string{
 		{"Deployment", fmt.Sprintf("%d · %s", p.rec.Deployment.ID, p.rec.Deployment.Name())},
 		{"Audit events", strconv.Itoa(len(evs))},
-		{"Head SHA-256", head[:min(32, len(head))]},
-		{"", head[min(32, len(head)):]},
+		{"Head SHA-256", head},
 		{"Key fingerprint", or(fingerprint, "(not signed)")},
 		{"Exported", human(now)},
 	}
+	const labelW = 34.0
+	p.room(16 + 6*float64(len(rows)))
+	p.heading("Checkpoint", 10.5)
 	for _, r := range rows {
 		p.font("B", 9.5)
-		f.CellFormat(34, 5.5, p.tx(r[0]), "", 0, "L", false, 0, "")
-		p.font("", 9.5)
+		f.CellFormat(labelW, 5.5, p.tx(r[0]), "", 0, "L", false, 0, "")
+		// The hash and the fingerprint stay on one line, whole, to be
+		// compared character by character.
+		size := 9.5
+		for p.font("", size); size > 6 && f.GetStringWidth(p.tx(r[1])) > p.width()-labelW-1; p.font("", size) {
+			size -= 0.5
+		}
 		f.MultiCell(0, 5.5, p.tx(r[1]), "", "L", false)
 	}
-	f.Ln(3)
-	p.paragraph("Every change to this deployment is an audit event, hash-chained to the one before it. " +
-		"The JSON export of this deployment carries every event and a checkpoint of the chain's head, " +
-		"signed with the server's Ed25519 key. Check it offline with `signoff verify deployment.json --key KEY`, " +
-		"where KEY is the public key published at /.well-known/signoff-signing-key; its fingerprint is the one above. " +
-		"This paper copy is a rendering of that record, not a substitute for it.")
-	if len(p.rec.Signatures) == 0 {
-		return
+}
+
+// slotRule says whether "one person signs at most one slot" was in force
+// when a signature was given (the template's setting then, which an admin
+// may change later).
+func slotRule(multiple bool) string {
+	if multiple {
+		return "slot rule when signed: the template allowed one person to sign more than one slot"
 	}
-	p.heading("Signatures", 10.5)
-	for _, s := range p.rec.Signatures {
-		status := "standing"
-		switch {
-		case s.EndedAt != nil && s.EndReason == "superseded":
-			status = "superseded " + human(*s.EndedAt)
-		case s.EndedAt != nil:
-			status = "revoked " + human(*s.EndedAt) + ": " + s.EndReason
-		case s.ChecklistRev < p.rec.Deployment.ChecklistRev:
-			status = "stale"
-		}
-		p.room(10)
-		p.font("B", 8.5)
-		f.MultiCell(0, 4.2, p.tx(fmt.Sprintf("%s — %s, %s (%s)", s.Role, s.Signer.Name, human(s.SignedAt), status)), "", "L", false)
-		p.font("", 7.5)
-		f.MultiCell(0, pdfSmall, p.tx(fmt.Sprintf("checklist SHA-256 %s · audit event %d", hex.EncodeToString(s.ChecklistHash), s.AuditSeq)), "", "L", false)
-		f.Ln(1)
-	}
+	return "slot rule when signed: one person signs at most one slot"
 }

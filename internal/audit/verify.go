@@ -201,68 +201,20 @@ func verifyChain(doc *Document) ([]*signoff.EventPayload, error) {
 
 // verifyState replays the events: every sign-off's checklist hash must be
 // the hash of the state the events before its signoff.sign event give, and
-// the items and notes must be in the state all the events give.
+// every field of the record that the events can back must be what they
+// make it (see checkRecord).
 func verifyState(doc *Document, payloads []*signoff.EventPayload) error {
 	r, err := newReplay(doc.Deployment.ID, payloads[0])
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	atSign := map[int64][32]byte{}
 	for _, p := range payloads[1:] {
-		if p.Action == signoff.ActSignoffSign {
-			atSign[p.Seq] = r.hash()
-		}
 		if err := r.apply(p); err != nil {
 			return fail(p.Seq, "%v", err)
 		}
 	}
-	if len(atSign) != len(doc.Signoffs) {
-		return fail(0, "the chain has %d signoff.sign events but the record lists %d sign-offs", len(atSign), len(doc.Signoffs))
-	}
-	seen := map[int64]bool{}
-	for _, so := range doc.Signoffs {
-		seq := so.AuditSeq
-		who := fmt.Sprintf("the sign-off of slot %d (%s, %s)", so.Slot, so.Role, so.PrintedName)
-		want, ok := atSign[seq]
-		if !ok || seen[seq] {
-			return fail(0, "%s points at event %d, which is not its own signoff.sign event", who, seq)
-		}
-		seen[seq] = true
-		p := payloads[seq-1]
-		var a signAfter
-		if err := json.Unmarshal(p.After, &a); err != nil {
-			return fail(seq, "signoff.sign payload unreadable: %v", err)
-		}
-		if a.Slot != so.Slot || a.Role != so.Role || a.SignerID != so.SignerID || a.PrintedName != so.PrintedName ||
-			a.Meaning != so.Meaning || a.ChecklistSHA256 != so.ChecklistSHA256 || a.ChecklistRev != so.ChecklistRev || p.At != so.SignedAt {
-			return fail(seq, "%s differs from what its signoff.sign event records (slot, role, signer, printed name, meaning, time or checklist hash)", who)
-		}
-		if got := hex.EncodeToString(want[:]); got != so.ChecklistSHA256 {
-			return fail(seq, "%s claims checklist SHA-256 %s, but the events before it give a checklist state hashing to %s: the signature does not match what was signed",
-				who, so.ChecklistSHA256, got)
-		}
-	}
-	if len(doc.Items) != len(r.items) {
-		return fail(0, "the record lists %d items; the deployment.create event %d", len(doc.Items), len(r.items))
-	}
-	for i, it := range doc.Items {
-		want := r.items[i]
-		if it.Path != want.Path {
-			return fail(0, "item %d is %s; the deployment.create event says %s", i+1, it.Path, want.Path)
-		}
-		if it.State != string(want.State) || it.NAReason != want.NAReason {
-			return fail(0, "item %s is %s in the record but %s after replaying the events", it.Path, it.State, want.State)
-		}
-	}
-	if len(doc.Notes) != len(r.notes) {
-		return fail(0, "the record lists %d notes; the deployment.create event %d", len(doc.Notes), len(r.notes))
-	}
-	for i, n := range doc.Notes {
-		if n.Position != r.notes[i].Position || n.Name != r.notes[i].Name || n.Value != r.notes[i].Value {
-			return fail(0, "note %d (%s) differs from what replaying the events gives", n.Position, n.Name)
-		}
-	}
-	return nil
+	r.finish()
+	return checkRecord(doc, r)
 }
 
 // verifyCheckpoint checks the signed head against the chain and the file,
@@ -279,6 +231,8 @@ func verifyCheckpoint(file []byte, doc *Document, key ed25519.PublicKey) (*Resul
 		return nil, fail(last.Seq, "the checkpoint's head_sha256 is not the last event's sha256")
 	case c.Algorithm != "ed25519":
 		return nil, fail(0, "unknown signature algorithm %q", c.Algorithm)
+	case doc.ExportedAt != c.SignedAt:
+		return nil, fail(0, "exported_at is %s, but the checkpoint was signed at %s: Signoff signs a file when it makes it", doc.ExportedAt, c.SignedAt)
 	}
 	record, err := recordPart(file)
 	if err != nil {

@@ -6,6 +6,7 @@ package audittest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/postgres"
@@ -73,6 +74,8 @@ type Options struct {
 	Notes map[int]string
 	// Unsigned leaves the deployment resolved but unsigned.
 	Unsigned bool
+	// PlannedAt is the deployment's planned time, if any.
+	PlannedAt *time.Time
 }
 
 // Completed creates a deployment of the seed template, resolves every item
@@ -90,7 +93,7 @@ func Completed(ctx context.Context, db *postgres.DB, team Team, o Options) (*sig
 		o.Template = SeedSlug
 	}
 	d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: o.Template,
-		Service: o.Service, Environment: o.Environment, Version: o.Version}, team.As(Roles[0]))
+		Service: o.Service, Environment: o.Environment, Version: o.Version, PlannedAt: o.PlannedAt}, team.As(Roles[0]))
 	if err != nil {
 		return nil, err
 	}
