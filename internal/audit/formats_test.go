@@ -12,7 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -120,36 +120,57 @@ func TestPDFRenders(t *testing.T) {
 	t.Parallel()
 	pdfTools(t)
 	_, rec := signedDeployment(t, audittest.Options{})
+	d, cl := rec.Deployment, rec.Checklist
+	var done, na *signoff.Item
+	for i := range cl.Items {
+		it := &cl.Items[i]
+		switch {
+		case it.HasChildren:
+		case done == nil && it.State == signoff.ItemDone:
+			done = it
+		case na == nil && it.State == signoff.ItemNA:
+			na = it
+		}
+	}
+	head := hex.EncodeToString(rec.Events[len(rec.Events)-1].Hash)
 	for _, core := range []bool{false, true} {
-		var buf bytes.Buffer
-		if err := audit.PDF(&buf, rec, exportTime, audit.PDFOptions{Fingerprint: testSigner.Fingerprint(), CoreFont: core}); err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		file := filepath.Join(dir, "deployment.pdf")
-		if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command("pdftoppm", "-r", "60", "-f", "1", "-l", "1", "-png", "-singlefile", file, filepath.Join(dir, "page1")).CombinedOutput(); err != nil {
-			t.Fatalf("pdftoppm: %v\n%s", err, out)
-		}
-		if ink := nonWhite(t, filepath.Join(dir, "page1.png")); ink < 2000 {
-			t.Fatalf("page 1 is blank: %d non-white pixels", ink)
-		}
-		out, err := exec.Command("pdftotext", "-enc", "UTF-8", file, "-").CombinedOutput()
-		if err != nil {
-			t.Fatalf("pdftotext: %v\n%s", err, out)
-		}
-		text := string(out)
-		arrow := "Index build → ~6 min on prod ?"
+		pages := renderPDF(t, rec, core)
+		arrow, emoji := "Index build → ~6 min on prod ?", "?"
 		if core {
 			arrow = "Index build -> ~6 min on prod ?"
 		}
-		for _, want := range []string{"voxflow-api", "Production server provisioned", "Rachel Kim", "Dana Whitfield",
-			"I approve this deployment as CTO/Technical Director.", "Deployment Sign-off", "Technical Sign-off",
-			arrow, "Audit trail", testSigner.Fingerprint(), hex.EncodeToString(rec.Events[len(rec.Events)-1].Hash)[:32]} {
+		// The header, on the first page: service, environment, version and
+		// the dates.
+		for _, want := range []string{
+			"VoxFlow Production Deployment Checklist Deployment record · exported " + human(exportTime),
+			"Service voxflow-api Environment production Version v2.4.0 Status Completed",
+			"Template VoxFlow Production Deployment Checklist, version 1",
+			"Created " + human(d.CreatedAt) + " by Alice Chen",
+			"Completed " + human(*d.CompletedAt) + " Locked " + human(*d.LockedAt),
+		} {
+			if !strings.Contains(pages[0], want) {
+				t.Errorf("core font %v: page 1 lacks %q:\n%s", core, want, pages[0])
+			}
+		}
+		// Items: who resolved each and when, and the N/A reason.
+		text := pages.all()
+		for _, want := range []string{
+			"Done · by " + done.StateBy.Name + ", " + human(*done.StateAt),
+			`N/A: =HYPERLINK("http://evil.example","click") not needed ` + emoji + " · by " + na.StateBy.Name + ", " + human(*na.StateAt),
+			"Production server provisioned", "Rachel Kim", "Dana Whitfield",
+			"I approve this deployment as CTO/Technical Director.", "Deployment Sign-off", "Technical Sign-off", arrow,
+		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("core font %v: the PDF's text lacks %q", core, want)
+			}
+		}
+		// The last page ties the paper to the signed record: the whole head
+		// hash and the key's fingerprint, each on one line.
+		last := pages.last()
+		for _, want := range []string{"Checkpoint", "Audit events " + strconv.Itoa(len(rec.Events)),
+			"Head SHA-256 " + head, "Key fingerprint " + testSigner.Fingerprint()} {
+			if !strings.Contains(last, want) {
+				t.Errorf("core font %v: the last page (%d of %d) lacks %q:\n%s", core, len(pages), len(pages), want, last)
 			}
 		}
 	}
