@@ -67,7 +67,6 @@ func scanLocked(row pgx.Row, id int64) (*lockedDeployment, error) {
 type deploymentWrite struct {
 	checklistChanged bool            // bumps checklist_rev (stales signatures)
 	status           *signoff.Status // a new status, if any
-	stampItems       []string        // item paths whose state_at is the event's time
 }
 
 // appendDeploymentEvent records one change on a locked deployment: it
@@ -99,13 +98,10 @@ func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDep
 		        status = coalesce($12::deployment_status, status),
 		        updated_at = $3
 		    WHERE id = $1
-		), stamped AS (
-		    UPDATE deployment_items SET state_at = $3
-		    WHERE deployment_id = $1 AND path = ANY($13::text[])
 		)
 		SELECT pg_notify('`+NotifyChannel+`', $1::text || ':' || $2::text)`,
 		l.ID, ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target,
-		ev.Payload, ev.PrevHash, ev.Hash, rev, w.status, w.stampItems)
+		ev.Payload, ev.PrevHash, ev.Hash, rev, w.status)
 	if err != nil {
 		return ev, fmt.Errorf("append audit event %s: %w", ch.Action, err)
 	}

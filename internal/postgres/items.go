@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,13 +39,18 @@ func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.It
 	// out not to be writable, the rollback undoes the update.
 	batch := &pgx.Batch{}
 	batch.Queue(lockDeploymentSQL, deploymentID)
+	// The item's time is the event's: read under the lock the first
+	// statement took, never behind the previous event (as lockDeployment
+	// reads it), so one write stamps it.
 	batch.Queue(`
 		UPDATE deployment_items i
-		SET state = $3, na_reason = $4, state_by = $5, state_at = now()
-		FROM deployment_items old
-		WHERE old.id = i.id AND i.deployment_id = $1 AND i.path = $2 AND NOT i.has_children
+		SET state = $3, na_reason = $4, state_by = $5,
+		    state_at = greatest(clock_timestamp(), d.audit_at + interval '1 microsecond')
+		FROM deployment_items old, deployments d
+		WHERE old.id = i.id AND d.id = i.deployment_id
+		  AND i.deployment_id = $1 AND i.path = $2 AND NOT i.has_children
 		  AND (i.state, i.na_reason) IS DISTINCT FROM ($3::item_state, $4::text)
-		RETURNING old.state, old.na_reason`,
+		RETURNING old.state, old.na_reason, i.state_at`,
 		deploymentID, c.Path, c.State, c.NAReason, nullID(actor.ID))
 	br := tx.SendBatch(ctx, batch)
 	l, err := scanLocked(br.QueryRow(), deploymentID)
@@ -53,8 +59,12 @@ func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.It
 		return signoff.Event{}, err
 	}
 	var before ItemStateAfter
-	err = br.QueryRow().Scan(&before.State, &before.NAReason)
+	var at time.Time
+	err = br.QueryRow().Scan(&before.State, &before.NAReason, &at)
 	updated := err == nil
+	if updated {
+		l.Now = at.UTC()
+	}
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		br.Close()
 		return signoff.Event{}, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
@@ -104,9 +114,6 @@ func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.It
 	}
 
 	w := deploymentWrite{checklistChanged: true}
-	if updated {
-		w.stampItems = []string{c.Path}
-	}
 	if l.Status == signoff.StatusDraft {
 		s := signoff.StatusInProgress
 		w.status = &s // the first change starts the deployment
