@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -349,9 +351,17 @@ func TestBrowserFullSignoff(t *testing.T) {
 		watch.fail("history signatures cover %d roles", len(seen))
 	}
 	if n := watch.count(`[data-testid=event][data-action="signoff.sign"]`); n != 8 {
-		t.Logf("history shows %d sign events", n)
+		watch.fail("history shows %d sign events, want 8", n)
 	}
 	watch.shot("signoff-history")
+}
+
+// median is the middle of a few measurements (the upper middle of an even
+// number).
+func median(ms []int) int {
+	s := slices.Clone(ms)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func indexOf(list []string, s string) int {
@@ -414,13 +424,21 @@ func TestBrowserLiveUpdates(t *testing.T) {
 			b.fail("a new deployment shows status %q and %d Start buttons", st, b.count("#status-start button"))
 		}
 	}
-	first := measure("1.1.1.1", 1)
+	latencies := []int{measure("1.1.1.1", 1)}
 	// The first tick started the deployment: both titles say so, live.
 	for _, b := range []*tab{tab1, tab2} {
 		b.waitFor("status In progress, no Start button", `document.querySelector("[data-testid=status]").textContent.trim() === "In progress" && !document.querySelector("#status-start button")`)
 	}
-	second := measure("1.2.1.1", 2)
-	t.Logf("live update latency, click in tab 1 → row done in tab 2: %d ms (first), %d ms (second)", first, second)
+	for i, p := range []string{"1.2.1.1", "2.1.1.1", "2.2.1.1", "2.3.1.1"} {
+		latencies = append(latencies, measure(p, i+2))
+	}
+	ticked := len(latencies)
+	med := median(latencies)
+	t.Logf("live update latency, click in tab 1 → row done in tab 2: %v ms, median %d ms", latencies, med)
+	// Generous for a loaded CI machine, and still far below "reload to see it".
+	if med >= 1000 {
+		t.Errorf("median live update latency between two pages is %d ms (%v); want under 1 s", med, latencies)
+	}
 	if eval[int](tab2, "performance.getEntriesByType('navigation').length") != 1 {
 		t.Fatal("tab 2 navigated")
 	}
@@ -433,7 +451,7 @@ func TestBrowserLiveUpdates(t *testing.T) {
 	tab2.do(chromedp.SendKeys(chromedp.ID("filter"), "RAM: Minimum"))
 	tab2.waitFor("the filter to apply", `document.querySelector("#blk-1-1-1-1").hidden && !document.querySelector("#blk-1-1-1-2").hidden`)
 	tab1.click("#chk-1-2-1-2")
-	tab2.waitFor("the live tick in a filtered page", progressJS+`.includes("3 / 179")`)
+	tab2.waitFor("the live tick in a filtered page", progressJS+fmt.Sprintf(`.includes("%d / 179")`, ticked+1))
 	tab2.waitFor("the swapped block filtered again", `document.querySelector("#blk-1-2-1").hidden && document.querySelector("#filter").value === "RAM: Minimum" && !document.querySelector("#blk-1-1-1-2").hidden`)
 
 	// Bob leaves: Alice's avatar stack follows.
@@ -467,10 +485,51 @@ func TestTwoInstancesLiveUpdate(t *testing.T) {
 	stream := cb.openSSE(appB.URL, dpath(d, "/events"), "")
 	stream.waitComment(t, "connected", 5*time.Second)
 
-	start := time.Now()
-	tick("1.1.1.1")
-	ev := stream.next(t, "change", 5*time.Second)
-	t.Logf("two instances: tick on A → change event on B in %d ms (%d bytes of swaps)", time.Since(start).Milliseconds(), len(ev.Data))
+	// Presence crosses instances: Alice watching on A is listed on B, and
+	// leaves B's list when she goes.
+	watching := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			ev := stream.next(t, "viewers", time.Until(deadline))
+			alice := strings.Contains(ev.Data, `title="Alice Chen"`)
+			if alice == want && strings.Contains(ev.Data, `title="Bob Okafor"`) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("B's viewers event never showed Alice watching=%v; last:\n%.500s", want, ev.Data)
+			}
+		}
+	}
+	onA := ca.openSSE(appA.URL, dpath(d, "/events"), "")
+	onA.waitComment(t, "connected", 5*time.Second)
+	watching(true)
+	onA.Close()
+	watching(false)
+
+	// A few ticks on A, each timed until its change event arrives on B.
+	paths := []string{"1.1.1.1", "2.1.1.1", "2.2.1.1", "2.3.1.1", "2.4.1.1"}
+	var ev sseEvent // the first change event
+	var last string // the newest event id B saw
+	var latencies []int
+	for i, p := range paths {
+		start := time.Now()
+		tick(p)
+		e := stream.next(t, "change", 5*time.Second)
+		latencies = append(latencies, int(time.Since(start).Milliseconds()))
+		if blk := fmt.Sprintf(`id="blk-%s"`, pid(topOf(p))); !strings.Contains(e.Data, blk) {
+			t.Fatalf("change event for %s lacks %s:\n%.500s", p, blk, e.Data)
+		}
+		if i == 0 {
+			ev = e
+		}
+		last = e.ID
+	}
+	med := median(latencies)
+	t.Logf("two instances: tick on A → change event on B: %v ms, median %d ms (%d bytes of swaps in the first)", latencies, med, len(ev.Data))
+	if med >= 500 {
+		t.Errorf("median latency from a tick on A to the change on B is %d ms (%v); want under 500 ms", med, latencies)
+	}
 	if n := strings.Count(ev.Data, `hx-swap-oob="true"`); n > 12 {
 		t.Errorf("one tick sends %d out-of-band swaps; only what changed should come", n)
 	}
@@ -489,26 +548,34 @@ func TestTwoInstancesLiveUpdate(t *testing.T) {
 	tick("1.2.1.1")
 	tick("1.3.1.1")
 	// ...and one reconnect catches up on both at once.
-	start = time.Now()
-	stream = cb.openSSE(appB.URL, dpath(d, "/events"), ev.ID)
+	start := time.Now()
+	stream = cb.openSSE(appB.URL, dpath(d, "/events"), last)
 	defer stream.Close()
 	catchUp := stream.next(t, "change", 5*time.Second)
-	t.Logf("reconnect with Last-Event-ID %s → catch-up event in %d ms", ev.ID, time.Since(start).Milliseconds())
+	t.Logf("reconnect with Last-Event-ID %s → catch-up event in %d ms", last, time.Since(start).Milliseconds())
 	for _, blk := range []string{`id="blk-1-2-1"`, `id="blk-1-3-1"`} {
 		if !strings.Contains(catchUp.Data, blk) {
 			t.Fatalf("catch-up lacks %s:\n%.500s", blk, catchUp.Data)
 		}
 	}
-	if strings.Contains(catchUp.Data, `id="blk-1-1-1"`) {
-		t.Fatal("catch-up repeats the change already seen")
+	for _, p := range paths {
+		if blk := fmt.Sprintf(`id="blk-%s"`, pid(topOf(p))); strings.Contains(catchUp.Data, blk) {
+			t.Fatalf("catch-up repeats the change to %s already seen", p)
+		}
 	}
-	last, _ := strconv.ParseInt(ev.ID, 10, 64)
-	if got, _ := strconv.ParseInt(catchUp.ID, 10, 64); got != last+2 {
-		t.Fatalf("catch-up event id %s, want %d", catchUp.ID, last+2)
+	seen, _ := strconv.ParseInt(last, 10, 64)
+	if got, _ := strconv.ParseInt(catchUp.ID, 10, 64); got != seen+2 {
+		t.Fatalf("catch-up event id %s, want %d", catchUp.ID, seen+2)
 	}
-	if !strings.Contains(catchUp.Data, "<strong>3</strong> / 179") {
-		t.Fatal("catch-up progress does not read 3 / 179")
+	if want := fmt.Sprintf("<strong>%d</strong> / 179", len(paths)+2); !strings.Contains(catchUp.Data, want) {
+		t.Fatalf("catch-up progress does not read %d / 179", len(paths)+2)
 	}
+}
+
+// topOf is the level-1 item holding a path ("1.2.1.3" → "1.2.1").
+func topOf(path string) string {
+	parts := strings.SplitN(path, ".", 4)
+	return strings.Join(parts[:min(3, len(parts))], ".")
 }
 
 // Phone-width and dark-mode screenshots of the main pages.
@@ -608,4 +675,131 @@ func checkNoOverflow(b *tab) {
 		wide := eval[[]string](b, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + "." + [...e.classList].join("."))`)
 		b.fail("page is %dpx wide on a %dpx screen; too wide: %v", w, vw, wide)
 	}
+}
+
+// Issue 5: a deployment that went live three hours ago counts down in the
+// browser: the first-2-hours items read "overdue by 1h", the later ones
+// "due in …", and the overdue count shows on the page and the list.
+func TestBrowserTimedMonitoring(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.URL(t))
+	ops := a.user("Omar Haddad", "Operations Manager")
+	d := a.deployment(ops, "voxflow-api", "v2.7.0")
+	ctx := context.Background()
+	if _, err := a.DB.SetStatus(ctx, d.ID, signoff.StatusLive, "", byUser(ops)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.Pool().Exec(ctx, `UPDATE deployments SET went_live_at = went_live_at - interval '3 hours' WHERE id = $1`, d.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newTab(t, newBrowser(t), a.URL, "omar")
+	b.login(ops)
+	b.navigate(dpath(d, ""))
+	type countdown struct {
+		Text    string `json:"text"`
+		Overdue bool   `json:"overdue"`
+		Due     string `json:"due"`
+	}
+	// app.js rewrites the server's "due Jan 2, 15:04 UTC" as it loads.
+	b.waitFor("the countdowns to run", `[...document.querySelectorAll("time[data-countdown]")].every(t => /^(due in|overdue by) /.test(t.textContent))`)
+	cds := eval[[]countdown](b, `[...document.querySelectorAll("time[data-countdown]")].map(t => ({text: t.textContent, overdue: t.classList.contains("is-overdue"), due: t.getAttribute("datetime")}))`)
+	if len(cds) == 0 {
+		b.fail("no countdowns on a live deployment")
+	}
+	overdue := 0
+	for _, c := range cds {
+		due, err := time.Parse(time.RFC3339, c.Due)
+		if err != nil {
+			t.Fatalf("countdown datetime %q: %v", c.Due, err)
+		}
+		late := due.Before(time.Now())
+		switch {
+		case late && (!c.Overdue || !regexp.MustCompile(`^overdue by 1h( [0-9]m)?$`).MatchString(c.Text)):
+			b.fail("item due %s (an hour ago) reads %q, overdue marker %v", c.Due, c.Text, c.Overdue)
+		case !late && (c.Overdue || !regexp.MustCompile(`^due in [0-9]+[dh]`).MatchString(c.Text)):
+			b.fail("item due %s reads %q, overdue marker %v", c.Due, c.Text, c.Overdue)
+		}
+		if late {
+			overdue++
+		}
+	}
+	if overdue == 0 || overdue == len(cds) {
+		b.fail("%d of %d countdowns overdue; the seed has both kinds three hours after go-live", overdue, len(cds))
+	}
+	summary := b.text("[data-testid=progress] .tag-overdue")
+	if !regexp.MustCompile(`^[1-9][0-9]* overdue$`).MatchString(summary) {
+		b.fail("summary overdue tag reads %q", summary)
+	}
+	if n := b.count(".item.is-overdue"); n < overdue {
+		b.fail("%d items stand out as overdue; want at least %d", n, overdue)
+	}
+	eval[chromedp.Void](b, `document.querySelector("time[data-countdown].is-overdue").scrollIntoView({block: "center"})`)
+	b.shot("monitoring-overdue")
+
+	b.navigate("/deployments")
+	row := fmt.Sprintf(`[data-testid=deployment-row]:has(a[href=%q])`, dpath(d, ""))
+	if got := b.text(row + " .tag-overdue"); got != summary {
+		b.fail("the list's overdue tag reads %q; the page says %q", got, summary)
+	}
+	b.shot("deployments-overdue")
+}
+
+// Issue 3: a stale sign-off says what changed since, in the browser: the
+// slot's link opens the history narrowed to the changes after it.
+func TestBrowserStaleSignoff(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.URL(t))
+	alice := a.user("Alice Chen", "Deployment Engineer")
+	dana := a.user("Dana Whitfield", "Database Administrator")
+	d := a.deployment(alice, "voxflow-api", "v2.8.0")
+	for _, it := range a.leaves(d) {
+		if it.Path == "1.1.2.5" {
+			a.setItem(d, alice, it.Path, signoff.ItemNA, "Single-region launch")
+		} else {
+			a.setItem(d, alice, it.Path, signoff.ItemDone, "")
+		}
+	}
+	if _, err := a.DB.Sign(context.Background(), postgres.SignInput{DeploymentID: d.ID, Slot: 2, UserID: dana.ID, Password: e2ePassword, Via: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	// After the signature: the N/A becomes done, and a note is written.
+	a.setItem(d, alice, "1.1.2.5", signoff.ItemDone, "")
+	if _, err := a.DB.SetNote(context.Background(), d.ID, 1, "Rolled out to eu-west first.", byUser(alice)); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newTab(t, newBrowser(t), a.URL, "dana")
+	b.login(dana)
+	b.navigate(dpath(d, ""))
+	slot := `[data-testid=slot][data-role="Database Administrator"]`
+	if st := eval[string](b, fmt.Sprintf(`document.querySelector(%q).dataset.state`, slot)); st != "stale" {
+		b.fail("Dana's slot is %q, want stale", st)
+	}
+	if got := b.text(slot + " [data-testid=stale-changes]"); got != "2 changes since you signed" {
+		b.fail("stale slot link reads %q", got)
+	}
+	eval[chromedp.Void](b, `document.querySelector("#signoff").scrollIntoView()`)
+	b.shot("signoff-stale")
+
+	if st := b.submit(slot + " [data-testid=stale-changes]"); st != http.StatusOK {
+		b.fail("what changed: status %d", st)
+	}
+	if h := b.text("[data-testid=since-heading]"); !strings.HasPrefix(h, "Changes since Dana Whitfield signed as Database Administrator at ") {
+		b.fail("narrowed history heading %q", h)
+	}
+	actions := eval[[]string](b, `[...document.querySelectorAll("[data-testid=event]")].map(e => e.dataset.action)`)
+	if strings.Join(actions, ",") != "note.edit,item.state" {
+		b.fail("narrowed history lists %v; want the note and the tick, newest first", actions)
+	}
+	b.shot("history-since")
+	if st := b.submit("[data-testid=full-history]"); st != http.StatusOK || b.count("[data-testid=event]") <= 2 {
+		b.fail("full history: status %d, %d events", st, b.count("[data-testid=event]"))
+	}
+
+	b.navigate("/my/signoffs")
+	if got := b.text("[data-testid=awaiting-row] [data-testid=stale-changes]"); got != "2 changes since you signed" {
+		b.fail("My sign-offs stale row reads %q", got)
+	}
+	b.shot("my-signoffs-stale")
 }
