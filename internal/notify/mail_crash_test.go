@@ -46,8 +46,9 @@ func TestKilledMidMailSendsTheSameMessageAfterRestart(t *testing.T) {
 	var out strings.Builder
 	worker.Stdout, worker.Stderr = &out, &out
 	accepted := make(chan received, 1)
+	started := make(chan *os.Process, 1)
 	e.mail.setOnData(func(_ *smtp.Conn, m received) {
-		if err := worker.Process.Signal(syscall.SIGSTOP); err != nil {
+		if err := (<-started).Signal(syscall.SIGSTOP); err != nil {
 			t.Errorf("stop the worker: %v", err)
 		}
 		e.mail.setOnData(nil) // the next message is answered as usual
@@ -56,6 +57,7 @@ func TestKilledMidMailSendsTheSameMessageAfterRestart(t *testing.T) {
 	if err := worker.Start(); err != nil {
 		t.Fatal(err)
 	}
+	started <- worker.Process
 	var first received
 	select {
 	case first = <-accepted:
