@@ -70,6 +70,9 @@ type Options struct {
 	Toggles int
 	// NAReason is the reason given for N/A items.
 	NAReason string
+	// NAItems, when above 0, marks only that many conditional leaves N/A
+	// (the first ones) and ticks every other leaf.
+	NAItems int
 	// Notes are note values by position.
 	Notes map[int]string
 	// Unsigned leaves the deployment resolved but unsigned.
@@ -117,6 +120,7 @@ func Completed(ctx context.Context, db *postgres.DB, team Team, o Options) (*sig
 			return nil, err
 		}
 	}
+	na := 0
 	for i, it := range cl.Items {
 		who := team.As(Roles[i%4])
 		var c signoff.ItemChange
@@ -125,7 +129,8 @@ func Completed(ctx context.Context, db *postgres.DB, team Team, o Options) (*sig
 			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemNA, NAReason: o.NAReason}
 		case o.Fast && it.ParentPath != "", it.HasChildren:
 			continue
-		case it.Conditional || it.ParentPath != "" && cl.Item(it.ParentPath).Conditional:
+		case (it.Conditional || it.ParentPath != "" && cl.Item(it.ParentPath).Conditional) && (o.NAItems == 0 || na < o.NAItems):
+			na++
 			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemNA, NAReason: o.NAReason}
 		default:
 			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemDone}
