@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -156,6 +157,24 @@ func TestCLIExportAndVerify(t *testing.T) {
 	data, _ := os.ReadFile(file)
 	tampered := filepath.Join(dir, "tampered.json")
 	os.WriteFile(tampered, bytes.Replace(data, []byte(`\"state\":\"done\"`), []byte(`\"state\":\"open\"`), 1), 0o644)
+	// Edited and signed again with the server's own key: the events give
+	// it away.
+	var doc audit.Document
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc.Deployment.Environment = "staging"
+	seed, _ := base64.StdEncoding.DecodeString(testKey)
+	serverKey, err := audit.SignerFromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resigned, err := audit.Seal(&doc, serverKey, doc.Checkpoint.SignedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := filepath.Join(dir, "edited.json")
+	os.WriteFile(edited, resigned, 0o644)
 	otherSeed := sha256.Sum256([]byte("someone else"))
 	other, _ := audit.SignerFromSeed(otherSeed[:])
 	otherB64 := base64.StdEncoding.EncodeToString(other.Public())
@@ -166,6 +185,7 @@ func TestCLIExportAndVerify(t *testing.T) {
 	}{
 		{[]string{"verify", tampered, "--key", pubB64}, 1, "signoff: verify " + tampered + ": FAILED: event 2: sha256 is not SHA-256(prev_sha256 ‖ payload): the event was changed"},
 		{[]string{"verify", file, "--key", otherB64}, 1, "FAILED: signed by key " + audit.Fingerprint(pub) + ", not by the given key " + other.Fingerprint()},
+		{[]string{"verify", edited, "--key", pubB64}, 1, "signoff: verify " + edited + `: FAILED: deployment.environment is "staging" in the record, but replaying the events gives "production"`},
 		{[]string{"verify", filepath.Join(dir, "missing.json")}, 1, "signoff: verify " + filepath.Join(dir, "missing.json") + ": no such file"},
 		{[]string{"verify", file, "--key", "not-a-key"}, 2, "--key: \"not-a-key\" is neither a readable file nor a public key"},
 		{[]string{"verify"}, 2, "usage: signoff verify FILE.json"},

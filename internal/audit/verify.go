@@ -33,7 +33,7 @@ func (r *Result) Summary() string {
 	if !r.KeyGiven {
 		key = "key " + r.Fingerprint + " (self-asserted: the key inside the file; compare this fingerprint with the one your server publishes at /.well-known/signoff-signing-key, or pass --key)"
 	}
-	return fmt.Sprintf("OK deployment %d (%s): %d events, chain intact, head %s, %d sign-offs match the checklist state they attest to, checkpoint of %s signed by %s",
+	return fmt.Sprintf("OK deployment %d (%s): %d events, chain intact, head %s, record agrees with them, %d sign-offs match the checklist state they attest to, checkpoint of %s signed by %s",
 		r.DeploymentID, r.Name, r.Events, r.Head, r.Signoffs, r.SignedAt, key)
 }
 
@@ -64,9 +64,10 @@ func fail(seq int64, format string, args ...any) error {
 // Verify checks a JSON export offline: that it is byte for byte what
 // Signoff wrote, that its hash chain is intact from the first event to the
 // signed head, that every sign-off's checklist hash matches the state the
-// events before it describe, that the items and notes are what the events
-// make them, and that the checkpoint signature (over the head, the count
-// and the SHA-256 of the whole record) is good. With key nil it trusts the
+// events before it describe, that every field of the record the events can
+// back is what they make it (checkRecord), and that the checkpoint
+// signature (over the head, the count and the SHA-256 of the whole record)
+// is good. With key nil it trusts the
 // public key inside the file, which only proves the file is unchanged since
 // whoever holds that key signed it.
 func Verify(file []byte, key ed25519.PublicKey) (*Result, error) {
