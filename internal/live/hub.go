@@ -28,10 +28,6 @@ import (
 // PresenceChannel carries "deployment id" when its set of viewers changes.
 const PresenceChannel = "signoff_presence"
 
-// SessionChannel carries "user id" when one of that person's sessions ended
-// (a logout, a deactivation): their open streams check their own session.
-const SessionChannel = "signoff_session"
-
 // Heartbeat is how often an instance refreshes its viewers; a viewer not
 // refreshed for three heartbeats is gone.
 const Heartbeat = 20 * time.Second
@@ -94,7 +90,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	l.Handle(postgres.NotifyChannel, changeHandler{h})
 	l.Handle(PresenceChannel, presenceHandler{h})
-	l.Handle(SessionChannel, sessionHandler{h})
+	l.Handle(postgres.SessionChannel, sessionHandler{h})
 	go h.heartbeat(ctx)
 	err := l.Listen(ctx)
 	h.close()
@@ -150,16 +146,6 @@ func (sh sessionHandler) HandleNotification(ctx context.Context, n *pgconn.Notif
 				s.post(Notice{Session: true})
 			}
 		}
-	}
-	return nil
-}
-
-// SessionEnded tells every instance that a session of the person ended,
-// so their open streams check theirs at once rather than at the next
-// keep-alive.
-func (h *Hub) SessionEnded(ctx context.Context, userID int64) error {
-	if _, err := h.pool.Exec(ctx, `SELECT pg_notify('`+SessionChannel+`', $1::bigint::text)`, userID); err != nil {
-		return fmt.Errorf("announce ended session of user %d: %w", userID, err)
 	}
 	return nil
 }

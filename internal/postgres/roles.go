@@ -138,7 +138,10 @@ func (db *DB) SetActive(ctx context.Context, userID int64, active bool, actor si
 		return nil
 	}
 	if !active {
-		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+		// Delivered at commit: the person's live streams end everywhere.
+		if _, err := tx.Exec(ctx, `
+			WITH gone AS (DELETE FROM sessions WHERE user_id = $1)
+			SELECT pg_notify('`+SessionChannel+`', $1::text)`, userID); err != nil {
 			return fmt.Errorf("end sessions of user %d: %w", userID, err)
 		}
 	}

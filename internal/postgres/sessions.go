@@ -65,9 +65,17 @@ func (db *DB) SaveSession(ctx context.Context, id string, s StoredSession) error
 	return nil
 }
 
-// DeleteSession ends a session (logout).
+// SessionChannel is the LISTEN/NOTIFY channel that carries "user id" when
+// one of that person's sessions ends (a logout, a deactivation), so their
+// open live streams on every instance check their own session at once.
+const SessionChannel = "signoff_session"
+
+// DeleteSession ends a session (logout) and tells every instance.
 func (db *DB) DeleteSession(ctx context.Context, id string) error {
-	if _, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, sessionKey(id)); err != nil {
+	_, err := db.pool.Exec(ctx, `
+		WITH gone AS (DELETE FROM sessions WHERE id_hash = $1 RETURNING user_id)
+		SELECT pg_notify('`+SessionChannel+`', user_id::text) FROM gone WHERE user_id IS NOT NULL`, sessionKey(id))
+	if err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil

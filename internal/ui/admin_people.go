@@ -83,7 +83,6 @@ func (s *Server) personActive(w http.ResponseWriter, r *http.Request) {
 	if active {
 		s.flash(w, r, "success", "Reactivated.")
 	} else {
-		s.sessionEnded(r, uid)
 		s.flash(w, r, "success", "Deactivated: their sessions have ended.")
 	}
 	http.Redirect(w, r, "/admin/people", http.StatusSeeOther)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -79,22 +78,10 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) {
 	s.metrics.Handler().ServeHTTP(w, r)
 }
 
-// metricsClient is the address a metrics request comes from. Behind a
-// proxy (TRUST_PROXY) it is the last X-Forwarded-For entry: the one the
-// proxy itself added. Entries before it are whatever the client sent, so
-// they must not open an access check.
+// metricsClient is the address a metrics request comes from (see
+// clientIP: behind a proxy, the address the proxy itself added).
 func (s *Server) metricsClient(r *http.Request) (netip.Addr, bool) {
-	host := r.RemoteAddr
-	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		host = h
-	}
-	if s.cfg.TrustProxy {
-		if fwd := r.Header.Values("X-Forwarded-For"); len(fwd) > 0 {
-			list := strings.Split(fwd[len(fwd)-1], ",")
-			host = strings.TrimSpace(list[len(list)-1])
-		}
-	}
-	addr, err := netip.ParseAddr(host)
+	addr, err := netip.ParseAddr(s.clientIP(r))
 	if err != nil {
 		return netip.Addr{}, false
 	}

@@ -193,3 +193,21 @@ func TestLiveStreamEndsWhenAdminDeactivates(t *testing.T) {
 	}
 	s.ends(t, 3*time.Second)
 }
+
+// Deactivated any other way (the CLI, the API: straight through the
+// store), with nothing happening on the deployment and the keep-alive far
+// off: the store's announcement ends the stream at once.
+func TestLiveStreamEndsWhenDeactivatedThroughTheStore(t *testing.T) {
+	t.Parallel()
+	a := newApp(t) // keep-alive every 25 s
+	bob := a.user("Bob Okafor", false, false)
+	d := a.deployment(bob)
+	s := a.login(bob).openStream(d)
+	time.Sleep(200 * time.Millisecond) // the stream is subscribed
+	start := time.Now()
+	if err := a.db.SetActive(t.Context(), bob.ID, false, signoff.EventActor{Name: "test", Via: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	s.ends(t, 3*time.Second)
+	t.Logf("stream ended %d ms after a deactivation through the store", time.Since(start).Milliseconds())
+}

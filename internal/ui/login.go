@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/signoff/signoff/internal/signoff"
@@ -74,23 +73,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if u := currentUser(r.Context()); u != nil {
-		s.sessionEnded(r, u.ID)
-	}
+	// Ending the session told every instance: the person's live streams
+	// end with it (DeleteSession).
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-// sessionEnded has the person's live streams, on every instance, check
-// their sessions now; those that lost theirs end. (They would anyway at
-// their next keep-alive, so a failure here is only logged.)
-func (s *Server) sessionEnded(r *http.Request, userID int64) {
-	if s.live == nil {
-		return
-	}
-	if err := s.live.SessionEnded(r.Context(), userID); err != nil {
-		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "live updates: announce ended session",
-			slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
-	}
 }
 
 type setupForm struct {
