@@ -88,9 +88,11 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 		doc.Notes = append(doc.Notes, note)
 	}
 
-	for _, e := range rec.Events {
+	for i, e := range rec.Events {
 		var p signoff.EventPayload
-		if err := json.Unmarshal([]byte(e.Payload), &p); err != nil {
+		if i < len(r.parsed) {
+			p = r.parsed[i] // read by the replay already
+		} else if err := json.Unmarshal([]byte(e.Payload), &p); err != nil {
 			return nil, fmt.Errorf("event %d of deployment %d: payload: %w", e.Seq, d.ID, err)
 		}
 		doc.Events = append(doc.Events, Event{
@@ -199,7 +201,7 @@ func tsp(t *time.Time) *string {
 // its signoff.sign event: how it ended, who ended it (named as they were),
 // and whether one person could sign several slots when it was given.
 func signatureFacts(rec *signoff.Record) map[int64]Signoff {
-	r, _ := replayEvents(rec.Deployment.ID, rec.Events)
+	r, _ := replaySignatures(rec.Deployment.ID, rec.Events)
 	out := map[int64]Signoff{}
 	if r != nil {
 		for _, s := range r.sigs {
