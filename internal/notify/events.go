@@ -13,13 +13,22 @@ import (
 // hookEvent is something a webhook is told about: an audit event's
 // consequence, or a notice.
 type hookEvent struct {
-	Name   string // signoff.Hook*
-	Source string // what caused it: "event/<seq>" or "notice/<id>"; with Name, unique per deployment
+	Name string // signoff.Hook*
+	// Source is what caused it: "deployment/<id>/event/<seq>" or
+	// "notice/<id>". With Name it is unique per webhook (the delivery
+	// log's key), so it names the deployment: every deployment has an
+	// event 1.
+	Source string
 	At     time.Time
 	Actor  signoff.EventActor
 	Status signoff.Status // the deployment's status at the time
 	Data   any
 	Text   string // one line for people (Slack), after the deployment's name
+}
+
+// eventSource names an audit event as a delivery's cause.
+func eventSource(deploymentID, seq int64) string {
+	return "deployment/" + strconv.FormatInt(deploymentID, 10) + "/event/" + strconv.FormatInt(seq, 10)
 }
 
 // systemActor is who tells of conditions nobody caused directly.
@@ -67,7 +76,7 @@ func fromEvent(ev signoff.Event, status signoff.Status) ([]hookEvent, signoff.St
 			}
 		}
 	}
-	base := hookEvent{Source: "event/" + strconv.FormatInt(ev.Seq, 10), At: ev.At, Actor: p.Actor}
+	base := hookEvent{Source: eventSource(ev.DeploymentID, ev.Seq), At: ev.At, Actor: p.Actor}
 	var out []hookEvent
 	moved := func(to signoff.Status, reason string) {
 		if to == "" || to == status {

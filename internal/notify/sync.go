@@ -71,7 +71,7 @@ func (n *Notifier) sync(ctx context.Context, deploymentID int64, force bool) err
 		// A status change the replay does not know (a new kind of event)
 		// is still told, once the cursor reaches the deployment's head.
 		if last.Seq == r.d.AuditSeq && status != r.d.Status {
-			he := hookEvent{Name: signoff.HookDeploymentStatus, Source: "event/" + strconv.FormatInt(last.Seq, 10),
+			he := hookEvent{Name: signoff.HookDeploymentStatus, Source: eventSource(r.d.ID, last.Seq),
 				At: last.At, Actor: signoff.EventActor{ID: last.Actor.ID, Name: last.Actor.Name}, Status: r.d.Status,
 				Data: map[string]any{"status": r.d.Status, "previous": status},
 				Text: "is now " + strings.ToLower(r.d.Status.Label())}

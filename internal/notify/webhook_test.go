@@ -283,3 +283,24 @@ func TestWebhookURLMustBeHTTP(t *testing.T) {
 		t.Errorf("unknown event: err = %v", err)
 	}
 }
+
+// Every deployment's events reach a webhook, not only the first
+// deployment's: each deployment has an event 1, 2, … of its own.
+func TestEveryDeploymentsEventsReachWebhooks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	rc := newReceiver(t)
+	e.hook(rc, signoff.WebhookJSON, signoff.HookDeploymentCreated, signoff.HookDeploymentStatus)
+	owner := e.user("Olivia Owner")
+	e.start()
+	for range 3 {
+		d := e.deployment(owner)
+		e.resolve(d, owner, leaves[0])
+	}
+	e.drain()
+	want := []string{"deployment.created", "deployment.created", "deployment.created",
+		"deployment.status", "deployment.status", "deployment.status"}
+	if got := sorted(rc.events()); !slices.Equal(got, want) {
+		t.Fatalf("events received = %v; want %v", got, want)
+	}
+}
