@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/signoff/signoff/internal/signoff"
@@ -42,7 +43,8 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	change := signoff.ItemChange{Path: path, State: state, NAReason: req.NAReason}
-	ev, err := a.db.SetItemState(r.Context(), id, change, actor(r))
+	// The answer is read in the round trip that commits the change.
+	ev, ic, err := a.db.SetItemStateAndRead(r.Context(), id, change, actor(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -50,7 +52,12 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 	if ev.Seq > 0 { // a repeated state records nothing and counts nothing
 		a.metrics.ItemChanged(string(state), "api")
 	}
-	a.respondItem(w, r, id, path)
+	it, err := itemFrom(ic.Deployment, ic.Items, path)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.respond(w, r, http.StatusOK, it)
 }
 
 // respondItem answers with one item as it now stands.
@@ -72,9 +79,22 @@ func (a *API) item(ctx context.Context, id int64, path string) (itemJSON, error)
 	if err != nil {
 		return itemJSON{}, err
 	}
-	if len(items) == 0 || items[0].Path != path {
-		return itemJSON{}, errorf(signoff.ENOTFOUND, "Deployment %d has no item %s.", id, path)
+	return itemFrom(d, items, path)
+}
+
+// itemFrom is the item at path among items (in document order, holding it
+// and its descendants) as the API shows it.
+func itemFrom(d *signoff.Deployment, items []signoff.Item, path string) (itemJSON, error) {
+	i := slices.IndexFunc(items, func(it signoff.Item) bool { return it.Path == path })
+	if i < 0 {
+		return itemJSON{}, errorf(signoff.ENOTFOUND, "Deployment %d has no item %s.", d.ID, path)
 	}
-	cl := signoff.NewChecklist(nil, items, nil)
+	sub := []signoff.Item{items[i]}
+	for _, it := range items[i+1:] {
+		if strings.HasPrefix(it.Path, path+".") {
+			sub = append(sub, it)
+		}
+	}
+	cl := signoff.NewChecklist(nil, sub, nil)
 	return newItemJSON(d, cl, &cl.Items[0]), nil
 }

@@ -73,6 +73,26 @@ type deploymentWrite struct {
 // builds the canonical payload, extends the hash chain, updates the
 // deployment row and queues the notification, in one statement.
 func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDeployment, ch signoff.Change, w deploymentWrite) (signoff.Event, error) {
+	b := &pgx.Batch{}
+	ev, err := queueDeploymentEvent(b, l, ch, w)
+	if err != nil {
+		return ev, err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return ev, fmt.Errorf("append audit event %s: %w", ch.Action, err)
+	}
+	if db.afterEvent != nil {
+		if err := db.afterEvent(ctx, tx, ev); err != nil {
+			return ev, fmt.Errorf("after event %s: %w", ch.Action, err)
+		}
+	}
+	return ev, nil
+}
+
+// queueDeploymentEvent adds appendDeploymentEvent's statement to a batch
+// (for the caller to send within the transaction that locked l) and
+// advances l past it.
+func queueDeploymentEvent(b *pgx.Batch, l *lockedDeployment, ch signoff.Change, w deploymentWrite) (signoff.Event, error) {
 	ev, err := buildEvent("deployment/"+strconv.FormatInt(l.ID, 10), l.AuditSeq+1, l.AuditHead, l.Now, ch)
 	if err != nil {
 		return ev, err
@@ -84,7 +104,7 @@ func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDep
 	if w.checklistChanged {
 		rev = 1
 	}
-	_, err = tx.Exec(ctx, `
+	b.Queue(`
 		WITH event AS (
 		    INSERT INTO audit_events
 		        (deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
@@ -102,14 +122,6 @@ func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDep
 		SELECT pg_notify('`+NotifyChannel+`', $1::text || ':' || $2::text)`,
 		l.ID, ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target,
 		ev.Payload, ev.PrevHash, ev.Hash, rev, w.status)
-	if err != nil {
-		return ev, fmt.Errorf("append audit event %s: %w", ch.Action, err)
-	}
-	if db.afterEvent != nil {
-		if err := db.afterEvent(ctx, tx, ev); err != nil {
-			return ev, fmt.Errorf("after event %s: %w", ch.Action, err)
-		}
-	}
 	l.AuditSeq, l.AuditHead = ev.Seq, ev.Hash
 	if w.checklistChanged {
 		l.ChecklistRev++

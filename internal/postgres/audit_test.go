@@ -74,20 +74,17 @@ func TestAuditFailedAppendRollsBackTheChange(t *testing.T) {
 	db := openDB(t)
 	alice := addUser(t, db, "Alice Chen")
 	d := newSmallDeployment(t, db, alice, "voxflow-api")
-	// A duplicate chain position, as a concurrent writer that bypassed the
-	// row lock would cause, is refused by the chain's unique key and takes
-	// the change down with it.
-	db.OnEvent(func(ctx context.Context, tx pgx.Tx, ev signoff.Event) error {
-		_, err := tx.Exec(ctx, `
-			INSERT INTO audit_events (deployment_id, seq, at, actor_name, action, payload, prev_hash, hash)
-			VALUES ($1, $2, now(), 'x', 'x', '{}', '\x', '\x')`, ev.DeploymentID, ev.Seq)
-		return err
-	})
+	// The audit event is refused (as a full disk or a broken constraint
+	// would): it takes the change down with it, on both of a tick's paths.
+	allow := refuseAuditEvents(t, db, signoff.ActItemState)
 	_, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.2.1", State: signoff.ItemDone}, as(alice))
-	db.OnEvent(nil)
 	if err == nil || signoff.ErrorCode(err) != signoff.EINTERNAL {
-		t.Fatalf("tick with a clashing audit row: %v", err)
+		t.Fatalf("tick with its audit event refused: %v", err)
 	}
+	if _, _, err := db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "1.2.1", State: signoff.ItemDone}, as(alice)); err == nil {
+		t.Fatal("tick (and read) with its audit event refused succeeded")
+	}
+	allow()
 	got := reload(t, db, d)
 	if got.AuditSeq != 1 || got.ChecklistRev != 0 || got.Status != signoff.StatusDraft {
 		t.Fatalf("failed change left: seq %d rev %d status %s", got.AuditSeq, got.ChecklistRev, got.Status)

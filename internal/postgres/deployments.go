@@ -463,12 +463,26 @@ type ItemContext struct {
 // ItemContext reads an item's context in one round trip.
 func (db *DB) ItemContext(ctx context.Context, deploymentID int64, path string) (*ItemContext, error) {
 	b := &pgx.Batch{}
+	queueItemContext(b, deploymentID, path)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	ic, err := readItemContext(br, deploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return ic, br.Close()
+}
+
+// queueItemContext adds the item context's queries to a batch, for
+// readItemContext to read.
+func queueItemContext(b *pgx.Batch, deploymentID int64, path string) {
 	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
 	b.Queue(itemsSQL, deploymentID, path)
 	b.Queue(sectionProgressSQL, deploymentID)
 	b.Queue(slotsSQL, deploymentID)
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
+}
+
+func readItemContext(br pgx.BatchResults, deploymentID int64) (*ItemContext, error) {
 	var ic ItemContext
 	var err error
 	if ic.Deployment, err = scanDeployment(br.QueryRow()); err != nil {
@@ -486,7 +500,7 @@ func (db *DB) ItemContext(ctx context.Context, deploymentID int64, path string) 
 	if ic.Slots, err = scanSlots(rows, err, deploymentID); err != nil {
 		return nil, err
 	}
-	return &ic, br.Close()
+	return &ic, nil
 }
 
 // DeploymentHead reads the deployment and its sign-off slots in one round

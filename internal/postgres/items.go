@@ -25,24 +25,38 @@ type ItemStateAfter struct {
 // Asking for the state an item already has changes nothing and records
 // nothing. It returns the event, or a zero event for a no-op.
 func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor) (signoff.Event, error) {
-	if err := c.Validate(); err != nil {
-		return signoff.Event{}, err
-	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return signoff.Event{}, fmt.Errorf("set item state: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
+	ev, _, err := db.setItemState(ctx, deploymentID, c, actor, false)
+	return ev, err
+}
 
-	// The common case, ticking a leaf, takes one round trip: lock the
-	// deployment and update the item in one batch. If the deployment turns
-	// out not to be writable, the rollback undoes the update.
-	batch := &pgx.Batch{}
-	batch.Queue(lockDeploymentSQL, deploymentID)
+// SetItemStateAndRead is SetItemState that also reads, in the round trip
+// that commits, what showing the change needs: the item's top-level block,
+// progress by section and the slots, as the change left them.
+func (db *DB) SetItemStateAndRead(ctx context.Context, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor) (signoff.Event, *ItemContext, error) {
+	return db.setItemState(ctx, deploymentID, c, actor, true)
+}
+
+func (db *DB) setItemState(ctx context.Context, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor, read bool) (signoff.Event, *ItemContext, error) {
+	if err := c.Validate(); err != nil {
+		return signoff.Event{}, nil, err
+	}
+	tx, err := db.acquirePipelined(ctx)
+	if err != nil {
+		return signoff.Event{}, nil, fmt.Errorf("set item state: %w", err)
+	}
+	defer tx.close(ctx)
+
+	// The common case, ticking a leaf, is two round trips: BEGIN, lock the
+	// deployment and update the item; then the audit event, the reads and
+	// COMMIT. If the deployment turns out not to be writable, the rollback
+	// undoes the update.
+	//
 	// The item's time is the event's: read under the lock the first
 	// statement took, never behind the previous event (as lockDeployment
 	// reads it), so one write stamps it.
-	batch.Queue(`
+	first := &pgx.Batch{}
+	first.Queue(lockDeploymentSQL, deploymentID)
+	first.Queue(`
 		UPDATE deployment_items i
 		SET state = $3, na_reason = $4, state_by = $5,
 		    state_at = greatest(clock_timestamp(), d.audit_at + interval '1 microsecond')
@@ -52,82 +66,101 @@ func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.It
 		  AND (i.state, i.na_reason) IS DISTINCT FROM ($3::item_state, $4::text)
 		RETURNING old.state, old.na_reason, i.state_at`,
 		deploymentID, c.Path, c.State, c.NAReason, nullID(actor.ID))
-	br := tx.SendBatch(ctx, batch)
+	br, err := tx.begin(ctx, first)
+	if err != nil {
+		return signoff.Event{}, nil, fmt.Errorf("set item state: %w", err)
+	}
 	l, err := scanLocked(br.QueryRow(), deploymentID)
 	if err != nil {
 		br.Close()
-		return signoff.Event{}, err
+		return signoff.Event{}, nil, err
 	}
 	var before ItemStateAfter
 	var at time.Time
 	err = br.QueryRow().Scan(&before.State, &before.NAReason, &at)
 	updated := err == nil
-	if updated {
-		l.Now = at.UTC()
-	}
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		br.Close()
-		return signoff.Event{}, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
+		return signoff.Event{}, nil, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
 	}
 	if err := br.Close(); err != nil {
-		return signoff.Event{}, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
+		return signoff.Event{}, nil, fmt.Errorf("set item %s to %s: %w", c.Path, c.State, err)
 	}
 	if err := l.writable(); err != nil {
-		return signoff.Event{}, err
+		return signoff.Event{}, nil, err
 	}
 
 	after := ItemStateAfter{State: c.State, NAReason: c.NAReason}
-	if !updated {
+	if updated {
+		l.Now = at.UTC()
+	} else {
 		// Not a leaf that changed: a parent, an unknown path, or a no-op.
 		var hasChildren bool
 		err = tx.QueryRow(ctx, `
 			SELECT has_children FROM deployment_items
 			WHERE deployment_id = $1 AND path = $2`, deploymentID, c.Path).Scan(&hasChildren)
 		if err != nil {
-			return signoff.Event{}, notFound(fmt.Errorf("item %s of deployment %d: %w", c.Path, deploymentID, err),
+			return signoff.Event{}, nil, notFound(fmt.Errorf("item %s of deployment %d: %w", c.Path, deploymentID, err),
 				"Deployment %d has no item %s.", deploymentID, c.Path)
 		}
-		if !hasChildren {
-			return signoff.Event{}, nil // already in that state: nothing to record
-		}
-		if c.State != signoff.ItemNA {
-			return signoff.Event{}, signoff.Errorf(signoff.EINVALID,
+		if hasChildren && c.State != signoff.ItemNA {
+			return signoff.Event{}, nil, signoff.Errorf(signoff.EINVALID,
 				"Item %s has sub-items: tick those; it is done when they all are.", c.Path)
 		}
-		err = tx.QueryRow(ctx, `
-			WITH changed AS (
-			    UPDATE deployment_items
-			    SET state = 'na', na_reason = $3, state_by = $4, state_at = $5
-			    WHERE deployment_id = $1 AND path LIKE $2 || '.%'
-			      AND NOT has_children AND state = 'open'
-			    RETURNING path, position
-			)
-			SELECT coalesce(array_agg(path ORDER BY position), '{}') FROM changed`,
-			deploymentID, c.Path, c.NAReason, nullID(actor.ID), l.Now).Scan(&after.Items)
-		if err != nil {
-			return signoff.Event{}, fmt.Errorf("mark item %s N/A: %w", c.Path, err)
+		if hasChildren {
+			err = tx.QueryRow(ctx, `
+				WITH changed AS (
+				    UPDATE deployment_items
+				    SET state = 'na', na_reason = $3, state_by = $4, state_at = $5
+				    WHERE deployment_id = $1 AND path LIKE $2 || '.%'
+				      AND NOT has_children AND state = 'open'
+				    RETURNING path, position
+				)
+				SELECT coalesce(array_agg(path ORDER BY position), '{}') FROM changed`,
+				deploymentID, c.Path, c.NAReason, nullID(actor.ID), l.Now).Scan(&after.Items)
+			if err != nil {
+				return signoff.Event{}, nil, fmt.Errorf("mark item %s N/A: %w", c.Path, err)
+			}
+			before = ItemStateAfter{State: signoff.ItemOpen}
 		}
-		if len(after.Items) == 0 {
-			return signoff.Event{}, nil
-		}
-		before = ItemStateAfter{State: signoff.ItemOpen}
 	}
 
-	w := deploymentWrite{checklistChanged: true}
-	if l.Status == signoff.StatusDraft {
-		s := signoff.StatusInProgress
-		w.status = &s // the first change starts the deployment
+	last := &pgx.Batch{}
+	var ev signoff.Event
+	changed := updated || len(after.Items) > 0 // else: already in that state, nothing to record
+	if changed {
+		w := deploymentWrite{checklistChanged: true}
+		if l.Status == signoff.StatusDraft {
+			s := signoff.StatusInProgress
+			w.status = &s // the first change starts the deployment
+		}
+		if ev, err = queueDeploymentEvent(last, l, signoff.Change{
+			Actor: actor, Action: signoff.ActItemState, Target: "item/" + c.Path, Before: before, After: after,
+		}, w); err != nil {
+			return signoff.Event{}, nil, err
+		}
 	}
-	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
-		Actor: actor, Action: signoff.ActItemState, Target: "item/" + c.Path, Before: before, After: after,
-	}, w)
+	if read {
+		queueItemContext(last, deploymentID, signoff.TopPath(c.Path))
+	}
+	var ic *ItemContext
+	err = tx.commit(ctx, last, func(br pgx.BatchResults) error {
+		if changed {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("append audit event %s: %w", signoff.ActItemState, err)
+			}
+		}
+		if read {
+			var err error
+			ic, err = readItemContext(br, deploymentID)
+			return err
+		}
+		return nil
+	})
 	if err != nil {
-		return signoff.Event{}, err
+		return signoff.Event{}, nil, fmt.Errorf("set item state: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return signoff.Event{}, fmt.Errorf("set item state: commit: %w", err)
-	}
-	return ev, nil
+	return ev, ic, nil
 }
 
 // AddComment adds a remark to an item.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -543,5 +545,96 @@ func TestCommentOnUnknownItemIsNotFound(t *testing.T) {
 	}
 	if n := sqlInt(t, db, `SELECT count(*) FROM item_comments`); n != 0 {
 		t.Fatalf("%d comments stored", n)
+	}
+}
+
+// TestItemSetAndReadAnswersWithTheStateItLeft: the tick that also reads
+// returns its item's block, the counts and the deployment as the change
+// left them, read inside its own transaction.
+func TestItemSetAndReadAnswersWithTheStateItLeft(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	alice := addUser(t, db, "Alice Chen")
+	d := newSmallDeployment(t, db, alice, "voxflow-api")
+
+	ev, ic, err := db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemDone}, as(alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Seq != 2 || ic.Deployment.AuditSeq != 2 || ic.Deployment.Status != signoff.StatusInProgress {
+		t.Fatalf("event %d; context of deployment at seq %d, %s", ev.Seq, ic.Deployment.AuditSeq, ic.Deployment.Status)
+	}
+	if len(ic.Items) == 0 || ic.Items[0].Path != signoff.TopPath("1.1.2") {
+		t.Fatalf("context items start at %+v; want the top-level block", ic.Items)
+	}
+	var got *signoff.Item
+	for i := range ic.Items {
+		if ic.Items[i].Path == "1.1.2" {
+			got = &ic.Items[i]
+		}
+	}
+	if got == nil || got.State != signoff.ItemDone || got.StateBy == nil || got.StateBy.ID != alice.ID || !got.StateAt.Equal(ev.At) {
+		t.Fatalf("ticked item in the context = %+v", got)
+	}
+	done := 0
+	for _, p := range ic.Counts {
+		done += p.Done
+	}
+	if done != 1 || len(ic.Slots) == 0 {
+		t.Fatalf("context counts %d done (want 1), %d slots", done, len(ic.Slots))
+	}
+
+	// A repeat records nothing and still answers with the state.
+	ev, ic, err = db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemDone}, as(alice))
+	if err != nil || ev.Seq != 0 || ic == nil || ic.Deployment.AuditSeq != 2 {
+		t.Fatalf("repeat: event %d, %v, context %+v", ev.Seq, err, ic)
+	}
+	checkChain(t, db, d.ID)
+}
+
+// TestItemFailedTicksReturnTheirConnections: ticks refused halfway (a
+// parent ticked, an unknown item, a locked deployment, a cancelled
+// request) roll back and give their connection back clean, many more
+// times than the pool has connections.
+func TestItemFailedTicksReturnTheirConnections(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDBWith(t, postgres.Options{MaxConns: 2})
+	alice := addUser(t, db, "Alice Chen")
+	d := newSmallDeployment(t, db, alice, "voxflow-api")
+	for range 10 {
+		_, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemDone}, as(alice))
+		wantCode(t, err, signoff.EINVALID) // a parent
+		_, _, err = db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "9.9.9", State: signoff.ItemDone}, as(alice))
+		wantCode(t, err, signoff.ENOTFOUND)
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := db.SetItemState(cancelled, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemDone}, as(alice)); err == nil {
+			t.Fatal("a cancelled tick succeeded")
+		}
+	}
+	if got := reload(t, db, d); got.AuditSeq != 1 || got.ChecklistRev != 0 {
+		t.Fatalf("refused ticks changed the deployment: seq %d rev %d", got.AuditSeq, got.ChecklistRev)
+	}
+	if st := db.Pool().Stat(); st.AcquiredConns() != 0 {
+		t.Fatalf("%d connections still held after the refused ticks", st.AcquiredConns())
+	}
+	// And the pool still works, in a clean state.
+	tick(t, db, d, "1.1.2", signoff.ItemDone, alice)
+	checkChain(t, db, d.ID)
+
+	// A locked deployment refuses, and still gives the connection back.
+	resolveAll(t, db, d, alice)
+	for slot := 1; slot <= 3; slot++ {
+		u := addUser(t, db, "Signer "+strconv.Itoa(slot), "Deployment Engineer", "Database Administrator", "CTO/Technical Director")
+		mustSign(t, db, d, slot, u)
+	}
+	for range 5 {
+		_, _, err := db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemOpen}, as(alice))
+		wantCode(t, err, signoff.ELOCKED)
+	}
+	if st := db.Pool().Stat(); st.AcquiredConns() != 0 {
+		t.Fatalf("%d connections still held after ticks on a locked deployment", st.AcquiredConns())
 	}
 }

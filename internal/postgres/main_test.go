@@ -405,3 +405,26 @@ func sqlInt(t testing.TB, db *postgres.DB, q string, args ...any) int64 {
 	}
 	return n
 }
+
+// refuseAuditEvents makes the database refuse the next audit events of the
+// given action, as a failing disk or a broken constraint would, until the
+// returned func is called: every change must then leave nothing behind.
+func refuseAuditEvents(t *testing.T, db *postgres.DB, action string) (allow func()) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := db.Pool().Exec(ctx, `
+		CREATE OR REPLACE FUNCTION test_refuse_audit_event() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+		    RAISE EXCEPTION 'injected failure: audit event % refused', NEW.action;
+		END $$;
+		CREATE TRIGGER test_refuse_audit_event BEFORE INSERT ON audit_events
+		    FOR EACH ROW WHEN (NEW.action = '`+action+`') EXECUTE FUNCTION test_refuse_audit_event();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := db.Pool().Exec(ctx, `DROP TRIGGER test_refuse_audit_event ON audit_events`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
@@ -171,11 +170,11 @@ func TestUserDeactivationEndsSessionsAtOnce(t *testing.T) {
 
 	// A deactivation whose audit record fails changes nothing: the
 	// sessions are deleted in the same transaction as the record.
-	db.OnEvent(func(context.Context, pgx.Tx, signoff.Event) error { return errors.New("injected failure") })
+	allow := refuseAuditEvents(t, db, signoff.ActUserDeactivate)
 	if err := db.SetActive(ctx, bob.ID, false, as(admin)); err == nil {
 		t.Fatal("SetActive succeeded although its audit record failed")
 	}
-	db.OnEvent(nil)
+	allow()
 	if u, _ := db.User(ctx, bob.ID); !u.Active {
 		t.Fatal("a failed deactivation deactivated")
 	}
@@ -565,11 +564,11 @@ func TestUserInviteIsOneTransaction(t *testing.T) {
 	}
 
 	// Its audit record fails: again nothing.
-	db.OnEvent(func(context.Context, pgx.Tx, signoff.Event) error { return errors.New("injected failure") })
+	allow := refuseAuditEvents(t, db, signoff.ActUserCreate)
 	if _, _, err := db.Invite(ctx, nina, as(admin)); err == nil {
 		t.Fatal("Invite succeeded although its audit record failed")
 	}
-	db.OnEvent(nil)
+	allow()
 	assertNoInvitee("audit record refused")
 
 	// The same invitation now goes through, as one event, and a retry is

@@ -100,3 +100,14 @@ type Note struct {
 	UpdatedBy *UserRef
 	UpdatedAt *time.Time
 }
+
+// TopPath is the path of the level-1 item that holds path ("2.4.1" for
+// "2.4.1.3.1"): the block a change re-renders, since parents' states
+// follow their children.
+func TopPath(path string) string {
+	parts := strings.SplitN(path, ".", 4)
+	if len(parts) < 3 {
+		return path
+	}
+	return strings.Join(parts[:3], ".")
+}

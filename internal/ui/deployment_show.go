@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -51,11 +52,15 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 // loadItemView reads what an item change re-renders: the item's block,
 // the progress counts and the sign-off slots, not the whole checklist.
 func (s *Server) loadItemView(r *http.Request, id int64, top string) (*deploymentView, error) {
-	ctx := r.Context()
-	ic, err := s.db.ItemContext(ctx, id, top)
+	ic, err := s.db.ItemContext(r.Context(), id, top)
 	if err != nil {
 		return nil, err
 	}
+	return s.itemView(r, ic)
+}
+
+func (s *Server) itemView(r *http.Request, ic *postgres.ItemContext) (*deploymentView, error) {
+	ctx := r.Context()
 	t, err := s.db.TemplateStructure(ctx, ic.Deployment.TemplateVersionID)
 	if err != nil {
 		return nil, err
@@ -79,25 +84,26 @@ func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 	}
 	path := chi.URLParam(r, "path")
 	change := signoff.ItemChange{Path: path, State: signoff.ItemState(lastValue(r, "state")), NAReason: r.PostFormValue("reason")}
-	ev, err := s.db.SetItemState(r.Context(), id, change, actor(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if ev.Seq > 0 {
-		s.metrics.ItemChanged(string(change.State), "web")
-	}
-	s.afterItemChange(w, r, id, path)
-}
-
-// afterItemChange answers a successful change to an item.
-func (s *Server) afterItemChange(w http.ResponseWriter, r *http.Request, id int64, path string) {
 	if !isHTMX(r) {
+		ev, err := s.db.SetItemState(r.Context(), id, change, actor(r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.countItemChange(ev, change)
 		// Back to the row: its element id spells the path with dashes.
 		http.Redirect(w, r, fmt.Sprintf("/deployments/%d#item-%s", id, pid(path)), http.StatusSeeOther)
 		return
 	}
-	v, err := s.loadItemView(r, id, topPath(path))
+	// With HTMX the answer is the item's block and the counts, read in
+	// the same round trip as the change commits.
+	ev, ic, err := s.db.SetItemStateAndRead(r.Context(), id, change, actor(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.countItemChange(ev, change)
+	v, err := s.itemView(r, ic)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -108,6 +114,12 @@ func (s *Server) afterItemChange(w http.ResponseWriter, r *http.Request, id int6
 		return
 	}
 	s.render(w, r, http.StatusOK, itemChanged(v, it))
+}
+
+func (s *Server) countItemChange(ev signoff.Event, change signoff.ItemChange) {
+	if ev.Seq > 0 { // a repeated state records nothing and counts nothing
+		s.metrics.ItemChanged(string(change.State), "web")
+	}
 }
 
 // lastValue is the last value of a form field: a checkbox after a hidden

@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/signoff/signoff/internal/postgres"
@@ -164,15 +163,7 @@ func (v *deploymentView) ItemClass(it *signoff.Item) string {
 	return c
 }
 
-// topPath is the path of the level-1 item that holds path: the block a
-// change re-renders, since parents' states follow their children.
-func topPath(path string) string {
-	parts := strings.SplitN(path, ".", 4)
-	if len(parts) < 3 {
-		return path
-	}
-	return strings.Join(parts[:3], ".")
-}
+func topPath(path string) string { return signoff.TopPath(path) }
 
 type slotGroup struct {
 	Name  string
