@@ -27,8 +27,9 @@ type App struct {
 	Config *config.Config
 	Logger *slog.Logger
 	DB     *postgres.DB
-	// Notifier sends mail and webhooks from the job queue; every change
-	// queues its notifications in its own transaction.
+	// Notifier sends mail and webhooks in the background: it hears of
+	// every committed change (LISTEN/NOTIFY) and catches up with any it
+	// missed from the database; changes add nothing to their transaction.
 	Notifier *notify.Notifier
 
 	cluster  *embeddedpg.Cluster
@@ -67,7 +68,6 @@ func (a *App) OpenDB(ctx context.Context, migrate bool) error {
 	if a.Notifier, err = notify.New(db, a.Config, a.Logger, notify.Options{}); err != nil {
 		return err
 	}
-	db.OnEvent(a.Notifier.Enqueue)
 	return db.CheckSchema(ctx)
 }
 

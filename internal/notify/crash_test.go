@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/notify"
 	"github.com/signoff/signoff/internal/postgres"
@@ -74,12 +72,12 @@ func TestKilledMidDeliveryDeliversOnceAfterRestart(t *testing.T) {
 	rc.hang = make(chan struct{}) // the first request is applied, then never answered
 	e.hook(rc, signoff.WebhookJSON, signoff.HookDeploymentCreated)
 	owner := e.user("Olivia Owner")
-	// This process only queues (its Notifier is not started yet).
+	// This process's Notifier is not started yet.
 	n := e.notifier(e.db, e.options())
 	e.deployment(owner)
 
-	// Another process works the queue: it syncs the deployment and starts
-	// the delivery; the receiver applies it and, before it answers, the
+	// Another process starts a Notifier: its start-up sweep finds the
+	// deployment, it syncs it and starts the delivery; the receiver applies it and, before it answers, the
 	// process is killed (SIGKILL: no defer, no shutdown, nothing recorded).
 	worker := exec.Command(os.Args[0], "-test.run=^TestCrashWorker$", "-test.v")
 	worker.Env = append(os.Environ(), crashDBEnv+"="+e.url)
@@ -153,8 +151,11 @@ func TestKilledMidDeliveryDeliversOnceAfterRestart(t *testing.T) {
 	}
 }
 
-// A change commits with its job. If the process dies right after, before
-// any worker ran, the next process finds the job and tells everyone.
+// A change adds nothing to its transaction for notifications: its
+// deployment's audit_seq, bumped with it, is ahead of the notification
+// cursor. If the process dies right after the commit, before any notifier
+// heard of it, the next process's start-up sweep finds it and tells
+// everyone, once.
 func TestChangeCommittedBeforeCrashIsStillNotified(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
@@ -163,8 +164,8 @@ func TestChangeCommittedBeforeCrashIsStillNotified(t *testing.T) {
 	owner := e.user("Olivia Owner")
 	dana := e.user("Dana Engineer", "Deployment Engineer")
 
-	// The first process: it queues but never works (it "dies" once the
-	// changes are committed: its store is closed, its Notifier never ran).
+	// The first process "dies" once the changes are committed: its store
+	// is closed, its Notifier never ran.
 	first := e.open()
 	e.notifier(first, e.options())
 	d, err := first.CreateDeployment(e.ctx, signoff.NewDeployment{TemplateSlug: "mini", Service: "voxflow-api",
@@ -178,50 +179,79 @@ func TestChangeCommittedBeforeCrashIsStillNotified(t *testing.T) {
 		}
 	}
 	first.Close()
-	var queued int
-	if err := e.db.Pool().QueryRow(e.ctx, `SELECT count(*) FROM river_job WHERE kind = 'signoff.deployment_sync' AND state = 'available'`).Scan(&queued); err != nil {
-		t.Fatal(err)
-	}
-	if queued != 1+len(leaves) {
-		t.Fatalf("%d sync jobs queued; want one per change (%d)", queued, 1+len(leaves))
+	if behind, jobs := e.backlog(); behind != 1 || jobs != 0 {
+		t.Fatalf("%d deployments behind, %d jobs queued; want 1 and none (changes queue no job)", behind, jobs)
 	}
 	if len(e.mail.messages()) != 0 || len(rc.all()) != 0 {
-		t.Fatal("something was sent before any worker ran")
+		t.Fatal("something was sent before any notifier ran")
 	}
 
-	// The next process.
-	e.start()
+	// The next process. Only its start-up sweep can find the deployment:
+	// it heard no NOTIFY for it, hears of changes only after an hour, and
+	// its periodic sweep is an hour away.
+	opt := e.options()
+	opt.SyncDelay = time.Hour
+	n := e.notifier(e.db, opt)
+	e.run(n)
 	eventually(t, 10*time.Second, "the mail to Dana", func() bool { return len(e.mail.to(dana.Email)) == 1 })
 	e.drain()
 	if got := sorted(rc.events()); !equal(got, sorted([]string{"deployment.created", "deployment.status", "signoff.ready", "signoff.ready"})) {
 		t.Fatalf("webhook events = %v", got)
 	}
+	if effects := rc.effects(); len(effects) != 4 {
+		t.Fatalf("effects = %v; want 4 deliveries applied once each", effects)
+	}
+	if runs := notify.SyncRuns(n); runs != 1 {
+		t.Errorf("%d syncs; want the sweep's one", runs)
+	}
 }
 
-// A change that fails takes its job with it: nothing is told of it.
-func TestRolledBackChangeQueuesNothing(t *testing.T) {
+// A change that fails at commit, after it appended its event and sent its
+// NOTIFY, leaves nothing to tell: its NOTIFY is never delivered and its
+// audit_seq is rolled back with it.
+func TestRolledBackChangeTellsNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
+	rc := newReceiver(t)
+	e.hook(rc, signoff.WebhookJSON)
 	owner := e.user("Olivia Owner")
-	n := e.notifier(e.db, e.options())
+	dana := e.user("Dana Engineer", "Deployment Engineer")
 	d := e.deployment(owner)
-	boom := errors.New("boom")
-	e.db.OnEvent(func(ctx context.Context, tx pgx.Tx, ev signoff.Event) error {
-		if err := n.Enqueue(ctx, tx, ev); err != nil {
-			return err
-		}
-		return boom // something later in the same transaction fails
-	})
-	_, err := e.db.SetItemState(e.ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemDone}, as(owner))
-	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v; want boom", err)
-	}
-	var jobs int
-	if err := e.db.Pool().QueryRow(e.ctx, `SELECT count(*) FROM river_job WHERE args->>'deployment_id' = $1 AND (args->>'seq')::int > 1`, itoa(d.ID)).Scan(&jobs); err != nil {
+	e.resolve(d, owner, leaves[:len(leaves)-1]...)
+	// The last tick (the one that would make slot 1 signable) fails when
+	// it commits: a deferred constraint trigger refuses its audit event.
+	if _, err := e.db.Pool().Exec(e.ctx, `
+		CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN RAISE EXCEPTION 'boom at commit'; END $$;
+		CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON audit_events
+		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+		WHEN (NEW.deployment_id = `+itoa(d.ID)+` AND NEW.seq = `+itoa(int64(len(leaves)+1))+`)
+		EXECUTE FUNCTION fail_commit()`); err != nil {
 		t.Fatal(err)
 	}
-	if jobs != 0 {
-		t.Fatalf("%d jobs queued by a change that rolled back", jobs)
+	n := e.start()
+	e.drain()
+	seen := len(rc.all())
+	before := notify.SyncRuns(n)
+
+	_, err := e.db.SetItemState(e.ctx, d.ID, signoff.ItemChange{Path: leaves[len(leaves)-1], State: signoff.ItemDone}, as(owner))
+	if err == nil || !strings.Contains(err.Error(), "boom at commit") {
+		t.Fatalf("err = %v; want the commit to fail", err)
+	}
+	time.Sleep(300 * time.Millisecond) // well past the coalescing delay
+	e.drain()
+	if runs := notify.SyncRuns(n) - before; runs != 0 {
+		t.Errorf("%d syncs after a change that rolled back; want none (no NOTIFY)", runs)
+	}
+	if err := n.Sync(e.ctx, d.ID); err != nil { // and a sync finds nothing to tell
+		t.Fatal(err)
+	}
+	e.drain()
+	if got := rc.events()[seen:]; len(got) != 0 {
+		t.Fatalf("webhooks after a change that rolled back: %v", got)
+	}
+	if got := e.emails(d); len(got) != 0 || len(e.mail.to(dana.Email)) != 0 {
+		t.Fatalf("mail after a change that rolled back: %s", dump(got))
 	}
 }
 

@@ -2,17 +2,22 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/signoff/signoff/internal/postgres"
 )
 
 // The jobs. Their arguments name rows, never content: what to send is
 // decided once and stored, so every attempt sends the same bytes.
 
-// syncArgs asks for a deployment's notifications to be brought up to date;
-// Enqueue adds one per deployment event. Seq is for the record only: a sync
-// takes every event since the cursor.
+// syncArgs asks for a deployment's notifications to be brought up to date.
+// The app queues none (the listener and the sweep find the deployments to
+// sync); jobs queued by Enqueue, or by versions that queued one per change,
+// still run. Seq is for the record only: a sync takes every event since
+// the cursor.
 type syncArgs struct {
 	DeploymentID int64 `json:"deployment_id"`
 	Seq          int64 `json:"seq"`
@@ -51,7 +56,11 @@ type syncWorker struct {
 }
 
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[syncArgs]) error {
-	return w.n.sync(ctx, job.Args.DeploymentID, false)
+	err := w.n.sync(ctx, job.Args.DeploymentID, false)
+	if errors.Is(err, postgres.ErrNotifyBusy) {
+		return river.JobSnooze(time.Second) // look again once the other sync is done
+	}
+	return err
 }
 
 type scanWorker struct {

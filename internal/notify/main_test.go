@@ -106,14 +106,17 @@ func (e *env) open() *postgres.DB {
 	return db
 }
 
-// options are the Notifier's options in tests: the test clock and a queue
-// tuned to react in milliseconds rather than seconds.
+// options are the Notifier's options in tests: the test clock, a short
+// coalescing delay and a queue tuned to react in milliseconds rather than
+// seconds.
 func (e *env) options() notify.Options {
 	return notify.Options{
 		Now:            e.clock.Now,
 		WebhookTimeout: time.Second,
 		MailTimeout:    5 * time.Second,
 		ScanInterval:   time.Hour, // tests scan when they want to
+		SyncDelay:      20 * time.Millisecond,
+		SweepInterval:  time.Hour, // the sweep at start (and reconnect) aside
 		MailTLS:        e.mail.clientTLS(),
 		River:          quickQueue,
 	}
@@ -139,19 +142,17 @@ func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
 	return time.Now().Add(100 * time.Millisecond)
 }
 
-// notifier makes a Notifier on db, hooked into its changes, not started.
+// notifier makes a Notifier on db, not started.
 func (e *env) notifier(db *postgres.DB, opt notify.Options) *notify.Notifier {
 	e.t.Helper()
 	n, err := notify.New(db, e.cfg, slog.New(slog.DiscardHandler), opt)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	db.OnEvent(n.Enqueue)
 	return n
 }
 
-// start makes, hooks and starts a Notifier on e.db, stopped when the test
-// ends.
+// start makes and starts a Notifier on e.db, stopped when the test ends.
 func (e *env) start() *notify.Notifier {
 	e.t.Helper()
 	n := e.notifier(e.db, e.options())
@@ -235,17 +236,33 @@ func (e *env) sign(d *signoff.Deployment, slot int, u *signoff.User) {
 	}
 }
 
-// drain waits until no job waits or runs (the periodic scan aside).
+// drain waits until every deployment's notifications are caught up with
+// its events and no job waits or runs (the periodic scans aside), both
+// seen at once: a sync commits its cursor with the jobs it adds.
 func (e *env) drain() {
 	e.t.Helper()
-	eventually(e.t, 20*time.Second, "the queue to drain", func() bool {
-		var n int
-		err := e.db.Pool().QueryRow(e.ctx, `
-			SELECT count(*) FROM river_job
-			WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
-			  AND kind <> 'signoff.overdue_scan'`).Scan(&n)
-		return err == nil && n == 0
+	eventually(e.t, 20*time.Second, "notifications to catch up and the queue to drain", func() bool {
+		behind, jobs := e.backlog()
+		return behind == 0 && jobs == 0
 	})
+}
+
+// backlog counts the deployments behind their notification cursor and the
+// jobs waiting or running (the periodic scans aside).
+func (e *env) backlog() (behind, jobs int) {
+	e.t.Helper()
+	err := e.db.Pool().QueryRow(e.ctx, `
+		SELECT
+		    (SELECT count(*) FROM deployments d
+		     LEFT JOIN notification_cursors c ON c.deployment_id = d.id
+		     WHERE d.audit_seq > coalesce(c.seq, 0)),
+		    (SELECT count(*) FROM river_job
+		     WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
+		       AND kind NOT IN ('signoff.overdue_scan', 'signoff.catch_up'))`).Scan(&behind, &jobs)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return behind, jobs
 }
 
 // eventually polls cond until it holds or the time is up.

@@ -4,21 +4,30 @@
 // fall overdue, and signed JSON (or Slack-compatible) webhooks for state
 // changes.
 //
-// Nothing is sent from a request. Every deployment event adds a job to
-// River's queue in PostgreSQL in the same transaction as the change
-// (Enqueue, the store's OnEvent hook), so a committed change always has its
-// job and a rolled-back one never does. A worker then syncs the deployment:
-// under the deployment's notification cursor it turns the events since the
-// cursor into webhook deliveries, compares the conditions that hold now
-// (signoff.Notices) with those already told, and records the new
-// notifications, mails and deliveries together with the jobs that send
-// them, in one transaction; deciding twice never tells twice. Sender jobs
-// deliver at least once and carry a stable idempotency key (the
-// X-Signoff-Delivery header, the Message-ID), so the effect for a webhook
-// receiver that keeps the keys it has seen is exactly once. Mail has no
-// such receiver: a mail whose attempt was cut off after the server took it
-// is sent again as the identical message, and its log says it may have
-// arrived twice (sendEmail).
+// Nothing is sent from a request, and nothing is added to a change's
+// transaction for it: the change already bumps its deployment's audit_seq,
+// and the deployment's notification cursor records how far notifications
+// got, so a deployment whose audit_seq is ahead of its cursor is work to
+// do, durably, from the moment the change commits. Every instance listens
+// for the NOTIFY each committed change sends and syncs the deployment
+// after a short coalescing delay (SyncDelay), on a few workers, coalescing
+// bursts (syncQueue); a catch-up sweep syncs every deployment behind its
+// cursor when the listener (re)connects and, on the elected leader, every
+// SweepInterval, so a crash, a lost NOTIFY or a reconnect delays a
+// notification but never loses it (wake.go).
+//
+// A sync, under the deployment's notification cursor (a row lock), turns
+// the events since the cursor into webhook deliveries, compares the
+// conditions that hold now (signoff.Notices) with those already told, and
+// records the new notifications, mails and deliveries together with the
+// cursor and the jobs that send them, in one transaction; deciding twice,
+// or on two instances at once, never tells twice. Sender jobs (River's
+// queue in PostgreSQL) deliver at least once and carry a stable
+// idempotency key (the X-Signoff-Delivery header, the Message-ID), so the
+// effect for a webhook receiver that keeps the keys it has seen is exactly
+// once. Mail has no such receiver: a mail whose attempt was cut off after
+// the server took it is sent again as the identical message, and its log
+// says it may have arrived twice (sendEmail).
 package notify
 
 import (
@@ -45,6 +54,14 @@ const (
 	DefaultWebhookTimeout = 10 * time.Second
 	DefaultMailTimeout    = 2 * time.Minute
 	DefaultScanInterval   = 30 * time.Second
+	// DefaultSyncDelay is how long a change waits before its deployment
+	// is synced: the changes made meanwhile are synced with it.
+	DefaultSyncDelay = 250 * time.Millisecond
+	// DefaultSweepInterval is how often the leader syncs every deployment
+	// that is behind its notification cursor (a NOTIFY was missed).
+	DefaultSweepInterval = 15 * time.Second
+	// DefaultSyncWorkers is how many deployments an instance syncs at once.
+	DefaultSyncWorkers = 2
 	// MaxAttempts caps the tries of one mail or webhook delivery. The
 	// backoff (RetryDelay: n⁴ seconds after the n-th failure) spreads 8
 	// attempts over about 78 minutes.
@@ -66,9 +83,22 @@ type Options struct {
 	MailTimeout time.Duration
 	// ScanInterval is how often the leader looks for items falling overdue.
 	ScanInterval time.Duration
+	// SyncDelay is how long after hearing of a change a deployment is
+	// synced; changes heard meanwhile are synced with it, so a deployment
+	// is synced at most about once per SyncDelay (default
+	// DefaultSyncDelay).
+	SyncDelay time.Duration
+	// SweepInterval is how often the leader syncs every deployment behind
+	// its notification cursor (default DefaultSweepInterval). Every
+	// instance also sweeps when its listener (re)connects.
+	SweepInterval time.Duration
+	// SyncWorkers is how many deployments this instance syncs at once
+	// (default DefaultSyncWorkers); each holds a database connection.
+	SyncWorkers int
 	// MailTLS is the TLS configuration for SMTP (tests trust their own CA).
 	MailTLS *tls.Config
-	// Workers is how many jobs this instance runs at once (default 10).
+	// Workers is how many jobs (deliveries, mails) this instance runs at
+	// once (default 10).
 	Workers int
 	// River adjusts the queue client's configuration before it is made
 	// (tests shorten its timings).
@@ -87,10 +117,19 @@ type Notifier struct {
 	timeout     time.Duration // one webhook request
 	mailTimeout time.Duration // one mail attempt
 	client      *river.Client[pgx.Tx]
+	syncDelay   time.Duration
+	syncs       *syncQueue
+
+	// Between Start and Stop: the listener's and queue's context, and
+	// what Stop waits for.
+	cancel   context.CancelFunc
+	stop     chan struct{}
+	listened chan struct{}
+	drained  chan struct{}
 }
 
-// New builds a Notifier on db. It sends nothing until Start; register
-// Enqueue with db.OnEvent so that changes queue their notifications.
+// New builds a Notifier on db. It syncs and sends nothing until Start;
+// changes committed before then are synced once it starts.
 func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) (*Notifier, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil {
@@ -98,7 +137,7 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 	}
 	n := &Notifier{
 		db: db, logger: logger, baseURL: cfg.BaseURL, host: u.Hostname(), now: opt.Now,
-		timeout: opt.WebhookTimeout, mailTimeout: opt.MailTimeout,
+		timeout: opt.WebhookTimeout, mailTimeout: opt.MailTimeout, syncDelay: opt.SyncDelay,
 	}
 	if n.now == nil {
 		n.now = time.Now
@@ -119,10 +158,24 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 			return nil, err
 		}
 	}
+	if n.syncDelay <= 0 {
+		n.syncDelay = DefaultSyncDelay
+	}
 	scan := opt.ScanInterval
 	if scan <= 0 {
 		scan = DefaultScanInterval
 	}
+	sweep := opt.SweepInterval
+	if sweep <= 0 {
+		sweep = DefaultSweepInterval
+	}
+	syncWorkers := opt.SyncWorkers
+	if syncWorkers <= 0 {
+		syncWorkers = DefaultSyncWorkers
+	}
+	// A failed sync is tried again after 1 s, then at least as often as
+	// the leader's sweep would find it anyway.
+	n.syncs = newSyncQueue(n, syncWorkers, sweep)
 	slots := opt.Workers
 	if slots <= 0 {
 		slots = 10
@@ -130,14 +183,21 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{n: n})
 	river.AddWorker(workers, &scanWorker{n: n})
+	river.AddWorker(workers, &catchUpWorker{n: n})
 	river.AddWorker(workers, &emailWorker{n: n})
 	river.AddWorker(workers, &webhookWorker{n: n})
 	rc := &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: slots}},
 		Workers: workers,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(scan),
-			func() (river.JobArgs, *river.InsertOpts) { return scanArgs{}, nil },
-			&river.PeriodicJobOpts{ID: scanArgs{}.Kind(), RunOnStart: true})},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(scan),
+				func() (river.JobArgs, *river.InsertOpts) { return scanArgs{}, nil },
+				&river.PeriodicJobOpts{ID: scanArgs{}.Kind(), RunOnStart: true}),
+			// Not on start: every instance sweeps once its listener listens.
+			river.NewPeriodicJob(river.PeriodicInterval(sweep),
+				func() (river.JobArgs, *river.InsertOpts) { return catchUpArgs{}, nil },
+				&river.PeriodicJobOpts{ID: catchUpArgs{}.Kind()}),
+		},
 		Logger:               slog.New(quietHandler{logger.Handler()}).With("component", "queue"),
 		SoftStopTimeout:      15 * time.Second,
 		JobTimeout:           time.Minute,
@@ -156,9 +216,12 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 // MailEnabled reports whether SMTP is configured.
 func (n *Notifier) MailEnabled() bool { return n.mailer != nil }
 
-// Enqueue is the store's OnEvent hook: in the transaction of every
-// deployment event it adds the job that syncs that deployment's
-// notifications. System events (people, roles, templates) notify nobody.
+// Enqueue adds a job that syncs the event's deployment to tx, the
+// transaction of the change. The app does not use it: a committed change
+// is found by the listener or the sweep without it, and a job per change
+// nearly doubled the cost of a tick. It remains for callers that want a
+// sync job in the queue itself (internal/api's metrics test counts them);
+// system events (people, roles, templates) notify nobody.
 func (n *Notifier) Enqueue(ctx context.Context, tx pgx.Tx, ev signoff.Event) error {
 	if ev.DeploymentID == 0 {
 		return nil
@@ -169,19 +232,45 @@ func (n *Notifier) Enqueue(ctx context.Context, tx pgx.Tx, ev signoff.Event) err
 	return nil
 }
 
-// Start runs the workers (and, on the instance elected leader, the overdue
-// scan) until Stop.
+// Start runs the job workers (and, on the instance elected leader, the
+// overdue scan and the catch-up sweep), the listener and the sync workers
+// until Stop. Once the listener listens it sweeps: changes committed while
+// no notifier ran are synced then.
 func (n *Notifier) Start(ctx context.Context) error {
 	if err := n.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start notifications: %w", err)
 	}
+	var lctx context.Context
+	lctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	n.stop, n.listened, n.drained = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(n.listened)
+		n.listen(lctx)
+	}()
+	go func() {
+		defer close(n.drained)
+		n.syncs.run(lctx, n.stop)
+	}()
 	n.logger.Info("notifications started", "mail", n.mailer != nil)
 	return nil
 }
 
-// Stop lets running jobs finish (cancelling them after 15 s) and stops.
-// A job cut short is run again later: nothing is lost.
+// Stop stops listening, runs the syncs already asked for, lets running
+// jobs finish (cancelling them after 15 s) and stops. What ctx cuts short
+// (a sync, a job) runs again later: a deployment still behind its cursor
+// is found by the next sweep, a job cut short is run again.
 func (n *Notifier) Stop(ctx context.Context) error {
+	if n.cancel != nil {
+		close(n.stop)
+		select {
+		case <-n.drained:
+		case <-ctx.Done():
+		}
+		n.cancel()
+		<-n.listened
+		<-n.drained
+		n.cancel = nil
+	}
 	if err := n.client.Stop(ctx); err != nil {
 		return fmt.Errorf("stop notifications: %w", err)
 	}

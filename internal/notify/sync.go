@@ -3,11 +3,9 @@ package notify
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -97,29 +95,12 @@ func (n *Notifier) sync(ctx context.Context, deploymentID int64, force bool) err
 }
 
 // begin starts a sync. A forced sync (Sync, the overdue scan) waits for
-// the deployment like any transaction. A queued one does not hold a
-// connection while another sync holds the deployment (a burst of changes
-// queues a burst of syncs, which would fill the pool waiting): it tries
-// again in a while, and after 10 s puts itself back in the queue.
+// the deployment like any transaction. Any other returns
+// postgres.ErrNotifyBusy at once while another sync holds the deployment,
+// so that it does not hold a connection just to wait: its caller looks
+// again later.
 func (n *Notifier) begin(ctx context.Context, deploymentID int64, force bool) (*postgres.NotifyTx, error) {
-	if force {
-		return n.db.BeginNotify(ctx, deploymentID, false)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
-		tx, err := n.db.BeginNotify(ctx, deploymentID, true)
-		if !errors.Is(err, postgres.ErrNotifyBusy) {
-			return tx, err
-		}
-		if time.Now().After(deadline) {
-			return nil, river.JobSnooze(time.Second)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-	}
+	return n.db.BeginNotify(ctx, deploymentID, !force)
 }
 
 // reconcile compares the conditions that hold now with the open notices:
