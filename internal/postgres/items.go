@@ -140,16 +140,22 @@ func (db *DB) setItemState(ctx context.Context, deploymentID int64, c signoff.It
 			return signoff.Event{}, nil, err
 		}
 	}
+	// The answer's reads go after COMMIT, in the same round trip: they see
+	// this change (and perhaps a later one), and the deployment's lock is
+	// not held while they run.
+	then := &pgx.Batch{}
 	if read {
-		queueItemContext(last, deploymentID, signoff.TopPath(c.Path))
+		queueItemContext(then, deploymentID, signoff.TopPath(c.Path))
 	}
 	var ic *ItemContext
-	err = tx.commit(ctx, last, func(br pgx.BatchResults) error {
+	committed, err := tx.commit(ctx, last, func(br pgx.BatchResults) error {
 		if changed {
 			if _, err := br.Exec(); err != nil {
 				return fmt.Errorf("append audit event %s: %w", signoff.ActItemState, err)
 			}
 		}
+		return nil
+	}, then, func(br pgx.BatchResults) error {
 		if read {
 			var err error
 			ic, err = readItemContext(br, deploymentID)
@@ -157,6 +163,13 @@ func (db *DB) setItemState(ctx context.Context, deploymentID int64, c signoff.It
 		}
 		return nil
 	})
+	if committed && err != nil {
+		// The change stands; only the answer's reads failed: try them alone.
+		ic, err = db.ItemContext(ctx, deploymentID, signoff.TopPath(c.Path))
+		if err != nil {
+			return ev, nil, err
+		}
+	}
 	if err != nil {
 		return signoff.Event{}, nil, fmt.Errorf("set item state: %w", err)
 	}

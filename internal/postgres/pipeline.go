@@ -49,24 +49,33 @@ func (t *pipelinedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx
 	return t.conn.QueryRow(ctx, sql, args...)
 }
 
-// commit sends last's statements and COMMIT in one round trip; read
-// takes the results of last's statements, in order, before COMMIT's.
-func (t *pipelinedTx) commit(ctx context.Context, last *pgx.Batch, read func(pgx.BatchResults) error) error {
-	last.Queue("COMMIT")
-	br := t.conn.SendBatch(ctx, last)
+// commit sends last's statements, COMMIT and then's statements in one
+// round trip. then's run after the commit, outside the transaction (reads
+// for the answer, so that the rows stay locked no longer than the commit);
+// PostgreSQL skips them if anything before failed. readLast and readThen
+// take the results, in order. committed reports whether the change
+// committed, which it may have although err is from then's statements.
+func (t *pipelinedTx) commit(ctx context.Context, last *pgx.Batch, readLast func(pgx.BatchResults) error,
+	then *pgx.Batch, readThen func(pgx.BatchResults) error) (committed bool, err error) {
+	b := &pgx.Batch{QueuedQueries: append(last.QueuedQueries, &pgx.QueuedQuery{SQL: "COMMIT"})}
+	b.QueuedQueries = append(b.QueuedQueries, then.QueuedQueries...)
+	br := t.conn.SendBatch(ctx, b)
 	defer br.Close()
-	if err := read(br); err != nil {
-		return err
+	if err := readLast(br); err != nil {
+		return false, err
 	}
 	tag, err := br.Exec()
 	if err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return false, fmt.Errorf("commit: %w", err)
 	}
 	// A transaction that failed earlier answers COMMIT with ROLLBACK.
 	if tag.String() != "COMMIT" {
-		return fmt.Errorf("commit: %w", pgx.ErrTxCommitRollback)
+		return false, fmt.Errorf("commit: %w", pgx.ErrTxCommitRollback)
 	}
-	return br.Close()
+	if err := readThen(br); err != nil {
+		return true, err
+	}
+	return true, br.Close()
 }
 
 // close rolls back a transaction still open (after an error) and gives the
