@@ -72,6 +72,9 @@ func (q *syncQueue) poke() {
 // every sync still waiting at once (without retrying any) and returns
 // when none is left or ctx ends.
 func (q *syncQueue) run(ctx context.Context, stop <-chan struct{}) {
+	q.mu.Lock()
+	q.stopping = false // a Notifier started again
+	q.mu.Unlock()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(time.Hour)
