@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/signoff/signoff/internal/notify"
 	"github.com/signoff/signoff/internal/pgtest"
 	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
 	"github.com/signoff/signoff/internal/ui"
 )
 
@@ -53,10 +55,11 @@ func scrape(t *testing.T, srv *httptest.Server) map[string]float64 {
 }
 
 // TestMetricsCountAPIChanges: the web application as production mounts it,
-// with metrics whose queue depth is read from a Notifier that queues but
-// does not work yet. Changes through the API are counted with via="api",
-// a token's attempt to sign as a refused signature, and every change's
-// notification job shows in signoff_queue_depth until a worker runs it.
+// with metrics whose queue depth is read from a Notifier that is not
+// started yet. Changes through the API are counted with via="api", a
+// token's attempt to sign as a refused signature; a change queues no job
+// of its own, and the webhook delivery a sync queues shows in
+// signoff_queue_depth until a worker runs it.
 func TestMetricsCountAPIChanges(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -78,7 +81,6 @@ func TestMetricsCountAPIChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.OnEvent(n.Enqueue)
 	m := metrics.New(metrics.Sources{Pool: db.Pool(), QueueDepth: n.QueueDepth})
 	s, err := ui.New(ctx, db, cfg, logger, ui.Options{Metrics: m})
 	if err != nil {
@@ -87,6 +89,16 @@ func TestMetricsCountAPIChanges(t *testing.T) {
 	web := httptest.NewServer(s.Handler())
 	t.Cleanup(web.Close)
 	e := &env{t: t, db: db, web: web}
+
+	var hooked atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hooked.Add(1)
+	}))
+	t.Cleanup(receiver.Close)
+	if _, err := db.CreateWebhook(ctx, signoff.NewWebhook{URL: receiver.URL + "/hook", Events: []string{signoff.HookDeploymentCreated}},
+		signoff.EventActor{Name: "test", Via: "cli"}); err != nil {
+		t.Fatal(err)
+	}
 
 	alice := e.user("Alice Chen", false, false)
 	_, secret := e.token(alice, "ci")
@@ -106,8 +118,14 @@ func TestMetricsCountAPIChanges(t *testing.T) {
 		`{"template":"`+seedSlug+`","service":"voxflow-api","environment":"production","version":"v2.4.0"}`)
 	wantStatus(t, res, http.StatusCreated)
 	id := int64(res.JSON(t)["id"].(float64))
+	if got := scrape(t, web)[depth]; got != 0 {
+		t.Fatalf("%s = %v after a deployment was created, before any sync; want 0 (a change queues no job)", depth, got)
+	}
+	if err := n.Sync(ctx, id); err != nil {
+		t.Fatal(err)
+	}
 	if got := scrape(t, web)[depth]; got != 1 {
-		t.Fatalf("%s = %v after a deployment was created; want 1 (its notification job)", depth, got)
+		t.Fatalf("%s = %v after a sync of a new deployment; want 1 (its deployment.created delivery)", depth, got)
 	}
 
 	put := func(path, body string) {
@@ -116,18 +134,22 @@ func TestMetricsCountAPIChanges(t *testing.T) {
 	}
 	put("1.1.1.1", `{"state":"done"}`)
 	got := scrape(t, web)
-	if got[done] != 1 || got[depth] != 2 {
-		t.Fatalf("after a tick through the API: %s = %v, %s = %v; want 1 and 2", done, got[done], depth, got[depth])
+	if got[done] != 1 || got[depth] != 1 {
+		t.Fatalf("after a tick through the API: %s = %v, %s = %v; want 1 and 1", done, got[done], depth, got[depth])
 	}
-	put("1.1.1.1", `{"state":"done"}`) // no change: nothing recorded, nothing counted, nothing queued
-	if got := scrape(t, web); got[done] != 1 || got[depth] != 2 {
+	put("1.1.1.1", `{"state":"done"}`) // no change: nothing recorded, nothing counted
+	if got := scrape(t, web); got[done] != 1 || got[depth] != 1 {
 		t.Fatalf("a repeated tick moved the metrics: %s = %v, %s = %v", done, got[done], depth, got[depth])
 	}
 	put("1.1.1.1", `{"state":"open"}`)
 	put("1.1.1.2", `{"state":"na","na_reason":"no schema change"}`)
 	got = scrape(t, web)
-	if got[open] != 1 || got[na] != 1 || got[depth] != 4 {
-		t.Fatalf("after an untick and an N/A: %s = %v, %s = %v, %s = %v; want 1, 1, 4",
+	if err := n.Sync(ctx, id); err != nil { // nothing a webhook here hears of
+		t.Fatal(err)
+	}
+	got = scrape(t, web)
+	if got[open] != 1 || got[na] != 1 || got[depth] != 1 {
+		t.Fatalf("after an untick, an N/A and a sync: %s = %v, %s = %v, %s = %v; want 1, 1, 1",
 			open, got[open], na, got[na], depth, got[depth])
 	}
 	for series := range got {
@@ -153,7 +175,7 @@ func TestMetricsCountAPIChanges(t *testing.T) {
 		t.Errorf("%s = %v; want 4", route, got[route])
 	}
 
-	// A worker runs the jobs: the depth falls back to 0.
+	// A worker runs the delivery: the depth falls back to 0.
 	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -168,5 +190,8 @@ func TestMetricsCountAPIChanges(t *testing.T) {
 			t.Fatalf("%s = %v 30 s after the worker started; want 0", depth, scrape(t, web)[depth])
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if got := hooked.Load(); got != 1 {
+		t.Fatalf("the webhook was called %d times; want 1 (deployment.created)", got)
 	}
 }

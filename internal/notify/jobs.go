@@ -15,7 +15,7 @@ import (
 
 // syncArgs asks for a deployment's notifications to be brought up to date.
 // The app queues none (the listener and the sweep find the deployments to
-// sync); jobs queued by Enqueue, or by versions that queued one per change,
+// sync); jobs left in the queue by versions that queued one per change
 // still run. Seq is for the record only: a sync takes every event since
 // the cursor.
 type syncArgs struct {

@@ -46,7 +46,6 @@ import (
 
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/postgres"
-	"github.com/signoff/signoff/internal/signoff"
 )
 
 // Defaults.
@@ -220,22 +219,6 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 
 // MailEnabled reports whether SMTP is configured.
 func (n *Notifier) MailEnabled() bool { return n.mailer != nil }
-
-// Enqueue adds a job that syncs the event's deployment to tx, the
-// transaction of the change. The app does not use it: a committed change
-// is found by the listener or the sweep without it, and a job per change
-// nearly doubled the cost of a tick. It remains for callers that want a
-// sync job in the queue itself (internal/api's metrics test counts them);
-// system events (people, roles, templates) notify nobody.
-func (n *Notifier) Enqueue(ctx context.Context, tx pgx.Tx, ev signoff.Event) error {
-	if ev.DeploymentID == 0 {
-		return nil
-	}
-	if _, err := n.client.InsertTx(ctx, tx, syncArgs{DeploymentID: ev.DeploymentID, Seq: ev.Seq}, nil); err != nil {
-		return fmt.Errorf("queue notifications for deployment %d: %w", ev.DeploymentID, err)
-	}
-	return nil
-}
 
 // Start runs the job workers (and, on the instance elected leader, the
 // overdue scan and the catch-up sweep), the listener and the sync workers

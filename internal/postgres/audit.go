@@ -71,7 +71,7 @@ type deploymentWrite struct {
 
 // appendDeploymentEvent records one change on a locked deployment: it
 // builds the canonical payload, extends the hash chain, updates the
-// deployment row and queues the notification, in one statement.
+// deployment row, in one statement.
 func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDeployment, ch signoff.Change, w deploymentWrite) (signoff.Event, error) {
 	b := &pgx.Batch{}
 	ev, err := queueDeploymentEvent(b, l, ch, w)
@@ -80,11 +80,6 @@ func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDep
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return ev, fmt.Errorf("append audit event %s: %w", ch.Action, err)
-	}
-	if db.afterEvent != nil {
-		if err := db.afterEvent(ctx, tx, ev); err != nil {
-			return ev, fmt.Errorf("after event %s: %w", ch.Action, err)
-		}
 	}
 	return ev, nil
 }
@@ -158,11 +153,6 @@ func (db *DB) appendSystemEvent(ctx context.Context, tx pgx.Tx, ch signoff.Chang
 		ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target, ev.Payload, ev.PrevHash, ev.Hash)
 	if err != nil {
 		return ev, fmt.Errorf("append system audit event %s: %w", ch.Action, err)
-	}
-	if db.afterEvent != nil {
-		if err := db.afterEvent(ctx, tx, ev); err != nil {
-			return ev, fmt.Errorf("after event %s: %w", ch.Action, err)
-		}
 	}
 	return ev, nil
 }

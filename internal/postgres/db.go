@@ -23,11 +23,6 @@ type DB struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 
-	// afterEvent, when set, runs inside the transaction of every audit
-	// event, right after it is appended: the place to enqueue follow-up
-	// work (notifications, webhooks) atomically with the change itself.
-	afterEvent func(ctx context.Context, tx pgx.Tx, ev signoff.Event) error
-
 	// Parsed template versions by id. Versions are immutable, so the cache
 	// never needs invalidating and is safe across app instances.
 	templates sync.Map // int64 -> *signoff.Template
@@ -76,13 +71,6 @@ func redactParseError(err error) string {
 		return "invalid connection string (check DATABASE_URL)"
 	}
 	return "invalid connection string"
-}
-
-// OnEvent registers fn to run in the transaction of every audit event
-// after it is appended. A failing fn fails (and rolls back) the change.
-// Call it before serving.
-func (db *DB) OnEvent(fn func(ctx context.Context, tx pgx.Tx, ev signoff.Event) error) {
-	db.afterEvent = fn
 }
 
 // Close closes the pool.
