@@ -133,7 +133,7 @@ func TestSignWrongPasswordSignsNothingAndCountsTowardsTheRateLimit(t *testing.T)
 	resolveSmall(t, db, d, team.eng)
 	seq := reload(t, db, d).AuditSeq
 
-	for i := range postgres.MaxFailuresPerKey {
+	for i := range postgres.MaxFailuresPerEmail {
 		// A new address each time: the limit holds per person too.
 		_, err := db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: 1, UserID: team.eng.ID,
 			Password: "wrong password!", ClientIP: fmt.Sprintf("198.51.100.%d", i), Via: "web"})
@@ -546,9 +546,9 @@ func TestSignParallelWrongPasswordsStopAtTheLimit(t *testing.T) {
 			t.Fatalf("try %d: %v", i, err)
 		}
 	}
-	if checked != postgres.MaxFailuresPerKey || limited != 30-postgres.MaxFailuresPerKey {
+	if checked != postgres.MaxFailuresPerEmail || limited != 30-postgres.MaxFailuresPerEmail {
 		t.Fatalf("%d wrong passwords checked, %d refused; want %d checked and %d refused",
-			checked, limited, postgres.MaxFailuresPerKey, 30-postgres.MaxFailuresPerKey)
+			checked, limited, postgres.MaxFailuresPerEmail, 30-postgres.MaxFailuresPerEmail)
 	}
 	assertNothingSigned(t, db, d, seq)
 	_, err := signAs(db, d, 1, team.eng)

@@ -155,12 +155,21 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 }
 
 // Rate limits for password checks, shared by every instance through the
-// auth_failures table: at most MaxFailuresPerKey failed attempts per email
-// and per client address in any FailureWindow.
+// auth_failures table: at most MaxFailuresPerEmail failed attempts per
+// email and MaxFailuresPerAddress per client address in any FailureWindow.
+// An address gets more: a whole team behind one NAT or proxy logs in at
+// once on release morning, and an attempt counts until its password is
+// found right.
 const (
-	FailureWindow     = 15 * time.Minute
-	MaxFailuresPerKey = 10
+	FailureWindow         = 15 * time.Minute
+	MaxFailuresPerEmail   = 10
+	MaxFailuresPerAddress = 100
 )
+
+// attemptKeys names the rate-limit counters a password check goes against.
+func attemptKeys(email, clientIP string) []string {
+	return []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
+}
 
 // dummyHash is checked when no user matches, so a wrong email costs as much
 // time as a wrong password and does not reveal who has an account.
@@ -173,7 +182,7 @@ var dummyHash = sync.OnceValue(func() string {
 // email and per client address (see passwordAttempt).
 func (db *DB) Authenticate(ctx context.Context, email, pw, clientIP string) (*signoff.User, error) {
 	email = strings.TrimSpace(email)
-	keys := []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
+	keys := attemptKeys(email, clientIP)
 	var id int64
 	ok, err := db.passwordAttempt(ctx, keys, func() (bool, error) {
 		var hash string
@@ -208,7 +217,7 @@ func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP stri
 	if err != nil {
 		return notFound(fmt.Errorf("check password of user %d: %w", userID, err), "Person %d not found.", userID)
 	}
-	keys := []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
+	keys := attemptKeys(email, clientIP)
 	ok, err := db.passwordAttempt(ctx, keys, func() (bool, error) {
 		ok, err := password.Check(hash, pw)
 		if err != nil {
@@ -229,7 +238,7 @@ func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP stri
 //
 // The attempt is counted before check runs, by the same step that reads
 // the count, and that step holds an advisory lock per key: parallel guesses
-// queue there one by one, so no more than MaxFailuresPerKey of them per
+// queue there one by one, so no more than the key's limit of them per
 // window ever reach the (slow) hash check. Past the limit it refuses
 // without checking or counting. A check that succeeds has its attempt
 // forgiven (deleted); a failed or abandoned one stays counted.
@@ -251,7 +260,8 @@ func (db *DB) passwordAttempt(ctx context.Context, keys []string, check func() (
 }
 
 // countAttempt records one attempt against each key unless a key already
-// has MaxFailuresPerKey within FailureWindow, and returns the recorded ids.
+// has its limit of attempts within FailureWindow, and returns the recorded
+// ids.
 //
 // One round trip: a batch runs in one implicit transaction, so the
 // advisory locks the first statement takes are held until the second has
@@ -266,34 +276,33 @@ func (db *DB) countAttempt(ctx context.Context, keys []string) ([]int64, error) 
 		SELECT pg_advisory_xact_lock(hashtextextended('signoff.auth:' || k, 0))
 		FROM unnest($1::text[]) AS k`, keys)
 	b.Queue(`
-		WITH counted AS (
-		    SELECT coalesce(max(c), 0) AS n FROM (
-		        SELECT count(*) AS c FROM auth_failures
-		        WHERE key = ANY($1) AND at > clock_timestamp() - $2::interval
-		        GROUP BY key
-		    ) per_key
+		WITH limited AS (
+		    SELECT k.key FROM unnest($1::text[]) AS k (key)
+		    WHERE (SELECT count(*) FROM auth_failures f
+		           WHERE f.key = k.key AND f.at > clock_timestamp() - $2::interval)
+		          >= CASE WHEN k.key LIKE 'ip:%' THEN $4::int ELSE $3::int END
 		), recorded AS (
 		    INSERT INTO auth_failures (key, at)
-		    SELECT k, clock_timestamp() FROM unnest($1::text[]) AS k, counted
-		    WHERE counted.n < $3
+		    SELECT k, clock_timestamp() FROM unnest($1::text[]) AS k
+		    WHERE NOT EXISTS (SELECT FROM limited)
 		    RETURNING id
 		)
-		SELECT (SELECT n FROM counted), coalesce((SELECT array_agg(id) FROM recorded), '{}')`,
-		keys, FailureWindow, MaxFailuresPerKey)
+		SELECT EXISTS (SELECT FROM limited), coalesce((SELECT array_agg(id) FROM recorded), '{}')`,
+		keys, FailureWindow, MaxFailuresPerEmail, MaxFailuresPerAddress)
 	br := db.pool.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("count attempt: lock: %w", err)
 	}
-	var failures int
+	var limited bool
 	var ids []int64
-	if err := br.QueryRow().Scan(&failures, &ids); err != nil {
+	if err := br.QueryRow().Scan(&limited, &ids); err != nil {
 		return nil, fmt.Errorf("count attempt: %w", err)
 	}
 	if err := br.Close(); err != nil {
 		return nil, fmt.Errorf("count attempt: %w", err)
 	}
-	if failures >= MaxFailuresPerKey {
+	if limited {
 		return nil, signoff.Errorf(signoff.ERATELIMIT, "Too many failed attempts. Wait %d minutes and try again.", int(FailureWindow.Minutes()))
 	}
 	return ids, nil

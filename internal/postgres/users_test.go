@@ -11,6 +11,7 @@ import (
 	"time"
 
 
+	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -115,7 +116,7 @@ func TestUserAuthenticateRateLimitPerEmail(t *testing.T) {
 	db := openDB(t)
 	bob := addUser(t, db, "Bob Ortiz")
 	carol := addUser(t, db, "Carol Diaz")
-	for i := range postgres.MaxFailuresPerKey {
+	for i := range postgres.MaxFailuresPerEmail {
 		// A new address every time: the limit holds per email, so
 		// spreading a guessing attack over addresses does not help.
 		_, err := db.Authenticate(ctx, bob.Email, fmt.Sprintf("guess number %d", i), fmt.Sprintf("198.51.100.%d", i))
@@ -123,15 +124,15 @@ func TestUserAuthenticateRateLimitPerEmail(t *testing.T) {
 	}
 	_, err := db.Authenticate(ctx, strings.ToUpper(bob.Email), testPassword, "203.0.113.1")
 	wantCode(t, err, signoff.ERATELIMIT)
-	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "email:"+bob.Email); n != postgres.MaxFailuresPerKey {
-		t.Fatalf("%d failures recorded; want %d (a refused attempt is not checked, so not counted)", n, postgres.MaxFailuresPerKey)
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "email:"+bob.Email); n != postgres.MaxFailuresPerEmail {
+		t.Fatalf("%d failures recorded; want %d (a refused attempt is not checked, so not counted)", n, postgres.MaxFailuresPerEmail)
 	}
 	// Others are not locked out by it.
 	if _, err := db.Authenticate(ctx, carol.Email, testPassword, "203.0.113.1"); err != nil {
 		t.Fatalf("another person: %v", err)
 	}
-	// The limit is per address too.
-	for i := range postgres.MaxFailuresPerKey {
+	// The limit is per address too, a higher one.
+	for i := range postgres.MaxFailuresPerAddress {
 		_, err := db.Authenticate(ctx, fmt.Sprintf("spray%d@example.com", i), "password123", "203.0.113.99")
 		wantCode(t, err, signoff.EUNAUTHORIZED)
 	}
@@ -631,16 +632,51 @@ func TestUserAuthenticateRateLimitHoldsUnderParallelGuesses(t *testing.T) {
 			t.Fatalf("guess %d: %v", i, err)
 		}
 	}
-	if checked != postgres.MaxFailuresPerKey || limited != 30-postgres.MaxFailuresPerKey {
+	if checked != postgres.MaxFailuresPerEmail || limited != 30-postgres.MaxFailuresPerEmail {
 		t.Fatalf("%d guesses checked against the hash, %d refused; want %d checked (the limit) and %d refused",
-			checked, limited, postgres.MaxFailuresPerKey, 30-postgres.MaxFailuresPerKey)
+			checked, limited, postgres.MaxFailuresPerEmail, 30-postgres.MaxFailuresPerEmail)
 	}
-	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "email:"+bob.Email); n != postgres.MaxFailuresPerKey {
-		t.Fatalf("%d failures recorded; want %d", n, postgres.MaxFailuresPerKey)
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "email:"+bob.Email); n != postgres.MaxFailuresPerEmail {
+		t.Fatalf("%d failures recorded; want %d", n, postgres.MaxFailuresPerEmail)
 	}
 	// While limited, even the right password is refused.
 	_, err := db.Authenticate(ctx, bob.Email, testPassword, "203.0.113.1")
 	wantCode(t, err, signoff.ERATELIMIT)
+}
+
+// Release morning: a whole team behind one NAT signs in at the same moment.
+// Every attempt is counted before its password is checked, yet none of
+// them is refused: the address's limit is well above a team's size.
+func TestUserAuthenticateTeamBehindOneAddressSignsInTogether(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDBWith(t, postgres.Options{MaxConns: 32})
+	// The production cost, not the tests' cheap one: the checks must take
+	// long enough for the attempts to be in flight together.
+	hash, err := password.HashWith(testPassword, password.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const team = 30
+	logins := make([]func() error, team)
+	for i := range logins {
+		u := addUser(t, db, fmt.Sprintf("Member %02d", i))
+		if _, err := db.Pool().Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, hash); err != nil {
+			t.Fatal(err)
+		}
+		logins[i] = func() error {
+			_, err := db.Authenticate(ctx, u.Email, testPassword, "203.0.113.7")
+			return err
+		}
+	}
+	for i, err := range together(logins...) {
+		if err != nil {
+			t.Errorf("member %d, signing in with the rest of the team: %v", i, err)
+		}
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures`); n != 0 {
+		t.Fatalf("%d attempts left recorded after only correct passwords", n)
+	}
 }
 
 // A correct password is not held against anyone: the attempt counted
@@ -650,7 +686,7 @@ func TestUserAuthenticateSuccessIsNotCounted(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
 	bob := addUser(t, db, "Bob Ortiz")
-	for range postgres.MaxFailuresPerKey + 5 {
+	for range postgres.MaxFailuresPerEmail + 5 {
 		if _, err := db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
@@ -662,7 +698,7 @@ func TestUserAuthenticateSuccessIsNotCounted(t *testing.T) {
 		t.Fatalf("%d attempts recorded after only correct passwords", n)
 	}
 	// Failures still count, and a success in between does not wipe them.
-	for range postgres.MaxFailuresPerKey - 1 {
+	for range postgres.MaxFailuresPerEmail - 1 {
 		_, err := db.Authenticate(ctx, bob.Email, "wrong password", "192.0.2.2")
 		wantCode(t, err, signoff.EUNAUTHORIZED)
 	}
