@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/signoff/signoff/internal/postgres"
 )
 
 // TestLoginLimitCountsTheProxysAddress: behind TRUST_PROXY the login limit
@@ -23,15 +25,16 @@ func TestLoginLimitCountsTheProxysAddress(t *testing.T) {
 		req.Header.Set("X-Forwarded-For", xff)
 		return a.anon().do(req).StatusCode
 	}
-	// Ten wrong guesses, each at another account and each claiming another
-	// origin in front of the proxy's entry: all from one client.
-	for i := range 10 {
-		if code := login("nobody"+strconv.Itoa(i)+"@example.com", "wrong password", "198.51.100."+strconv.Itoa(i)+", 203.0.113.9"); code == http.StatusTooManyRequests {
+	// Wrong guesses up to the address's limit, each at another account and
+	// each claiming another origin in front of the proxy's entry: all from
+	// one client.
+	for i := range postgres.MaxFailuresPerAddress {
+		if code := login("nobody"+strconv.Itoa(i)+"@example.com", "wrong password", "198.51.100."+strconv.Itoa(i%250)+", 203.0.113.9"); code == http.StatusTooManyRequests {
 			t.Fatalf("guess %d already limited", i+1)
 		}
 	}
 	if code := login("alice.chen@example.com", testPassword, "198.51.100.99, 203.0.113.9"); code != http.StatusTooManyRequests {
-		t.Fatalf("after ten failures from one client a login answered %d; want 429 (the spoofed first address must not count)", code)
+		t.Fatalf("after the limit of failures from one client a login answered %d; want 429 (the spoofed first address must not count)", code)
 	}
 	// Another client (another address appended by the proxy) is not held up.
 	if code := login("alice.chen@example.com", testPassword, "203.0.113.10"); code != http.StatusSeeOther {
