@@ -4,7 +4,29 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/signoff/signoff/internal/signoff"
+)
+
+// The reads of one chain's events, in chain order: a deployment's, and
+// the system's (people, roles, templates). Each is served by its chain's
+// unique index.
+const (
+	deploymentEventsSQL = `
+		SELECT id, coalesce(deployment_id, 0), seq, at, coalesce(actor_id, 0), actor_name,
+		       action, target, payload, prev_hash, hash
+		FROM audit_events
+		WHERE deployment_id = $1 AND seq > $2
+		ORDER BY seq
+		LIMIT $3`
+	systemEventsSQL = `
+		SELECT id, 0, seq, at, coalesce(actor_id, 0), actor_name,
+		       action, target, payload, prev_hash, hash
+		FROM audit_events
+		WHERE deployment_id IS NULL AND seq > $1
+		ORDER BY seq
+		LIMIT $2`
 )
 
 // Events returns a deployment's audit events in chain order, from seq after
@@ -13,13 +35,13 @@ func (db *DB) Events(ctx context.Context, deploymentID int64, after int64, limit
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	rows, err := db.pool.Query(ctx, `
-		SELECT id, coalesce(deployment_id, 0), seq, at, coalesce(actor_id, 0), actor_name,
-		       action, target, payload, prev_hash, hash
-		FROM audit_events
-		WHERE coalesce(deployment_id, 0) = $1 AND seq > $2
-		ORDER BY seq
-		LIMIT $3`, deploymentID, after, limit)
+	var rows pgx.Rows
+	var err error
+	if deploymentID == 0 {
+		rows, err = db.pool.Query(ctx, systemEventsSQL, after, limit)
+	} else {
+		rows, err = db.pool.Query(ctx, deploymentEventsSQL, deploymentID, after, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("events of deployment %d: %w", deploymentID, err)
 	}

@@ -87,13 +87,15 @@ func (n *NotifyTx) Commit(ctx context.Context) error {
 // Rollback abandons the run; after Commit it does nothing.
 func (n *NotifyTx) Rollback(ctx context.Context) { n.tx.Rollback(ctx) }
 
-// Events returns the deployment's events after the cursor, in chain order.
-func (n *NotifyTx) Events(ctx context.Context) ([]signoff.Event, error) {
-	rows, err := n.tx.Query(ctx, `
+const notifyEventsSQL = `
 		SELECT id, seq, at, coalesce(actor_id, 0), actor_name, action, target, payload
 		FROM audit_events
 		WHERE deployment_id = $1 AND seq > $2
-		ORDER BY seq`, n.DeploymentID, n.Seq)
+		ORDER BY seq`
+
+// Events returns the deployment's events after the cursor, in chain order.
+func (n *NotifyTx) Events(ctx context.Context) ([]signoff.Event, error) {
+	rows, err := n.tx.Query(ctx, notifyEventsSQL, n.DeploymentID, n.Seq)
 	if err != nil {
 		return nil, fmt.Errorf("notify deployment %d: events: %w", n.DeploymentID, err)
 	}

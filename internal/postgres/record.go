@@ -106,12 +106,14 @@ func recordComments(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Comment
 	return out, rows.Err()
 }
 
-func recordEvents(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Event, error) {
-	rows, err := tx.Query(ctx, `
+const recordEventsSQL = `
 		SELECT id, seq, at, coalesce(actor_id, 0), actor_name, action, target, payload, prev_hash, hash
 		FROM audit_events
 		WHERE deployment_id = $1
-		ORDER BY seq`, id)
+		ORDER BY seq`
+
+func recordEvents(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Event, error) {
+	rows, err := tx.Query(ctx, recordEventsSQL, id)
 	if err != nil {
 		return nil, fmt.Errorf("events of deployment %d: %w", id, err)
 	}

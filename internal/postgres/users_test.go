@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
