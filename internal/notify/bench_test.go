@@ -28,9 +28,9 @@ import (
 // (222 items), on one deployment and on 8 deployments ticked in parallel:
 // with nothing listening (none), with the live-update hub listening as the
 // app always has it (hub), and with the hub and a notifier running
-// (notifier). A tick should cost about the same with a notifier as
-// without: nothing is added to the change's transaction, and the syncs
-// that follow are coalesced. Besides the wall clock it reports the CPU
+// (notifier). Nothing is added to the change's transaction and the syncs
+// that follow are coalesced, so what a notifier adds is mostly its
+// listener's wake-up per change (docs/notifications.md). Besides the wall clock it reports the CPU
 // time per tick of this process and of the database's backends
 // (cpu-µs/op, the syncs that follow a run included), which other work on
 // the machine disturbs less, and with a notifier the syncs per tick.
