@@ -201,6 +201,29 @@ func TestListDeploymentsProgressAndSignatureCounts(t *testing.T) {
 	if got := counts()[seed.ID].Overdue; got != want {
 		t.Fatalf("overdue = %d; want %d", got, want)
 	}
+	// The page's per-section counts (read after every tick) agree, and
+	// only a live deployment has overdue items.
+	sectionOverdue := func(d *signoff.Deployment) int {
+		t.Helper()
+		sections, err := db.SectionProgress(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, p := range sections {
+			n += p.Overdue
+		}
+		return n
+	}
+	if got := sectionOverdue(live); got != want {
+		t.Fatalf("section progress counts %d overdue; want %d", got, want)
+	}
+	if _, err := db.Pool().Exec(ctx, `UPDATE deployments SET went_live_at = now() - interval '3 hours' WHERE id = $1`, partial.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := sectionOverdue(partial); got != 0 {
+		t.Fatalf("a deployment that is not live has %d overdue items in its section progress; want 0", got)
+	}
 }
 
 func TestListAwaitingSignature(t *testing.T) {
