@@ -30,10 +30,11 @@ import (
 // app always has it (hub), and with the hub and a notifier running
 // (notifier). Nothing is added to the change's transaction and the syncs
 // that follow are coalesced, so what a notifier adds is mostly its
-// listener's wake-up per change (docs/notifications.md). Besides the wall clock it reports the CPU
-// time per tick of this process and of the database's backends
-// (cpu-µs/op, the syncs that follow a run included), which other work on
-// the machine disturbs less, and with a notifier the syncs per tick.
+// listener's wake-up per change (docs/notifications.md). Besides the wall
+// clock it reports the CPU time per tick of this process and of the
+// database's backends (cpu-µs/op, the syncs that follow a run included),
+// which other work on the machine disturbs less, and with a notifier the
+// syncs per tick.
 //
 //	go test -run '^$' -bench TickWithNotifier -benchtime 3000x ./internal/notify
 func BenchmarkTickWithNotifier(b *testing.B) {

@@ -32,11 +32,6 @@ func TestAuditEventReadsUseTheChainIndexes(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SET enable_seqscan = off`); err != nil {
 		t.Fatal(err)
 	}
-	// A generic plan is what a prepared statement runs once PostgreSQL has
-	// seen it a few times: the parameters are unknown to the planner.
-	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-		t.Fatal(err)
-	}
 	for name, q := range map[string]struct {
 		sql  string
 		args []any

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -166,11 +165,6 @@ const (
 	MaxFailuresPerAddress = 100
 )
 
-// attemptKeys names the rate-limit counters a password check goes against.
-func attemptKeys(email, clientIP string) []string {
-	return []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
-}
-
 // dummyHash is checked when no user matches, so a wrong email costs as much
 // time as a wrong password and does not reveal who has an account.
 var dummyHash = sync.OnceValue(func() string {
@@ -182,9 +176,8 @@ var dummyHash = sync.OnceValue(func() string {
 // email and per client address (see passwordAttempt).
 func (db *DB) Authenticate(ctx context.Context, email, pw, clientIP string) (*signoff.User, error) {
 	email = strings.TrimSpace(email)
-	keys := attemptKeys(email, clientIP)
 	var id int64
-	ok, err := db.passwordAttempt(ctx, keys, func() (bool, error) {
+	ok, err := db.passwordAttempt(ctx, email, clientIP, func() (bool, error) {
 		var hash string
 		var active bool
 		err := db.pool.QueryRow(ctx, `SELECT id, password_hash, active FROM users WHERE lower(email) = lower($1)`, email).Scan(&id, &hash, &active)
@@ -217,8 +210,7 @@ func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP stri
 	if err != nil {
 		return notFound(fmt.Errorf("check password of user %d: %w", userID, err), "Person %d not found.", userID)
 	}
-	keys := attemptKeys(email, clientIP)
-	ok, err := db.passwordAttempt(ctx, keys, func() (bool, error) {
+	ok, err := db.passwordAttempt(ctx, email, clientIP, func() (bool, error) {
 		ok, err := password.Check(hash, pw)
 		if err != nil {
 			return false, fmt.Errorf("check password of user %d: %w", userID, err)
@@ -234,7 +226,8 @@ func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP stri
 	return nil
 }
 
-// passwordAttempt runs one password check under the rate limit of keys.
+// passwordAttempt runs one password check under the rate limits of the
+// email and the client address.
 //
 // The attempt is counted before check runs, by the same step that reads
 // the count, and that step holds an advisory lock per key: parallel guesses
@@ -242,8 +235,8 @@ func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP stri
 // window ever reach the (slow) hash check. Past the limit it refuses
 // without checking or counting. A check that succeeds has its attempt
 // forgiven (deleted); a failed or abandoned one stays counted.
-func (db *DB) passwordAttempt(ctx context.Context, keys []string, check func() (bool, error)) (bool, error) {
-	ids, err := db.countAttempt(ctx, keys)
+func (db *DB) passwordAttempt(ctx context.Context, email, clientIP string, check func() (bool, error)) (bool, error) {
+	ids, err := db.countAttempt(ctx, email, clientIP)
 	if err != nil {
 		return false, err
 	}
@@ -259,28 +252,28 @@ func (db *DB) passwordAttempt(ctx context.Context, keys []string, check func() (
 	return true, nil
 }
 
-// countAttempt records one attempt against each key unless a key already
-// has its limit of attempts within FailureWindow, and returns the recorded
-// ids.
+// countAttempt records one attempt against the email's counter and the
+// address's unless either already has its limit of attempts within
+// FailureWindow, and returns the recorded ids.
 //
 // One round trip: a batch runs in one implicit transaction, so the
-// advisory locks the first statement takes are held until the second has
-// counted and inserted; and the second, a statement of its own, sees every
-// attempt committed by whoever held the locks before.
-func (db *DB) countAttempt(ctx context.Context, keys []string) ([]int64, error) {
-	keys = slices.Clone(keys)
-	slices.Sort(keys) // one lock order for everyone: no deadlocks
-	keys = slices.Compact(keys)
+// advisory locks the first statement takes (always in this order, so no
+// deadlocks) are held until the second has counted and inserted; and the
+// second, a statement of its own, sees every attempt committed by whoever
+// held the locks before.
+func (db *DB) countAttempt(ctx context.Context, email, clientIP string) ([]int64, error) {
+	keys := []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
+	limits := []int{MaxFailuresPerEmail, MaxFailuresPerAddress}
 	var b pgx.Batch
 	b.Queue(`
 		SELECT pg_advisory_xact_lock(hashtextextended('signoff.auth:' || k, 0))
 		FROM unnest($1::text[]) AS k`, keys)
 	b.Queue(`
 		WITH limited AS (
-		    SELECT k.key FROM unnest($1::text[]) AS k (key)
+		    SELECT k.key FROM unnest($1::text[], $3::int[]) AS k (key, max_failures)
 		    WHERE (SELECT count(*) FROM auth_failures f
 		           WHERE f.key = k.key AND f.at > clock_timestamp() - $2::interval)
-		          >= CASE WHEN k.key LIKE 'ip:%' THEN $4::int ELSE $3::int END
+		          >= k.max_failures
 		), recorded AS (
 		    INSERT INTO auth_failures (key, at)
 		    SELECT k, clock_timestamp() FROM unnest($1::text[]) AS k
@@ -288,7 +281,7 @@ func (db *DB) countAttempt(ctx context.Context, keys []string) ([]int64, error) 
 		    RETURNING id
 		)
 		SELECT EXISTS (SELECT FROM limited), coalesce((SELECT array_agg(id) FROM recorded), '{}')`,
-		keys, FailureWindow, MaxFailuresPerEmail, MaxFailuresPerAddress)
+		keys, FailureWindow, limits)
 	br := db.pool.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
