@@ -116,7 +116,7 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		}
 		return s
 	}
-	// The index the newest migration creates tells whether it is applied.
+	// The table the newest migration creates tells whether it is applied.
 	newestTable := func() bool {
 		t.Helper()
 		conn, err := pgx.Connect(context.Background(), db)
@@ -125,12 +125,12 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		}
 		defer conn.Close(context.Background())
 		var exists bool
-		if err := conn.QueryRow(context.Background(), `SELECT to_regclass('audit_events_deployment_chain_key') IS NOT NULL`).Scan(&exists); err != nil {
+		if err := conn.QueryRow(context.Background(), `SELECT to_regclass('deployment_progress') IS NOT NULL`).Scan(&exists); err != nil {
 			t.Fatal(err)
 		}
 		return exists
 	}
-	if !strings.HasSuffix(last[0], "_audit_chain_indexes") {
+	if !strings.HasSuffix(last[0], "_deployment_progress") {
 		t.Fatalf("the newest migration is %s; update this test's check of what it creates", last[0])
 	}
 
@@ -143,7 +143,7 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		t.Fatalf("migrate down: %q, %v; want %q", out, err, status(newest-1, last[0]))
 	}
 	if newestTable() {
-		t.Fatal("migrate down left the newest migration's index")
+		t.Fatal("migrate down left the newest migration's table")
 	}
 	out, err = cli(t, db, "", "migrate", "status")
 	if err != nil || out != status(newest-1, last[0]) {
@@ -154,7 +154,7 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		t.Fatalf("migrate up: %q, %v", out, err)
 	}
 	if !newestTable() {
-		t.Fatal("migrate up did not re-create the newest migration's index")
+		t.Fatal("migrate up did not re-create the newest migration's table")
 	}
 	out, err = cli(t, db, "", "migrate", "up")
 	if err != nil || out != status(newest) {

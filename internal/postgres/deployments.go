@@ -207,14 +207,15 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 	q := `SELECT ` + deploymentColumns + `,
 		       p.total, p.done, p.na, s.slots, s.signed, p.overdue` + deploymentJoins + `
 		CROSS JOIN LATERAL (
-		    SELECT count(*) AS total,
-		           count(*) FILTER (WHERE i.state = 'done') AS done,
-		           count(*) FILTER (WHERE i.state = 'na') AS na,
-		           count(*) FILTER (WHERE i.state = 'open' AND d.went_live_at IS NOT NULL
-		                            AND d.status = 'live' AND i.due_after IS NOT NULL
-		                            AND d.went_live_at + i.due_after < now()) AS overdue
-		    FROM deployment_items i
-		    WHERE i.deployment_id = d.id AND NOT i.has_children
+		    SELECT coalesce(sum(p.tasks), 0) AS total,
+		           coalesce(sum(p.done), 0) AS done,
+		           coalesce(sum(p.na), 0) AS na,
+		           (SELECT count(*) FROM deployment_items i
+		            WHERE i.deployment_id = d.id AND i.due_after IS NOT NULL AND NOT i.has_children
+		              AND i.state = 'open' AND d.status = 'live'
+		              AND d.went_live_at + i.due_after < now()) AS overdue
+		    FROM deployment_progress p
+		    WHERE p.deployment_id = d.id
 		) p
 		CROSS JOIN LATERAL (
 		    SELECT count(*) AS slots,
@@ -284,10 +285,14 @@ type querier interface {
 
 // items reads a deployment's items in document order; with under set, only
 // that item and its descendants.
+const itemColumns = `
+		i.id, i.path, i.parent_path, i.position, i.phase, i.section, i.level, i.text,
+		i.conditional, i.has_children, i.due_after, i.state, i.na_reason,
+		i.state_by, u.name, i.state_at, i.evidence`
+
+// itemsSQL reads every item of a deployment, in order: the whole page.
 const itemsSQL = `
-		SELECT i.id, i.path, i.parent_path, i.position, i.phase, i.section, i.level, i.text,
-		       i.conditional, i.has_children, i.due_after, i.state, i.na_reason,
-		       i.state_by, u.name, i.state_at, i.evidence, coalesce(c.n, 0)
+		SELECT ` + itemColumns + `, coalesce(c.n, 0)
 		FROM deployment_items i
 		LEFT JOIN users u ON u.id = i.state_by
 		LEFT JOIN (
@@ -295,11 +300,40 @@ const itemsSQL = `
 		    WHERE deployment_id = $1 GROUP BY item_id
 		) c ON c.item_id = i.id
 		WHERE i.deployment_id = $1
-		  AND ($2 = '' OR i.path = $2 OR i.path LIKE $2 || '.%')
 		ORDER BY i.position`
 
+// blockItemsSQL reads one item and its descendants: the block a page swaps
+// after a change. Items are stored in document order, so the block is the
+// item and what follows it up to the next item at its level or above: a
+// short range of the (deployment_id, position) index, where matching paths
+// by prefix would read every item of the deployment.
+const blockItemsSQL = `
+		SELECT ` + itemColumns + `,
+		       (SELECT count(*) FROM item_comments c WHERE c.item_id = i.id)
+		FROM deployment_items top
+		LEFT JOIN LATERAL (
+		    SELECT n.position FROM deployment_items n
+		    WHERE n.deployment_id = top.deployment_id AND n.position > top.position
+		      AND n.level <= top.level
+		    ORDER BY n.position
+		    LIMIT 1
+		) next ON true
+		JOIN deployment_items i ON i.deployment_id = top.deployment_id
+		     AND i.position >= top.position AND i.position < coalesce(next.position, 2147483647)
+		LEFT JOIN users u ON u.id = i.state_by
+		WHERE top.deployment_id = $1 AND top.path = $2
+		ORDER BY i.position`
+
+// items reads every item of a deployment, or, given a path, that item and
+// its descendants.
 func (db *DB) items(ctx context.Context, q querier, deploymentID int64, under string) ([]signoff.Item, error) {
-	rows, err := q.Query(ctx, itemsSQL, deploymentID, under)
+	var rows pgx.Rows
+	var err error
+	if under == "" {
+		rows, err = q.Query(ctx, itemsSQL, deploymentID)
+	} else {
+		rows, err = q.Query(ctx, blockItemsSQL, deploymentID, under)
+	}
 	return scanItems(rows, err, deploymentID)
 }
 
@@ -422,19 +456,24 @@ func (db *DB) SectionProgress(ctx context.Context, deploymentID int64) (map[Sect
 	return scanSectionProgress(rows, err, deploymentID)
 }
 
-// sectionProgressSQL counts every section's leaves after each tick. The
-// go-live time is read once, by a subquery, rather than joined to every
-// item: the join cost PostgreSQL twice as much (190 against 90 µs of CPU).
+// sectionProgressSQL reads every section's counts after each tick: one
+// row per section from deployment_progress, which triggers keep, instead
+// of counting every item (migrations/0010). Overdue tasks depend on the
+// clock, so they are counted here, among the few tasks with a deadline
+// (deployment_items_due_idx), and only while the deployment is live.
 const sectionProgressSQL = `
-		SELECT i.phase, i.section, count(*),
-		       count(*) FILTER (WHERE i.state = 'done'),
-		       count(*) FILTER (WHERE i.state = 'na'),
-		       count(*) FILTER (WHERE i.state = 'open' AND i.due_after IS NOT NULL
-		                        AND (SELECT went_live_at FROM deployments
-		                             WHERE id = $1 AND status = 'live') + i.due_after < now())
-		FROM deployment_items i
-		WHERE i.deployment_id = $1 AND NOT i.has_children
-		GROUP BY i.phase, i.section`
+		SELECT p.phase, p.section, p.tasks, p.done, p.na, coalesce(o.overdue, 0)
+		FROM deployment_progress p
+		LEFT JOIN (
+		    SELECT i.phase, i.section, count(*) AS overdue
+		    FROM deployment_items i
+		    WHERE i.deployment_id = $1 AND i.due_after IS NOT NULL AND NOT i.has_children
+		      AND i.state = 'open'
+		      AND (SELECT went_live_at FROM deployments
+		           WHERE id = $1 AND status = 'live') + i.due_after < now()
+		    GROUP BY i.phase, i.section
+		) o ON o.phase = p.phase AND o.section = p.section
+		WHERE p.deployment_id = $1`
 
 func scanSectionProgress(rows pgx.Rows, err error, deploymentID int64) (map[SectionKey]signoff.Progress, error) {
 	if err != nil {
@@ -480,7 +519,7 @@ func (db *DB) ItemContext(ctx context.Context, deploymentID int64, path string) 
 // readItemContext to read.
 func queueItemContext(b *pgx.Batch, deploymentID int64, path string) {
 	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
-	b.Queue(itemsSQL, deploymentID, path)
+	b.Queue(blockItemsSQL, deploymentID, path)
 	b.Queue(sectionProgressSQL, deploymentID)
 	b.Queue(slotsSQL, deploymentID)
 }
@@ -533,7 +572,7 @@ func (db *DB) DeploymentHead(ctx context.Context, deploymentID int64) (*signoff.
 // template's structure, in one round trip.
 func (db *DB) DeploymentChecklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {
 	b := &pgx.Batch{}
-	b.Queue(itemsSQL, d.ID, "")
+	b.Queue(itemsSQL, d.ID)
 	b.Queue(notesSQL, d.ID)
 	br := db.pool.SendBatch(ctx, b)
 	defer br.Close()
