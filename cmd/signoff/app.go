@@ -108,7 +108,12 @@ func (a *App) Serve(ctx context.Context) error {
 	if err := a.announceSetup(ctx); err != nil {
 		return err
 	}
+	// One LISTEN connection for the instance: live updates and
+	// notifications both hear every change on it.
+	changes := postgres.NewListener(a.DB.Pool(), a.Logger)
 	hub := live.NewHub(a.DB.Pool(), a.Logger)
+	hub.ListenOn(changes)
+	a.Notifier.ListenOn(changes)
 	go func() {
 		if err := hub.Run(ctx); err != nil {
 			a.Logger.Error("live updates stopped", "err", err)
@@ -118,6 +123,7 @@ func (a *App) Serve(ctx context.Context) error {
 		return err
 	}
 	defer a.stopNotifier()
+	go changes.Listen(ctx) // returns when ctx ends
 	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections, QueueDepth: a.Notifier.QueueDepth})
 	signer, err := a.Signer(ctx)
 	if err != nil {

@@ -44,6 +44,17 @@ func TestAppSendsWebhooks(t *testing.T) {
 	if depth := a.Notifier.QueueDepth(); depth < 0 {
 		t.Errorf("queue depth = %d", depth)
 	}
+	// Live updates and notifications hear changes on one connection: each
+	// change wakes one listening backend per instance, not one per part.
+	var listening int
+	if err := a.DB.Pool().QueryRow(context.Background(), `
+		SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND query ILIKE 'listen "signoff_%'`).Scan(&listening); err != nil {
+		t.Fatal(err)
+	}
+	if listening != 1 {
+		t.Errorf("%d connections listen for changes; want 1 per instance", listening)
+	}
 }
 
 // TestAppMetrics: the running app counts what pipelines do through the API

@@ -19,7 +19,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgxlisten"
 
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
@@ -46,6 +45,7 @@ type Hub struct {
 	pool     *pgxpool.Pool
 	logger   *slog.Logger
 	instance string
+	shared   bool // listens on the instance's shared listener (ListenOn)
 
 	mu     sync.Mutex
 	nextID int64
@@ -70,29 +70,33 @@ func NewHub(pool *pgxpool.Pool, logger *slog.Logger) *Hub {
 		subs: make(map[int64]map[*subscription]struct{})}
 }
 
-// Run listens until ctx ends, reconnecting after a second when the
-// database goes away, and keeps this instance's viewers fresh.
-func (h *Hub) Run(ctx context.Context) error {
-	l := &pgxlisten.Listener{
-		Connect: func(ctx context.Context) (*pgx.Conn, error) {
-			c, err := h.pool.Acquire(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return c.Hijack(), nil
-		},
-		LogError: func(ctx context.Context, err error) {
-			if ctx.Err() == nil {
-				h.logger.Warn("live updates: listener", "err", err)
-			}
-		},
-		ReconnectDelay: time.Second,
-	}
+// ListenOn makes the hub hear changes on l, the listener its instance
+// shares, instead of on a connection of its own. Call it before Run and
+// before l listens; whoever made l runs it.
+func (h *Hub) ListenOn(l *postgres.Listener) {
+	h.shared = true
+	h.register(l)
+}
+
+func (h *Hub) register(l *postgres.Listener) {
 	l.Handle(postgres.NotifyChannel, changeHandler{h})
 	l.Handle(PresenceChannel, presenceHandler{h})
 	l.Handle(postgres.SessionChannel, sessionHandler{h})
+}
+
+// Run keeps this instance's viewers fresh until ctx ends and, unless
+// ListenOn gave it a shared listener, listens on a connection of its own,
+// reconnecting a second after the database goes away.
+func (h *Hub) Run(ctx context.Context) error {
 	go h.heartbeat(ctx)
-	err := l.Listen(ctx)
+	var err error
+	if h.shared {
+		<-ctx.Done()
+	} else {
+		l := postgres.NewListener(h.pool, h.logger)
+		h.register(l)
+		err = l.Listen(ctx)
+	}
 	h.close()
 	if ctx.Err() != nil {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -21,24 +22,26 @@ import (
 
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/notify"
+	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
 // BenchmarkTickWithNotifier measures a store tick on the seed checklist
 // (222 items), on one deployment and on 8 deployments ticked in parallel:
-// with nothing listening (none), with the live-update hub listening as the
-// app always has it (hub), and with the hub and a notifier running
-// (notifier). Nothing is added to the change's transaction and the syncs
-// that follow are coalesced, so what a notifier adds is mostly its
-// listener's wake-up per change (docs/notifications.md). Besides the wall
-// clock it reports the CPU time per tick of this process and of the
-// database's backends (cpu-µs/op, the syncs that follow a run included),
-// which other work on the machine disturbs less, and with a notifier the
-// syncs per tick.
+// with nothing listening (none), with the live-update hub listening
+// (hub), with the hub and a notifier on the one listener they share in the
+// app (notifier), and with each on a listening connection of its own
+// (separate), as before they shared one. Nothing is added to the change's
+// transaction and the syncs that follow are coalesced, so what a notifier
+// adds is mostly a listener's wake-up per change (docs/notifications.md).
+// Besides the wall clock it reports the CPU time per tick of this process
+// and of the database's backends (cpu-µs/op, the syncs that follow a run
+// included), which other work on the machine disturbs less, and with a
+// notifier the syncs per tick.
 //
 //	go test -run '^$' -bench TickWithNotifier -benchtime 3000x ./internal/notify
 func BenchmarkTickWithNotifier(b *testing.B) {
-	for _, setup := range []string{"none", "hub", "notifier"} {
+	for _, setup := range []string{"none", "hub", "notifier", "separate"} {
 		b.Run(setup, func(b *testing.B) { benchTick(b, setup, 1) })
 		b.Run(setup+"/parallel", func(b *testing.B) { benchTick(b, setup, 8) })
 	}
@@ -47,22 +50,33 @@ func BenchmarkTickWithNotifier(b *testing.B) {
 func benchTick(b *testing.B, setup string, deployments int) {
 	e := newEnv(b, envOptions{noSMTP: true})
 	alice := e.user("Alice Chen", "Deployment Engineer")
-	if setup != "none" {
-		hub := live.NewHub(e.db.Pool(), slog.New(slog.DiscardHandler))
-		ctx, cancel := context.WithCancel(e.ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); hub.Run(ctx) }()
-		b.Cleanup(func() { cancel(); <-done })
-		time.Sleep(500 * time.Millisecond) // to be listening
-	}
-	notifier := setup == "notifier"
+	notifier := setup == "notifier" || setup == "separate"
 	var n *notify.Notifier
 	if notifier {
 		opt := e.options()
 		opt.SyncDelay = notify.DefaultSyncDelay                                        // production's coalescing, not the tests' quicker one
 		opt.River = func(c *river.Config) { c.Logger = slog.New(slog.DiscardHandler) } // production's timings
 		n = e.notifier(e.db, opt)
+	}
+	if setup != "none" {
+		logger := slog.New(slog.DiscardHandler)
+		hub := live.NewHub(e.db.Pool(), logger)
+		ctx, cancel := context.WithCancel(e.ctx)
+		var wg sync.WaitGroup
+		if setup == "notifier" { // as the app runs them
+			shared := postgres.NewListener(e.db.Pool(), logger)
+			hub.ListenOn(shared)
+			n.ListenOn(shared)
+			wg.Go(func() { shared.Listen(ctx) })
+		}
+		wg.Go(func() { hub.Run(ctx) })
+		b.Cleanup(func() { cancel(); wg.Wait() })
+	}
+	if notifier {
 		e.run(n)
+	}
+	if setup != "none" {
+		time.Sleep(500 * time.Millisecond) // to be listening
 	}
 	ids := make([]int64, deployments)
 	for i := range ids {

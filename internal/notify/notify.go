@@ -127,6 +127,7 @@ type Notifier struct {
 	// Between Start and Stop: the listener's and queue's context, and
 	// what Stop waits for.
 	cancel   context.CancelFunc
+	shared   bool // hears changes on the instance's shared listener (ListenOn)
 	stop     chan struct{}
 	listened chan struct{}
 	drained  chan struct{}

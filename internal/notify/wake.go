@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgxlisten"
 	"github.com/riverqueue/river"
 
 	"github.com/signoff/signoff/internal/postgres"
@@ -59,24 +58,23 @@ func (n *Notifier) sweep(ctx context.Context) error {
 	return nil
 }
 
+// ListenOn makes the notifier hear changes on l, the listener its
+// instance shares (postgres.Listener), instead of on a connection of its
+// own. Call it before Start and before l listens; whoever made l runs it.
+func (n *Notifier) ListenOn(l *postgres.Listener) {
+	n.shared = true
+	l.Handle(postgres.NotifyChannel, changeHandler{n})
+}
+
 // listen hears every committed deployment change until ctx ends,
-// reconnecting a second after the database goes away.
+// reconnecting a second after the database goes away, unless ListenOn gave
+// the notifier a shared listener.
 func (n *Notifier) listen(ctx context.Context) {
-	l := &pgxlisten.Listener{
-		Connect: func(ctx context.Context) (*pgx.Conn, error) {
-			c, err := n.db.Pool().Acquire(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return c.Hijack(), nil
-		},
-		LogError: func(ctx context.Context, err error) {
-			if ctx.Err() == nil {
-				n.logger.Warn("notifications: listener", "err", err)
-			}
-		},
-		ReconnectDelay: time.Second,
+	if n.shared {
+		<-ctx.Done()
+		return
 	}
+	l := postgres.NewListener(n.db.Pool(), n.logger)
 	l.Handle(postgres.NotifyChannel, changeHandler{n})
 	l.Listen(ctx) // returns when ctx ends
 }
