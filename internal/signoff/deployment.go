@@ -147,6 +147,9 @@ type Progress struct {
 // Resolved is the number of items done or N/A.
 func (p Progress) Resolved() int { return p.Done + p.NA }
 
+// Open counts the tasks neither done nor N/A.
+func (p Progress) Open() int { return p.Total - p.Resolved() }
+
 // Percent is the share resolved, 0 to 100, rounded down so 100 means all.
 func (p Progress) Percent() int {
 	if p.Total == 0 {

@@ -153,13 +153,15 @@ func (s *Server) sendChanges(ctx context.Context, r *http.Request, stream *sseWr
 		return last, nil // a database hiccup: the next wake-up retries
 	}
 	newest := events[len(events)-1].Seq
-	reload := false
+	reload, signing := false, false
 	tops := map[string]bool{}
 	notes := map[int]bool{}
 	for _, e := range events {
 		switch {
 		case e.Action == signoff.ActDeploymentStatus, e.Action == signoff.ActSignoffSign && strings.Contains(e.Payload, `"locked":true`):
 			reload = true
+		case strings.HasPrefix(e.Action, "signoff."):
+			signing = true
 		case strings.HasPrefix(e.Target, "item/"):
 			tops[topPath(strings.TrimPrefix(e.Target, "item/"))] = true
 		case strings.HasPrefix(e.Target, "note/"):
@@ -188,7 +190,9 @@ func (s *Server) sendChanges(ctx context.Context, r *http.Request, stream *sseWr
 		}
 	}
 	parts = append(parts, summary(v, true), statusBadge(v, true), startAction(v, true), signoffJump(v, true),
-		phaseNav(v, true), signoffPanel(v, true))
+		// Several changes at once may have resolved the checklist and
+		// reopened it: only the whole panel is sure to be right then.
+		signoffChanged(v, signing || len(events) > 1))
 	// Only the phases and sections that changed: every out-of-band swap
 	// costs the browser a pass over a large page.
 	phases, sections := map[int]bool{}, map[[2]int]bool{}
@@ -202,7 +206,7 @@ func (s *Server) sendChanges(ctx context.Context, r *http.Request, stream *sseWr
 		if !phases[ph.Num] {
 			continue
 		}
-		parts = append(parts, phaseProgress(ph, true))
+		parts = append(parts, phaseNavEntry(ph, true), phaseProgress(ph, true))
 		for _, sec := range ph.Sections {
 			if sections[[2]int{ph.Num, sec.Num}] {
 				parts = append(parts, sectionCount(sec, true))

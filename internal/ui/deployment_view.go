@@ -195,6 +195,17 @@ func (v *deploymentView) SignedCount() int {
 	return n
 }
 
+// HasSignatures reports whether any slot holds a signature, fresh or
+// stale: a change to the checklist stales fresh ones.
+func (v *deploymentView) HasSignatures() bool {
+	for i := range v.Slots {
+		if v.Slots[i].Signature != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func (v *deploymentView) SlotState(s signoff.Slot) signoff.SlotState {
 	return s.State(v.D.ChecklistRev)
 }
