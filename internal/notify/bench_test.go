@@ -3,25 +3,20 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/notify"
+	"github.com/signoff/signoff/internal/pgtest"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -133,35 +128,11 @@ func benchTick(b *testing.B, setup string, deployments int) {
 	}
 }
 
-// cpuTime is the CPU time spent so far by this process and by the
-// PostgreSQL backends connected to the test's database (read from /proc;
-// 0 where there is none): less disturbed by other work on the machine
-// than the wall clock.
+// cpuTime is pgtest.CPUTime for the test's database.
 func (e *env) cpuTime() time.Duration {
-	var self syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) != nil {
-		return 0
-	}
-	total := time.Duration(self.Utime.Nano() + self.Stime.Nano())
-	rows, err := e.db.Pool().Query(e.ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	d, err := pgtest.CPUTime(e.ctx, e.db.Pool())
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, pid := range pids {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return 0
-		}
-		// Fields after the command's closing parenthesis: utime and stime
-		// are the 12th and 13th, in clock ticks (100 a second on Linux).
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(utime+stime) * 10 * time.Millisecond
-	}
-	return total
+	return d
 }

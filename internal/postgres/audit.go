@@ -88,43 +88,74 @@ func (db *DB) appendDeploymentEvent(ctx context.Context, tx pgx.Tx, l *lockedDep
 // (for the caller to send within the transaction that locked l) and
 // advances l past it.
 func queueDeploymentEvent(b *pgx.Batch, l *lockedDeployment, ch signoff.Change, w deploymentWrite) (signoff.Event, error) {
-	ev, err := buildEvent("deployment/"+strconv.FormatInt(l.ID, 10), l.AuditSeq+1, l.AuditHead, l.Now, ch)
+	evs, err := queueDeploymentEvents(b, l, []signoff.Change{ch}, nil, w)
 	if err != nil {
-		return ev, err
+		return signoff.Event{}, err
 	}
-	// A second event in one transaction must not share the first's time.
-	l.Now = l.Now.Add(time.Microsecond)
-	ev.DeploymentID = l.ID
+	return evs[0], nil
+}
+
+// queueDeploymentEvents records several changes on a locked deployment in
+// one statement: their events, chained in order, the deployment row as
+// the last left it, and one NOTIFY. The events are timed ats, which must
+// rise and not be behind l.Now, or, without ats, one microsecond apart
+// from l.Now. Each change counts as a change to the checklist if w says
+// so; w's status goes with the first.
+func queueDeploymentEvents(b *pgx.Batch, l *lockedDeployment, chs []signoff.Change, ats []time.Time, w deploymentWrite) ([]signoff.Event, error) {
+	evs := make([]signoff.Event, len(chs))
+	n := len(chs)
+	seqs, times, actorIDs := make([]int64, n), make([]time.Time, n), make([]*int64, n)
+	actors, actions, targets, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	prevs, hashes := make([][]byte, n), make([][]byte, n)
+	chain := "deployment/" + strconv.FormatInt(l.ID, 10)
+	seq, head := l.AuditSeq, l.AuditHead
+	for i, ch := range chs {
+		if ats != nil {
+			l.Now = ats[i]
+		}
+		ev, err := buildEvent(chain, seq+1, head, l.Now, ch)
+		if err != nil {
+			return nil, err
+		}
+		// A second event in one transaction must not share the first's time.
+		l.Now = l.Now.Add(time.Microsecond)
+		ev.DeploymentID = l.ID
+		seq, head = ev.Seq, ev.Hash
+		evs[i] = ev
+		seqs[i], times[i], actorIDs[i] = ev.Seq, ev.At, nullID(ev.Actor.ID)
+		actors[i], actions[i], targets[i], payloads[i] = ev.Actor.Name, ev.Action, ev.Target, ev.Payload
+		prevs[i], hashes[i] = ev.PrevHash, ev.Hash
+	}
 	rev := int64(0)
 	if w.checklistChanged {
-		rev = 1
+		rev = int64(n)
 	}
+	last := evs[n-1]
 	b.Queue(`
 		WITH event AS (
 		    INSERT INTO audit_events
 		        (deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
-		    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		    SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::bigint[], $5::text[],
+		                             $6::text[], $7::text[], $8::text[], $9::bytea[], $10::bytea[])
 		), deployment AS (
 		    UPDATE deployments
-		    SET audit_seq = $2,
-		        audit_head = $10,
-		        audit_at = $3,
-		        checklist_rev = checklist_rev + $11,
-		        status = coalesce($12::deployment_status, status),
-		        updated_at = $3
+		    SET audit_seq = $11,
+		        audit_head = $12,
+		        audit_at = $13,
+		        checklist_rev = checklist_rev + $14,
+		        status = coalesce($15::deployment_status, status),
+		        updated_at = $13
 		    WHERE id = $1
 		)
-		SELECT pg_notify('`+NotifyChannel+`', $1::text || ':' || $2::text)`,
-		l.ID, ev.Seq, ev.At, nullID(ev.Actor.ID), ev.Actor.Name, ev.Action, ev.Target,
-		ev.Payload, ev.PrevHash, ev.Hash, rev, w.status)
-	l.AuditSeq, l.AuditHead = ev.Seq, ev.Hash
-	if w.checklistChanged {
-		l.ChecklistRev++
-	}
+		SELECT pg_notify('`+NotifyChannel+`', $1::text || ':' || $11::text)`,
+		l.ID, seqs, times, actorIDs, actors, actions, targets, payloads, prevs, hashes,
+		last.Seq, last.Hash, last.At, rev, w.status)
+	l.AuditSeq, l.AuditHead = last.Seq, last.Hash
+	l.ChecklistRev += rev
 	if w.status != nil {
 		l.Status = *w.status
 	}
-	return ev, nil
+	return evs, nil
 }
 
 // appendSystemEvent records a change to people, roles, templates or tokens

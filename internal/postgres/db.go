@@ -26,6 +26,8 @@ type DB struct {
 	// Parsed template versions by id. Versions are immutable, so the cache
 	// never needs invalidating and is safe across app instances.
 	templates sync.Map // int64 -> *signoff.Template
+
+	ticks tickLines // ticks waiting for their deployment (tick_batch.go)
 }
 
 // Options tune the connection pool.

@@ -32,8 +32,14 @@ func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.It
 // SetItemStateAndRead is SetItemState that also reads, in the round trip
 // that commits, what showing the change needs: the item's top-level block,
 // progress by section and the slots, as the change left them.
+//
+// Ticks that arrive while their deployment is busy are written together,
+// in arrival order, in its next transaction (tick_batch.go).
 func (db *DB) SetItemStateAndRead(ctx context.Context, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor) (signoff.Event, *ItemContext, error) {
-	return db.setItemState(ctx, deploymentID, c, actor, true)
+	if err := c.Validate(); err != nil {
+		return signoff.Event{}, nil, err
+	}
+	return db.tick(ctx, deploymentID, c, actor)
 }
 
 func (db *DB) setItemState(ctx context.Context, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor, read bool) (signoff.Event, *ItemContext, error) {
