@@ -124,7 +124,8 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	defer a.stopNotifier()
 	go changes.Listen(ctx) // returns when ctx ends
-	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections, QueueDepth: a.Notifier.QueueDepth})
+	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections,
+		QueueDepth: a.Notifier.QueueDepth, TickBatching: a.DB.TickBatching})
 	signer, err := a.Signer(ctx)
 	if err != nil {
 		return err

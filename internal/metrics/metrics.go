@@ -27,6 +27,9 @@ type Sources struct {
 	Pool            *pgxpool.Pool
 	LiveConnections func() int
 	QueueDepth      func() int
+	// TickBatching counts ticks written together and the transactions
+	// that wrote them (postgres.DB.TickBatching).
+	TickBatching func() (ticks, transactions int64)
 }
 
 // New registers every collector.
@@ -59,6 +62,17 @@ func New(src Sources) *Metrics {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "signoff_queue_depth", Help: "Background jobs waiting to run (notifications, webhooks).",
 		}, func() float64 { return float64(src.QueueDepth()) }))
+	}
+	if src.TickBatching != nil {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "signoff_tick_batch_ticks_total",
+				Help: "Ticks written by the group commit: divided by signoff_tick_batch_transactions_total, the ticks one transaction wrote on average.",
+			}, func() float64 { t, _ := src.TickBatching(); return float64(t) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "signoff_tick_batch_transactions_total",
+				Help: "Transactions the group commit wrote ticks in.",
+			}, func() float64 { _, n := src.TickBatching(); return float64(n) }))
 	}
 	if src.Pool != nil {
 		reg.MustRegister(poolCollector{src.Pool})

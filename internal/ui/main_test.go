@@ -76,7 +76,7 @@ func newAppWith(t testing.TB, ac appConfig) *app {
 	}
 	hub := live.NewHub(db.Pool(), logger)
 	go hub.Run(ctx)
-	m := metrics.New(metrics.Sources{Pool: db.Pool(), LiveConnections: hub.Connections})
+	m := metrics.New(metrics.Sources{Pool: db.Pool(), LiveConnections: hub.Connections, TickBatching: db.TickBatching})
 	opts := ui.Options{Live: hub, Metrics: m}
 	if ac.opts != nil {
 		ac.opts(&opts)

@@ -265,6 +265,8 @@ func TestOperations(t *testing.T) {
 	for _, want := range []string{
 		`signoff_http_request_duration_seconds_bucket{method="POST",route="/deployments/{id}/items/{path}/state",status="2xx"`,
 		`signoff_item_changes_total{state="done",via="web"} 1`,
+		// The tick went through the group commit: one tick, one transaction.
+		"signoff_tick_batch_ticks_total 1", "signoff_tick_batch_transactions_total 1",
 		"signoff_live_connections", "signoff_db_pool_connections",
 	} {
 		if !strings.Contains(res.Body, want) {
