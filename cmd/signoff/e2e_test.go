@@ -87,7 +87,7 @@ func TestBrowserTickAndNA(t *testing.T) {
 		b.fail("the no-JS Save button shows although JavaScript is on")
 	}
 	b.click("#chk-1-1-1-1")
-	b.waitFor("the ticked row and 1 / 179", `document.querySelector("#blk-1-1-1-1.is-done .done-mark") && `+progressJS+`.includes("1 / 179")`)
+	b.waitFor("the ticked row and 1 / 179", `document.querySelector("#item-1-1-1-1.is-done .done-mark") && `+progressJS+`.includes("1 / 179")`)
 	if who := b.text("#blk-1-1-1-1 [data-testid=who]"); who != "Alice Chen" {
 		b.fail("ticked row shows %q, want Alice Chen", who)
 	}
@@ -107,17 +107,17 @@ func TestBrowserTickAndNA(t *testing.T) {
 	b.waitFor("the N/A form, focused", `document.activeElement && document.activeElement.id === "na-1-1-2-5"`)
 	b.do(chromedp.SendKeys(chromedp.ID("na-1-1-2-5"), reason))
 	b.click("#blk-1-1-2-5 [data-testid=na-form] button[type=submit]")
-	b.waitFor("the N/A row and 2 / 179", `document.querySelector("#blk-1-1-2-5.is-na [data-testid=na-reason]") && `+progressJS+`.includes("2 / 179")`)
+	b.waitFor("the N/A row and 2 / 179", `document.querySelector("#item-1-1-2-5.is-na [data-testid=na-reason]") && `+progressJS+`.includes("2 / 179")`)
 
 	// Both are kept: reload and look again.
 	b.do(chromedp.Reload())
 	b.waitFor("the reloaded page", `document.querySelector("[data-testid=progress]")`)
 	checkKept := func(doneRow, naRow, naReason string) {
 		t.Helper()
-		if b.count("#blk-"+doneRow+".is-done") != 1 || b.text("#blk-"+doneRow+" [data-testid=who]") != "Alice Chen" {
+		if b.count("#item-"+doneRow+".is-done") != 1 || b.text("#blk-"+doneRow+" [data-testid=who]") != "Alice Chen" {
 			b.fail("after reload %s is not shown done by Alice Chen", doneRow)
 		}
-		if got := b.text("#blk-" + naRow + ".is-na [data-testid=na-reason]"); !strings.Contains(got, naReason) {
+		if got := b.text("#item-" + naRow + ".is-na [data-testid=na-reason]"); !strings.Contains(got, naReason) {
 			b.fail("after reload %s shows N/A reason %q, want %q", naRow, got, naReason)
 		}
 		if who := b.text("#blk-" + naRow + " [data-testid=who]"); who != "Alice Chen" {
@@ -184,7 +184,7 @@ func TestBrowserFullSignoff(t *testing.T) {
 	byHand := []string{"1.1.1.1", "1.1.1.2", "1.1.1.3"}
 	for i, p := range byHand {
 		watch.click("#chk-" + pid(p))
-		watch.waitFor(p+" done", fmt.Sprintf(`document.querySelector("#blk-%s.is-done") && %s.includes("%d / 179")`, pid(p), progressJS, i+1))
+		watch.waitFor(p+" done", fmt.Sprintf(`document.querySelector("#item-%s.is-done") && %s.includes("%d / 179")`, pid(p), progressJS, i+1))
 	}
 	// Signing now would be refused: the signature page says so before
 	// anyone types a password.
@@ -403,7 +403,7 @@ func TestBrowserLiveUpdates(t *testing.T) {
 		t.Helper()
 		eval[chromedp.Void](tab2, fmt.Sprintf(`(() => {
 			window.__seenAt = 0;
-			const done = () => document.querySelector("#blk-%[1]s.is-done");
+			const done = () => document.querySelector("#item-%[1]s.is-done");
 			const obs = new MutationObserver(() => { if (!window.__seenAt && done()) { window.__seenAt = Date.now(); obs.disconnect(); } });
 			obs.observe(document.body, {subtree: true, childList: true, attributes: true});
 		})()`, pid(path)))
@@ -731,7 +731,7 @@ func TestBrowserTimedMonitoring(t *testing.T) {
 	if !regexp.MustCompile(`^[1-9][0-9]* overdue$`).MatchString(summary) {
 		b.fail("summary overdue tag reads %q", summary)
 	}
-	if n := b.count(".item.is-overdue"); n < overdue {
+	if n := b.count(".item-row.is-overdue"); n < overdue {
 		b.fail("%d items stand out as overdue; want at least %d", n, overdue)
 	}
 	eval[chromedp.Void](b, `document.querySelector("time[data-countdown].is-overdue").scrollIntoView({block: "center"})`)

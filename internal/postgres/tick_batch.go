@@ -191,9 +191,6 @@ func (db *DB) setItemStates(ctx context.Context, deploymentID int64, batch []*ti
 	first.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
 	first.Queue(lockDeploymentSQL, deploymentID)
 	first.Queue(`
-		SELECT path, has_children FROM deployment_items
-		WHERE deployment_id = $1 AND path = ANY($2)`, deploymentID, paths)
-	first.Queue(`
 		UPDATE deployment_items i
 		SET state = c.state, na_reason = c.na_reason, state_by = c.actor,
 		    state_at = (SELECT greatest(clock_timestamp(), audit_at + interval '1 microsecond')
@@ -220,32 +217,12 @@ func (db *DB) setItemStates(ctx context.Context, deploymentID int64, batch []*ti
 		br.Close()
 		return nil, err
 	}
-	parents := map[string]bool{} // every item ticked, by path: whether it has sub-items
-	rows, err := br.Query()
-	if err == nil {
-		for rows.Next() {
-			var path string
-			var hasChildren bool
-			if err = rows.Scan(&path, &hasChildren); err != nil {
-				break
-			}
-			parents[path] = hasChildren
-		}
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
-	}
-	if err != nil {
-		br.Close()
-		return nil, fmt.Errorf("set item states: %w", err)
-	}
 	type written struct {
 		before ItemStateAfter
 		at     time.Time
 	}
 	changed := map[int]written{} // by index in batch
-	rows, err = br.Query()
+	rows, err := br.Query()
 	if err == nil {
 		for rows.Next() {
 			var k int
@@ -269,6 +246,32 @@ func (db *DB) setItemStates(ctx context.Context, deploymentID int64, batch []*ti
 	}
 	if err := l.writable(); err != nil {
 		return nil, err
+	}
+	// Every item changed is a leaf that exists. The others, rare, are
+	// looked up: an item already in its state, an unknown one, a parent.
+	parents := map[string]bool{} // by path: whether the item has sub-items
+	for i := range changed {
+		parents[batch[i].change.Path] = false
+	}
+	if len(changed) < n {
+		rows, err := tx.conn.Query(ctx, `
+			SELECT path, has_children FROM deployment_items
+			WHERE deployment_id = $1 AND path = ANY($2)`, deploymentID, paths)
+		if err != nil {
+			return nil, fmt.Errorf("set item states: %w", err)
+		}
+		for rows.Next() {
+			var path string
+			var hasChildren bool
+			if err := rows.Scan(&path, &hasChildren); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("set item states: %w", err)
+			}
+			parents[path] = hasChildren
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("set item states: %w", err)
+		}
 	}
 
 	// The events, in arrival order, each at its item's time. A leaf that

@@ -71,7 +71,7 @@ func (s *Server) itemView(r *http.Request, ic *postgres.ItemContext) (*deploymen
 
 // itemState ticks, unticks or marks N/A one item. Without JavaScript the
 // browser posts the form and is sent back to the item; with HTMX only the
-// item's block, the progress bars and the sign-off panel come back.
+// item's line (or a parent's block) and what it moved come back.
 func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 	id, err := idParam(r, "id")
 	if err != nil {
@@ -108,7 +108,7 @@ func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	it := v.CL.Item(topPath(path))
+	it := v.CL.Item(path)
 	if it == nil {
 		s.fail(w, r, signoff.Errorf(signoff.ENOTFOUND, "Deployment %d has no item %s.", v.D.ID, path))
 		return

@@ -142,25 +142,48 @@ func (v *deploymentView) OverdueCount() int {
 	return len(v.CL.Overdue(v.D.WentLiveAt, v.Now))
 }
 
-// ItemClass is the item's CSS state classes.
+// ItemClass is the item's CSS classes for what it is (a parent,
+// conditional); what state it is in is on its row (RowClass), the part a
+// change to one of its sub-items swaps.
 func (v *deploymentView) ItemClass(it *signoff.Item) string {
 	c := "item"
-	switch v.State(it) {
-	case signoff.ItemDone:
-		c += " is-done"
-	case signoff.ItemNA:
-		c += " is-na"
-	}
 	if it.HasChildren {
 		c += " is-parent"
 	}
 	if it.Conditional {
 		c += " is-conditional"
 	}
+	return c
+}
+
+// RowClass is the item row's CSS classes for its state.
+func (v *deploymentView) RowClass(it *signoff.Item) string {
+	c := "item-row"
+	switch v.State(it) {
+	case signoff.ItemDone:
+		c += " is-done"
+	case signoff.ItemNA:
+		c += " is-na"
+	}
 	if v.Overdue(it) {
 		c += " is-overdue"
 	}
 	return c
+}
+
+// Ancestors lists an item's parent, then its parent's parent, up to the
+// top level.
+func (v *deploymentView) Ancestors(it *signoff.Item) []*signoff.Item {
+	var out []*signoff.Item
+	for p := it.ParentPath; p != ""; {
+		a := v.CL.Item(p)
+		if a == nil {
+			break
+		}
+		out = append(out, a)
+		p = a.ParentPath
+	}
+	return out
 }
 
 func topPath(path string) string { return signoff.TopPath(path) }

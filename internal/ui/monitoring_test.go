@@ -14,7 +14,7 @@ import (
 
 var (
 	countdownTag = regexp.MustCompile(`<time class="tag tag-due( is-overdue)?" data-countdown datetime="([^"]+)"`)
-	overdueItem  = regexp.MustCompile(`<li class="item(?: [a-z-]+)* is-overdue(?: [a-z-]+)*" id="blk-([0-9-]+)"`)
+	overdueItem  = regexp.MustCompile(`<div class="item-row(?: [a-z-]+)* is-overdue(?: [a-z-]+)*" data-item-row id="item-([0-9-]+)"`)
 	overdueTag   = regexp.MustCompile(`<span class="tag tag-overdue">(\d+) overdue</span>`)
 )
 

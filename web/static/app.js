@@ -462,7 +462,7 @@
       t.classList.toggle("is-overdue", overdue && !done);
       if (!t.title) t.title = new Date(when).toLocaleString();
       // the row or section it belongs to gets the red edge on open items
-      var holder = t.closest(".item, .section");
+      var holder = t.closest(".item-row, .section");
       if (holder && !done) holder.classList.toggle("is-overdue", overdue);
     });
     base.querySelectorAll("time[data-relative]").forEach(function (t) {
