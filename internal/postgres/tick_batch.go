@@ -23,7 +23,8 @@ import (
 // in arrival order, as if written one by one), one commit, one NOTIFY, and
 // one set of reads that answers them all. A tick alone is written at once,
 // as before. Every tick is still durable before its answer, and a tick
-// that fails fails alone.
+// the checklist refuses (an unknown item, a ticked parent) fails alone;
+// only the database failing fails the whole line.
 
 // maxTickBatch bounds one transaction's ticks, and so how long it holds
 // the deployment.
