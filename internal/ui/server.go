@@ -4,10 +4,12 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -76,12 +78,29 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 
 // render writes a templ component with a status.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := c.Render(r.Context(), w); err != nil && r.Context().Err() == nil {
+	// Rendered whole, then written once: templ flushes a writer it renders
+	// into, which would cost a gzip block and a write to the socket each
+	// time, where one answer needs one of each.
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	buf.Reset()
+	err := c.Render(r.Context(), buf)
+	if err != nil && r.Context().Err() == nil {
 		// (A browser that navigated away mid-render is no error.)
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "render failed",
 			slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putRenderBuffer keeps buffers for reuse, but not the rare huge one.
+func putRenderBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 {
+		renderBuffers.Put(b)
 	}
 }
 
