@@ -94,19 +94,38 @@ func (db *DB) tick(ctx context.Context, deploymentID int64, c signoff.ItemChange
 }
 
 // writeTicks writes a deployment's line, a batch at a time, until it is
-// empty.
+// empty. It takes a connection first and the line after: ticks that
+// arrive while it waits for one (the pool is shared by every deployment)
+// join the batch.
 func (db *DB) writeTicks(deploymentID int64, line *tickLine) {
 	for {
 		db.ticks.mu.Lock()
-		batch := takeBatch(line)
-		if len(batch) == 0 {
+		if len(line.waiting) == 0 {
 			line.writing = false
 			delete(db.ticks.lines, deploymentID)
 			db.ticks.mu.Unlock()
 			return
 		}
+		first := line.waiting[0].ctx
 		db.ticks.mu.Unlock()
-		db.writeBatch(deploymentID, batch)
+
+		// The transaction serves several askers: none of them may cancel it.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(first), 30*time.Second)
+		tx, err := db.acquirePipelined(ctx)
+		db.ticks.mu.Lock()
+		batch := takeBatch(line)
+		db.ticks.mu.Unlock()
+		switch {
+		case err != nil:
+			for _, r := range batch {
+				r.done <- tickResult{err: fmt.Errorf("set item state: %w", err)}
+			}
+		case len(batch) == 0: // every asker left while it waited
+			tx.close(ctx)
+		default:
+			db.writeBatch(ctx, tx, deploymentID, batch)
+		}
+		cancel()
 	}
 }
 
@@ -132,9 +151,10 @@ func takeBatch(line *tickLine) []*tickRequest {
 	return batch
 }
 
-// writeBatch writes one batch and answers each of its ticks. A parent
-// marked N/A, which the batch does not write, is then written alone.
-func (db *DB) writeBatch(deploymentID int64, batch []*tickRequest) {
+// writeBatch writes one batch in tx and answers each of its ticks. A
+// parent marked N/A, which the batch does not write, is then written
+// alone.
+func (db *DB) writeBatch(ctx context.Context, tx *pipelinedTx, deploymentID int64, batch []*tickRequest) {
 	answered := 0
 	defer func() {
 		// No request's handler is on this goroutine to recover a panic:
@@ -146,10 +166,7 @@ func (db *DB) writeBatch(deploymentID int64, batch []*tickRequest) {
 			}
 		}
 	}()
-	// The transaction serves several askers: none of them may cancel it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
-	defer cancel()
-	results, err := db.setItemStates(ctx, deploymentID, batch)
+	results, err := db.setItemStates(ctx, tx, deploymentID, batch)
 	for i, r := range batch {
 		answered = i
 		switch {
@@ -166,22 +183,17 @@ func (db *DB) writeBatch(deploymentID int64, batch []*tickRequest) {
 }
 
 // setItemStates changes several leaves of one deployment in one
-// transaction, two round trips as for one: BEGIN, the deployment's lock
+// transaction on tx (which it closes), two round trips as for one: BEGIN, the deployment's lock
 // and every item's update; then the events, COMMIT and the reads that
 // answer them. A result with neither an ItemContext nor an error is a
 // tick to write alone.
-func (db *DB) setItemStates(ctx context.Context, deploymentID int64, batch []*tickRequest) ([]tickResult, error) {
+func (db *DB) setItemStates(ctx context.Context, tx *pipelinedTx, deploymentID int64, batch []*tickRequest) ([]tickResult, error) {
+	defer tx.close(ctx)
 	n := len(batch)
 	paths, states, reasons, actors := make([]string, n), make([]string, n), make([]string, n), make([]*int64, n)
 	for i, r := range batch {
 		paths[i], states[i], reasons[i], actors[i] = r.change.Path, string(r.change.State), r.change.NAReason, nullID(r.actor.ID)
 	}
-	tx, err := db.acquirePipelined(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("set item states: %w", err)
-	}
-	defer tx.close(ctx)
-
 	// Each item's time is its event's: under the lock, never behind the
 	// previous event, one microsecond apart in arrival order.
 	//
