@@ -391,8 +391,10 @@ func (db *DB) setItemStates(ctx context.Context, tx *pipelinedTx, deploymentID i
 		}
 		return nil, fmt.Errorf("set item states: %w", err)
 	}
-	db.ticks.written.Add(int64(len(idx)))
-	db.ticks.transactions.Add(1)
+	if len(idx) > 0 {
+		db.ticks.written.Add(int64(len(idx)))
+		db.ticks.transactions.Add(1)
+	}
 	for k, i := range idx {
 		results[i].ev = evs[k]
 	}
