@@ -283,8 +283,7 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// items reads a deployment's items in document order; with under set, only
-// that item and its descendants.
+// itemColumns are what scanItems reads, before the comment count.
 const itemColumns = `
 		i.id, i.path, i.parent_path, i.position, i.phase, i.section, i.level, i.text,
 		i.conditional, i.has_children, i.due_after, i.state, i.na_reason,
