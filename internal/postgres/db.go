@@ -63,7 +63,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &DB{pool: pool, logger: logger}, nil
+	return &DB{pool: pool, logger: logger, ticks: tickLines{lines: map[int64]*tickLine{}}}, nil
 }
 
 // redactParseError keeps a password in a malformed URL out of the logs.

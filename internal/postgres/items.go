@@ -105,13 +105,14 @@ func (db *DB) setItemState(ctx context.Context, deploymentID int64, c signoff.It
 		err = tx.QueryRow(ctx, `
 			SELECT has_children FROM deployment_items
 			WHERE deployment_id = $1 AND path = $2`, deploymentID, c.Path).Scan(&hasChildren)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return signoff.Event{}, nil, errNoItem(deploymentID, c.Path)
+		}
 		if err != nil {
-			return signoff.Event{}, nil, notFound(fmt.Errorf("item %s of deployment %d: %w", c.Path, deploymentID, err),
-				"Deployment %d has no item %s.", deploymentID, c.Path)
+			return signoff.Event{}, nil, fmt.Errorf("item %s of deployment %d: %w", c.Path, deploymentID, err)
 		}
 		if hasChildren && c.State != signoff.ItemNA {
-			return signoff.Event{}, nil, signoff.Errorf(signoff.EINVALID,
-				"Item %s has sub-items: tick those; it is done when they all are.", c.Path)
+			return signoff.Event{}, nil, errTickedParent(c.Path)
 		}
 		if hasChildren {
 			err = tx.QueryRow(ctx, `
@@ -180,6 +181,17 @@ func (db *DB) setItemState(ctx context.Context, deploymentID int64, c signoff.It
 		return signoff.Event{}, nil, fmt.Errorf("set item state: %w", err)
 	}
 	return ev, ic, nil
+}
+
+// errNoItem answers a change to an item the deployment does not have.
+func errNoItem(deploymentID int64, path string) error {
+	return signoff.Errorf(signoff.ENOTFOUND, "Deployment %d has no item %s.", deploymentID, path)
+}
+
+// errTickedParent answers a tick of an item with sub-items, whose state
+// follows theirs (only N/A may be set on it, closing them all).
+func errTickedParent(path string) error {
+	return signoff.Errorf(signoff.EINVALID, "Item %s has sub-items: tick those; it is done when they all are.", path)
 }
 
 // AddComment adds a remark to an item.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,9 +23,11 @@ import (
 // changes every item, one that appends every event (each its own, chained
 // in arrival order, as if written one by one), one commit, one NOTIFY, and
 // one set of reads that answers them all. A tick alone is written at once,
-// as before. Every tick is still durable before its answer, and a tick
-// the checklist refuses (an unknown item, a ticked parent) fails alone;
-// only the database failing fails the whole line.
+// as before. Each tick stays one change with one audit event, all or
+// nothing: the transaction commits every tick it writes or none. Every
+// tick is durable before its answer; a tick the checklist refuses (an
+// unknown item, a ticked parent) fails alone, and a tick whose asker left
+// while it waited in line is not written.
 
 // maxTickBatch bounds one transaction's ticks, and so how long it holds
 // the deployment.
@@ -70,9 +73,6 @@ type tickResult struct {
 func (db *DB) tick(ctx context.Context, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor) (signoff.Event, *ItemContext, error) {
 	req := &tickRequest{ctx: ctx, change: c, actor: actor, done: make(chan tickResult, 1)}
 	db.ticks.mu.Lock()
-	if db.ticks.lines == nil {
-		db.ticks.lines = map[int64]*tickLine{}
-	}
 	line := db.ticks.lines[deploymentID]
 	if line == nil {
 		line = &tickLine{}
@@ -88,9 +88,19 @@ func (db *DB) tick(ctx context.Context, deploymentID int64, c signoff.ItemChange
 	case r := <-req.done:
 		return r.ev, r.ic, r.err
 	case <-ctx.Done():
-		// The tick may still be written; its asker is gone.
+	}
+	// The asker left. A tick still in line is dropped: a failed request
+	// changes nothing. One already taken into a transaction is answered
+	// with what that transaction did.
+	db.ticks.mu.Lock()
+	if i := slices.Index(line.waiting, req); i >= 0 {
+		line.waiting = slices.Delete(line.waiting, i, i+1)
+		db.ticks.mu.Unlock()
 		return signoff.Event{}, nil, ctx.Err()
 	}
+	db.ticks.mu.Unlock()
+	r := <-req.done
+	return r.ev, r.ic, r.err
 }
 
 // writeTicks writes a deployment's line, a batch at a time, until it is
@@ -300,11 +310,10 @@ func (db *DB) setItemStates(ctx context.Context, tx *pipelinedTx, deploymentID i
 		w, ok := changed[i]
 		switch {
 		case !known:
-			results[i].err = signoff.Errorf(signoff.ENOTFOUND, "Deployment %d has no item %s.", deploymentID, r.change.Path)
+			results[i].err = errNoItem(deploymentID, r.change.Path)
 			continue
 		case hasChildren && r.change.State != signoff.ItemNA:
-			results[i].err = signoff.Errorf(signoff.EINVALID,
-				"Item %s has sub-items: tick those; it is done when they all are.", r.change.Path)
+			results[i].err = errTickedParent(r.change.Path)
 			continue
 		case hasChildren:
 			continue // written alone

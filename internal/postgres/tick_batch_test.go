@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -136,5 +137,76 @@ func TestTickAskerGoneIsNotWritten(t *testing.T) {
 	}
 	if it := item(t, db, d, "1.1.1.1"); it.State != signoff.ItemOpen {
 		t.Fatalf("the item is %s; a tick nobody waits for must not be written", it.State)
+	}
+}
+
+// A tick waiting in line behind a busy deployment is dropped when its
+// asker leaves (a failed request changes nothing), while a tick already
+// taken into a transaction is answered with what that transaction did,
+// even if its asker left meanwhile: it never reports a failure for a
+// change that was made.
+func TestTickAskerGoneWhileInLineIsNotWritten(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	eng := addUser(t, db, "Erin Engineer", "Deployment Engineer")
+	d := newDeployment(t, db, eng)
+
+	// Someone else holds the deployment: the first tick is taken into a
+	// transaction and waits for the lock; the second waits in line.
+	hold, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(ctx)
+	if _, err := hold.Exec(ctx, `SELECT 1 FROM deployments WHERE id = $1 FOR UPDATE`, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	firstCtx, firstLeaves := context.WithCancel(ctx)
+	type answer struct {
+		ev  signoff.Event
+		err error
+	}
+	first := make(chan answer, 1)
+	go func() {
+		ev, _, err := db.SetItemStateAndRead(firstCtx, d.ID, signoff.ItemChange{Path: "1.1.1.1", State: signoff.ItemDone}, as(eng))
+		first <- answer{ev, err}
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never happened", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("the first tick waiting for the lock", func() bool {
+		return sqlInt(t, db, `SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`) > 0
+	})
+	leaving, leave := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() {
+		_, _, err := db.SetItemStateAndRead(leaving, d.ID, signoff.ItemChange{Path: "1.1.1.2", State: signoff.ItemDone}, as(eng))
+		second <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // in line behind the first
+	leave()
+	if err := <-second; err == nil {
+		t.Fatal("a tick whose asker left succeeded")
+	}
+	firstLeaves() // while its transaction waits for the lock
+	time.Sleep(50 * time.Millisecond)
+	hold.Rollback(ctx)
+	if a := <-first; a.err != nil || a.ev.Seq == 0 {
+		t.Fatalf("the tick being written: event %d, %v; want its change reported", a.ev.Seq, a.err)
+	}
+	if it := item(t, db, d, "1.1.1.1"); it.State != signoff.ItemDone {
+		t.Fatalf("the first tick left 1.1.1.1 %s", it.State)
+	}
+	time.Sleep(100 * time.Millisecond) // the line runs again, if it would
+	if it := item(t, db, d, "1.1.1.2"); it.State != signoff.ItemOpen {
+		t.Fatalf("1.1.1.2 is %s; a tick whose asker left while in line must not be written", it.State)
 	}
 }

@@ -49,6 +49,16 @@ func (c *Checklist) Children(path string) []*Item {
 	return out
 }
 
+// Ancestors returns the item's parent, then its parent's parent, up to
+// the top level.
+func (c *Checklist) Ancestors(it *Item) []*Item {
+	var out []*Item
+	for a := c.Item(it.ParentPath); a != nil; a = c.Item(a.ParentPath) {
+		out = append(out, a)
+	}
+	return out
+}
+
 // Descendants returns every item below path, in document order.
 func (c *Checklist) Descendants(path string) []*Item {
 	var out []*Item

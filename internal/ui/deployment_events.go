@@ -160,7 +160,7 @@ func (s *Server) sendChanges(ctx context.Context, r *http.Request, stream *sseWr
 		switch {
 		case e.Action == signoff.ActDeploymentStatus, e.Action == signoff.ActSignoffSign && strings.Contains(e.Payload, `"locked":true`):
 			reload = true
-		case strings.HasPrefix(e.Action, "signoff."):
+		case e.Action == signoff.ActSignoffSign, e.Action == signoff.ActSignoffRevoke:
 			signing = true
 		case strings.HasPrefix(e.Target, "item/"):
 			tops[topPath(strings.TrimPrefix(e.Target, "item/"))] = true

@@ -101,6 +101,9 @@ func (v *deploymentView) Progress() signoff.Progress { return v.progress(0, 0) }
 
 func (v *deploymentView) Children(it *signoff.Item) []*signoff.Item { return v.CL.Children(it.Path) }
 
+// Ancestors are the rows a change to the item's state moves besides its own.
+func (v *deploymentView) Ancestors(it *signoff.Item) []*signoff.Item { return v.CL.Ancestors(it) }
+
 // State is the item's state as shown: parents follow their children.
 func (v *deploymentView) State(it *signoff.Item) signoff.ItemState { return v.CL.Effective(it) }
 
@@ -169,21 +172,6 @@ func (v *deploymentView) RowClass(it *signoff.Item) string {
 		c += " is-overdue"
 	}
 	return c
-}
-
-// Ancestors lists an item's parent, then its parent's parent, up to the
-// top level.
-func (v *deploymentView) Ancestors(it *signoff.Item) []*signoff.Item {
-	var out []*signoff.Item
-	for p := it.ParentPath; p != ""; {
-		a := v.CL.Item(p)
-		if a == nil {
-			break
-		}
-		out = append(out, a)
-		p = a.ParentPath
-	}
-	return out
 }
 
 func topPath(path string) string { return signoff.TopPath(path) }

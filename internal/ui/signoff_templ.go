@@ -370,7 +370,7 @@ func signoffChanged(v *deploymentView, signing bool) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		if signing || v.HasSignatures() || v.Progress().Open() <= 1 || v.D.Locked() {
+		if signing || v.HasSignatures() || v.Progress().Open() <= 1 {
 			templ_7745c5c3_Err = signoffPanel(v, true).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
