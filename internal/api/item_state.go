@@ -44,15 +44,15 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 	}
 	change := signoff.ItemChange{Path: path, State: state, NAReason: req.NAReason}
 	// The answer is read in the round trip that commits the change.
-	ev, ic, err := a.db.SetItemStateAndRead(r.Context(), id, change, actor(r))
+	u, err := a.db.SetItemState(r.Context(), id, change, actor(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if ev.Seq > 0 { // a repeated state records nothing and counts nothing
+	if u.Changed() { // a repeated state records nothing and counts nothing
 		a.metrics.ItemChanged(string(state), "api")
 	}
-	it, err := itemFrom(ic.Deployment, ic.Items, path)
+	it, err := itemFrom(u.Deployment, u.Block, path)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -75,14 +75,14 @@ func TestAuditFailedAppendRollsBackTheChange(t *testing.T) {
 	alice := addUser(t, db, "Alice Chen")
 	d := newSmallDeployment(t, db, alice, "voxflow-api")
 	// The audit event is refused (as a full disk or a broken constraint
-	// would): it takes the change down with it, on both of a tick's paths.
+	// would): it takes the change down with it, a leaf's and a parent's N/A.
 	allow := refuseAuditEvents(t, db, signoff.ActItemState)
 	_, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.2.1", State: signoff.ItemDone}, as(alice))
 	if err == nil || signoff.ErrorCode(err) != signoff.EINTERNAL {
 		t.Fatalf("tick with its audit event refused: %v", err)
 	}
-	if _, _, err := db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "1.2.1", State: signoff.ItemDone}, as(alice)); err == nil {
-		t.Fatal("tick (and read) with its audit event refused succeeded")
+	if _, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemNA, NAReason: "x"}, as(alice)); err == nil {
+		t.Fatal("a parent's N/A with its audit event refused succeeded")
 	}
 	allow()
 	got := reload(t, db, d)

@@ -57,7 +57,7 @@ func TestConcurrentTicksOnOneDeploymentAllLandInOneIntactChain(t *testing.T) {
 	fns := make([]func() error, len(leaves))
 	for i, path := range leaves {
 		fns[i] = func() error {
-			ev, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: path, State: signoff.ItemDone}, as(alice))
+			ev, err := eventOf(db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: path, State: signoff.ItemDone}, as(alice)))
 			if err == nil && ev.Seq == 0 {
 				err = fmt.Errorf("tick %s recorded no event", path)
 			}
@@ -325,7 +325,7 @@ func TestRaceTwoSignaturesAgainstTickAlwaysAttestToTheirHash(t *testing.T) {
 		fns := []func() error{
 			func() error { sigs[0], signErrs[0] = signAs(db, d, signers[0].slot, signers[0].who); return nil },
 			func() error { sigs[1], signErrs[1] = signAs(db, d, signers[1].slot, signers[1].who); return nil },
-			func() (err error) { tickEv, err = db.SetItemState(ctx, d.ID, change, as(bob)); return err },
+			func() (err error) { tickEv, err = eventOf(db.SetItemState(ctx, d.ID, change, as(bob))); return err },
 		}
 		var errs []error
 		if arrival := arrivals[round%len(arrivals)]; arrival == nil {

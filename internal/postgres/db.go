@@ -27,7 +27,7 @@ type DB struct {
 	// never needs invalidating and is safe across app instances.
 	templates sync.Map // int64 -> *signoff.Template
 
-	ticks tickLines // ticks waiting for their deployment (tick_batch.go)
+	ticks tickLines // ticks waiting for their deployment (tick_line.go)
 }
 
 // Options tune the connection pool.

@@ -445,12 +445,9 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 	return db.Deployment(ctx, id)
 }
 
-// SectionKey names a section by its phase and section numbers.
-type SectionKey struct{ Phase, Section int }
-
 // SectionProgress counts a deployment's tasks (leaves) by section, without
 // reading every item: what a partial page update needs.
-func (db *DB) SectionProgress(ctx context.Context, deploymentID int64) (map[SectionKey]signoff.Progress, error) {
+func (db *DB) SectionProgress(ctx context.Context, deploymentID int64) (signoff.SectionProgress, error) {
 	rows, err := db.pool.Query(ctx, sectionProgressSQL, deploymentID)
 	return scanSectionProgress(rows, err, deploymentID)
 }
@@ -474,14 +471,14 @@ const sectionProgressSQL = `
 		) o ON o.phase = p.phase AND o.section = p.section
 		WHERE p.deployment_id = $1`
 
-func scanSectionProgress(rows pgx.Rows, err error, deploymentID int64) (map[SectionKey]signoff.Progress, error) {
+func scanSectionProgress(rows pgx.Rows, err error, deploymentID int64) (signoff.SectionProgress, error) {
 	if err != nil {
 		return nil, fmt.Errorf("progress of deployment %d: %w", deploymentID, err)
 	}
 	defer rows.Close()
-	out := map[SectionKey]signoff.Progress{}
+	out := signoff.SectionProgress{}
 	for rows.Next() {
-		var k SectionKey
+		var k signoff.SectionKey
 		var p signoff.Progress
 		if err := rows.Scan(&k.Phase, &k.Section, &p.Total, &p.Done, &p.NA, &p.Overdue); err != nil {
 			return nil, fmt.Errorf("progress of deployment %d: %w", deploymentID, err)
@@ -491,57 +488,50 @@ func scanSectionProgress(rows pgx.Rows, err error, deploymentID int64) (map[Sect
 	return out, rows.Err()
 }
 
-// ItemContext is what re-rendering one changed item needs: the deployment,
-// the item's block (it and its descendants), progress by section and the
-// sign-off slots.
-type ItemContext struct {
-	Deployment *signoff.Deployment
-	Items      []signoff.Item
-	Counts     map[SectionKey]signoff.Progress
-	Slots      []signoff.Slot
-}
-
-// ItemContext reads an item's context in one round trip.
-func (db *DB) ItemContext(ctx context.Context, deploymentID int64, path string) (*ItemContext, error) {
+// ItemBlock reads, in one round trip, what showing an item's top-level
+// block needs: the deployment, the block (the top-level item at top and
+// everything below it), progress by section and the sign-off slots. Its
+// Event is zero: it records nothing.
+func (db *DB) ItemBlock(ctx context.Context, deploymentID int64, top string) (*signoff.ItemUpdate, error) {
 	b := &pgx.Batch{}
-	queueItemContext(b, deploymentID, path)
+	queueItemBlock(b, deploymentID, top)
 	br := db.pool.SendBatch(ctx, b)
 	defer br.Close()
-	ic, err := readItemContext(br, deploymentID)
+	u, err := readItemBlock(br, deploymentID)
 	if err != nil {
 		return nil, err
 	}
-	return ic, br.Close()
+	return u, br.Close()
 }
 
-// queueItemContext adds the item context's queries to a batch, for
-// readItemContext to read.
-func queueItemContext(b *pgx.Batch, deploymentID int64, path string) {
+// queueItemBlock adds ItemBlock's queries to a batch, for readItemBlock
+// to read.
+func queueItemBlock(b *pgx.Batch, deploymentID int64, top string) {
 	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
-	b.Queue(blockItemsSQL, deploymentID, path)
+	b.Queue(blockItemsSQL, deploymentID, top)
 	b.Queue(sectionProgressSQL, deploymentID)
 	b.Queue(slotsSQL, deploymentID)
 }
 
-func readItemContext(br pgx.BatchResults, deploymentID int64) (*ItemContext, error) {
-	var ic ItemContext
+func readItemBlock(br pgx.BatchResults, deploymentID int64) (*signoff.ItemUpdate, error) {
+	var u signoff.ItemUpdate
 	var err error
-	if ic.Deployment, err = scanDeployment(br.QueryRow()); err != nil {
+	if u.Deployment, err = scanDeployment(br.QueryRow()); err != nil {
 		return nil, notFound(fmt.Errorf("deployment %d: %w", deploymentID, err), "Deployment %d not found.", deploymentID)
 	}
 	rows, err := br.Query()
-	if ic.Items, err = scanItems(rows, err, deploymentID); err != nil {
+	if u.Block, err = scanItems(rows, err, deploymentID); err != nil {
 		return nil, err
 	}
 	rows, err = br.Query()
-	if ic.Counts, err = scanSectionProgress(rows, err, deploymentID); err != nil {
+	if u.Progress, err = scanSectionProgress(rows, err, deploymentID); err != nil {
 		return nil, err
 	}
 	rows, err = br.Query()
-	if ic.Slots, err = scanSlots(rows, err, deploymentID); err != nil {
+	if u.Slots, err = scanSlots(rows, err, deploymentID); err != nil {
 		return nil, err
 	}
-	return &ic, nil
+	return &u, nil
 }
 
 // DeploymentHead reads the deployment and its sign-off slots in one round

@@ -45,7 +45,7 @@ func TestTickRecordsWhoAndWhen(t *testing.T) {
 	alice := addUser(t, db, "Alice Chen")
 	d := newDeployment(t, db, alice)
 	ctx := context.Background()
-	ev, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1.1", State: signoff.ItemDone}, as(alice))
+	ev, err := eventOf(db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1.1", State: signoff.ItemDone}, as(alice)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestTickRecordsWhoAndWhen(t *testing.T) {
 		t.Fatalf("after first tick: status %s rev %d", got.Status, got.ChecklistRev)
 	}
 	// Ticking again changes nothing and records nothing.
-	ev, err = db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1.1", State: signoff.ItemDone}, as(alice))
+	ev, err = eventOf(db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1.1", State: signoff.ItemDone}, as(alice)))
 	if err != nil || ev.Seq != 0 {
 		t.Fatalf("repeat tick: %+v, %v", ev, err)
 	}

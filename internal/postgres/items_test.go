@@ -79,7 +79,7 @@ func TestItemRepeatingTheSameStateIsANoOp(t *testing.T) {
 	d := newSmallDeployment(t, db, alice, "voxflow-api")
 
 	// Open → open on a fresh item changes nothing.
-	ev, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.2.1", State: signoff.ItemOpen}, as(alice))
+	ev, err := eventOf(db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.2.1", State: signoff.ItemOpen}, as(alice)))
 	if err != nil || ev.Seq != 0 {
 		t.Fatalf("open → open: %+v, %v", ev, err)
 	}
@@ -89,7 +89,7 @@ func TestItemRepeatingTheSameStateIsANoOp(t *testing.T) {
 
 	tick(t, db, d, "1.2.1", signoff.ItemDone, alice)
 	first := item(t, db, d, "1.2.1")
-	ev, err = db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.2.1", State: signoff.ItemDone}, as(alice))
+	ev, err = eventOf(db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.2.1", State: signoff.ItemDone}, as(alice)))
 	if err != nil || ev.Seq != 0 {
 		t.Fatalf("done → done: %+v, %v", ev, err)
 	}
@@ -100,15 +100,15 @@ func TestItemRepeatingTheSameStateIsANoOp(t *testing.T) {
 	// N/A with the same reason (after trimming) is a no-op too; a new
 	// reason is a change.
 	na := signoff.ItemChange{Path: "1.2.2", State: signoff.ItemNA, NAReason: "no load test rig"}
-	if ev, err = db.SetItemState(ctx, d.ID, na, as(alice)); err != nil || ev.Seq != 3 {
+	if ev, err = eventOf(db.SetItemState(ctx, d.ID, na, as(alice))); err != nil || ev.Seq != 3 {
 		t.Fatalf("N/A: %+v, %v", ev, err)
 	}
 	na.NAReason = "  no load test rig \n"
-	if ev, err = db.SetItemState(ctx, d.ID, na, as(alice)); err != nil || ev.Seq != 0 {
+	if ev, err = eventOf(db.SetItemState(ctx, d.ID, na, as(alice))); err != nil || ev.Seq != 0 {
 		t.Fatalf("same N/A again: %+v, %v", ev, err)
 	}
 	na.NAReason = "covered by staging"
-	if ev, err = db.SetItemState(ctx, d.ID, na, as(alice)); err != nil || ev.Seq != 4 {
+	if ev, err = eventOf(db.SetItemState(ctx, d.ID, na, as(alice))); err != nil || ev.Seq != 4 {
 		t.Fatalf("N/A with a new reason: %+v, %v", ev, err)
 	}
 	if got := reload(t, db, d); got.AuditSeq != 4 || got.ChecklistRev != 3 {
@@ -160,7 +160,7 @@ func TestItemNAOnParentCascadesToOpenLeavesInOneEvent(t *testing.T) {
 	d := newSmallDeployment(t, db, alice, "voxflow-api")
 
 	compiled := tick(t, db, d, "1.1.1.1", signoff.ItemDone, alice)
-	ev, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemNA, NAReason: " hotfix, no build "}, as(alice))
+	ev, err := eventOf(db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemNA, NAReason: " hotfix, no build "}, as(alice)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestItemNAOnParentCascadesToOpenLeavesInOneEvent(t *testing.T) {
 		t.Fatalf("seq %d rev %d; want one event and one rev for the cascade", got.AuditSeq, got.ChecklistRev)
 	}
 	// Again: nothing open below any more, so nothing happens.
-	ev, err = db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemNA, NAReason: "again"}, as(alice))
+	ev, err = eventOf(db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemNA, NAReason: "again"}, as(alice)))
 	if err != nil || ev.Seq != 0 {
 		t.Fatalf("repeat cascade: %+v, %v", ev, err)
 	}
@@ -548,9 +548,9 @@ func TestCommentOnUnknownItemIsNotFound(t *testing.T) {
 	}
 }
 
-// TestItemSetAndReadAnswersWithTheStateItLeft: the tick that also reads
-// returns its item's block, the counts and the deployment as the change
-// left them, read inside its own transaction.
+// TestItemSetAndReadAnswersWithTheStateItLeft: a tick returns its item's
+// block, the counts and the deployment as the change left them, read in
+// the round trip that commits it.
 func TestItemSetAndReadAnswersWithTheStateItLeft(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -558,37 +558,38 @@ func TestItemSetAndReadAnswersWithTheStateItLeft(t *testing.T) {
 	alice := addUser(t, db, "Alice Chen")
 	d := newSmallDeployment(t, db, alice, "voxflow-api")
 
-	ev, ic, err := db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemDone}, as(alice))
+	u, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemDone}, as(alice))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.Seq != 2 || ic.Deployment.AuditSeq != 2 || ic.Deployment.Status != signoff.StatusInProgress {
-		t.Fatalf("event %d; context of deployment at seq %d, %s", ev.Seq, ic.Deployment.AuditSeq, ic.Deployment.Status)
+	ev := u.Event
+	if ev.Seq != 2 || u.Deployment.AuditSeq != 2 || u.Deployment.Status != signoff.StatusInProgress {
+		t.Fatalf("event %d; context of deployment at seq %d, %s", ev.Seq, u.Deployment.AuditSeq, u.Deployment.Status)
 	}
-	if len(ic.Items) == 0 || ic.Items[0].Path != signoff.TopPath("1.1.2") {
-		t.Fatalf("context items start at %+v; want the top-level block", ic.Items)
+	if len(u.Block) == 0 || u.Block[0].Path != signoff.TopPath("1.1.2") {
+		t.Fatalf("context items start at %+v; want the top-level block", u.Block)
 	}
 	var got *signoff.Item
-	for i := range ic.Items {
-		if ic.Items[i].Path == "1.1.2" {
-			got = &ic.Items[i]
+	for i := range u.Block {
+		if u.Block[i].Path == "1.1.2" {
+			got = &u.Block[i]
 		}
 	}
 	if got == nil || got.State != signoff.ItemDone || got.StateBy == nil || got.StateBy.ID != alice.ID || !got.StateAt.Equal(ev.At) {
 		t.Fatalf("ticked item in the context = %+v", got)
 	}
 	done := 0
-	for _, p := range ic.Counts {
+	for _, p := range u.Progress {
 		done += p.Done
 	}
-	if done != 1 || len(ic.Slots) == 0 {
-		t.Fatalf("context counts %d done (want 1), %d slots", done, len(ic.Slots))
+	if done != 1 || len(u.Slots) == 0 {
+		t.Fatalf("context counts %d done (want 1), %d slots", done, len(u.Slots))
 	}
 
 	// A repeat records nothing and still answers with the state.
-	ev, ic, err = db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemDone}, as(alice))
-	if err != nil || ev.Seq != 0 || ic == nil || ic.Deployment.AuditSeq != 2 {
-		t.Fatalf("repeat: event %d, %v, context %+v", ev.Seq, err, ic)
+	u, err = db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemDone}, as(alice))
+	if err != nil || u == nil || u.Changed() || u.Deployment.AuditSeq != 2 {
+		t.Fatalf("repeat: %v, update %+v", err, u)
 	}
 	checkChain(t, db, d.ID)
 }
@@ -606,7 +607,7 @@ func TestItemFailedTicksReturnTheirConnections(t *testing.T) {
 	for range 10 {
 		_, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.1", State: signoff.ItemDone}, as(alice))
 		wantCode(t, err, signoff.EINVALID) // a parent
-		_, _, err = db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "9.9.9", State: signoff.ItemDone}, as(alice))
+		_, err = db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "9.9.9", State: signoff.ItemDone}, as(alice))
 		wantCode(t, err, signoff.ENOTFOUND)
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
@@ -631,7 +632,7 @@ func TestItemFailedTicksReturnTheirConnections(t *testing.T) {
 		mustSign(t, db, d, slot, u)
 	}
 	for range 5 {
-		_, _, err := db.SetItemStateAndRead(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemOpen}, as(alice))
+		_, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: "1.1.2", State: signoff.ItemOpen}, as(alice))
 		wantCode(t, err, signoff.ELOCKED)
 	}
 	if st := db.Pool().Stat(); st.AcquiredConns() != 0 {

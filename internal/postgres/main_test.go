@@ -195,7 +195,7 @@ func tick(t testing.TB, db *postgres.DB, d *signoff.Deployment, path string, sta
 	if state == signoff.ItemNA {
 		c.NAReason = "does not apply"
 	}
-	ev, err := db.SetItemState(context.Background(), d.ID, c, as(by))
+	ev, err := eventOf(db.SetItemState(context.Background(), d.ID, c, as(by)))
 	if err != nil {
 		t.Fatalf("set %s to %s: %v", path, state, err)
 	}
@@ -427,4 +427,13 @@ func refuseAuditEvents(t *testing.T, db *postgres.DB, action string) (allow func
 			t.Fatal(err)
 		}
 	}
+}
+
+// eventOf is the event an item change recorded (zero if none), for tests
+// that check the log.
+func eventOf(u *signoff.ItemUpdate, err error) (signoff.Event, error) {
+	if u == nil {
+		return signoff.Event{}, err
+	}
+	return u.Event, err
 }

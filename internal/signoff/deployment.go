@@ -84,6 +84,15 @@ func (d *Deployment) Name() string {
 // Locked reports whether the final approval has made the deployment read-only.
 func (d *Deployment) Locked() bool { return d.LockedAt != nil }
 
+// LiveSince is when the deployment went live while it is live, else nil:
+// timed items count as overdue only then.
+func (d *Deployment) LiveSince() *time.Time {
+	if d.Status != StatusLive {
+		return nil
+	}
+	return d.WentLiveAt
+}
+
 // Writable returns an error when the deployment may no longer change.
 func (d *Deployment) Writable() error {
 	switch {

@@ -81,6 +81,23 @@ func (c *ItemChange) Validate() error {
 	return nil
 }
 
+// ItemUpdate is one change to an item's state as the store wrote it, with
+// what showing it needs, read just after it committed: the deployment, the
+// item's top-level block (the top item and everything below it, so the
+// item's ancestors and descendants), progress by section and the sign-off
+// slots.
+type ItemUpdate struct {
+	Event      Event // zero when the item already had that state: nothing was recorded
+	Deployment *Deployment
+	Block      []Item
+	Progress   SectionProgress
+	Slots      []Slot
+}
+
+// Changed reports whether the change was recorded (asking for the state an
+// item already has records nothing).
+func (u *ItemUpdate) Changed() bool { return u.Event.Seq > 0 }
+
 // Comment is a remark on an item.
 type Comment struct {
 	ID        int64

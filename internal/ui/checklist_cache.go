@@ -14,14 +14,15 @@ import (
 // read from the database, and their phases as rendered HTML: most of the
 // deployment page's work, and the same for everyone until the next change.
 //
-// An entry belongs to one audit sequence number. Every change to a
-// deployment bumps that number in the same transaction, and each request
-// reads it afresh, so an entry is never used after a change, whichever
-// instance made it: nothing needs invalidating, and old entries simply
-// age out of the LRU. The rendering also depends on whether the viewer may
-// edit (checkboxes or not), so it is kept per answer, and on the clock
-// while timed items count down, so it is dropped when the next one falls
-// due. Checklists are never modified once built, so entries are shared.
+// Every entry is keyed by all that its content depends on. A checklist
+// depends on its deployment's audit sequence number: every change to a
+// deployment bumps it in the same transaction, and each request reads it
+// afresh, so an entry is never used after a change, whichever instance
+// made it; nothing needs invalidating, and old entries age out of the LRU.
+// The rendering depends besides on whether the viewer may edit
+// (checkboxes or not) and on which due times have passed (overdue
+// markers). Checklists are never modified once built, so entries are
+// shared.
 type checklistCache struct {
 	mu      sync.Mutex
 	max     int
@@ -29,56 +30,92 @@ type checklistCache struct {
 	entries map[int64]*list.Element
 }
 
-type checklistEntry struct {
+// checklistKey names one state of one deployment's checklist.
+type checklistKey struct {
 	deployment int64
-	seq        int64
-	cl         *signoff.Checklist
-	// phases[1] is the rendering for viewers who may edit, phases[0] for
-	// those who may not; "" until first needed. Valid before until (zero:
-	// for ever).
-	phases [2]string
-	until  [2]time.Time
+	seq        int64 // the deployment's audit sequence number
+}
+
+// phasesKey names everything the rendered phases depend on.
+type phasesKey struct {
+	checklistKey
+	editable bool // forms and checkboxes, or a read-only list
+	// overdueAsOf is the latest due time passed while the deployment is
+	// live (zero: none): it decides which open timed items show overdue.
+	overdueAsOf time.Time
+}
+
+type checklistEntry struct {
+	key    checklistKey
+	cl     *signoff.Checklist
+	phases map[phasesKey]string
 }
 
 // checklistCacheSize bounds memory: an entry is about 0.5 MB for the
 // 222-item seed (the checklist and two renderings).
 const checklistCacheSize = 64
 
+// maxRenderings bounds the renderings kept for one checklist state: two
+// edit rights, and a due time or two passing.
+const maxRenderings = 4
+
 func newChecklistCache(max int) *checklistCache {
 	return &checklistCache{max: max, lru: list.New(), entries: make(map[int64]*list.Element)}
 }
 
+func keyOf(d *signoff.Deployment) checklistKey { return checklistKey{deployment: d.ID, seq: d.AuditSeq} }
+
 // checklist returns the deployment's checklist at d's audit sequence, from
 // the cache or read with load.
 func (c *checklistCache) checklist(d *signoff.Deployment, load func() (*signoff.Checklist, error)) (*signoff.Checklist, error) {
-	if e := c.get(d); e != nil {
+	k := keyOf(d)
+	c.mu.Lock()
+	if e := c.get(k); e != nil {
+		c.mu.Unlock()
 		return e.cl, nil
 	}
+	c.mu.Unlock()
 	cl, err := load()
 	if err != nil {
 		return nil, err
 	}
-	c.put(&checklistEntry{deployment: d.ID, seq: d.AuditSeq, cl: cl})
+	c.mu.Lock()
+	c.put(&checklistEntry{key: k, cl: cl, phases: map[phasesKey]string{}})
+	c.mu.Unlock()
 	return cl, nil
 }
 
-// phases returns v's phases as HTML, rendered once per checklist state and
-// edit right.
+// phases returns v's phases as HTML, rendered once per phasesKey. v.CL
+// must be the checklist this cache gave for v.D.
 func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (string, error) {
-	k := 0
-	if v.CanEdit() {
-		k = 1
-	}
+	k := phasesKey{checklistKey: keyOf(v.D), editable: v.CanEdit(), overdueAsOf: v.overdueAsOf()}
 	c.mu.Lock()
-	if el, ok := c.entries[v.D.ID]; ok {
-		e := el.Value.(*checklistEntry)
-		if e.seq == v.D.AuditSeq && e.cl == v.CL && e.phases[k] != "" && (e.until[k].IsZero() || v.Now.Before(e.until[k])) {
+	if e := c.get(k.checklistKey); e != nil && e.cl == v.CL {
+		if html, ok := e.phases[k]; ok {
 			c.mu.Unlock()
-			return e.phases[k], nil
+			return html, nil
 		}
 	}
 	c.mu.Unlock()
 
+	html, err := renderPhases(ctx, v)
+	if err != nil {
+		return "", err
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.get(k.checklistKey); e != nil && e.cl == v.CL {
+		if len(e.phases) >= maxRenderings {
+			clear(e.phases)
+		}
+		e.phases[k] = html
+	}
+	return html, nil
+}
+
+// renderPhases renders v's phases, the bulk of the deployment page.
+func renderPhases(ctx context.Context, v *deploymentView) (string, error) {
 	var b strings.Builder
 	b.Grow(384 << 10)
 	for _, ph := range v.Phases() {
@@ -86,68 +123,59 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (string,
 			return "", err
 		}
 	}
-	html := b.String()
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[v.D.ID]; ok {
-		if e := el.Value.(*checklistEntry); e.seq == v.D.AuditSeq && e.cl == v.CL {
-			e.phases[k], e.until[k] = html, v.nextDue()
-		}
-	}
-	return html, nil
+	return b.String(), nil
 }
 
-func (c *checklistCache) get(d *signoff.Deployment) *checklistEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[d.ID]
+// get returns the entry for k, or nil. The caller holds mu.
+func (c *checklistCache) get(k checklistKey) *checklistEntry {
+	el, ok := c.entries[k.deployment]
 	if !ok {
 		return nil
 	}
 	e := el.Value.(*checklistEntry)
-	if e.seq != d.AuditSeq {
+	if e.key != k {
 		return nil
 	}
 	c.lru.MoveToFront(el)
 	return e
 }
 
+// put adds e, replacing an older state of its deployment. The caller
+// holds mu.
 func (c *checklistCache) put(e *checklistEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[e.deployment]; ok {
+	if el, ok := c.entries[e.key.deployment]; ok {
 		// A slower request may bring an older state: keep the newer.
-		if el.Value.(*checklistEntry).seq > e.seq {
+		if el.Value.(*checklistEntry).key.seq > e.key.seq {
 			return
 		}
 		el.Value = e
 		c.lru.MoveToFront(el)
 		return
 	}
-	c.entries[e.deployment] = c.lru.PushFront(e)
+	c.entries[e.key.deployment] = c.lru.PushFront(e)
 	for c.lru.Len() > c.max {
 		old := c.lru.Remove(c.lru.Back()).(*checklistEntry)
-		delete(c.entries, old.deployment)
+		delete(c.entries, old.key.deployment)
 	}
 }
 
-// nextDue is when the next open timed item falls due, after which the
-// rendering (its overdue markers) is out of date; zero if none will.
-func (v *deploymentView) nextDue() time.Time {
-	if v.D.WentLiveAt == nil || v.D.Status != signoff.StatusLive {
+// overdueAsOf is the latest due time of v's timed items that has passed
+// while the deployment is live, or zero: what decides which open items
+// show overdue.
+func (v *deploymentView) overdueAsOf() time.Time {
+	live := v.D.LiveSince()
+	if live == nil {
 		return time.Time{}
 	}
-	var next time.Time
+	var last time.Time
 	for i := range v.CL.Items {
 		it := &v.CL.Items[i]
 		if it.DueAfter == 0 {
 			continue
 		}
-		due := v.D.WentLiveAt.Add(it.DueAfter)
-		if !due.Before(v.Now) && (next.IsZero() || due.Before(next)) {
-			next = due
+		if due := live.Add(it.DueAfter); v.Now.After(due) && due.After(last) {
+			last = due
 		}
 	}
-	return next
+	return last
 }

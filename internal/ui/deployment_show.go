@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -18,11 +17,12 @@ func (s *Server) deploymentShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if v.phasesHTML, err = s.checklists.phases(r.Context(), v); err != nil {
+	phases, err := s.checklists.phases(r.Context(), v)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v))
+	s.render(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v, phases))
 }
 
 // loadDeploymentView reads everything the deployment page shows.
@@ -40,7 +40,7 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &deploymentView{D: d, CL: cl, Slots: slots, User: currentUser(ctx), Now: s.now()}
+	v := newPageView(d, cl, slots, currentUser(ctx), s.now())
 	if s.live != nil {
 		if v.Viewers, err = s.live.Viewers(ctx, id); err != nil {
 			return nil, err
@@ -52,26 +52,26 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 // loadItemView reads what an item change re-renders: the item's block,
 // the progress counts and the sign-off slots, not the whole checklist.
 func (s *Server) loadItemView(r *http.Request, id int64, top string) (*deploymentView, error) {
-	ic, err := s.db.ItemContext(r.Context(), id, top)
+	u, err := s.db.ItemBlock(r.Context(), id, top)
 	if err != nil {
 		return nil, err
 	}
-	return s.itemView(r, ic)
+	return s.blockView(r, u)
 }
 
-func (s *Server) itemView(r *http.Request, ic *postgres.ItemContext) (*deploymentView, error) {
+func (s *Server) blockView(r *http.Request, u *signoff.ItemUpdate) (*deploymentView, error) {
 	ctx := r.Context()
-	t, err := s.db.TemplateStructure(ctx, ic.Deployment.TemplateVersionID)
+	t, err := s.db.TemplateStructure(ctx, u.Deployment.TemplateVersionID)
 	if err != nil {
 		return nil, err
 	}
-	return &deploymentView{D: ic.Deployment, CL: signoff.NewChecklist(t, ic.Items, nil), Slots: ic.Slots,
-		User: currentUser(ctx), Now: s.now(), counts: ic.Counts}, nil
+	return newBlockView(t, u, currentUser(ctx), s.now()), nil
 }
 
 // itemState ticks, unticks or marks N/A one item. Without JavaScript the
 // browser posts the form and is sent back to the item; with HTMX only the
-// item's line (or a parent's block) and what it moved come back.
+// item's line (or a parent's block) and what it moved come back. Both are
+// the same change, written the same way.
 func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 	id, err := idParam(r, "id")
 	if err != nil {
@@ -84,26 +84,20 @@ func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 	}
 	path := chi.URLParam(r, "path")
 	change := signoff.ItemChange{Path: path, State: signoff.ItemState(lastValue(r, "state")), NAReason: r.PostFormValue("reason")}
-	if !isHTMX(r) {
-		ev, err := s.db.SetItemState(r.Context(), id, change, actor(r))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.countItemChange(ev, change)
-		// Back to the row: its element id spells the path with dashes.
-		http.Redirect(w, r, fmt.Sprintf("/deployments/%d#item-%s", id, pid(path)), http.StatusSeeOther)
-		return
-	}
-	// With HTMX the answer is the item's block and the counts, read in
-	// the same round trip as the change commits.
-	ev, ic, err := s.db.SetItemStateAndRead(r.Context(), id, change, actor(r))
+	u, err := s.db.SetItemState(r.Context(), id, change, actor(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.countItemChange(ev, change)
-	v, err := s.itemView(r, ic)
+	if u.Changed() { // a repeated state records nothing and counts nothing
+		s.metrics.ItemChanged(string(change.State), "web")
+	}
+	if !isHTMX(r) {
+		// Back to the row: its element id spells the path with dashes.
+		http.Redirect(w, r, fmt.Sprintf("/deployments/%d#item-%s", id, pid(path)), http.StatusSeeOther)
+		return
+	}
+	v, err := s.blockView(r, u)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -114,12 +108,6 @@ func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, itemChanged(v, it))
-}
-
-func (s *Server) countItemChange(ev signoff.Event, change signoff.ItemChange) {
-	if ev.Seq > 0 { // a repeated state records nothing and counts nothing
-		s.metrics.ItemChanged(string(change.State), "web")
-	}
 }
 
 // lastValue is the last value of a form field: a checkbox after a hidden

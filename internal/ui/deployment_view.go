@@ -5,45 +5,35 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
-// deploymentView is the deployment page's view model: the checklist with
-// its template's structure, the sign-off slots, and what the viewer may do.
+// deploymentView is what every answer about a deployment shows: the whole
+// page, an item's change, a live update. CL holds the items to render (the
+// whole checklist for the page, one top-level block for a change) with the
+// template's structure; Progress counts every section whatever CL holds, so
+// the bars are right either way.
 type deploymentView struct {
-	D       *signoff.Deployment
-	CL      *signoff.Checklist
-	Slots   []signoff.Slot
-	User    *signoff.User
-	Now     time.Time
-	Viewers []signoff.UserRef
-
-	// phasesHTML, when set, is the phases already rendered (see
-	// checklistCache); the page writes it instead of rendering them.
-	phasesHTML string
-
-	// counts, when set, holds progress by section so a partial update need
-	// not read every item: CL then holds only the items being re-rendered.
-	counts map[postgres.SectionKey]signoff.Progress
+	D        *signoff.Deployment
+	CL       *signoff.Checklist
+	Progress signoff.SectionProgress
+	Slots    []signoff.Slot
+	User     *signoff.User
+	Now      time.Time
+	Viewers  []signoff.UserRef
 }
 
-// progress counts tasks in a phase (section 0: the whole phase) or, with
-// phase 0, the whole checklist.
-func (v *deploymentView) progress(phase, section int) signoff.Progress {
-	if v.counts == nil {
-		return v.CL.Progress(phase, section)
-	}
-	var p signoff.Progress
-	for k, c := range v.counts {
-		if (phase == 0 || k.Phase == phase) && (section == 0 || k.Section == section) {
-			p.Total += c.Total
-			p.Done += c.Done
-			p.NA += c.NA
-			p.Overdue += c.Overdue
-		}
-	}
-	return p
+// newPageView is the view of the whole checklist, counting its progress.
+func newPageView(d *signoff.Deployment, cl *signoff.Checklist, slots []signoff.Slot, user *signoff.User, now time.Time) *deploymentView {
+	return &deploymentView{D: d, CL: cl, Progress: cl.SectionProgress(d.LiveSince(), now),
+		Slots: slots, User: user, Now: now}
+}
+
+// newBlockView is the view of one item's top-level block after a change,
+// with the progress and slots read with it.
+func newBlockView(t *signoff.Template, u *signoff.ItemUpdate, user *signoff.User, now time.Time) *deploymentView {
+	return &deploymentView{D: u.Deployment, CL: signoff.NewChecklist(t, u.Block, nil), Progress: u.Progress,
+		Slots: u.Slots, User: user, Now: now}
 }
 
 func (v *deploymentView) URL() string { return "/deployments/" + strconv.FormatInt(v.D.ID, 10) }
@@ -79,10 +69,10 @@ func (v *deploymentView) Phases() []phaseView {
 	t := v.CL.Template
 	out := make([]phaseView, 0, len(t.Phases))
 	for pi, p := range t.Phases {
-		pv := phaseView{Num: pi + 1, Title: p.Title, Intro: p.Intro, Progress: v.progress(pi+1, 0)}
+		pv := phaseView{Num: pi + 1, Title: p.Title, Intro: p.Intro, Progress: v.Progress.Sum(pi+1, 0)}
 		for si, s := range p.Sections {
 			sv := sectionView{Phase: pi + 1, Num: si + 1, Title: s.Title, Intro: s.Intro, DueAfter: s.DueAfter,
-				Progress: v.progress(pi+1, si+1)}
+				Progress: v.Progress.Sum(pi+1, si+1)}
 			for i := range v.CL.Items {
 				it := &v.CL.Items[i]
 				if it.Phase == pi+1 && it.Section == si+1 && it.Level == 1 {
@@ -96,8 +86,8 @@ func (v *deploymentView) Phases() []phaseView {
 	return out
 }
 
-// Progress is the whole checklist's progress.
-func (v *deploymentView) Progress() signoff.Progress { return v.progress(0, 0) }
+// Total is the whole checklist's progress.
+func (v *deploymentView) Total() signoff.Progress { return v.Progress.Sum(0, 0) }
 
 func (v *deploymentView) Children(it *signoff.Item) []*signoff.Item { return v.CL.Children(it.Path) }
 
@@ -135,15 +125,7 @@ func (v *deploymentView) Overdue(it *signoff.Item) bool {
 }
 
 // OverdueCount counts overdue items for the summary.
-func (v *deploymentView) OverdueCount() int {
-	if v.D.Status != signoff.StatusLive {
-		return 0
-	}
-	if v.counts != nil {
-		return v.progress(0, 0).Overdue
-	}
-	return len(v.CL.Overdue(v.D.WentLiveAt, v.Now))
-}
+func (v *deploymentView) OverdueCount() int { return v.Total().Overdue }
 
 // ItemClass is the item's CSS classes for what it is (a parent,
 // conditional); what state it is in is on its row (RowClass), the part a

@@ -36,11 +36,15 @@ func BenchmarkRenderDeploymentPage(b *testing.B) {
 	user := &signoff.User{ID: 1, Name: "Alice Chen", Active: true, Roles: []signoff.Role{{ID: 1, Name: "Deployment Engineer"}}}
 	d := &signoff.Deployment{ID: 1, Service: "voxflow-api", Environment: "production", Version: "v2.4.0",
 		Status: signoff.StatusInProgress, TemplateTitle: t.Title, CreatedAt: now, CreatedBy: signoff.UserRef{ID: 1, Name: "Alice Chen"}}
-	v := &deploymentView{D: d, CL: signoff.NewChecklist(t, items, nil), Slots: slots, User: user, Now: now}
+	v := newPageView(d, signoff.NewChecklist(t, items, nil), slots, user, now)
 	page := Page{Title: d.Name(), User: user}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := deploymentPage(page, v).Render(context.Background(), io.Discard); err != nil {
+		phases, err := renderPhases(context.Background(), v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := deploymentPage(page, v, phases).Render(context.Background(), io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}
