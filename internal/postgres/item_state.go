@@ -66,7 +66,12 @@ const setItemStatesSQL = `
 	    SELECT * FROM unnest($2::text[], $3::item_state[], $4::text[], $5::bigint[])
 	             WITH ORDINALITY AS c (path, state, na_reason, actor, n)
 	), item AS (
-	    SELECT c.n, c.state, c.na_reason, c.actor, i.id, i.position, i.level, i.has_children
+	    SELECT c.n, c.state, c.na_reason, c.actor, i.id, i.position, i.has_children,
+	           CASE WHEN i.has_children AND c.state = 'na' THEN
+	               coalesce((SELECT min(e.position) FROM deployment_items e
+	                         WHERE e.deployment_id = $1 AND e.position > i.position
+	                           AND e.level <= i.level), 2147483647)
+	           END AS block_end
 	    FROM change c
 	    JOIN deployment_items i ON i.deployment_id = $1 AND i.path = c.path
 	), leaf AS (
@@ -74,11 +79,9 @@ const setItemStatesSQL = `
 	    UNION ALL
 	    SELECT p.n, p.state, p.na_reason, p.actor, k.id
 	    FROM item p
-	    JOIN deployment_items k ON k.deployment_id = $1 AND k.position > p.position
-	         AND k.position < coalesce((SELECT min(e.position) FROM deployment_items e
-	                                    WHERE e.deployment_id = $1 AND e.position > p.position
-	                                      AND e.level <= p.level), 2147483647)
-	    WHERE p.has_children AND p.state = 'na' AND NOT k.has_children AND k.state = 'open'
+	    JOIN deployment_items k ON k.deployment_id = $1
+	         AND k.position > p.position AND k.position < p.block_end
+	    WHERE NOT k.has_children AND k.state = 'open'
 	), base AS (
 	    SELECT greatest(clock_timestamp(), audit_at + interval '1 microsecond') AS at
 	    FROM deployments WHERE id = $1
