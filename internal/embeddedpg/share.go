@@ -28,10 +28,10 @@ type holder struct {
 // StartTimeout in vain).
 type InUseError struct {
 	DataDir string
-	Owner   string // the other process, as it named itself ("signoff serve"); may be empty
-	PID     int    // 0 when it could not be told
-	Shared  bool   // the other process hosts the cluster (Config.Shared)
-	Waited  time.Duration
+	Owner   string        // the other process, as it named itself ("signoff serve"); may be empty
+	PID     int           // 0 when it could not be told
+	Shared  bool          // the other process hosts the cluster (Config.Shared)
+	Waited  time.Duration // how long Start waited for it (StartTimeout), or 0
 }
 
 func (e *InUseError) Error() string {
@@ -73,7 +73,7 @@ func (c *Cluster) claim(ctx context.Context) (joined bool, err error) {
 			}
 		}
 		if time.Since(began) > c.cfg.StartTimeout {
-			return false, c.inUse(h, time.Since(began).Round(time.Second))
+			return false, c.inUse(h, c.cfg.StartTimeout)
 		}
 		if !logged && h.PID != 0 {
 			c.logger.Info("waiting for another process to be done with the data folder", "data_dir", c.dataDir, "owner", h.Owner, "owner_pid", h.PID)
