@@ -423,6 +423,7 @@ func (c *Cluster) Stop() error {
 	}
 	began := time.Now()
 
+	c.unshare()
 	err := c.pgctlStop()
 	c.release()
 	if c.cfg.Ephemeral {

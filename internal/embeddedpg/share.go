@@ -214,9 +214,16 @@ func (c *Cluster) release() {
 		c.watchdog = nil
 	}
 	if c.lock != nil {
-		// No process may join a cluster on its way down.
-		_ = c.lock.Truncate(0)
+		c.unshare()
 		c.lock.Close()
 		c.lock = nil
+	}
+}
+
+// unshare erases this process's record from the lock file, so that no
+// process joins a cluster on its way down: they wait for the lock instead.
+func (c *Cluster) unshare() {
+	if c.lock != nil {
+		_ = c.lock.Truncate(0)
 	}
 }
