@@ -64,7 +64,11 @@ func orList(words []string) string {
 func (r *reader) secret(name string, minLen int) string {
 	v, source := r.secretFrom(name)
 	if v != "" && len(v) < minLen {
-		r.fail("%s must be at least %d characters", source, minLen)
+		if source != name {
+			r.fail("%s: %s must hold at least %d characters", source, r.getenv(source), minLen)
+		} else {
+			r.fail("%s must be at least %d characters", name, minLen)
+		}
 		return ""
 	}
 	return v

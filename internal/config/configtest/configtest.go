@@ -61,6 +61,7 @@ func BadSettings(t testing.TB) []BadSetting {
 		{"LOG_FORMAT", "xml", nil},
 		{"SESSION_SECRET", "short", nil},
 		{"SESSION_SECRET_FILE", missing, nil},
+		{"SESSION_SECRET_FILE", file("session", "too short for a secret"), nil},
 		{"SESSION_TTL", "soon", nil},
 		{"SESSION_TTL", "0s", nil},
 		{"LIVE_KEEPALIVE", "-5s", nil},
