@@ -31,6 +31,11 @@ type App struct {
 	// every committed change (LISTEN/NOTIFY) and catches up with any it
 	// missed from the database; changes add nothing to their transaction.
 	Notifier *notify.Notifier
+	// Hosting is set for `signoff serve`: the embedded cluster it starts
+	// is shared with the commands run beside it, and a second server on
+	// the same DATA_DIR is refused. Without it (a shell command) the App
+	// joins the cluster a server hosts, if one runs.
+	Hosting bool
 
 	cluster  *embeddedpg.Cluster
 	server   *http.Server
@@ -42,18 +47,22 @@ func NewApp(cfg *config.Config, logger *slog.Logger) *App {
 	return &App{Config: cfg, Logger: logger}
 }
 
-// OpenDB connects to DATABASE_URL, or starts the embedded cluster under
-// DATA_DIR when none is set. With migrate, it brings the schema up to date;
-// either way it refuses a schema it does not know.
+// OpenDB connects to DATABASE_URL, or else to the embedded cluster under
+// DATA_DIR: the one a running server hosts, or one started for this
+// process. With migrate, it brings the schema up to date, except on a
+// cluster a server hosts: that server migrated it when it started, and a
+// newer command must not change the schema under it. Either way it
+// refuses a schema it does not know (an error wrapping postgres.ErrSchema).
 func (a *App) OpenDB(ctx context.Context, migrate bool) error {
 	url := a.Config.DatabaseURL
-	if url == "" {
-		cluster, err := embeddedpg.Start(ctx, embeddedpg.Config{DataDir: filepath.Join(a.Config.DataDir, "postgres")}, a.Logger)
+	if a.Config.Embedded() {
+		cluster, err := a.startCluster(ctx)
 		if err != nil {
 			return err
 		}
 		a.cluster = cluster
 		url = cluster.URL()
+		migrate = migrate && !cluster.Joined()
 	}
 	if migrate {
 		if err := postgres.Migrate(ctx, url); err != nil {
@@ -68,7 +77,36 @@ func (a *App) OpenDB(ctx context.Context, migrate bool) error {
 	if a.Notifier, err = notify.New(db, a.Config, a.Logger, notify.Options{}); err != nil {
 		return err
 	}
-	return db.CheckSchema(ctx)
+	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	if a.Hosting && a.cluster != nil {
+		// Commands may use the database now that its schema is right.
+		return a.cluster.Share()
+	}
+	return nil
+}
+
+// startCluster starts the embedded cluster, or joins the one a server
+// hosts (see embeddedpg.Config.Shared and Join).
+func (a *App) startCluster(ctx context.Context) (*embeddedpg.Cluster, error) {
+	owner := "a signoff command"
+	if a.Hosting {
+		owner = "signoff serve"
+	}
+	cluster, err := embeddedpg.Start(ctx, embeddedpg.Config{
+		DataDir: filepath.Join(a.Config.DataDir, "postgres"),
+		BinDir:  a.Config.PostgresBinDir,
+		Shared:  a.Hosting,
+		Join:    !a.Hosting,
+		Owner:   owner,
+	}, a.Logger)
+	var inUse *embeddedpg.InUseError
+	if errors.As(err, &inUse) && inUse.Shared && a.Hosting && inUse.Waited == 0 {
+		return nil, fmt.Errorf("DATA_DIR %s is in use by another signoff server (pid %d); stop that one first, or give this one another DATA_DIR",
+			a.Config.DataDir, inUse.PID)
+	}
+	return cluster, err
 }
 
 // databaseURL is the URL the app uses, embedded or configured.
@@ -83,7 +121,7 @@ func (a *App) databaseURL() string {
 func (a *App) Listen() error {
 	ln, err := net.Listen("tcp", a.Config.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
+		return fmt.Errorf("ADDR %s: %w", a.Config.Addr, err)
 	}
 	a.listener = ln
 	return nil
@@ -99,14 +137,21 @@ func (a *App) URL() string {
 	return fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
 }
 
-// Serve prepares the database (built-in template, first-admin link) and
-// serves HTTP until ctx ends, then drains in-flight requests.
+// Serve prepares the database (built-in template, signing key) and serves
+// HTTP until ctx ends, then drains in-flight requests. The first-admin
+// link is printed only once everything else is ready, so it always works.
 func (a *App) Serve(ctx context.Context) error {
 	if err := a.DB.EnsureTemplate(ctx, checklist.Seed); err != nil {
 		return err
 	}
-	if err := a.announceSetup(ctx); err != nil {
+	signer, err := a.serverSigner(ctx)
+	if err != nil {
 		return err
+	}
+	if a.listener == nil {
+		if err := a.Listen(); err != nil {
+			return err
+		}
 	}
 	// One LISTEN connection for the instance: live updates and
 	// notifications both hear every change on it.
@@ -114,6 +159,12 @@ func (a *App) Serve(ctx context.Context) error {
 	hub := live.NewHub(a.DB.Pool(), a.Logger)
 	hub.ListenOn(changes)
 	a.Notifier.ListenOn(changes)
+	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections,
+		QueueDepth: a.Notifier.QueueDepth, TickBatching: a.DB.TickBatching})
+	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{Live: hub, Metrics: m, Signer: signer})
+	if err != nil {
+		return err
+	}
 	go func() {
 		if err := hub.Run(ctx); err != nil {
 			a.Logger.Error("live updates stopped", "err", err)
@@ -124,20 +175,8 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	defer a.stopNotifier()
 	go changes.Listen(ctx) // returns when ctx ends
-	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections,
-		QueueDepth: a.Notifier.QueueDepth, TickBatching: a.DB.TickBatching})
-	signer, err := a.Signer(ctx)
-	if err != nil {
+	if err := a.announceSetup(ctx); err != nil {
 		return err
-	}
-	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{Live: hub, Metrics: m, Signer: signer})
-	if err != nil {
-		return err
-	}
-	if a.listener == nil {
-		if err := a.Listen(); err != nil {
-			return err
-		}
 	}
 	a.server = &http.Server{
 		Handler:           web.Handler(),

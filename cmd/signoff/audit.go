@@ -149,7 +149,8 @@ func readPublicKey(arg string) ([]byte, error) {
 }
 
 // cmdKeys prints the public half of the audit signing key: what the
-// well-known URL serves, for auditors to keep.
+// well-known URL serves, for auditors to keep. It resolves the key as
+// export does, so it refuses where export would.
 func cmdKeys(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -157,19 +158,14 @@ func cmdKeys(ctx context.Context, cfg *config.Config, logger *slog.Logger, args 
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return usageError("usage: signoff keys [--json]")
 	}
-	signer, err := configuredSigner(cfg)
+	app, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	if signer == nil {
-		app, err := openApp(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		defer app.Close()
-		if signer, err = app.Signer(ctx); err != nil {
-			return err
-		}
+	defer app.Close()
+	signer, err := app.Signer(ctx)
+	if err != nil {
+		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

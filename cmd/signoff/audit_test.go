@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -216,62 +218,129 @@ func TestCLIExportAndVerify(t *testing.T) {
 
 func TestSigningKeySources(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	// Embedded default: generated once in DATA_DIR, mode 0600, then reused.
 	dir := filepath.Join(t.TempDir(), "data")
-	cfg := &config.Config{DataDir: dir}
-	first, err := configuredSigner(cfg)
-	if err != nil || first == nil {
+	first, err := dataDirKey(dir, nil)
+	if err != nil {
 		t.Fatalf("embedded default: %v", err)
 	}
 	info, err := os.Stat(filepath.Join(dir, "signing.key"))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("signing.key: %v, mode %v; want 0600", err, info.Mode().Perm())
 	}
-	again, err := configuredSigner(cfg)
+	again, err := dataDirKey(dir, first.Public())
 	if err != nil || !again.Public().Equal(first.Public()) {
 		t.Fatalf("second start got another key (%v)", err)
 	}
-
-	// SIGNING_KEY and SIGNING_KEY_FILE, not both.
-	fromEnv, err := configuredSigner(&config.Config{SigningKey: testKey, DatabaseURL: "postgres://x"})
-	if err != nil {
-		t.Fatal(err)
+	// A missing key file is not made again once exports were signed.
+	other := filepath.Join(t.TempDir(), "data")
+	if _, err := dataDirKey(other, first.Public()); err == nil || !strings.Contains(err.Error(), first.Fingerprint()) {
+		t.Fatalf("a missing key file with a published key: %v; want a refusal naming the published key", err)
 	}
-	keyFile := filepath.Join(t.TempDir(), "key")
-	os.WriteFile(keyFile, []byte(testKey+"\n"), 0o600)
-	fromFile, err := configuredSigner(&config.Config{SigningKeyFile: keyFile, DatabaseURL: "postgres://x"})
-	if err != nil || !fromFile.Public().Equal(fromEnv.Public()) {
-		t.Fatalf("SIGNING_KEY_FILE: %v", err)
-	}
-	if _, err := configuredSigner(&config.Config{SigningKey: testKey, SigningKeyFile: keyFile}); err == nil {
-		t.Fatal("both SIGNING_KEY and SIGNING_KEY_FILE accepted")
-	}
-	if _, err := configuredSigner(&config.Config{SigningKey: "bm9wZQ=="}); err == nil || !strings.Contains(err.Error(), "SIGNING_KEY") {
-		t.Fatalf("a short key: %v", err)
+	if _, err := os.Stat(filepath.Join(other, "signing.key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a second key file was made: %v", err)
 	}
 
 	// DATABASE_URL and no key: one kept in the database, shared by every
-	// instance, with a warning.
+	// instance, with a warning; each server publishes the key it signs with.
 	url := pgtest.URL(t)
-	var logs bytes.Buffer
+	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	keyOf := func() *audit.Signer {
-		app := NewApp(&config.Config{DatabaseURL: url}, logger)
-		defer app.Close()
-		if err := app.OpenDB(context.Background(), false); err != nil {
-			t.Fatal(err)
-		}
-		s, err := app.Signer(context.Background())
+	keyOf := func(server bool, env map[string]string) (*audit.Signer, error) {
+		t.Helper()
+		env["DATABASE_URL"] = url
+		cfg, err := config.Load(func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}
-		return s
+		app := NewApp(cfg, logger)
+		defer app.Close()
+		if err := app.OpenDB(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		if server {
+			return app.serverSigner(ctx)
+		}
+		return app.Signer(ctx)
 	}
-	a, b := keyOf(), keyOf()
-	if !a.Public().Equal(b.Public()) || a.Public().Equal(fromEnv.Public()) {
-		t.Fatal("instances on one database do not share the stored key")
+	db, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	published := func() []byte {
+		t.Helper()
+		k, err := db.SigningKeys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Published
+	}
+	a, err := keyOf(true, map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := keyOf(false, map[string]string{})
+	if err != nil || !a.Public().Equal(b.Public()) || !a.Public().Equal(ed25519.PublicKey(published())) {
+		t.Fatalf("a server and a command on one database do not share the stored key (%v)", err)
 	}
 	if !strings.Contains(logs.String(), "SIGNING_KEY_FILE") {
 		t.Fatalf("no warning recommending SIGNING_KEY_FILE:\n%s", logs.String())
+	}
+
+	// A command with another key is refused: the server would not vouch
+	// for what it signs.
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte(testKey+"\n"), 0o600)
+	if _, err := keyOf(false, map[string]string{"SIGNING_KEY_FILE": keyFile}); err == nil ||
+		!strings.Contains(err.Error(), "SIGNING_KEY_FILE holds signing key") || !strings.Contains(err.Error(), a.Fingerprint()) {
+		t.Fatalf("a command with another key: %v; want a refusal naming the server's key", err)
+	}
+	// A server given a key by its operator changes keys, and says so.
+	rotated, err := keyOf(true, map[string]string{"SIGNING_KEY_FILE": keyFile})
+	if err != nil || !rotated.Public().Equal(ed25519.PublicKey(published())) || !strings.Contains(logs.String(), "the audit signing key changed") {
+		t.Fatalf("rotation to SIGNING_KEY_FILE: %v; published %x", err, published())
+	}
+	// Now the published key is kept outside the database: a command or a
+	// server without it is refused, and no other key is made or kept.
+	for _, server := range []bool{false, true} {
+		if _, err := keyOf(server, map[string]string{}); err == nil || !strings.Contains(err.Error(), rotated.Fingerprint()) || !strings.Contains(err.Error(), "SIGNING_KEY_FILE") {
+			t.Fatalf("server %v without the published key: %v; want a refusal naming it and SIGNING_KEY_FILE", server, err)
+		}
+	}
+	if s, err := keyOf(false, map[string]string{"SIGNING_KEY": testKey}); err != nil || !s.Public().Equal(rotated.Public()) {
+		t.Fatalf("a command with the server's key: %v", err)
+	}
+	if !rotated.Public().Equal(ed25519.PublicKey(published())) {
+		t.Fatal("a refused process changed the published key")
+	}
+}
+
+// A database no server has published a key for yet (a fresh one, or one
+// from before keys were published) gets one key, not one per process.
+func TestSigningKeyOfFreshDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	cfg, err := config.Load(func(k string) string { return map[string]string{"DATABASE_URL": url}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []*audit.Signer
+	for range 2 {
+		app := NewApp(cfg, slog.New(slog.DiscardHandler))
+		if err := app.OpenDB(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		k, err := app.Signer(ctx)
+		app.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if !keys[0].Public().Equal(keys[1].Public()) {
+		t.Fatal("two commands on a fresh database made two keys")
 	}
 }

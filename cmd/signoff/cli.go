@@ -35,7 +35,7 @@ func cmdMigrate(ctx context.Context, cfg *config.Config, logger *slog.Logger, ar
 	defer app.Close()
 	// Open without migrating or checking: this command is how a schema
 	// gets fixed.
-	if err := app.OpenDB(ctx, false); err != nil && !strings.Contains(err.Error(), "schema") {
+	if err := app.OpenDB(ctx, false); err != nil && !errors.Is(err, postgres.ErrSchema) {
 		return err
 	}
 	m, err := postgres.NewMigrator(app.databaseURL())

@@ -72,16 +72,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	if cmd == "healthcheck" {
-		return cmdHealthcheck(ctx, stdout)
-	}
 	if cmd == "verify" {
 		// Offline: no configuration, no database.
 		return cmdVerify(args, stdout)
 	}
+	// Every setting is checked before any command creates or starts
+	// anything.
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
+	}
+	if cmd == "healthcheck" {
+		return cmdHealthcheck(ctx, cfg, stdout)
 	}
 	logger := newLogger(cfg, stderr, cmd != "serve")
 	switch cmd {
@@ -124,7 +126,13 @@ func newLogger(cfg *config.Config, w io.Writer, quiet bool) *slog.Logger {
 
 func cmdServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) error {
 	app := NewApp(cfg, logger)
+	app.Hosting = true
 	defer app.Close()
+	// The port first: a taken ADDR then costs nothing (no cluster started,
+	// no setup link printed that would never work).
+	if err := app.Listen(); err != nil {
+		return err
+	}
 	if err := app.OpenDB(ctx, true); err != nil {
 		return err
 	}
@@ -133,14 +141,10 @@ func cmdServe(ctx context.Context, cfg *config.Config, logger *slog.Logger) erro
 
 // cmdHealthcheck asks the local server whether it is ready: container
 // images have no curl, so the binary checks itself.
-func cmdHealthcheck(ctx context.Context, stdout io.Writer) error {
-	addr := os.Getenv("ADDR")
-	if addr == "" {
-		addr = ":8080"
-	}
-	host, port, err := net.SplitHostPort(addr)
+func cmdHealthcheck(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
+	host, port, err := net.SplitHostPort(cfg.Addr) // checked by config.Load
 	if err != nil {
-		return fmt.Errorf("ADDR %q: %w", addr, err)
+		return fmt.Errorf("ADDR %q: %w", cfg.Addr, err)
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"

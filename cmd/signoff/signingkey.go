@@ -1,5 +1,24 @@
 package main
 
+// The audit signing key. The server and every command find it the same
+// way (resolveKey):
+//
+//  1. SIGNING_KEY or SIGNING_KEY_FILE (parsed by config.Load);
+//  2. without DATABASE_URL, DATA_DIR/signing.key, generated on first use;
+//  3. with DATABASE_URL, the seed kept in the database, generated on first
+//     use.
+//
+// The database also records the public key the server signs with: each
+// server publishes its key there as it starts. That record is what keeps
+// everyone on one key. A key is generated only for a database that records
+// none, so no process ever makes a second key beside the server's (as a
+// command pointed at the embedded cluster by DATABASE_URL once did, and its
+// exports then failed to verify against the key the server publishes). A
+// command whose key is not the published one is refused, since nobody
+// could verify what it signs. A server may publish another key only if an
+// operator chose it (configured, or a key file put in DATA_DIR): that is a
+// key rotation, and it is logged.
+
 import (
 	"context"
 	"crypto/ed25519"
@@ -8,67 +27,133 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/signoff/signoff/internal/audit"
-	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/postgres"
 )
 
 // signingKeyFile is where the embedded default keeps its generated key.
 const signingKeyFile = "signing.key"
 
-// configuredSigner returns the audit signing key when it needs no database:
-// SIGNING_KEY, SIGNING_KEY_FILE, or (with the embedded database) the key
-// generated once in DATA_DIR/signing.key. It returns nil when the key is
-// the one kept in the configured database.
-func configuredSigner(cfg *config.Config) (*audit.Signer, error) {
-	switch {
-	case cfg.SigningKey != "" && cfg.SigningKeyFile != "":
-		return nil, errors.New("set SIGNING_KEY or SIGNING_KEY_FILE, not both")
-	case cfg.SigningKey != "":
-		k, err := audit.ParsePrivateKey(cfg.SigningKey)
-		if err != nil {
-			return nil, fmt.Errorf("SIGNING_KEY: %w", err)
-		}
-		return audit.NewSigner(k), nil
-	case cfg.SigningKeyFile != "":
-		b, err := os.ReadFile(cfg.SigningKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("SIGNING_KEY_FILE: %w", err)
-		}
-		k, err := audit.ParsePrivateKey(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("SIGNING_KEY_FILE %s: %w", cfg.SigningKeyFile, err)
-		}
-		return audit.NewSigner(k), nil
-	case cfg.DatabaseURL == "":
-		return dataDirSigner(cfg.DataDir)
-	}
-	return nil, nil
+// signingKey is a process's audit signing key and where it came from.
+type signingKey struct {
+	*audit.Signer
+	source string // for messages: SIGNING_KEY, SIGNING_KEY_FILE, the key file's path, or "the database"
+	// chosen: an operator put the key where it was found, rather than the
+	// app generating it in the database.
+	chosen bool
 }
 
-// dataDirSigner reads DATA_DIR/signing.key, creating it (mode 0600) with a
-// new key the first time.
-func dataDirSigner(dir string) (*audit.Signer, error) {
+// Signer returns the key a command signs with: the key the server
+// publishes, or an error saying why this process does not hold it.
+func (a *App) Signer(ctx context.Context) (*audit.Signer, error) {
+	stored, err := a.DB.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := a.resolveKey(ctx, stored)
+	if err != nil {
+		return nil, err
+	}
+	if stored.Published != nil && !k.Public().Equal(ed25519.PublicKey(stored.Published)) {
+		return nil, fmt.Errorf("%s holds signing key %s, but the server signs with key %s (the one it publishes), so what this command signs would not verify against it; "+
+			"give it the server's key: the same SIGNING_KEY_FILE, or, with the embedded database, the server's DATA_DIR and no DATABASE_URL",
+			k.source, k.Fingerprint(), audit.Fingerprint(stored.Published))
+	}
+	a.warnIfInDatabase(k)
+	return k.Signer, nil
+}
+
+// serverSigner is Serve's Signer: the key the server signs with is the
+// one it publishes, in the database as at /.well-known/signoff-signing-key.
+func (a *App) serverSigner(ctx context.Context) (*audit.Signer, error) {
+	stored, err := a.DB.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := a.resolveKey(ctx, stored)
+	if err != nil {
+		return nil, err
+	}
+	if stored.Published != nil && !k.Public().Equal(ed25519.PublicKey(stored.Published)) {
+		if !k.chosen {
+			return nil, fmt.Errorf("this database's exports are signed with key %s, kept outside the database, and no SIGNING_KEY or SIGNING_KEY_FILE is set; "+
+				"set SIGNING_KEY_FILE to that key (or to a new one, to change keys)", audit.Fingerprint(stored.Published))
+		}
+		a.Logger.Warn("the audit signing key changed: exports are signed with the new key from now on; those signed before verify with the old one",
+			"old_key_fingerprint", audit.Fingerprint(stored.Published), "key_fingerprint", k.Fingerprint(), "key_source", k.source)
+	}
+	if err := a.DB.PublishSigningKey(ctx, k.Public()); err != nil {
+		return nil, err
+	}
+	a.warnIfInDatabase(k)
+	return k.Signer, nil
+}
+
+// resolveKey finds this process's key (see the top of this file). stored
+// is what the database holds; a key is generated only when it records no
+// published key.
+func (a *App) resolveKey(ctx context.Context, stored postgres.SigningKeys) (signingKey, error) {
+	cfg := a.Config
+	switch {
+	case cfg.SigningKey != nil:
+		return signingKey{audit.NewSigner(cfg.SigningKey), cfg.SigningKeySource, true}, nil
+	case cfg.Embedded():
+		return dataDirKey(cfg.DataDir, stored.Published)
+	case stored.Seed == nil && stored.Published != nil:
+		return signingKey{}, fmt.Errorf("this database's exports are signed with key %s, which is kept outside the database, and no SIGNING_KEY or SIGNING_KEY_FILE is set; "+
+			"give this process that key with SIGNING_KEY_FILE (for the embedded database: use the server's DATA_DIR and no DATABASE_URL)", audit.Fingerprint(stored.Published))
+	}
+	seed := stored.Seed
+	if seed == nil {
+		var err error
+		if seed, err = a.DB.SigningSeed(ctx); err != nil { // the database's first key
+			return signingKey{}, err
+		}
+	}
+	s, err := audit.SignerFromSeed(seed)
+	if err != nil {
+		return signingKey{}, fmt.Errorf("signing key in the database: %w", err)
+	}
+	return signingKey{s, "the database", false}, nil
+}
+
+// warnIfInDatabase says, once per process, what keeping the key in the
+// database costs.
+func (a *App) warnIfInDatabase(k signingKey) {
+	if k.chosen {
+		return
+	}
+	a.Logger.Warn("the audit signing key is kept in the database, where anyone who can read the database can sign; "+
+		"set SIGNING_KEY_FILE to a key kept elsewhere (see docs/audit.md)", "key_fingerprint", k.Fingerprint())
+}
+
+// dataDirKey reads DATA_DIR/signing.key, creating it (mode 0600) with a new
+// key the first time: only while the database publishes no key, since a
+// new key would not be the one exports were signed with so far.
+func dataDirKey(dir string, published []byte) (signingKey, error) {
 	path := filepath.Join(dir, signingKeyFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if published != nil {
+			return signingKey{}, fmt.Errorf("%s is missing, but this database's exports are signed with key %s: restore the file, or set SIGNING_KEY_FILE to the key to sign with from now on",
+				path, audit.Fingerprint(published))
+		}
 		if err := createKeyFile(dir, path); err != nil {
-			return nil, fmt.Errorf("signing key: %w", err)
+			return signingKey{}, fmt.Errorf("signing key: %w", err)
 		}
 		b, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
+		return signingKey{}, fmt.Errorf("signing key: %w", err)
 	}
 	k, err := audit.ParsePrivateKey(string(b))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return signingKey{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return audit.NewSigner(k), nil
+	return signingKey{audit.NewSigner(k), path, true}, nil
 }
 
 // createKeyFile writes a new base64 Ed25519 seed to path, readable by its
@@ -97,30 +182,4 @@ func createKeyFile(dir, path string) error {
 		os.Remove(path)
 	}
 	return err
-}
-
-// databaseSigner is the key kept in the database, generated the first time
-// so that every instance shares it.
-func databaseSigner(ctx context.Context, db *postgres.DB, logger *slog.Logger) (*audit.Signer, error) {
-	seed, err := db.SigningSeed(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	s, err := audit.SignerFromSeed(seed)
-	if err != nil {
-		return nil, err
-	}
-	logger.Warn("the audit signing key is kept in the database, where anyone who can read the database can sign; "+
-		"set SIGNING_KEY_FILE to a key kept elsewhere (see docs/audit.md)", "key_fingerprint", s.Fingerprint())
-	return s, nil
-}
-
-// Signer returns the app's audit signing key (see configuredSigner); with
-// DATABASE_URL and no key configured, the one kept in the database.
-func (a *App) Signer(ctx context.Context) (*audit.Signer, error) {
-	s, err := configuredSigner(a.Config)
-	if err != nil || s != nil {
-		return s, err
-	}
-	return databaseSigner(ctx, a.DB, a.Logger)
 }

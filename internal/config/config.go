@@ -1,16 +1,21 @@
 // Package config reads Signoff's configuration from environment variables,
 // once, at start-up. Secrets may also come from files: FOO_FILE names a file
 // whose contents are FOO (Docker and Kubernetes secrets work that way).
+//
+// Load validates every value before the app creates or starts anything: a
+// bad ADDR must not cost a new database cluster and a setup link that never
+// works. Each failure is one line naming the variable; values that may be
+// secret are not repeated in it.
 package config
 
 import (
-	"fmt"
+	"crypto/ed25519"
 	"net/netip"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signoff/signoff/internal/audit"
 )
 
 // Config is the whole configuration.
@@ -22,6 +27,10 @@ type Config struct {
 	LogLevel    string        // LOG_LEVEL: debug, info, warn, error
 	LogFormat   string        // LOG_FORMAT: json or text
 	SessionTTL  time.Duration // SESSION_TTL
+	// PostgresBinDir is the folder holding the PostgreSQL server programs
+	// for the embedded database (POSTGRES_BIN_DIR); empty searches PATH and
+	// the usual install folders.
+	PostgresBinDir string
 	// SessionSecret signs session cookies; empty means a secret generated
 	// once and shared by all instances through the database.
 	SessionSecret string
@@ -45,8 +54,13 @@ type Config struct {
 	// without a token (when METRICS_TOKEN is unset).
 	MetricsAllowedNetworks []netip.Prefix // METRICS_ALLOWED_NETWORKS
 
-	SigningKey     string // SIGNING_KEY: base64 Ed25519 private key (seed or full)
-	SigningKeyFile string // SIGNING_KEY_FILE: a file holding it
+	// SigningKey is the audit signing key from SIGNING_KEY or the file
+	// SIGNING_KEY_FILE names, parsed; nil when neither is set (the key is
+	// then generated once, see cmd/signoff/signingkey.go).
+	SigningKey ed25519.PrivateKey
+	// SigningKeySource names the variable SigningKey came from, for
+	// messages.
+	SigningKeySource string
 
 	SMTP SMTP
 }
@@ -64,84 +78,66 @@ type SMTP struct {
 // SecureCookies reports whether cookies must be sent over HTTPS only.
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
 
+// Embedded reports whether the app runs its own PostgreSQL cluster under
+// DataDir (no DATABASE_URL).
+func (c *Config) Embedded() bool { return c.DatabaseURL == "" }
+
 // FromEnv reads the configuration from the environment.
 func FromEnv() (*Config, error) { return Load(os.Getenv) }
 
-// Load reads the configuration through getenv and validates it.
+// Load reads the configuration through getenv and validates it. It reads
+// the files *_FILE variables name and looks at DATA_DIR and
+// POSTGRES_BIN_DIR, but creates and starts nothing.
 func Load(getenv func(string) string) (*Config, error) {
-	c := &Config{
-		Addr:      or(getenv("ADDR"), ":8080"),
-		DataDir:   or(getenv("DATA_DIR"), "signoff-data"),
-		LogLevel:  or(getenv("LOG_LEVEL"), "info"),
-		LogFormat: or(getenv("LOG_FORMAT"), "json"),
+	r := &reader{getenv: getenv}
+	c := &Config{}
+	c.DatabaseURL = r.databaseURL("DATABASE_URL")
+	c.Addr = r.listenAddr("ADDR", ":8080")
+	c.BaseURL = r.baseURL("BASE_URL", "http://"+hostFor(c.Addr))
+	c.DataDir = r.str("DATA_DIR", "signoff-data")
+	if c.Embedded() {
+		// Only the embedded database uses them: with DATABASE_URL set,
+		// a stale value must not stop the app.
+		r.dataDir("DATA_DIR", c.DataDir)
+		c.PostgresBinDir = r.postgresBinDir("POSTGRES_BIN_DIR")
 	}
-	var err error
-	if c.DatabaseURL, err = secret(getenv, "DATABASE_URL"); err != nil {
-		return nil, err
-	}
-	if c.SessionSecret, err = secret(getenv, "SESSION_SECRET"); err != nil {
-		return nil, err
-	}
-	if c.SMTP.Password, err = secret(getenv, "SMTP_PASSWORD"); err != nil {
-		return nil, err
-	}
-	if c.MetricsToken, err = secret(getenv, "METRICS_TOKEN"); err != nil {
-		return nil, err
-	}
-	if c.MetricsAllowedNetworks, err = networks(getenv, "METRICS_ALLOWED_NETWORKS", DefaultMetricsNetworks); err != nil {
-		return nil, err
-	}
-	c.SigningKey = getenv("SIGNING_KEY")
-	c.SigningKeyFile = getenv("SIGNING_KEY_FILE")
-	if c.SessionTTL, err = duration(getenv, "SESSION_TTL", 12*time.Hour); err != nil {
-		return nil, err
-	}
-	if c.LiveKeepAlive, err = duration(getenv, "LIVE_KEEPALIVE", 25*time.Second); err != nil {
-		return nil, err
-	}
-	if c.TrustProxy, err = boolean(getenv, "TRUST_PROXY", false); err != nil {
-		return nil, err
-	}
-	if c.LoadFloors, err = boolean(getenv, "LOAD_FLOORS", false); err != nil {
-		return nil, err
-	}
-	n, err := integer(getenv, "DB_MAX_CONNS", 0)
-	if err != nil {
-		return nil, err
-	}
-	c.DBMaxConns = int32(n)
-	c.BaseURL = strings.TrimRight(getenv("BASE_URL"), "/")
-	if c.BaseURL == "" {
-		c.BaseURL = "http://" + hostFor(c.Addr)
-	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("BASE_URL must be an http or https URL such as https://signoff.example.com, got %q", c.BaseURL)
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return nil, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
-	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		return nil, fmt.Errorf("LOG_FORMAT must be json or text, got %q", c.LogFormat)
-	}
-	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
-		return nil, fmt.Errorf("SESSION_SECRET must be at least 32 characters")
-	}
-	c.SMTP.Host = getenv("SMTP_HOST")
-	c.SMTP.Username = getenv("SMTP_USERNAME")
-	c.SMTP.From = or(getenv("SMTP_FROM"), "signoff@localhost")
-	c.SMTP.TLS = or(getenv("SMTP_TLS"), "starttls")
-	if c.SMTP.Port, err = integer(getenv, "SMTP_PORT", 587); err != nil {
-		return nil, err
-	}
-	switch c.SMTP.TLS {
-	case "starttls", "tls", "none":
-	default:
-		return nil, fmt.Errorf("SMTP_TLS must be starttls, tls or none, got %q", c.SMTP.TLS)
+	c.LogLevel = r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
+	c.LogFormat = r.oneOf("LOG_FORMAT", "json", "json", "text")
+	c.SessionSecret = r.secret("SESSION_SECRET", 32)
+	c.SessionTTL = r.duration("SESSION_TTL", 12*time.Hour)
+	c.LiveKeepAlive = r.duration("LIVE_KEEPALIVE", 25*time.Second)
+	c.TrustProxy = r.boolean("TRUST_PROXY", false)
+	c.LoadFloors = r.boolean("LOAD_FLOORS", false)
+	c.DBMaxConns = int32(r.integer("DB_MAX_CONNS", 0, 0, maxDBConns))
+	c.MetricsToken = r.secret("METRICS_TOKEN", minMetricsToken)
+	c.MetricsAllowedNetworks = r.networks("METRICS_ALLOWED_NETWORKS", DefaultMetricsNetworks)
+	c.SigningKey, c.SigningKeySource = r.signingKey("SIGNING_KEY")
+	c.SMTP = r.smtp()
+	if r.err != nil {
+		return nil, r.err
 	}
 	return c, nil
 }
+
+func (r *reader) smtp() SMTP {
+	return SMTP{
+		Host:     r.hostname("SMTP_HOST"),
+		Port:     r.integer("SMTP_PORT", 587, 1, 65535),
+		Username: r.str("SMTP_USERNAME", ""),
+		Password: r.secret("SMTP_PASSWORD", 0),
+		From:     r.mailAddress("SMTP_FROM", "signoff@localhost"),
+		TLS:      r.oneOf("SMTP_TLS", "starttls", "starttls", "tls", "none"),
+	}
+}
+
+const (
+	// maxDBConns bounds DB_MAX_CONNS: far above what one instance can use,
+	// low enough to catch a typo (and to fit the pool's int32).
+	maxDBConns = 10000
+	// minMetricsToken is the shortest METRICS_TOKEN accepted: the token
+	// opens /metrics from any address, so it must not be guessable.
+	minMetricsToken = 16
+)
 
 // DefaultMetricsNetworks lets only the machine itself read /metrics.
 const DefaultMetricsNetworks = "127.0.0.1/8,::1/128"
@@ -158,30 +154,19 @@ func (c *Config) MetricsAllowed(addr netip.Addr) bool {
 	return false
 }
 
-// networks reads a comma-separated list of CIDR networks ("10.0.0.0/8,
-// fd00::/8"); a bare address is a network of one.
-func networks(getenv func(string) string, name, def string) ([]netip.Prefix, error) {
-	v := getenv(name)
-	if strings.TrimSpace(v) == "" {
-		v = def
+// signingKey reads SIGNING_KEY (or SIGNING_KEY_FILE) and parses it, so a
+// garbage key stops the start before anything is created.
+func (r *reader) signingKey(name string) (ed25519.PrivateKey, string) {
+	v, source := r.secretFrom(name)
+	if v == "" || r.err != nil {
+		return nil, ""
 	}
-	var out []netip.Prefix
-	for _, f := range strings.Split(v, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			a, aerr := netip.ParseAddr(f)
-			if aerr != nil {
-				return nil, fmt.Errorf("%s must list networks in CIDR notation such as 127.0.0.1/8,10.0.0.0/8; %q is not one", name, f)
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		out = append(out, p.Masked())
+	k, err := audit.ParsePrivateKey(v)
+	if err != nil {
+		r.fail(source+" does not hold an Ed25519 private key (base64 of a 32-byte seed or a 64-byte key, or a PEM PKCS #8 block): %v", err)
+		return nil, ""
 	}
-	return out, nil
+	return k, source
 }
 
 func hostFor(addr string) string {
@@ -189,64 +174,4 @@ func hostFor(addr string) string {
 		return "localhost" + addr
 	}
 	return addr
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-// secret reads NAME, or the file named by NAME_FILE.
-func secret(getenv func(string) string, name string) (string, error) {
-	v := getenv(name)
-	file := getenv(name + "_FILE")
-	if v != "" && file != "" {
-		return "", fmt.Errorf("set %s or %s_FILE, not both", name, name)
-	}
-	if file == "" {
-		return v, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("%s_FILE: %w", name, err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
-func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s must be a positive duration such as 12h, got %q", name, v)
-	}
-	return d, nil
-}
-
-func boolean(getenv func(string) string, name string, def bool) (bool, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("%s must be true or false, got %q", name, v)
-	}
-	return b, nil
-}
-
-func integer(getenv func(string) string, name string, def int) (int, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s must be a non-negative whole number, got %q", name, v)
-	}
-	return n, nil
 }

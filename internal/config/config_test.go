@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signoff/signoff/internal/config/configtest"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -36,29 +38,54 @@ func TestSecretFromFile(t *testing.T) {
 	}
 }
 
+const testSigningKey = configtest.SigningKey
+
 func TestInvalid(t *testing.T) {
-	for name, m := range map[string]map[string]string{
-		"both":       {"DATABASE_URL": "x", "DATABASE_URL_FILE": "y"},
-		"ttl":        {"SESSION_TTL": "soon"},
-		"keepalive":  {"LIVE_KEEPALIVE": "-5s"},
-		"base":       {"BASE_URL": "ftp://x"},
-		"level":      {"LOG_LEVEL": "loud"},
-		"secret":     {"SESSION_SECRET": "short"},
-		"conns":      {"DB_MAX_CONNS": "-1"},
-		"smtp tls":   {"SMTP_TLS": "maybe"},
-		"proxy":      {"TRUST_PROXY": "perhaps"},
-		"missing fn": {"DATABASE_URL_FILE": "/nonexistent/file"},
-		"cidr":       {"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8,10.0.0.0/33"},
-		"not ip":     {"METRICS_ALLOWED_NETWORKS": "localhost"},
-	} {
+	for _, c := range configtest.BadSettings(t) {
+		m := map[string]string{c.Name: c.Value}
+		for k, v := range c.Extra {
+			m[k] = v
+		}
 		_, err := Load(env(m))
 		if err == nil {
-			t.Errorf("%s: Load(%v) succeeded; want an error", name, m)
+			t.Errorf("Load(%v) succeeded; want an error naming %s", m, c.Name)
 			continue
 		}
-		if strings.Contains(err.Error(), "\n") {
-			t.Errorf("%s: error spans lines: %q", name, err)
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, c.Name) {
+			t.Errorf("Load(%v) = %q; want one line naming %s", m, msg, c.Name)
 		}
+		if strings.Contains(msg, "hunter2") || strings.Contains(msg, "short") {
+			t.Errorf("Load(%v) = %q repeats a secret", m, msg)
+		}
+	}
+}
+
+// Variables only the embedded database uses are not checked with
+// DATABASE_URL set.
+func TestEmbeddedOnlySettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	c, err := Load(env(map[string]string{"DATABASE_URL": "postgres://db/signoff", "DATA_DIR": file, "POSTGRES_BIN_DIR": file}))
+	if err != nil || c.Embedded() || c.PostgresBinDir != "" {
+		t.Fatalf("Load with DATABASE_URL and an unused DATA_DIR: %+v, %v", c, err)
+	}
+}
+
+func TestValidSettings(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte(testSigningKey+"\n"), 0o600)
+	c, err := Load(env(map[string]string{
+		"ADDR": "[::1]:0", "SIGNING_KEY_FILE": keyFile, "DB_MAX_CONNS": "40",
+		"SMTP_HOST": "mail.example.com", "SMTP_PORT": "465", "SMTP_FROM": "Signoff <signoff@example.com>",
+		"METRICS_TOKEN": "0123456789abcdef", "LOAD_FLOORS": "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SigningKey == nil || c.SigningKeySource != "SIGNING_KEY_FILE" || c.DBMaxConns != 40 || c.SMTP.Port != 465 ||
+		c.BaseURL != "http://[::1]:0" || !c.LoadFloors || !c.Embedded() {
+		t.Fatalf("got %+v", c)
 	}
 }
 

@@ -13,13 +13,25 @@
 //	postgres.port       the port last used, reused while free so the URL
 //	                    stays the same from one start to the next
 //	postgres.lock       locked while a Cluster runs, so that two processes
-//	                    never drive one data folder
+//	                    never drive one data folder; it holds who runs it
+//	                    (pid, name, whether it shares the cluster) and, once
+//	                    a host shares it, where the server listens
 //
 // The server listens on 127.0.0.1 only and asks for the password on every
 // connection (scram-sha-256), so other users of the machine cannot get in.
 // It runs in a session of its own, so a Ctrl-C meant for the app does not
 // stop it under the app's feet; Stop stops it. If the app dies without
 // calling Stop the server keeps running and the next Start adopts it.
+//
+// One process runs the cluster at a time, but others may use it: the web
+// server starts its cluster Shared, and the shell commands run beside it
+// (Join) connect to that cluster, with the password in postgres.password
+// and the port the host wrote into postgres.lock, rather than fail or start
+// a second server on the same files. They never stop it; only the process
+// holding the lock does, so a command cannot take the database away from
+// the server. A second host is refused, and a host or a joiner that finds
+// the cluster run unshared (by a shell command, when no server was up)
+// waits for that command to finish.
 //
 // Running as root: PostgreSQL refuses to run as root, so initdb and pg_ctl
 // (and therefore the server) are run, through syscall.Credential, as an
@@ -98,8 +110,28 @@ type Config struct {
 	Ephemeral bool
 
 	// StartTimeout bounds the wait for the server to accept connections,
-	// crash recovery included. Default 2 minutes.
+	// crash recovery included, and the wait for another process to be
+	// done with the data folder (see Shared and Join). Default 2 minutes.
 	StartTimeout time.Duration
+
+	// Shared makes this process the cluster's host: processes that Start
+	// with Join connect to the cluster it runs instead of starting one,
+	// once it calls Share. Only one process at a time hosts a data
+	// folder's cluster: a second Start with Shared fails with an
+	// *InUseError. A process that runs the cluster unshared (a shell
+	// command) is waited for.
+	Shared bool
+
+	// Join makes Start connect to the cluster a live host (see Shared)
+	// runs on DataDir, waiting for it to call Share if it is starting;
+	// Stop then leaves that cluster running. With no host running, Start
+	// runs the cluster itself, unshared, as without Join (after waiting
+	// for any other process running it unshared to finish).
+	Join bool
+
+	// Owner names this process to the others that find the data folder
+	// in use, e.g. "signoff serve". Default: the program's file name.
+	Owner string
 }
 
 // Cluster is a running embedded PostgreSQL server.
@@ -115,7 +147,8 @@ type Cluster struct {
 	password string
 	logger   *slog.Logger
 
-	lock     *os.File
+	lock     *os.File // held while this process runs the cluster
+	host     *holder  // set when the cluster was joined: who runs it
 	watchdog *exec.Cmd
 
 	mu      sync.Mutex
@@ -174,11 +207,69 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Cluster, erro
 
 func start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Cluster, err error) {
 	began := time.Now()
+	c, err := newCluster(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	// Find the binaries before creating or locking anything: without them
+	// Start fails and leaves no trace (no empty data folder, no lock file).
+	// Which major version is needed depends on the cluster already there.
+	existingMajor, err := c.clusterVersion()
+	if err != nil {
+		return nil, err
+	}
+	if c.bin, err = findBinaries(ctx, c.cfg.BinDir, existingMajor); err != nil {
+		return nil, err
+	}
+	createdDataDir, err := c.makeDataDir()
+	if err != nil {
+		return nil, err
+	}
+	joined, err := c.claim(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if joined {
+		logger.Info("joined the embedded postgres another process runs", "data_dir", c.dataDir, "port", c.port,
+			"owner", c.host.Owner, "owner_pid", c.host.PID, "took", time.Since(began).Round(time.Millisecond))
+		return c, nil
+	}
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	fresh, adopted, err := c.bringUp(ctx, existingMajor, createdDataDir)
+	if err != nil {
+		return nil, err
+	}
+	attrs := []any{
+		"data_dir", c.dataDir,
+		"port", c.port,
+		"database", c.cfg.Database,
+		"version", c.bin.version,
+		"bin_dir", c.bin.dir,
+		"new_cluster", fresh,
+		"adopted", adopted,
+		"took", time.Since(began).Round(time.Millisecond),
+	}
+	if c.user != nil {
+		attrs = append(attrs, "run_as", c.user.name)
+	}
+	logger.Info("embedded postgres started", attrs...)
+	return c, nil
+}
+
+// newCluster checks cfg, fills in its defaults and works out the paths.
+func newCluster(cfg Config, logger *slog.Logger) (*Cluster, error) {
 	if !supported {
 		return nil, fmt.Errorf("the embedded database is not supported on %s; set DATABASE_URL to use a PostgreSQL server", runtime.GOOS)
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("no data folder configured")
+	}
+	if cfg.Shared && cfg.Join {
+		return nil, errors.New("a cluster is either shared or joined, not both")
 	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -194,130 +285,109 @@ func start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Cluster, er
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 2 * time.Minute
 	}
+	if cfg.Owner == "" {
+		cfg.Owner = filepath.Base(os.Args[0])
+	}
 	for name := range cfg.Settings {
 		if !settingNameRE.MatchString(name) {
 			return nil, fmt.Errorf("invalid server setting name %q", name)
 		}
 	}
-
-	c := &Cluster{
+	return &Cluster{
 		cfg:     cfg,
 		dataDir: dataDir,
 		pgdata:  filepath.Join(dataDir, "pgdata"),
 		runDir:  filepath.Join(dataDir, "run"),
 		logPath: filepath.Join(dataDir, "postgres.log"),
 		logger:  logger,
-	}
+	}, nil
+}
 
-	// Find the binaries before creating or locking anything: without them
-	// Start fails and leaves no trace (no empty data folder, no lock file).
-	// Which major version is needed depends on the cluster already there.
-	existingMajor, err := c.clusterVersion()
-	if err != nil {
-		return nil, err
+// makeDataDir creates the data folder if it does not exist yet.
+func (c *Cluster) makeDataDir() (created bool, err error) {
+	_, err = os.Stat(c.dataDir)
+	if err == nil {
+		return false, nil
 	}
-	if c.bin, err = findBinaries(ctx, cfg.BinDir, existingMajor); err != nil {
-		return nil, err
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("data folder: %w", err)
 	}
+	// Folders created above it are searchable (not listable) by others:
+	// as root, PostgreSQL runs as another user who must walk through them.
+	if err := os.MkdirAll(filepath.Dir(c.dataDir), 0o711); err != nil {
+		return false, fmt.Errorf("create data folder: %w", err)
+	}
+	if err := os.Mkdir(c.dataDir, 0o700); err != nil {
+		return false, fmt.Errorf("create data folder: %w", err)
+	}
+	return true, nil
+}
 
-	createdDataDir := false
-	if _, err := os.Stat(dataDir); errors.Is(err, fs.ErrNotExist) {
-		// Folders created above it are searchable (not listable) by others:
-		// as root, PostgreSQL runs as another user who must walk through them.
-		if err := os.MkdirAll(filepath.Dir(dataDir), 0o711); err != nil {
-			return nil, fmt.Errorf("create data folder: %w", err)
-		}
-		if err := os.Mkdir(dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("create data folder: %w", err)
-		}
-		createdDataDir = true
-	} else if err != nil {
-		return nil, fmt.Errorf("data folder: %w", err)
-	}
-
-	if err := c.acquireLock(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			c.release()
-		}
-	}()
-	if cfg.Ephemeral {
+// bringUp runs the cluster of the data folder this process now holds:
+// initdb the first time, else adopt a server left running or start one;
+// then it makes sure the database exists.
+func (c *Cluster) bringUp(ctx context.Context, existingMajor int, createdDataDir bool) (fresh, adopted bool, err error) {
+	if c.cfg.Ephemeral {
 		if err := c.startWatchdog(); err != nil {
-			return nil, err
+			return false, false, err
 		}
 	}
-
 	// Another process may have created the cluster between the first look
 	// and the lock; now that nobody else can, look again.
 	if major, err := c.clusterVersion(); err != nil {
-		return nil, err
+		return false, false, err
 	} else if major != existingMajor {
 		existingMajor = major
-		if c.bin, err = findBinaries(ctx, cfg.BinDir, existingMajor); err != nil {
-			return nil, err
+		if c.bin, err = findBinaries(ctx, c.cfg.BinDir, existingMajor); err != nil {
+			return false, false, err
 		}
 	}
-
 	if os.Geteuid() == 0 {
 		if err := c.setUpUnprivilegedUser(createdDataDir); err != nil {
-			return nil, err
+			return false, false, err
 		}
 	}
 	if err := c.prepareFiles(); err != nil {
-		return nil, err
+		return false, false, err
 	}
-
-	fresh := existingMajor == 0 // no cluster yet: initdb
-	if fresh && cfg.Port != 0 && !portFree(cfg.Port) {
-		return nil, fmt.Errorf("port %d on 127.0.0.1 is already in use", cfg.Port)
+	fresh = existingMajor == 0 // no cluster yet: initdb
+	if err := c.initOrReadPassword(ctx, fresh); err != nil {
+		return false, false, err
 	}
-	if fresh {
-		if err := c.initdb(ctx); err != nil {
-			return nil, err
-		}
-	} else {
-		pw, err := os.ReadFile(c.passwordPath())
-		if err != nil {
-			return nil, fmt.Errorf("read the superuser password of the existing cluster: %w", err)
-		}
-		c.password = strings.TrimSpace(string(pw))
-	}
-
-	adopted := false
 	if !fresh {
 		if adopted, err = c.adoptRunning(ctx); err != nil {
-			return nil, err
+			return false, false, err
 		}
 	}
 	if !adopted {
 		if err := c.startServer(ctx); err != nil {
-			return nil, err
+			return false, false, err
 		}
 	}
 	if err := c.ensureDatabase(ctx); err != nil {
 		if !adopted {
 			_ = c.pgctlStop()
 		}
-		return nil, err
+		return false, false, err
 	}
+	return fresh, adopted, nil
+}
 
-	attrs := []any{
-		"data_dir", c.dataDir,
-		"port", c.port,
-		"database", cfg.Database,
-		"version", c.bin.version,
-		"bin_dir", c.bin.dir,
-		"new_cluster", fresh,
-		"adopted", adopted,
-		"took", time.Since(began).Round(time.Millisecond),
+// initOrReadPassword runs initdb for a new cluster, or reads the superuser
+// password of the existing one.
+func (c *Cluster) initOrReadPassword(ctx context.Context, fresh bool) error {
+	if !fresh {
+		pw, err := os.ReadFile(c.passwordPath())
+		if err != nil {
+			return fmt.Errorf("read the superuser password of the existing cluster: %w", err)
+		}
+		c.password = strings.TrimSpace(string(pw))
+		return nil
 	}
-	if c.user != nil {
-		attrs = append(attrs, "run_as", c.user.name)
+	if c.cfg.Port != 0 && !portFree(c.cfg.Port) {
+		return fmt.Errorf("port %d on 127.0.0.1 is already in use", c.cfg.Port)
 	}
-	logger.Info("embedded postgres started", attrs...)
-	return c, nil
+	return c.initdb(ctx)
 }
 
 // URL returns a postgres:// URL of cfg.Database for pgx (or any libpq-style
@@ -337,6 +407,7 @@ func (c *Cluster) urlFor(database string) string {
 
 // Stop shuts the server down (pg_ctl stop -m fast; immediate for Ephemeral
 // clusters, whose DataDir it then deletes) and releases the data folder.
+// A joined cluster (see Config.Join) is left running: it is its host's.
 // Calling it again does nothing.
 func (c *Cluster) Stop() error {
 	c.mu.Lock()
@@ -345,8 +416,14 @@ func (c *Cluster) Stop() error {
 		return nil
 	}
 	c.stopped = true
+	if c.host != nil {
+		// Joined: the cluster is its host's to stop.
+		c.logger.Debug("left the embedded postgres to the process that runs it", "data_dir", c.dataDir, "owner_pid", c.host.PID)
+		return nil
+	}
 	began := time.Now()
 
+	c.unshare()
 	err := c.pgctlStop()
 	c.release()
 	if c.cfg.Ephemeral {
@@ -364,39 +441,6 @@ func (c *Cluster) Stop() error {
 
 func (c *Cluster) passwordPath() string { return filepath.Join(c.dataDir, "postgres.password") }
 func (c *Cluster) portPath() string     { return filepath.Join(c.dataDir, "postgres.port") }
-
-// acquireLock makes sure no other process drives this data folder.
-func (c *Cluster) acquireLock() error {
-	f, err := os.OpenFile(filepath.Join(c.dataDir, "postgres.lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("lock data folder: %w", err)
-	}
-	ok, err := tryLock(f)
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("lock data folder: %w", err)
-	}
-	if !ok {
-		f.Close()
-		return fmt.Errorf("data folder %s is in use by another process", c.dataDir)
-	}
-	c.lock = f
-	return nil
-}
-
-// release lets go of the data folder lock and the watchdog.
-func (c *Cluster) release() {
-	if c.watchdog != nil {
-		_ = c.watchdog.Process.Kill()
-		_ = c.watchdog.Wait()
-		watchdogs.Delete(c.watchdog)
-		c.watchdog = nil
-	}
-	if c.lock != nil {
-		c.lock.Close()
-		c.lock = nil
-	}
-}
 
 // watchdogScript waits for its stdin (a pipe from this process) to reach
 // end of file, which happens when this process exits however it exits,
@@ -815,11 +859,20 @@ func portFree(port uint32) bool {
 	return true
 }
 
+// socketDir is the folder of the server's unix socket, or "" when its path
+// would be too long for one (the server then listens on TCP only).
+func (c *Cluster) socketDir() string {
+	if len(c.runDir)+len("/.s.PGSQL.65535") > maxSocketPath {
+		return ""
+	}
+	return c.runDir
+}
+
 // serverOptions are the -c options given to the server on each start.
 func (c *Cluster) serverOptions() []string {
-	socketDirs := `"` + c.runDir + `"`
-	if len(c.runDir)+len("/.s.PGSQL.65535") > maxSocketPath {
-		socketDirs = "" // too long a path for a socket: TCP only
+	socketDirs := ""
+	if dir := c.socketDir(); dir != "" {
+		socketDirs = `"` + dir + `"`
 	}
 	settings := map[string]string{
 		"listen_addresses":        "127.0.0.1",

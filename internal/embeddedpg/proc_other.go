@@ -19,3 +19,5 @@ func tryLock(*os.File) (bool, error) { return false, errors.ErrUnsupported }
 func fileOwner(os.FileInfo) (uid, gid uint32, ok bool) { return 0, 0, false }
 
 func pidState(int, string) int { return pidOurs }
+
+func processAlive(int) bool { return false }

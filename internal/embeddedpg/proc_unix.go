@@ -76,3 +76,9 @@ func pidState(pid int, pgdata string) int {
 	}
 	return pidOurs
 }
+
+// processAlive reports whether a process with this PID exists (it may
+// belong to another user).
+func processAlive(pid int) bool {
+	return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}

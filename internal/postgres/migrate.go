@@ -13,6 +13,7 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/signoff/signoff/migrations"
@@ -127,21 +128,41 @@ func Pending(current uint) []string {
 	return out
 }
 
+// ErrSchema is wrapped by CheckSchema's errors when the database answers
+// but its schema is not the one this binary knows (none yet, older, newer,
+// or dirty): `signoff migrate` opens such a database anyway, since it is how
+// the schema gets fixed.
+var ErrSchema = errors.New("database schema is not the one this binary knows")
+
+// schemaError is one of CheckSchema's errors: its own message, and
+// errors.Is(err, ErrSchema).
+type schemaError struct{ err error }
+
+func (e schemaError) Error() string   { return e.err.Error() }
+func (e schemaError) Unwrap() []error { return []error{e.err, ErrSchema} }
+
 // CheckSchema returns an error unless the database is exactly at the schema
 // this binary knows, so an old binary never writes to a newer schema.
 func (db *DB) CheckSchema(ctx context.Context) error {
 	var version int64
 	var dirty bool
 	err := db.pool.QueryRow(ctx, `SELECT version, dirty FROM schema_migrations LIMIT 1`).Scan(&version, &dirty)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table: never migrated
+		return schemaError{fmt.Errorf("read schema version (run `signoff migrate up`): %w", err)}
+	}
 	if err != nil {
-		return fmt.Errorf("read schema version (run `signoff migrate up`): %w", err)
+		return fmt.Errorf("read schema version: %w", err)
 	}
 	want := SchemaVersion()
 	switch {
 	case dirty:
-		return fmt.Errorf("schema version %d is dirty: a migration failed half-way; fix it by hand, then run `signoff migrate`", version)
+		return schemaError{fmt.Errorf("schema version %d is dirty: a migration failed half-way; fix it by hand, then run `signoff migrate`", version)}
 	case uint(version) != want:
-		return fmt.Errorf("schema version is %d but this binary needs %d (run `signoff migrate up`, or upgrade the binary)", version, want)
+		return schemaError{fmt.Errorf("schema version is %d but this binary needs %d (run `signoff migrate up`, or upgrade the binary)", version, want)}
 	}
-	return db.checkRiverSchema(ctx)
+	if err := db.checkRiverSchema(ctx); err != nil {
+		return schemaError{err}
+	}
+	return nil
 }
