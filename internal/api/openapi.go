@@ -18,5 +18,5 @@ func OpenAPI() []byte { return openAPIDocument }
 // nothing.
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(openAPIDocument)
+	a.write(w, r, openAPIDocument)
 }
