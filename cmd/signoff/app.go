@@ -17,6 +17,7 @@ import (
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/metrics"
 	"github.com/signoff/signoff/internal/notify"
+	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/ui"
 )
@@ -31,6 +32,9 @@ type App struct {
 	// every committed change (LISTEN/NOTIFY) and catches up with any it
 	// missed from the database; changes add nothing to their transaction.
 	Notifier *notify.Notifier
+	// PasswordCost is the argon2id cost of new password hashes; zero is
+	// the default. Tests lower it.
+	PasswordCost password.Params
 
 	cluster  *embeddedpg.Cluster
 	server   *http.Server
@@ -60,7 +64,7 @@ func (a *App) OpenDB(ctx context.Context, migrate bool) error {
 			return err
 		}
 	}
-	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger})
+	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger, PasswordCost: a.PasswordCost})
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -57,7 +56,7 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	hash, err := password.HashWith(n.Password, PasswordParams)
+	hash, err := db.hashPassword(n.Password)
 	if err != nil {
 		return nil, fmt.Errorf("setup first admin: %w", err)
 	}
@@ -112,7 +111,7 @@ func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.Event
 	if err := n.Validate(); err != nil {
 		return nil, "", err
 	}
-	hash, err := password.HashWith(n.Password, PasswordParams)
+	hash, err := db.hashPassword(n.Password)
 	if err != nil {
 		return nil, "", fmt.Errorf("invite: %w", err)
 	}
@@ -209,7 +208,7 @@ func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User
 	if err := signoff.ValidatePassword(pw); err != nil {
 		return nil, err
 	}
-	hash, err := password.HashWith(pw, PasswordParams)
+	hash, err := db.hashPassword(pw)
 	if err != nil {
 		return nil, fmt.Errorf("accept invitation: %w", err)
 	}
