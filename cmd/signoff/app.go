@@ -115,7 +115,7 @@ func (a *App) Serve(ctx context.Context) error {
 	// One LISTEN connection for the instance: live updates and
 	// notifications both hear every change on it.
 	changes := postgres.NewListener(a.DB.Pool(), a.Logger)
-	hub := live.NewHub(a.DB.Pool(), a.Logger)
+	hub := live.NewHub(a.DB, a.Logger)
 	hub.ListenOn(changes)
 	a.Notifier.ListenOn(changes)
 	go func() {

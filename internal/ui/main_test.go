@@ -77,7 +77,7 @@ func newAppWith(t testing.TB, ac appConfig) *app {
 	if ac.logs != nil {
 		logger = slog.New(slog.NewJSONHandler(ac.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	hub := live.NewHub(db.Pool(), logger)
+	hub := live.NewHub(db, logger)
 	go hub.Run(ctx)
 	m := metrics.New(metrics.Sources{Pool: db.Pool(), LiveConnections: hub.Connections, TickBatching: db.TickBatching})
 	opts := ui.Options{Live: hub, Metrics: m}
