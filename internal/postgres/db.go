@@ -100,8 +100,9 @@ func redactParseError(err error) string {
 // Close closes the pool.
 func (db *DB) Close() { db.pool.Close() }
 
-// Pool exposes the pool to the few callers that need raw access (readiness,
-// metrics, LISTEN, tests).
+// Pool exposes the pool to what must drive connections itself: the LISTEN
+// connection (Listener), the job queue (River), pool metrics, and tests
+// that reach under the store. Queries belong in store methods.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // Ping checks the database answers.

@@ -314,6 +314,31 @@ func (db *DB) OverdueCandidates(ctx context.Context, now time.Time) ([]int64, er
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
+// NotificationsBehind lists the deployments with events their
+// notifications have not caught up with (the catch-up sweep's work).
+//
+// It reads every deployment and every cursor: a hash join of two
+// sequential scans, about 30 ms at 50,000 deployments (1,500 pages) on a
+// 2-core machine, which the leader spends every sweep. No index helps: the
+// condition compares two tables, and indexing audit_seq would make every
+// change's update of its deployment row a non-HOT one, costing every tick
+// to save the sweep.
+func (db *DB) NotificationsBehind(ctx context.Context) ([]int64, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT d.id
+		FROM deployments d
+		LEFT JOIN notification_cursors c ON c.deployment_id = d.id
+		WHERE d.audit_seq > coalesce(c.seq, 0)`)
+	if err != nil {
+		return nil, fmt.Errorf("deployments behind their notifications: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("deployments behind their notifications: %w", err)
+	}
+	return ids, nil
+}
+
 // Email reads a mail for sending.
 func (db *DB) Email(ctx context.Context, id int64) (*signoff.Email, error) {
 	e, err := scanEmail(db.pool.QueryRow(ctx, `SELECT `+emailColumns+` FROM notification_emails WHERE id = $1`, id))
