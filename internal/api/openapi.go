@@ -11,9 +11,6 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// OpenAPI returns the API's OpenAPI 3.1 description.
-func OpenAPI() []byte { return openAPIDocument }
-
 // openAPI serves the description. It is public: it describes, it holds
 // nothing.
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
