@@ -87,23 +87,13 @@ func (n *NotifyTx) Commit(ctx context.Context) error {
 // Rollback abandons the run; after Commit it does nothing.
 func (n *NotifyTx) Rollback(ctx context.Context) { n.tx.Rollback(ctx) }
 
-const notifyEventsSQL = `
-		SELECT id, seq, at, coalesce(actor_id, 0), actor_name, action, target, payload
-		FROM audit_events
-		WHERE deployment_id = $1 AND seq > $2
-		ORDER BY seq`
-
 // Events returns the deployment's events after the cursor, in chain order.
 func (n *NotifyTx) Events(ctx context.Context) ([]signoff.Event, error) {
-	rows, err := n.tx.Query(ctx, notifyEventsSQL, n.DeploymentID, n.Seq)
+	events, err := deploymentEvents(ctx, n.tx, n.DeploymentID, n.Seq, 0)
 	if err != nil {
-		return nil, fmt.Errorf("notify deployment %d: events: %w", n.DeploymentID, err)
+		return nil, fmt.Errorf("notify: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (signoff.Event, error) {
-		e := signoff.Event{DeploymentID: n.DeploymentID}
-		err := r.Scan(&e.ID, &e.Seq, &e.At, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.Target, &e.Payload)
-		return e, err
-	})
+	return events, nil
 }
 
 // Advance moves the cursor.

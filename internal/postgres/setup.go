@@ -80,12 +80,10 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 	if tag.RowsAffected() == 0 {
 		return nil, signoff.Errorf(signoff.EFORBIDDEN, "This setup link is invalid, expired or already used.")
 	}
-	var id int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO users (email, name, password_hash, is_admin)
-		VALUES ($1, $2, $3, true) RETURNING id`, n.Email, n.Name, hash).Scan(&id)
+	// Written as every person is; the event below says it was the setup.
+	id, _, err := insertUser(ctx, tx, n, hash, signoff.EventActor{})
 	if err != nil {
-		return nil, fmt.Errorf("setup first admin: insert: %w", err)
+		return nil, err
 	}
 	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
 		Actor:  signoff.EventActor{ID: id, Name: n.Name, Via: "web"},
