@@ -17,6 +17,7 @@ import (
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/metrics"
 	"github.com/signoff/signoff/internal/notify"
+	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/ui"
 )
@@ -36,6 +37,9 @@ type App struct {
 	// the same DATA_DIR is refused. Without it (a shell command) the App
 	// joins the cluster a server hosts, if one runs.
 	Hosting bool
+	// PasswordCost is the argon2id cost of new password hashes; zero is
+	// the default. Tests lower it.
+	PasswordCost password.Params
 
 	cluster  *embeddedpg.Cluster
 	server   *http.Server
@@ -69,7 +73,7 @@ func (a *App) OpenDB(ctx context.Context, migrate bool) error {
 			return err
 		}
 	}
-	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger})
+	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger, PasswordCost: a.PasswordCost})
 	if err != nil {
 		return err
 	}
@@ -156,7 +160,7 @@ func (a *App) Serve(ctx context.Context) error {
 	// One LISTEN connection for the instance: live updates and
 	// notifications both hear every change on it.
 	changes := postgres.NewListener(a.DB.Pool(), a.Logger)
-	hub := live.NewHub(a.DB.Pool(), a.Logger)
+	hub := live.NewHub(a.DB, a.Logger)
 	hub.ListenOn(changes)
 	a.Notifier.ListenOn(changes)
 	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections,

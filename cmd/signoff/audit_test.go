@@ -88,7 +88,7 @@ func TestCLIExportAndVerify(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	db, err := postgres.Open(ctx, url, postgres.Options{})
+	db, err := postgres.Open(ctx, url, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -223,7 +223,7 @@ func TestCLIDemo(t *testing.T) {
 
 	// What the summary promises is in the database.
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, dbURL, postgres.Options{})
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

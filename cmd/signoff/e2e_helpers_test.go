@@ -84,6 +84,7 @@ func startApp(t *testing.T, dbURL string) *e2eApp {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	app := NewApp(cfg, logger)
+	app.PasswordCost = cheapPasswords
 	ctx, cancel := context.WithCancel(context.Background())
 
 	if err := app.OpenDB(ctx, false); err != nil {

@@ -31,9 +31,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 	pgtest.Main(m, pgtest.HashFS(migrations.FS), postgres.Migrate)
 }
+
+// cheapPasswords makes hashing cheap: the tests check behaviour, not
+// argon2's cost.
+var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // progressJS reads the overall "N / 179" of the deployment page.
 const progressJS = `(document.querySelector("[data-testid=progress] .progress-value") || {textContent: ""}).textContent.replace(/\s+/g, " ")`

@@ -193,7 +193,7 @@ func (cr *crowd) check(t *testing.T, db *postgres.DB) {
 func faultFixture(t *testing.T, dbURL string, people int) (*postgres.DB, []string, int64, []string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 4})
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 4, PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

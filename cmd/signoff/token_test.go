@@ -22,7 +22,7 @@ func TestCLITokens(t *testing.T) {
 	if err != nil || !signoff.LooksLikeToken(secret) {
 		t.Fatalf("token create: %q, %v; want the secret alone on stdout", secret, err)
 	}
-	db, err := postgres.Open(context.Background(), dbURL, postgres.Options{})
+	db, err := postgres.Open(context.Background(), dbURL, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,14 +14,16 @@ import (
 	"github.com/signoff/signoff/internal/audit"
 	"github.com/signoff/signoff/internal/metrics"
 	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/problem"
 )
 
 // API holds the handlers' dependencies.
 type API struct {
-	db      *postgres.DB
-	logger  *slog.Logger
-	signer  *audit.Signer
-	metrics *metrics.Metrics
+	db       *postgres.DB
+	logger   *slog.Logger
+	problems problem.Explainer // what a failed request shows (errors.go)
+	signer   *audit.Signer
+	metrics  *metrics.Metrics
 }
 
 // Options are the API's optional parts.
@@ -40,7 +42,8 @@ func New(db *postgres.DB, logger *slog.Logger, opt Options) *API {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{db: db, logger: logger, signer: opt.Signer, metrics: opt.Metrics}
+	return &API{db: db, logger: logger, signer: opt.Signer, metrics: opt.Metrics,
+		problems: problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable}}
 }
 
 // Routes declares every API route, relative to /api/v1, with the

@@ -34,5 +34,5 @@ func (a *API) deploymentExport(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	w.Write(file) // canonical bytes: re-encoding would break the signature
+	a.write(w, r, file) // canonical bytes: re-encoding would break the signature
 }

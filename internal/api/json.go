@@ -52,7 +52,17 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, status int, v any)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	a.write(w, r, append(b, '\n'))
+}
+
+// write sends the body of an answer whose status is set. It fails only
+// when the client has gone, and then there is nobody to tell: the log
+// notes it at debug level.
+func (a *API) write(w http.ResponseWriter, r *http.Request, b []byte) {
+	if _, err := w.Write(b); err != nil {
+		a.logger.LogAttrs(r.Context(), slog.LevelDebug, "api response write failed",
+			slog.String("request_id", w.Header().Get("X-Request-Id")), slog.Any("err", err))
+	}
 }
 
 // decode reads a request body that must hold exactly one JSON object into

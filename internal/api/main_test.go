@@ -27,9 +27,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 	pgtest.Main(m, pgtest.HashFS(migrations.FS), postgres.Migrate)
 }
+
+// cheapPasswords makes hashing cheap: the tests check behaviour, not
+// argon2's cost.
+var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 const (
 	testPassword = "correct horse battery"
@@ -51,7 +54,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestMetricsCountAPIChanges(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

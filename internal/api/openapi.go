@@ -11,12 +11,9 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// OpenAPI returns the API's OpenAPI 3.1 description.
-func OpenAPI() []byte { return openAPIDocument }
-
 // openAPI serves the description. It is public: it describes, it holds
 // nothing.
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(openAPIDocument)
+	a.write(w, r, openAPIDocument)
 }

@@ -369,7 +369,7 @@ func TestBulkZipProcess(t *testing.T) {
 	}
 	limit, _ := strconv.Atoi(os.Getenv(bulkChildLimit))
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, url, postgres.Options{})
+	db, err := postgres.Open(ctx, url, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

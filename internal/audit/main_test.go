@@ -18,9 +18,12 @@ import (
 
 func TestMain(m *testing.M) {
 	// Cheap hashes: signing re-checks a password eight times per deployment.
-	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 	pgtest.Main(m, pgtest.HashFS(migrations.FS), postgres.Migrate)
 }
+
+// cheapPasswords makes hashing cheap: the tests check behaviour, not
+// argon2's cost.
+var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // testSigner is the server key of the tests; otherSigner is someone else's.
 var (
@@ -51,7 +54,7 @@ const (
 func signedDeployment(t testing.TB, o audittest.Options) (*postgres.DB, *signoff.Record) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

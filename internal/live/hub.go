@@ -1,8 +1,8 @@
 // Package live carries changes to everyone watching a deployment, on every
 // app instance: store writes NOTIFY after each change, each instance LISTENs
 // on one connection and wakes its local subscribers, who then read what
-// they missed from the audit log. Who is watching is kept in PostgreSQL so
-// every instance sees the same list.
+// they missed from the audit log. Who is watching is kept in PostgreSQL
+// (the store's viewer methods) so every instance sees the same list.
 package live
 
 import (
@@ -18,14 +18,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
-
-// PresenceChannel carries "deployment id" when its set of viewers changes.
-const PresenceChannel = "signoff_presence"
 
 // Heartbeat is how often an instance refreshes its viewers; a viewer not
 // refreshed for three heartbeats is gone.
@@ -42,7 +38,7 @@ type Notice struct {
 
 // Hub fans notifications out to this instance's subscribers.
 type Hub struct {
-	pool     *pgxpool.Pool
+	db       *postgres.DB
 	logger   *slog.Logger
 	instance string
 	shared   bool // listens on the instance's shared listener (ListenOn)
@@ -63,10 +59,10 @@ type subscription struct {
 }
 
 // NewHub returns a hub; Run must be started for it to hear anything.
-func NewHub(pool *pgxpool.Pool, logger *slog.Logger) *Hub {
+func NewHub(db *postgres.DB, logger *slog.Logger) *Hub {
 	b := make([]byte, 8)
 	rand.Read(b)
-	return &Hub{pool: pool, logger: logger, instance: hex.EncodeToString(b),
+	return &Hub{db: db, logger: logger, instance: hex.EncodeToString(b),
 		subs: make(map[int64]map[*subscription]struct{})}
 }
 
@@ -80,7 +76,7 @@ func (h *Hub) ListenOn(l *postgres.Listener) {
 
 func (h *Hub) register(l *postgres.Listener) {
 	l.Handle(postgres.NotifyChannel, changeHandler{h})
-	l.Handle(PresenceChannel, presenceHandler{h})
+	l.Handle(postgres.PresenceChannel, presenceHandler{h})
 	l.Handle(postgres.SessionChannel, sessionHandler{h})
 }
 
@@ -93,7 +89,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	if h.shared {
 		<-ctx.Done()
 	} else {
-		l := postgres.NewListener(h.pool, h.logger)
+		l := postgres.NewListener(h.db.Pool(), h.logger)
 		h.register(l)
 		err = l.Listen(ctx)
 	}
@@ -224,15 +220,9 @@ func (h *Hub) Subscribe(ctx context.Context, deploymentID int64, viewer signoff.
 	h.subs[deploymentID][s] = struct{}{}
 	h.mu.Unlock()
 
-	_, err := h.pool.Exec(ctx, `
-		WITH v AS (
-		    INSERT INTO live_viewers (instance, connection, deployment_id, user_id, user_name)
-		    VALUES ($1, $2, $3, $4, $5)
-		)
-		SELECT pg_notify('`+PresenceChannel+`', $3::text)`, h.instance, s.id, deploymentID, viewer.ID, viewer.Name)
-	if err != nil {
+	if err := h.db.AddViewer(ctx, h.instance, s.id, deploymentID, viewer); err != nil {
 		h.remove(s)
-		return nil, fmt.Errorf("register viewer: %w", err)
+		return nil, err
 	}
 	return &Subscription{hub: h, sub: s}, nil
 }
@@ -242,10 +232,7 @@ func (s *Subscription) Close() {
 	s.hub.remove(s.sub)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, err := s.hub.pool.Exec(ctx, `
-		WITH v AS (DELETE FROM live_viewers WHERE instance = $1 AND connection = $2)
-		SELECT pg_notify('`+PresenceChannel+`', $3::bigint::text)`, s.hub.instance, s.sub.id, s.sub.deploymentID)
-	if err != nil {
+	if err := s.hub.db.RemoveViewer(ctx, s.hub.instance, s.sub.id, s.sub.deploymentID); err != nil {
 		// The row would linger (shown as watching) until it ages out.
 		s.hub.logger.Warn("live updates: unregister viewer", "err", err)
 	}
@@ -261,20 +248,9 @@ func (h *Hub) remove(s *subscription) {
 }
 
 // Viewers lists the distinct people watching a deployment on any instance.
+// A connection missing three heartbeats is gone.
 func (h *Hub) Viewers(ctx context.Context, deploymentID int64) ([]signoff.UserRef, error) {
-	rows, err := h.pool.Query(ctx, `
-		SELECT DISTINCT ON (user_id) user_id, user_name
-		FROM live_viewers
-		WHERE deployment_id = $1 AND seen_at > now() - $2::interval
-		ORDER BY user_id`, deploymentID, 3*Heartbeat)
-	if err != nil {
-		return nil, fmt.Errorf("viewers of deployment %d: %w", deploymentID, err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (signoff.UserRef, error) {
-		var u signoff.UserRef
-		err := r.Scan(&u.ID, &u.Name)
-		return u, err
-	})
+	return h.db.Viewers(ctx, deploymentID, 3*Heartbeat)
 }
 
 // Connections counts this instance's live connections (for metrics).
@@ -297,10 +273,9 @@ func (h *Hub) heartbeat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		_, err := h.pool.Exec(ctx, `
-			WITH fresh AS (UPDATE live_viewers SET seen_at = now() WHERE instance = $1)
-			DELETE FROM live_viewers WHERE seen_at < now() - $2::interval`, h.instance, 10*Heartbeat)
-		if err != nil && ctx.Err() == nil {
+		// Rows of an instance that died linger (not shown after three
+		// heartbeats) until ten have passed.
+		if err := h.db.RefreshViewers(ctx, h.instance, 10*Heartbeat); err != nil && ctx.Err() == nil {
 			h.logger.Warn("live updates: heartbeat", "err", err)
 		}
 	}

@@ -19,6 +19,10 @@ import (
 // parameters (the hash records its own), so logging in does not dominate.
 const Password = "load-generator-password"
 
+// loadPasswordCost is the load users' argon2id cost: their passwords guard
+// nothing.
+var loadPasswordCost = password.Params{Memory: 64, Time: 1, Threads: 1}
+
 // Result is a whole run: per-phase figures and the invariant check.
 type Result struct {
 	Stats      []*Stats
@@ -62,17 +66,58 @@ func Run(ctx context.Context, dbURL string, cfg Config) (*Result, error) {
 	if len(cfg.Phases) == 0 {
 		cfg.Phases = DefaultPhases
 	}
-	logf := func(format string, args ...any) {
-		if cfg.Log != nil {
-			fmt.Fprintf(cfg.Log, format+"\n", args...)
-		}
-	}
-	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
-	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 4})
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 4, PasswordCost: loadPasswordCost})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
+	w, err := setUp(ctx, db, cfg)
+	if err != nil {
+		return nil, err
+	}
+	transport := &http.Transport{MaxIdleConns: cfg.Clients * 2, MaxIdleConnsPerHost: cfg.Clients * 2, IdleConnTimeout: time.Minute}
+	defer transport.CloseIdleConnections()
+	if w.sessions, err = logIn(ctx, cfg.BaseURL, w.users, transport); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for _, phase := range cfg.Phases {
+		op, err := w.operation(phase)
+		if err != nil {
+			return nil, err
+		}
+		st := run(ctx, phase, cfg.Clients, cfg.Duration, op)
+		cfg.logf("%-12s %7d requests  %8.1f/s  p50 %-8s p95 %-8s p99 %-8s errors %d", st.Phase, st.Requests, st.RPS(),
+			round(st.Percentile(50)), round(st.Percentile(95)), round(st.Percentile(99)), st.Errors)
+		res.Stats = append(res.Stats, st)
+	}
+	if err := verify(ctx, db, append(w.spread, w.hot), res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// logf writes a progress line, if anyone reads them.
+func (cfg Config) logf(format string, args ...any) {
+	if cfg.Log != nil {
+		// A progress line that cannot be written is no reason to stop.
+		_, _ = fmt.Fprintf(cfg.Log, format+"\n", args...)
+	}
+}
+
+// world is what the phases act on: the load users, their logged-in
+// sessions and the deployments they tick.
+type world struct {
+	cfg      Config
+	users    []*signoff.User
+	sessions []*session
+	spread   []*target // the spread phase's deployments, a few people each
+	hot      *target   // the hot phase's one deployment, everyone on it
+}
+
+// setUp creates the run's users and deployments through the store, named
+// after the run so that runs never share them.
+func setUp(ctx context.Context, db *postgres.DB, cfg Config) (*world, error) {
 	if err := db.EnsureTemplate(ctx, checklist.Seed); err != nil {
 		return nil, err
 	}
@@ -80,10 +125,9 @@ func Run(ctx context.Context, dbURL string, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-
 	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
-	logf("setup: %d users, %d + 1 deployments (run %s)", cfg.Clients, cfg.Deployments, runID)
-	var users []*signoff.User
+	cfg.logf("setup: %d users, %d + 1 deployments (run %s)", cfg.Clients, cfg.Deployments, runID)
+	w := &world{cfg: cfg}
 	for i := range cfg.Clients {
 		u, err := db.CreateUser(ctx, signoff.NewUser{
 			Email: fmt.Sprintf("load-%s-%d@example.invalid", runID, i), Name: fmt.Sprintf("Load %d", i), Password: Password,
@@ -91,91 +135,85 @@ func Run(ctx context.Context, dbURL string, cfg Config) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create load user: %w", err)
 		}
-		users = append(users, u)
+		w.users = append(w.users, u)
 	}
-	newTarget := func(i int) (*target, error) {
-		d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: tmpl.Slug,
-			Service: "load-" + runID, Environment: "load", Version: "v" + strconv.Itoa(i)},
-			signoff.EventActor{ID: users[0].ID, Name: users[0].Name, Via: "cli"})
+	by := signoff.EventActor{ID: w.users[0].ID, Name: w.users[0].Name, Via: "cli"}
+	for i := range cfg.Deployments + 1 {
+		t, err := newTarget(ctx, db, signoff.NewDeployment{TemplateSlug: tmpl.Slug,
+			Service: "load-" + runID, Environment: "load", Version: "v" + strconv.Itoa(i)}, by)
 		if err != nil {
 			return nil, err
 		}
-		items, err := db.Items(ctx, d.ID, "")
-		if err != nil {
-			return nil, err
+		if i < cfg.Deployments {
+			w.spread = append(w.spread, t)
+		} else {
+			w.hot = t
 		}
-		t := &target{id: d.ID, expected: map[string]signoff.ItemState{}, uncertain: map[string]bool{}}
-		for _, it := range items {
-			if !it.HasChildren {
-				t.leaves = append(t.leaves, it.Path)
-			}
-		}
-		return t, nil
 	}
-	var spread []*target
-	for i := range cfg.Deployments {
-		t, err := newTarget(i)
-		if err != nil {
-			return nil, err
-		}
-		spread = append(spread, t)
-	}
-	hot, err := newTarget(cfg.Deployments)
+	return w, nil
+}
+
+// newTarget creates a deployment and notes its leaves, the items ticked.
+func newTarget(ctx context.Context, db *postgres.DB, n signoff.NewDeployment, by signoff.EventActor) (*target, error) {
+	d, err := db.CreateDeployment(ctx, n, by)
 	if err != nil {
 		return nil, err
 	}
+	items, err := db.Items(ctx, d.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	t := &target{id: d.ID, expected: map[string]signoff.ItemState{}, uncertain: map[string]bool{}}
+	for _, it := range items {
+		if !it.HasChildren {
+			t.leaves = append(t.leaves, it.Path)
+		}
+	}
+	return t, nil
+}
 
-	transport := &http.Transport{MaxIdleConns: cfg.Clients * 2, MaxIdleConnsPerHost: cfg.Clients * 2, IdleConnTimeout: time.Minute}
-	defer transport.CloseIdleConnections()
+// logIn signs every user in, each with a cookie jar of their own.
+func logIn(ctx context.Context, base string, users []*signoff.User, transport http.RoundTripper) ([]*session, error) {
 	sessions := make([]*session, len(users))
 	for i, u := range users {
-		sessions[i] = newSession(cfg.BaseURL, u.Email, transport)
+		sessions[i] = newSession(base, u.Email, transport)
 		if err := sessions[i].login(ctx, Password); err != nil {
 			return nil, err
 		}
 	}
+	return sessions, nil
+}
 
-	res := &Result{}
-	for _, phase := range cfg.Phases {
-		var st *Stats
-		switch phase {
-		case PhaseReadFloor:
-			st = run(ctx, phase, cfg.Clients, cfg.Duration, func(ctx context.Context, c, n int) error {
-				code, err := sessions[c].get(ctx, "/_load/read-floor")
-				return expect(code, err, http.StatusOK)
-			})
-		case PhaseWriteFloor:
-			st = run(ctx, phase, cfg.Clients, cfg.Duration, func(ctx context.Context, c, n int) error {
-				code, err := sessions[c].post(ctx, "/_load/write-floor", nil, true)
-				return expect(code, err, http.StatusOK)
-			})
-		case PhaseTickSpread:
-			st = run(ctx, phase, cfg.Clients, cfg.Duration, ticker(sessions, func(c int) (*target, int, int) {
-				per := (cfg.Clients + cfg.Deployments - 1) / cfg.Deployments
-				return spread[c%cfg.Deployments], c / cfg.Deployments, per
-			}))
-		case PhaseTickHot:
-			st = run(ctx, phase, cfg.Clients, cfg.Duration, ticker(sessions, func(c int) (*target, int, int) {
-				return hot, c, cfg.Clients
-			}))
-		case PhasePage:
-			st = run(ctx, phase, cfg.Clients, cfg.Duration, func(ctx context.Context, c, n int) error {
-				code, err := sessions[c].get(ctx, "/deployments/"+strconv.FormatInt(spread[c%len(spread)].id, 10))
-				return expect(code, err, http.StatusOK)
-			})
-		default:
-			return nil, fmt.Errorf("unknown phase %q", phase)
-		}
-		logf("%-12s %7d requests  %8.1f/s  p50 %-8s p95 %-8s p99 %-8s errors %d", st.Phase, st.Requests, st.RPS(),
-			round(st.Percentile(50)), round(st.Percentile(95)), round(st.Percentile(99)), st.Errors)
-		res.Stats = append(res.Stats, st)
+// operation is what each client does, again and again, in a phase.
+func (w *world) operation(phase string) (func(ctx context.Context, c, n int) error, error) {
+	clients, deployments := w.cfg.Clients, w.cfg.Deployments
+	switch phase {
+	case PhaseReadFloor:
+		return func(ctx context.Context, c, n int) error {
+			code, err := w.sessions[c].get(ctx, "/_load/read-floor")
+			return expect(code, err, http.StatusOK)
+		}, nil
+	case PhaseWriteFloor:
+		return func(ctx context.Context, c, n int) error {
+			code, err := w.sessions[c].post(ctx, "/_load/write-floor", nil, true)
+			return expect(code, err, http.StatusOK)
+		}, nil
+	case PhaseTickSpread:
+		return ticker(w.sessions, func(c int) (*target, int, int) {
+			per := (clients + deployments - 1) / deployments
+			return w.spread[c%deployments], c / deployments, per
+		}), nil
+	case PhaseTickHot:
+		return ticker(w.sessions, func(c int) (*target, int, int) {
+			return w.hot, c, clients
+		}), nil
+	case PhasePage:
+		return func(ctx context.Context, c, n int) error {
+			code, err := w.sessions[c].get(ctx, "/deployments/"+strconv.FormatInt(w.spread[c%len(w.spread)].id, 10))
+			return expect(code, err, http.StatusOK)
+		}, nil
 	}
-
-	targets := append(spread, hot)
-	if err := verify(ctx, db, targets, res); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return nil, fmt.Errorf("unknown phase %q", phase)
 }
 
 // ticker returns an operation in which client c flips, round robin, the

@@ -55,7 +55,7 @@ func benchTick(b *testing.B, setup string, deployments int) {
 	}
 	if setup != "none" {
 		logger := slog.New(slog.DiscardHandler)
-		hub := live.NewHub(e.db.Pool(), logger)
+		hub := live.NewHub(e.db, logger)
 		ctx, cancel := context.WithCancel(e.ctx)
 		var wg sync.WaitGroup
 		if setup == "notifier" { // as the app runs them

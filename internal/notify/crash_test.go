@@ -37,7 +37,7 @@ func TestCrashWorker(t *testing.T) {
 		t.Skip("the worker process of TestKilledMidDeliveryDeliversOnceAfterRestart")
 	}
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, url, postgres.Options{})
+	db, err := postgres.Open(ctx, url, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

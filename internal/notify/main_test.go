@@ -26,9 +26,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 	pgtest.Main(m, pgtest.HashFS(migrations.FS), postgres.Migrate)
 }
+
+// cheapPasswords makes hashing cheap: the tests check behaviour, not
+// argon2's cost.
+var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // mini is a small template: 3 items before, 2 due in the first 2 hours
 // after go-live, two technical slots and a final approval.
@@ -98,7 +101,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 // open opens another store on the test database.
 func (e *env) open() *postgres.DB {
 	e.t.Helper()
-	db, err := postgres.Open(e.ctx, e.url, postgres.Options{})
+	db, err := postgres.Open(e.ctx, e.url, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		e.t.Fatal(err)
 	}

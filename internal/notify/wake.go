@@ -17,7 +17,8 @@ import (
 // How an instance learns which deployments to sync. Nothing is written for
 // it in a change's transaction: the change bumps deployments.audit_seq, and
 // notification_cursors records how far notifications got, so the work to
-// do is always in the database (behindSQL). Two things point at it:
+// do is always in the database (postgres.NotificationsBehind). Two things
+// point at it:
 //
 //   - the NOTIFY every committed deployment change sends on
 //     postgres.NotifyChannel, heard by every instance's listener, which asks
@@ -28,26 +29,9 @@ import (
 //     SweepInterval on the instance elected leader (a NOTIFY lost any
 //     other way, a sync that failed on an instance that died).
 
-// behindSQL lists the deployments with events their notifications have not
-// caught up with. It reads every deployment and every cursor: a hash join
-// of two sequential scans, about 30 ms at 50,000 deployments (1,500 pages)
-// on a 2-core machine, which the leader spends every SweepInterval. No
-// index helps: the condition compares two tables, and indexing audit_seq
-// would make every change's update of its deployment row a non-HOT one,
-// costing every tick to save the sweep.
-const behindSQL = `
-	SELECT d.id
-	FROM deployments d
-	LEFT JOIN notification_cursors c ON c.deployment_id = d.id
-	WHERE d.audit_seq > coalesce(c.seq, 0)`
-
 // sweep asks for every deployment behind its cursor to be synced now.
 func (n *Notifier) sweep(ctx context.Context) error {
-	rows, err := n.db.Pool().Query(ctx, behindSQL)
-	if err != nil {
-		return fmt.Errorf("notifications: catch-up sweep: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids, err := n.db.NotificationsBehind(ctx)
 	if err != nil {
 		return fmt.Errorf("notifications: catch-up sweep: %w", err)
 	}
@@ -76,7 +60,11 @@ func (n *Notifier) listen(ctx context.Context) {
 	}
 	l := postgres.NewListener(n.db.Pool(), n.logger)
 	l.Handle(postgres.NotifyChannel, changeHandler{n})
-	l.Listen(ctx) // returns when ctx ends
+	// Listen reconnects by itself and returns when ctx ends; anything else
+	// would leave the notifier deaf until the next sweep, so it is said.
+	if err := l.Listen(ctx); err != nil && ctx.Err() == nil {
+		n.logger.Error("notifications: listener stopped; changes are found by the sweep only", "err", err)
+	}
 }
 
 type changeHandler struct{ n *Notifier }

@@ -32,10 +32,8 @@ const (
 
 var b64 = base64.RawStdEncoding
 
-// Hash returns the PHC-encoded argon2id hash of pw.
-func Hash(pw string) (string, error) { return HashWith(pw, Default) }
-
-// HashWith hashes with explicit parameters (tests use cheap ones).
+// HashWith returns the PHC-encoded argon2id hash of pw at cost p (the
+// store's: postgres.Options.PasswordCost).
 func HashWith(pw string, p Params) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {

@@ -30,18 +30,31 @@ const (
 )
 
 // Events returns a deployment's audit events in chain order, from seq after
-// onwards (after = 0 for all). deploymentID 0 reads the system chain.
+// onwards (after = 0 for all), at most limit (0: no limit). deploymentID 0
+// reads the system chain.
 func (db *DB) Events(ctx context.Context, deploymentID int64, after int64, limit int) ([]signoff.Event, error) {
+	if deploymentID != 0 {
+		return deploymentEvents(ctx, db.pool, deploymentID, after, limit)
+	}
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	var rows pgx.Rows
-	var err error
-	if deploymentID == 0 {
-		rows, err = db.pool.Query(ctx, systemEventsSQL, after, limit)
-	} else {
-		rows, err = db.pool.Query(ctx, deploymentEventsSQL, deploymentID, after, limit)
+	rows, err := db.pool.Query(ctx, systemEventsSQL, after, limit)
+	return scanEvents(rows, err, deploymentID)
+}
+
+// deploymentEvents is Events on q: the pool, or a transaction that reads
+// the events with what else it reads (an export's snapshot, a
+// notification run).
+func deploymentEvents(ctx context.Context, q querier, deploymentID, after int64, limit int) ([]signoff.Event, error) {
+	if limit <= 0 {
+		limit = 1 << 30
 	}
+	rows, err := q.Query(ctx, deploymentEventsSQL, deploymentID, after, limit)
+	return scanEvents(rows, err, deploymentID)
+}
+
+func scanEvents(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events of deployment %d: %w", deploymentID, err)
 	}

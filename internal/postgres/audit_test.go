@@ -170,7 +170,7 @@ func TestAuditLogAppendOnlyByPrivileges(t *testing.T) {
 	// The app, as the app role: it starts (schema check included), and its
 	// ordinary writes work: people, a template, a deployment ticked, noted,
 	// commented, taken live and signed off to the final approval.
-	db, err := postgres.Open(ctx, appURL, postgres.Options{})
+	db, err := postgres.Open(ctx, appURL, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

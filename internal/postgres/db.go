@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -28,12 +29,22 @@ type DB struct {
 	templates sync.Map // int64 -> *signoff.Template
 
 	ticks tickLines // ticks waiting for their deployment (tick_line.go)
+
+	passwordCost password.Params
+	// dummyHash is checked when no user matches, so a wrong email costs as
+	// much time as a wrong password and does not reveal who has an account.
+	dummyHash func() string
 }
 
-// Options tune the connection pool.
+// Options tune the store.
 type Options struct {
 	MaxConns int32
 	Logger   *slog.Logger
+	// PasswordCost is the argon2id cost of new password hashes; zero is
+	// password.Default. Tests and the load generator, whose passwords guard
+	// nothing, pass a cheap one. A hash records its own cost, so one made
+	// at any cost still checks.
+	PasswordCost password.Params
 }
 
 // Open connects to PostgreSQL and checks the connection.
@@ -63,8 +74,19 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &DB{pool: pool, logger: logger, ticks: tickLines{lines: map[int64]*tickLine{}}}, nil
+	cost := opt.PasswordCost
+	if cost == (password.Params{}) {
+		cost = password.Default
+	}
+	return &DB{pool: pool, logger: logger, ticks: tickLines{lines: map[int64]*tickLine{}}, passwordCost: cost,
+		dummyHash: sync.OnceValue(func() string {
+			h, _ := password.HashWith("signoff-timing-equaliser", cost)
+			return h
+		})}, nil
 }
+
+// hashPassword hashes a new password at the store's cost.
+func (db *DB) hashPassword(pw string) (string, error) { return password.HashWith(pw, db.passwordCost) }
 
 // redactParseError keeps a password in a malformed URL out of the logs.
 func redactParseError(err error) string {
@@ -78,8 +100,9 @@ func redactParseError(err error) string {
 // Close closes the pool.
 func (db *DB) Close() { db.pool.Close() }
 
-// Pool exposes the pool to the few callers that need raw access (readiness,
-// metrics, LISTEN, tests).
+// Pool exposes the pool to what must drive connections itself: the LISTEN
+// connection (Listener), the job queue (River), pool metrics, and tests
+// that reach under the store. Queries belong in store methods.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // Ping checks the database answers.

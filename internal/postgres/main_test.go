@@ -19,17 +19,19 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// Cheap hashes: the tests check behaviour, not argon2's cost.
-	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 	pgtest.Main(m, pgtest.HashFS(migrations.FS), postgres.Migrate)
 }
+
+// cheapPasswords makes hashing cheap: the tests check behaviour, not
+// argon2's cost.
+var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // openDB gives the test a store on a fresh database holding the seed
 // template.
 func openDB(t testing.TB) *postgres.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +109,7 @@ func wantCode(t testing.TB, err error, code string) {
 func openDBWith(t testing.TB, opt postgres.Options) *postgres.DB {
 	t.Helper()
 	ctx := context.Background()
+	opt.PasswordCost = cheapPasswords
 	db, err := postgres.Open(ctx, pgtest.URL(t), opt)
 	if err != nil {
 		t.Fatal(err)

@@ -154,7 +154,7 @@ func TestMigrationsUpDownAndUpAgainOnAnEmptyDatabase(t *testing.T) {
 	if v := status(); v != postgres.SchemaVersion() {
 		t.Fatalf("after up again: version %d", v)
 	}
-	db, err := postgres.Open(ctx, url, postgres.Options{})
+	db, err := postgres.Open(ctx, url, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestMigrationsCheckSchemaRefusesAnotherVersion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.URL(t) // migrated
-	db, err := postgres.Open(ctx, url, postgres.Options{})
+	db, err := postgres.Open(ctx, url, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestMigrationsCheckSchemaRefusesAnotherVersion(t *testing.T) {
 		t.Fatalf("CheckSchema on a dirty schema: %v", err)
 	}
 	// An empty database says how to fix it too.
-	empty, err := postgres.Open(ctx, emptyDatabase(t), postgres.Options{})
+	empty, err := postgres.Open(ctx, emptyDatabase(t), postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,7 +216,7 @@ func TestProgressMigrationCountsExistingDeployments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	db, err := postgres.Open(ctx, url, postgres.Options{})
+	db, err := postgres.Open(ctx, url, postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}

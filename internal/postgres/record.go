@@ -42,46 +42,16 @@ func (db *DB) DeploymentRecord(ctx context.Context, id int64) (*signoff.Record, 
 	if rec.Slots, err = db.slots(ctx, tx, id); err != nil {
 		return nil, err
 	}
-	if rec.Signatures, err = recordSignatures(ctx, tx, id); err != nil {
+	if rec.Signatures, err = signatures(ctx, tx, id); err != nil {
 		return nil, err
 	}
 	if rec.Comments, err = recordComments(ctx, tx, id); err != nil {
 		return nil, err
 	}
-	if rec.Events, err = recordEvents(ctx, tx, id); err != nil {
+	if rec.Events, err = deploymentEvents(ctx, tx, id, 0, 0); err != nil {
 		return nil, err
 	}
 	return rec, tx.Commit(ctx)
-}
-
-func recordSignatures(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Signature, error) {
-	rows, err := tx.Query(ctx, `
-		SELECT s.id, s.slot, s.role_name, s.signer_id, s.signer_name, s.meaning, s.signed_at,
-		       s.checklist_hash, s.checklist_rev, s.audit_seq, s.ended_at, s.ended_by, e.name,
-		       coalesce(s.end_reason, '')
-		FROM signoffs s
-		LEFT JOIN users e ON e.id = s.ended_by
-		WHERE s.deployment_id = $1
-		ORDER BY s.audit_seq, s.id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("signatures of deployment %d: %w", id, err)
-	}
-	defer rows.Close()
-	var out []signoff.Signature
-	for rows.Next() {
-		s := signoff.Signature{DeploymentID: id}
-		var endedBy *int64
-		var endedByName *string
-		if err := rows.Scan(&s.ID, &s.Slot, &s.Role, &s.Signer.ID, &s.Signer.Name, &s.Meaning, &s.SignedAt,
-			&s.ChecklistHash, &s.ChecklistRev, &s.AuditSeq, &s.EndedAt, &endedBy, &endedByName, &s.EndReason); err != nil {
-			return nil, fmt.Errorf("signatures of deployment %d: %w", id, err)
-		}
-		if endedBy != nil && endedByName != nil {
-			s.EndedBy = &signoff.UserRef{ID: *endedBy, Name: *endedByName}
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 func recordComments(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Comment, error) {
@@ -106,30 +76,6 @@ func recordComments(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Comment
 	return out, rows.Err()
 }
 
-const recordEventsSQL = `
-		SELECT id, seq, at, coalesce(actor_id, 0), actor_name, action, target, payload, prev_hash, hash
-		FROM audit_events
-		WHERE deployment_id = $1
-		ORDER BY seq`
-
-func recordEvents(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Event, error) {
-	rows, err := tx.Query(ctx, recordEventsSQL, id)
-	if err != nil {
-		return nil, fmt.Errorf("events of deployment %d: %w", id, err)
-	}
-	defer rows.Close()
-	var out []signoff.Event
-	for rows.Next() {
-		e := signoff.Event{DeploymentID: id}
-		if err := rows.Scan(&e.ID, &e.Seq, &e.At, &e.Actor.ID, &e.Actor.Name,
-			&e.Action, &e.Target, &e.Payload, &e.PrevHash, &e.Hash); err != nil {
-			return nil, fmt.Errorf("events of deployment %d: %w", id, err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 // CompletedDeploymentIDs pages through the completed deployments that match
 // f (created in [From, To), service, environment, signer), oldest id first:
 // the ids after the given one, at most limit of them. Paging by id rather
@@ -138,23 +84,7 @@ func recordEvents(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Event, er
 func (db *DB) CompletedDeploymentIDs(ctx context.Context, f signoff.DeploymentFilter, after int64, limit int) ([]int64, error) {
 	args := []any{after}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where := []string{"d.id > $1", "d.status = 'completed'"}
-	if f.Service != "" {
-		where = append(where, "d.service ILIKE "+arg("%"+likeEscape(f.Service)+"%"))
-	}
-	if f.Environment != "" {
-		where = append(where, "d.environment = "+arg(f.Environment))
-	}
-	if f.From != nil {
-		where = append(where, "d.created_at >= "+arg(*f.From))
-	}
-	if f.To != nil {
-		where = append(where, "d.created_at < "+arg(*f.To))
-	}
-	if f.Signer != "" {
-		where = append(where, `EXISTS (SELECT 1 FROM signoffs s WHERE s.deployment_id = d.id
-			AND s.ended_at IS NULL AND s.signer_name ILIKE `+arg("%"+likeEscape(f.Signer)+"%")+`)`)
-	}
+	where := append([]string{"d.id > $1", "d.status = 'completed'"}, filterConditions(f, arg)...)
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}

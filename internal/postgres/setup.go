@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -57,7 +56,7 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	hash, err := password.HashWith(n.Password, PasswordParams)
+	hash, err := db.hashPassword(n.Password)
 	if err != nil {
 		return nil, fmt.Errorf("setup first admin: %w", err)
 	}
@@ -81,12 +80,10 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 	if tag.RowsAffected() == 0 {
 		return nil, signoff.Errorf(signoff.EFORBIDDEN, "This setup link is invalid, expired or already used.")
 	}
-	var id int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO users (email, name, password_hash, is_admin)
-		VALUES ($1, $2, $3, true) RETURNING id`, n.Email, n.Name, hash).Scan(&id)
+	// Written as every person is; the event below says it was the setup.
+	id, _, err := insertUser(ctx, tx, n, hash, signoff.EventActor{})
 	if err != nil {
-		return nil, fmt.Errorf("setup first admin: insert: %w", err)
+		return nil, err
 	}
 	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
 		Actor:  signoff.EventActor{ID: id, Name: n.Name, Via: "web"},
@@ -112,7 +109,7 @@ func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.Event
 	if err := n.Validate(); err != nil {
 		return nil, "", err
 	}
-	hash, err := password.HashWith(n.Password, PasswordParams)
+	hash, err := db.hashPassword(n.Password)
 	if err != nil {
 		return nil, "", fmt.Errorf("invite: %w", err)
 	}
@@ -209,7 +206,7 @@ func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User
 	if err := signoff.ValidatePassword(pw); err != nil {
 		return nil, err
 	}
-	hash, err := password.HashWith(pw, PasswordParams)
+	hash, err := db.hashPassword(pw)
 	if err != nil {
 		return nil, fmt.Errorf("accept invitation: %w", err)
 	}

@@ -258,29 +258,37 @@ func scanSlots(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Slot, er
 	return out, rows.Err()
 }
 
-// Signatures lists every signature a deployment has had, standing or ended.
+// Signatures lists every signature a deployment has had, standing or
+// ended, in the order the audit chain records them.
 func (db *DB) Signatures(ctx context.Context, deploymentID int64) ([]signoff.Signature, error) {
-	rows, err := db.pool.Query(ctx, `
+	return signatures(ctx, db.pool, deploymentID)
+}
+
+const signaturesSQL = `
 		SELECT s.id, s.slot, s.role_name, s.signer_id, s.signer_name, s.meaning, s.signed_at,
-		       s.checklist_hash, s.checklist_rev, s.audit_seq, s.ended_at, s.ended_by, e.name, coalesce(s.end_reason, '')
+		       s.checklist_hash, s.checklist_rev, s.audit_seq, s.ended_at, s.ended_by, e.name,
+		       coalesce(s.end_reason, '')
 		FROM signoffs s
 		LEFT JOIN users e ON e.id = s.ended_by
 		WHERE s.deployment_id = $1
-		ORDER BY s.signed_at, s.id`, deploymentID)
+		ORDER BY s.audit_seq, s.id`
+
+// signatures is Signatures on q: the pool, or an export's snapshot.
+func signatures(ctx context.Context, q querier, deploymentID int64) ([]signoff.Signature, error) {
+	rows, err := q.Query(ctx, signaturesSQL, deploymentID)
 	if err != nil {
 		return nil, fmt.Errorf("signatures of deployment %d: %w", deploymentID, err)
 	}
 	defer rows.Close()
 	var out []signoff.Signature
 	for rows.Next() {
-		var s signoff.Signature
+		s := signoff.Signature{DeploymentID: deploymentID}
 		var endedBy *int64
 		var endedByName *string
 		if err := rows.Scan(&s.ID, &s.Slot, &s.Role, &s.Signer.ID, &s.Signer.Name, &s.Meaning, &s.SignedAt,
 			&s.ChecklistHash, &s.ChecklistRev, &s.AuditSeq, &s.EndedAt, &endedBy, &endedByName, &s.EndReason); err != nil {
 			return nil, fmt.Errorf("signatures of deployment %d: %w", deploymentID, err)
 		}
-		s.DeploymentID = deploymentID
 		if endedBy != nil && endedByName != nil {
 			s.EndedBy = &signoff.UserRef{ID: *endedBy, Name: *endedByName}
 		}

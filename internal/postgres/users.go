@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,15 +13,12 @@ import (
 	"github.com/signoff/signoff/internal/signoff"
 )
 
-// PasswordParams is the argon2id cost used for new hashes; tests lower it.
-var PasswordParams = password.Default
-
 // CreateUser adds a person with the given roles and records it.
 func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.EventActor) (*signoff.User, error) {
 	if err := n.Validate(); err != nil {
 		return nil, err
 	}
-	hash, err := password.HashWith(n.Password, PasswordParams)
+	hash, err := db.hashPassword(n.Password)
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
@@ -165,13 +161,6 @@ const (
 	MaxFailuresPerAddress = 100
 )
 
-// dummyHash is checked when no user matches, so a wrong email costs as much
-// time as a wrong password and does not reveal who has an account.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := password.HashWith("signoff-timing-equaliser", PasswordParams)
-	return h
-})
-
 // Authenticate checks an email and password. Attempts are limited per
 // email and per client address (see passwordAttempt).
 func (db *DB) Authenticate(ctx context.Context, email, pw, clientIP string) (*signoff.User, error) {
@@ -182,7 +171,7 @@ func (db *DB) Authenticate(ctx context.Context, email, pw, clientIP string) (*si
 		var active bool
 		err := db.pool.QueryRow(ctx, `SELECT id, password_hash, active FROM users WHERE lower(email) = lower($1)`, email).Scan(&id, &hash, &active)
 		if errors.Is(err, pgx.ErrNoRows) {
-			hash = dummyHash()
+			hash = db.dummyHash()
 		} else if err != nil {
 			return false, fmt.Errorf("authenticate: %w", err)
 		}
@@ -306,7 +295,7 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, pw string, actor si
 	if err := signoff.ValidatePassword(pw); err != nil {
 		return err
 	}
-	hash, err := password.HashWith(pw, PasswordParams)
+	hash, err := db.hashPassword(pw)
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -56,7 +57,7 @@ func (s *Server) personCreate(w http.ResponseWriter, r *http.Request) {
 		IsAdmin: f.Admin, IsAuditor: f.Auditor, Roles: f.Roles}, actor(r))
 	if err != nil {
 		if code := signoff.ErrorCode(err); code == signoff.EINVALID || code == signoff.ECONFLICT {
-			s.renderPeople(w, r, statusFor[code], peopleView{Form: f, Error: signoff.ErrorMessage(err)})
+			s.renderPeople(w, r, problem.Status(code), peopleView{Form: f, Error: signoff.ErrorMessage(err)})
 			return
 		}
 		s.fail(w, r, err)
@@ -185,7 +186,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if code := signoff.ErrorCode(err); code == signoff.EINVALID {
 			f.Error = signoff.ErrorMessage(err)
-			s.render(w, r, statusFor[code], invitePage(s.page(w, r, "Welcome to Signoff", ""), f))
+			s.render(w, r, problem.Status(code), invitePage(s.page(w, r, "Welcome to Signoff", ""), f))
 			return
 		}
 		s.fail(w, r, err)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -60,7 +61,7 @@ func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request) {
 		Secret: r.PostFormValue("secret"), Events: f.Events}, actor(r))
 	if err != nil {
 		if code := signoff.ErrorCode(err); code == signoff.EINVALID {
-			s.renderWebhooks(w, r, statusFor[code], webhooksView{Form: f, Error: signoff.ErrorMessage(err)})
+			s.renderWebhooks(w, r, problem.Status(code), webhooksView{Form: f, Error: signoff.ErrorMessage(err)})
 			return
 		}
 		s.fail(w, r, err)

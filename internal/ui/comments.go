@@ -7,11 +7,6 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-type commentsView struct {
-	V    *deploymentView
-	Path string
-}
-
 // commentList shows an item's comments: a page of its own without
 // JavaScript, the thread's fragment for HTMX.
 func (s *Server) commentList(w http.ResponseWriter, r *http.Request) {

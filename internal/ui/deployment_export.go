@@ -59,7 +59,7 @@ func (s *Server) deploymentExport(format string) http.HandlerFunc {
 		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, audit.FileBase(rec.Deployment), format))
 		h.Set("Content-Length", strconv.Itoa(buf.Len()))
 		h.Set("Cache-Control", "private, no-store")
-		buf.WriteTo(w)
+		s.write(w, r, buf.Bytes())
 	}
 }
 
@@ -72,12 +72,15 @@ func (s *Server) signingKey(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Vary", "Accept")
 	if r.URL.Query().Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
+		b, err := json.MarshalIndent(audit.PublicKeyInfo(pub), "", "  ")
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("signing key as JSON: %w", err))
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(audit.PublicKeyInfo(pub))
+		s.write(w, r, append(b, '\n'))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte(audit.PublicKeyText(pub)))
+	s.write(w, r, []byte(audit.PublicKeyText(pub)))
 }

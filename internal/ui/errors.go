@@ -1,71 +1,21 @@
 package ui
 
 import (
-	"context"
-	"errors"
-	"log/slog"
 	"net/http"
 
-	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
-// statusFor maps each domain error code to its HTTP status: the one place
-// where the two meet.
-var statusFor = map[string]int{
-	signoff.EINVALID:      http.StatusBadRequest,
-	signoff.ENOTFOUND:     http.StatusNotFound,
-	signoff.ECONFLICT:     http.StatusConflict,
-	signoff.ELOCKED:       http.StatusLocked,
-	signoff.EUNAUTHORIZED: http.StatusUnauthorized,
-	signoff.EFORBIDDEN:    http.StatusForbidden,
-	signoff.ERATELIMIT:    http.StatusTooManyRequests,
-	signoff.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	signoff.EINTERNAL:     http.StatusInternalServerError,
-}
-
-// problem is an error ready to show: a status, a title and a message a
-// person can act on. Internal detail never gets into one.
-type problem struct {
-	Status  int
-	Title   string
-	Message string
-	Code    string
-}
-
-// problemFor turns any error into what the client may see, logging what it
-// must not.
-func (s *Server) problemFor(r *http.Request, err error) problem {
-	code := signoff.ErrorCode(err)
-	if code == signoff.EINTERNAL {
-		if errors.Is(err, context.Canceled) {
-			return problem{Status: 499, Title: "Cancelled", Message: "The request was cancelled.", Code: code}
-		}
-		if postgres.IsUnavailable(err) {
-			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "database unavailable",
-				slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
-			return problem{Status: http.StatusServiceUnavailable, Title: "Temporarily unavailable",
-				Message: "The database cannot be reached right now. Nothing was changed; try again in a moment.", Code: "unavailable"}
-		}
-		s.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("request_id", requestID(r.Context())), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Any("err", err))
-		return problem{Status: http.StatusInternalServerError, Title: "Something went wrong",
-			Message: "Internal error. Nothing was changed. The problem was logged with request id " + requestID(r.Context()) + ".", Code: code}
-	}
-	status := statusFor[code]
-	return problem{Status: status, Title: http.StatusText(status), Message: signoff.ErrorMessage(err), Code: code}
-}
-
 // fail answers a failed request: a flash fragment for HTMX, else a page.
+// Which status and which words are internal/problem's to decide, the same
+// as for the API.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	p := s.problemFor(r, err)
-	if p.Status == 499 {
+	p := s.problems.Explain(r, requestID(r.Context()), err)
+	if p.ClientGone() {
 		return
 	}
-	if p.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "2")
-	}
+	p.SetHeaders(w.Header())
 	if isHTMX(r) {
 		// Errors land in the page's flash region, whatever the target was.
 		w.Header().Set("HX-Retarget", "#flash")
@@ -73,7 +23,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.render(w, r, p.Status, flashMessage("error", p.Message))
 		return
 	}
-	s.render(w, r, p.Status, errorPage(s.page(w, r, p.Title, ""), p))
+	s.render(w, r, p.Status, errorPage(s.page(w, r, p.Title, ""), p.Message))
 }
 
 func isHTMX(r *http.Request) bool {
@@ -88,8 +38,10 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	}))).ServeHTTP(w, r)
 }
 
+// methodNotAllowed answers in plain text: whoever sends a wrong method to
+// a page's address is a script, not a person reading a page.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusMethodNotAllowed)
-	w.Write([]byte("Method not allowed.\n"))
+	w.WriteHeader(problem.Status(problem.MethodNotAllowed))
+	s.write(w, r, []byte("Method not allowed.\n"))
 }

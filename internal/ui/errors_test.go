@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/signoff/signoff/internal/signoff"
 )
 
 // logBuffer collects the app's JSON log lines from every goroutine.
@@ -119,4 +121,65 @@ func TestInternalErrorShowsRequestIDAndLogsDetailWithoutSecrets(t *testing.T) {
 	if t.Failed() {
 		t.Logf("log:\n%s", all)
 	}
+}
+
+// The same failure answers the same status from a page, an HTMX request
+// and the API: one table (internal/problem) decides for all three.
+func TestSameErrorSameStatusOnPagesAndAPI(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.user("Alice Chen", false, false)
+	audrey := a.user("Audrey Auditor", false, true)
+	d := a.deployment(alice)
+	// Tokens are issued up front: with the audit log broken below,
+	// issuing one would fail too.
+	secrets := map[int64]string{}
+	for _, u := range []*signoff.User{alice, audrey} {
+		_, secret, err := a.db.CreateToken(t.Context(), signoff.NewToken{Name: "status check " + u.Name, UserID: u.ID},
+			signoff.EventActor{Name: "test", Via: "cli"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[u.ID] = secret
+	}
+	api := func(u *signoff.User, method, path, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, a.srv.URL+"/api/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secrets[u.ID])
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	same := func(name string, want int, page, htmx response, api int) {
+		t.Helper()
+		if page.StatusCode != want || htmx.StatusCode != want || api != want {
+			t.Errorf("%s: page %d, HTMX %d, API %d; want %d from each", name, page.StatusCode, htmx.StatusCode, api, want)
+		}
+	}
+	c, auditor := a.login(alice), a.login(audrey)
+	tick := url.Values{"state": {"open", "done"}}
+
+	missing := "/deployments/987654"
+	same("no such deployment", http.StatusNotFound,
+		c.get(missing), c.post(missing+"/items/1.1.1.1/state", tick, true), api(alice, http.MethodGet, missing, ""))
+
+	same("an auditor changing a checklist", http.StatusForbidden,
+		auditor.post(dpath(d, "/items/1.1.1.1/state"), tick, false), auditor.post(dpath(d, "/items/1.1.1.1/state"), tick, true),
+		api(audrey, http.MethodPut, dpath(d, "/items/1.1.1.1"), `{"state":"done"}`))
+
+	na := url.Values{"state": {"na"}}
+	same("N/A without a reason", http.StatusBadRequest,
+		c.post(dpath(d, "/items/1.1.1.1/state"), na, false), c.post(dpath(d, "/items/1.1.1.1/state"), na, true),
+		api(alice, http.MethodPut, dpath(d, "/items/1.1.1.1"), `{"state":"na"}`))
+
+	if _, err := a.db.Pool().Exec(t.Context(), `ALTER TABLE audit_events RENAME TO audit_events_gone`); err != nil {
+		t.Fatal(err)
+	}
+	same("a broken store", http.StatusInternalServerError,
+		c.post(dpath(d, "/items/1.1.1.1/state"), tick, false), c.post(dpath(d, "/items/1.1.1.1/state"), tick, true),
+		api(alice, http.MethodPut, dpath(d, "/items/1.1.1.1"), `{"state":"done"}`))
 }

@@ -40,16 +40,6 @@ func idParam(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
-// intField reads a whole-number form field, naming it in the error.
-func intField(r *http.Request, name, label string) (int, error) {
-	v := strings.TrimSpace(r.PostFormValue(name))
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, signoff.Errorf(signoff.EINVALID, "%s must be a whole number.", label)
-	}
-	return n, nil
-}
-
 // safeNext keeps post-login redirects on this site.
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {

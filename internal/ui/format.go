@@ -14,8 +14,6 @@ func fmtClock(t time.Time) string { return t.UTC().Format("15:04") }
 
 func fmtISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func fmtDate(t time.Time) string { return t.UTC().Format("2006-01-02") }
-
 // ago is a coarse relative time for lists.
 func ago(now, t time.Time) string {
 	d := now.Sub(t)

@@ -13,7 +13,7 @@ import (
 // healthz says the process is up; it touches nothing else.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
+	s.write(w, r, []byte("ok\n"))
 }
 
 // readyz says this instance can serve: the database answers and its schema
@@ -25,15 +25,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if err := s.db.Ping(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte("database unreachable\n"))
+		s.write(w, r, []byte("database unreachable\n"))
 		return
 	}
 	if err := s.db.CheckSchema(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte("database schema is not current\n"))
+		s.write(w, r, []byte("database schema is not current\n"))
 		return
 	}
-	w.Write([]byte("ready\n"))
+	s.write(w, r, []byte("ready\n"))
 }
 
 // staticHandler serves embedded assets. Links carry a content hash (?v=),

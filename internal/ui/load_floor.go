@@ -16,7 +16,7 @@ func (s *Server) readFloor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
+	s.write(w, r, []byte("ok\n"))
 }
 
 func (s *Server) writeFloor(w http.ResponseWriter, r *http.Request) {
@@ -29,5 +29,5 @@ func (s *Server) writeFloor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
+	s.write(w, r, []byte("ok\n"))
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"net/http"
 
+	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -35,7 +36,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		switch code := signoff.ErrorCode(err); code {
 		case signoff.EUNAUTHORIZED, signoff.ERATELIMIT, signoff.EINVALID:
 			f.Error = signoff.ErrorMessage(err)
-			s.render(w, r, statusFor[code], loginPage(s.page(w, r, "Sign in", ""), f))
+			s.render(w, r, problem.Status(code), loginPage(s.page(w, r, "Sign in", ""), f))
 		default:
 			s.fail(w, r, err)
 		}
@@ -117,7 +118,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if code := signoff.ErrorCode(err); code == signoff.EINVALID {
 			f.Error = signoff.ErrorMessage(err)
-			s.render(w, r, statusFor[code], setupPage(s.page(w, r, "Set up Signoff", ""), f))
+			s.render(w, r, problem.Status(code), setupPage(s.page(w, r, "Set up Signoff", ""), f))
 			return
 		}
 		s.fail(w, r, err)

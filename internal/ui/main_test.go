@@ -27,9 +27,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	postgres.PasswordParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 	pgtest.Main(m, pgtest.HashFS(migrations.FS), postgres.Migrate)
 }
+
+// cheapPasswords makes hashing cheap: the tests check behaviour, not
+// argon2's cost.
+var cheapPasswords = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 const testPassword = "correct horse battery"
 
@@ -58,7 +61,7 @@ func newAppWith(t testing.TB, ac appConfig) *app {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{PasswordCost: cheapPasswords})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +77,7 @@ func newAppWith(t testing.TB, ac appConfig) *app {
 	if ac.logs != nil {
 		logger = slog.New(slog.NewJSONHandler(ac.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	hub := live.NewHub(db.Pool(), logger)
+	hub := live.NewHub(db, logger)
 	go hub.Run(ctx)
 	m := metrics.New(metrics.Sources{Pool: db.Pool(), LiveConnections: hub.Connections, TickBatching: db.TickBatching})
 	opts := ui.Options{Live: hub, Metrics: m}

@@ -19,6 +19,7 @@ import (
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/metrics"
 	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -27,6 +28,7 @@ type Server struct {
 	db       *postgres.DB
 	cfg      *config.Config
 	logger   *slog.Logger
+	problems problem.Explainer // what a failed request shows (errors.go)
 	sessions *sessionStore
 	live     *live.Hub
 	metrics  *metrics.Metrics
@@ -58,6 +60,7 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	}
 	s := &Server{
 		db: db, cfg: cfg, logger: logger, live: opt.Live, metrics: opt.Metrics, now: opt.Now,
+		problems:   problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable},
 		sessions:   newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
 		checklists: newChecklistCache(checklistCacheSize),
 	}
@@ -92,7 +95,17 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.write(w, r, buf.Bytes())
+}
+
+// write sends the body of an answer whose status is set. It fails only
+// when the client has gone, and then there is nobody to tell: the log
+// notes it at debug level, for whoever chases cut-off downloads.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, b []byte) {
+	if _, err := w.Write(b); err != nil {
+		s.logger.LogAttrs(r.Context(), slog.LevelDebug, "response write failed",
+			slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
+	}
 }
 
 var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -97,7 +98,7 @@ func (s *Server) sign(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, lerr)
 			return
 		}
-		s.render(w, r, statusFor[code], signPage(s.page(w, r, "Sign as "+slot.Role, "deployments"),
+		s.render(w, r, problem.Status(code), signPage(s.page(w, r, "Sign as "+slot.Role, "deployments"),
 			signView{V: v, Slot: slot, Error: signoff.ErrorMessage(err)}))
 		return
 	}

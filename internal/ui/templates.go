@@ -58,7 +58,7 @@ func (s *Server) templateExport(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-v%d.md"`, t.Slug, t.Version))
-	w.Write(checklist.Render(t))
+	s.write(w, r, checklist.Render(t))
 }
 
 // templateImport uploads Markdown: a new template, or a new version of the
