@@ -184,39 +184,20 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 	if f.Status != "" {
 		where = append(where, "d.status = "+arg(string(f.Status))+"::deployment_status")
 	}
-	if f.Service != "" {
-		where = append(where, "d.service ILIKE "+arg("%"+likeEscape(f.Service)+"%"))
-	}
-	if f.Environment != "" {
-		where = append(where, "d.environment = "+arg(f.Environment))
-	}
-	if f.From != nil {
-		where = append(where, "d.created_at >= "+arg(*f.From))
-	}
-	if f.To != nil {
-		where = append(where, "d.created_at < "+arg(*f.To))
-	}
-	if f.Signer != "" {
-		where = append(where, `EXISTS (SELECT 1 FROM signoffs s WHERE s.deployment_id = d.id
-			AND s.ended_at IS NULL AND s.signer_name ILIKE `+arg("%"+likeEscape(f.Signer)+"%")+`)`)
-	}
+	where = append(where, filterConditions(f, arg)...)
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
 	q := `SELECT ` + deploymentColumns + `,
-		       p.total, p.done, p.na, s.slots, s.signed, p.overdue` + deploymentJoins + `
+		       p.total, p.done, p.na, s.slots, s.signed, o.overdue` + deploymentJoins + `
+		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
 		CROSS JOIN LATERAL (
-		    SELECT coalesce(sum(p.tasks), 0) AS total,
-		           coalesce(sum(p.done), 0) AS done,
-		           coalesce(sum(p.na), 0) AS na,
-		           (SELECT count(*) FROM deployment_items i
-		            WHERE i.deployment_id = d.id AND i.due_after IS NOT NULL AND NOT i.has_children
-		              AND i.state = 'open' AND d.status = 'live'
-		              AND d.went_live_at + i.due_after < now()) AS overdue
-		    FROM deployment_progress p
-		    WHERE p.deployment_id = d.id
-		) p
+		    SELECT count(*) AS overdue FROM deployment_items i
+		    WHERE i.deployment_id = d.id AND i.due_after IS NOT NULL AND NOT i.has_children
+		      AND i.state = 'open' AND d.status = 'live'
+		      AND d.went_live_at + i.due_after < now()
+		) o
 		CROSS JOIN LATERAL (
 		    SELECT count(*) AS slots,
 		           count(sg.id) FILTER (WHERE sg.checklist_rev = d.checklist_rev) AS signed
@@ -247,6 +228,15 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 	}
 	return out, rows.Err()
 }
+
+// progressSumsSQL sums a deployment d's kept section counts (a lateral
+// subquery of lists that show each deployment's progress).
+const progressSumsSQL = `
+		    SELECT coalesce(sum(p.tasks), 0) AS total,
+		           coalesce(sum(p.done), 0) AS done,
+		           coalesce(sum(p.na), 0) AS na
+		    FROM deployment_progress p
+		    WHERE p.deployment_id = d.id`
 
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)

@@ -49,9 +49,14 @@ func (db *DB) AddComment(ctx context.Context, deploymentID int64, path, body str
 	return ev, nil
 }
 
-// Comments lists an item's comments, oldest first.
+// Comments lists an item's comments, oldest first, or every comment of the
+// deployment when path is empty.
 func (db *DB) Comments(ctx context.Context, deploymentID int64, path string) ([]signoff.Comment, error) {
-	rows, err := db.pool.Query(ctx, `
+	return comments(ctx, db.pool, deploymentID, path)
+}
+
+func comments(ctx context.Context, q querier, deploymentID int64, path string) ([]signoff.Comment, error) {
+	rows, err := q.Query(ctx, `
 		SELECT c.id, c.item_id, i.path, coalesce(c.author_id, 0), c.author_name, c.body, c.created_at
 		FROM item_comments c
 		JOIN deployment_items i ON i.id = c.item_id

@@ -45,35 +45,13 @@ func (db *DB) DeploymentRecord(ctx context.Context, id int64) (*signoff.Record, 
 	if rec.Signatures, err = signatures(ctx, tx, id); err != nil {
 		return nil, err
 	}
-	if rec.Comments, err = recordComments(ctx, tx, id); err != nil {
+	if rec.Comments, err = comments(ctx, tx, id, ""); err != nil {
 		return nil, err
 	}
 	if rec.Events, err = deploymentEvents(ctx, tx, id, 0, 0); err != nil {
 		return nil, err
 	}
 	return rec, tx.Commit(ctx)
-}
-
-func recordComments(ctx context.Context, tx pgx.Tx, id int64) ([]signoff.Comment, error) {
-	rows, err := tx.Query(ctx, `
-		SELECT c.id, c.item_id, i.path, coalesce(c.author_id, 0), c.author_name, c.body, c.created_at
-		FROM item_comments c
-		JOIN deployment_items i ON i.id = c.item_id
-		WHERE c.deployment_id = $1
-		ORDER BY c.created_at, c.id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("comments on deployment %d: %w", id, err)
-	}
-	defer rows.Close()
-	var out []signoff.Comment
-	for rows.Next() {
-		var c signoff.Comment
-		if err := rows.Scan(&c.ID, &c.ItemID, &c.ItemPath, &c.Author.ID, &c.Author.Name, &c.Body, &c.CreatedAt); err != nil {
-			return nil, fmt.Errorf("comments on deployment %d: %w", id, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // CompletedDeploymentIDs pages through the completed deployments that match
