@@ -164,7 +164,10 @@ func TestEveryEventKindInHistoryAndLive(t *testing.T) {
 			"note-2 summary status-badge status-start signoff-jump signoff-note"},
 		{"catch up", func() error { return nil }, "", // several changes at once: the whole sign-off panel
 			"blk-1-1-1 blk-1-1-2 note-2 summary status-badge status-start signoff-jump signoff phase-1-nav phase-1-progress section-1-1-count"},
-		{"resolve the rest", func() error { a.resolveAll(d, alice, "1.1.1.2", "1.1.2.1", "1.1.2.2", "1.1.2.3", "1.1.2.4", "1.1.2.5"); return nil },
+		{"resolve the rest", func() error {
+			a.resolveAll(d, alice, "1.1.1.2", "1.1.2.1", "1.1.2.2", "1.1.2.3", "1.1.2.4", "1.1.2.5")
+			return nil
+		},
 			"", ""},
 		{"sign", sign(2),
 			"Person 2 signed as Database Administrator: “I approve this deployment as Database Administrator.”",
