@@ -3,10 +3,12 @@ package signoff
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -262,5 +264,44 @@ func TestEveryActionHasAPayloadType(t *testing.T) {
 	})
 	if n < 20 {
 		t.Fatalf("found only %d actions in audit.go", n)
+	}
+}
+
+// testdata/old-payloads.json holds every payload of the chains the code
+// before the typed payloads wrote (maps) for every kind of change: the
+// lifecycle of internal/audit's tests, an aborted deployment, and every
+// writer of the system chain, with text that needs escaping. Each reads
+// back strictly, and the typed event it reads as is written byte for byte
+// as the old code wrote it.
+func TestOldPayloadsReadBackByteForByte(t *testing.T) {
+	raw, err := os.ReadFile("testdata/old-payloads.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payloads []string
+	if err := json.Unmarshal(raw, &payloads); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for i, p := range payloads {
+		ev, err := DecodeEvent([]byte(p))
+		if err != nil {
+			t.Errorf("payload %d: %v\n%s", i, err, p)
+			continue
+		}
+		ch := NewChange(ev.Actor, ev.Target, ev.Body)
+		again, err := EncodePayload(EventPayload{V: ev.V, Chain: ev.Chain, Seq: ev.Seq, At: ev.At,
+			Actor: ev.Actor, Action: ch.Action, Target: ch.Target}, ch.Before, ch.After)
+		if err != nil || string(again) != p {
+			t.Errorf("payload %d (%v):\n old %s\n new %s", i, err, p, again)
+		}
+		kinds[fmt.Sprintf("%T", ev.Body)] = true
+	}
+	for _, candidates := range bodies {
+		for _, k := range candidates {
+			if name := fmt.Sprintf("%T", k.new()); !kinds[name] {
+				t.Errorf("no old payload reads as %s", name)
+			}
+		}
 	}
 }
