@@ -3,6 +3,7 @@ package ui_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"regexp"
@@ -269,4 +270,83 @@ func (c *client) newestDescriptionOf(d *signoff.Deployment, seq int64) string {
 	}
 	c.t.Fatalf("the history does not list event %d", seq)
 	return ""
+}
+
+// appendRawEvent appends an event with the given action, target and
+// payload to a deployment's chain behind the store's back, as a bug or an
+// older or newer writer might, and wakes its live viewers.
+func (a *app) appendRawEvent(d *signoff.Deployment, action, target, payload string) int64 {
+	a.t.Helper()
+	ctx := context.Background()
+	var seq int64
+	err := a.db.Pool().QueryRow(ctx, `
+		WITH d AS (UPDATE deployments SET audit_seq = audit_seq + 1 WHERE id = $1 RETURNING audit_seq),
+		e AS (
+		    INSERT INTO audit_events (deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
+		    SELECT $1, audit_seq, now(), NULL, 'test', $2, $3, $4, '\x00', '\x00' FROM d
+		)
+		SELECT audit_seq FROM d`, d.ID, action, target, payload).Scan(&seq)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if _, err := a.db.Pool().Exec(ctx, `SELECT pg_notify($1, $2)`, postgres.NotifyChannel, fmt.Sprintf("%d:%d", d.ID, seq)); err != nil {
+		a.t.Fatal(err)
+	}
+	return seq
+}
+
+// An event the live stream cannot read (an unknown action, a key in
+// another case, a key given twice) is not dropped in silence: the log
+// names the deployment, the viewer's request id and the event, and the
+// viewer's page reloads, which shows the deployment as it is. The history
+// lists the event all the same and logs it too.
+func TestUnreadableEventIsLoggedAndReloads(t *testing.T) {
+	t.Parallel()
+	logs := &logBuffer{}
+	a := newAppWith(t, appConfig{logs: logs})
+	alice := a.user("Alice Chen", false, false)
+	d := a.deployment(alice)
+	c := a.login(alice)
+	for _, bad := range []struct{ action, target, after string }{
+		{"deployment.teleport", "deployment/" + itoa(d.ID), `{"to":"mars"}`},
+		{signoff.ActItemState, "item/1.1.1.1", `{"State":"done","na_reason":""}`},
+		{signoff.ActItemState, "item/1.1.1.1", `{"state":"done","state":"open","na_reason":""}`},
+		{signoff.ActNoteEdit, "note/x", `{"name":"a","value":"b"}`},
+	} {
+		s := c.openStream(d)
+		payload := fmt.Sprintf(`{"v":1,"chain":"deployment/%d","seq":%d,"at":"2026-11-20T14:03:12.123456Z","actor":{"id":0,"name":"test","via":"cli"},"action":%q,"target":%q,"after":%s}`,
+			d.ID, a.deploymentSeq(d)+1, bad.action, bad.target, bad.after)
+		seq := a.appendRawEvent(d, bad.action, bad.target, payload)
+		s.await(t, "reload", 5*time.Second)
+		s.close()
+
+		var found bool
+		for _, l := range logs.lines(t) {
+			if l["msg"] == "live stream: unreadable audit event; the page reloads" && l["seq"] == float64(seq) {
+				found = true
+				if l["deployment_id"] != float64(d.ID) || l["request_id"] != s.requestID || s.requestID == "" ||
+					l["action"] != bad.action || l["level"] != "ERROR" || l["err"] == "" {
+					t.Errorf("%s: logged %v; want deployment %d, request %q", bad.after, l, d.ID, s.requestID)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s (event %d): nothing logged:\n%s", bad.after, seq, logs.String())
+		}
+	}
+
+	// The history lists them by action and target, and logs each.
+	res := c.get(dpath(d, "/history"))
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, "deployment.teleport deployment/"+itoa(d.ID)) {
+		t.Fatalf("history: %d\n%.2000s", res.StatusCode, res.Body)
+	}
+	var logged int
+	for _, l := range logs.lines(t) {
+		if l["msg"] == "history: unreadable audit event" && l["deployment_id"] == float64(d.ID) && l["request_id"] == res.Header.Get("X-Request-Id") {
+			logged++
+		}
+	}
+	if logged != 4 {
+		t.Errorf("the history logged %d unreadable events, want 4:\n%s", logged, logs.String())
+	}
 }
