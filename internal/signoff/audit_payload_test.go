@@ -305,3 +305,55 @@ func TestOldPayloadsReadBackByteForByte(t *testing.T) {
 		}
 	}
 }
+
+// docs/audit.md lists every key of every payload, on its action's row of
+// the Event payloads tables: a key added to a type and not to the docs
+// fails here.
+func TestEveryPayloadKeyIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/audit.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n## Event payloads\n")
+	if !ok {
+		t.Fatal("docs/audit.md has no Event payloads section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := map[string]string{} // by action
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 {
+			continue
+		}
+		for _, a := range strings.Split(cells[1], ",") {
+			if a = strings.Trim(strings.TrimSpace(a), "`"); a != "" {
+				rows[a] = line
+			}
+		}
+	}
+	for action, candidates := range bodies {
+		row, ok := rows[action]
+		if !ok {
+			t.Errorf("docs/audit.md has no row for %s", action)
+			continue
+		}
+		for _, k := range candidates {
+			before, after := k.new().sides()
+			for _, side := range []any{before, after} {
+				if side == nil {
+					continue
+				}
+				typ := reflect.TypeOf(side)
+				for typ.Kind() == reflect.Pointer {
+					typ = typ.Elem()
+				}
+				for f := range typ.Fields() {
+					key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+					if !strings.Contains(row, "`"+key+"`") {
+						t.Errorf("docs/audit.md: the %s row does not name %s's key %q", action, typ, key)
+					}
+				}
+			}
+		}
+	}
+}
