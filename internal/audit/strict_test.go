@@ -14,10 +14,11 @@ import (
 // Exports made by earlier code verify as they are: tiny-export.json (the
 // fuzzer's seed) and lifecycle-export.json, made by the code that wrote
 // payloads from maps, with every kind of deployment event (a planned
-// deployment, ticks, N/A on parents, a comment, evidence, notes, going
-// live, stale, revoked and replaced signatures, several slots by one
-// person, the final approval). Their every payload reads as its typed
-// event and is what the store writes for it today.
+// deployment, an N/A on a parent, ticks and unticks, a comment, evidence,
+// a note, going live, a signature revoked, one gone stale and replaced,
+// the final approval by a person who signed another slot while the
+// template allowed it), in text that needs escaping. Their every payload
+// reads as its typed event and is what the store writes for it today.
 func TestOldExportsStillVerify(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob("testdata/*.json")

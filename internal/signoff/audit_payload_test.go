@@ -267,12 +267,13 @@ func TestEveryActionHasAPayloadType(t *testing.T) {
 	}
 }
 
-// testdata/old-payloads.json holds every payload of the chains the code
-// before the typed payloads wrote (maps) for every kind of change: the
-// lifecycle of internal/audit's tests, an aborted deployment, and every
-// writer of the system chain, with text that needs escaping. Each reads
-// back strictly, and the typed event it reads as is written byte for byte
-// as the old code wrote it.
+// testdata/old-payloads.json holds payloads that the code before the typed
+// payloads wrote (from maps) for every kind of change, on both chains:
+// every shape of every action (each optional key present and absent), and
+// text that needs escaping. They were taken from a run of that code (the
+// lifecycle of internal/audit's tests, an aborted deployment, every writer
+// of the system chain). Each reads back strictly, and the typed event it
+// reads as is written byte for byte as the old code wrote it.
 func TestOldPayloadsReadBackByteForByte(t *testing.T) {
 	raw, err := os.ReadFile("testdata/old-payloads.json")
 	if err != nil {
