@@ -161,7 +161,7 @@ func (ls *liveStream) recheckSession() (ok bool, err error) {
 	u, _, err := ls.s.sessions.signedIn(ls.r, ls.s.cookieName())
 	switch {
 	case err != nil:
-		ls.log(slog.LevelWarn, "live stream: session check failed", slog.Any("err", err))
+		ls.readFailed("session check", err)
 		ls.behind = true
 		return false, nil
 	case u == nil:
@@ -193,7 +193,7 @@ func (ls *liveStream) sendChanges() error {
 	ctx := ls.r.Context()
 	events, err := ls.s.db.Events(ctx, ls.id, ls.last, 0)
 	if err != nil {
-		ls.log(slog.LevelWarn, "live stream: read events failed", slog.Int64("after_seq", ls.last), slog.Any("err", err))
+		ls.readFailed("read events", err, slog.Int64("after_seq", ls.last))
 		ls.behind = true
 		return nil
 	}
@@ -212,7 +212,7 @@ func (ls *liveStream) sendChanges() error {
 	}
 	v, err := ls.s.loadDeploymentView(ls.r)
 	if err != nil {
-		ls.log(slog.LevelWarn, "live stream: read the deployment failed", slog.Int64("after_seq", ls.last), slog.Any("err", err))
+		ls.readFailed("read the deployment", err, slog.Int64("after_seq", ls.last))
 		ls.behind = true
 		return nil
 	}
@@ -324,7 +324,7 @@ func (ls *liveStream) sendViewers() error {
 	ctx := ls.r.Context()
 	people, err := ls.s.live.Viewers(ctx, ls.id)
 	if err != nil {
-		ls.log(slog.LevelWarn, "live stream: read viewers failed", slog.Any("err", err))
+		ls.readFailed("read viewers", err)
 		return nil
 	}
 	var buf bytes.Buffer
@@ -334,16 +334,27 @@ func (ls *liveStream) sendViewers() error {
 	return ls.out.event(0, "viewers", buf.Bytes())
 }
 
-// ended logs why a stream ended, unless the viewer simply left or the
-// stream had said all it had to.
+// ended logs why a stream ended, unless the viewer simply left (whatever
+// failed once the request was cancelled) or the stream had said all it had
+// to.
 func (ls *liveStream) ended(err error) {
 	switch {
 	case err == nil, errors.Is(err, errStreamOver):
 	case errors.Is(err, errClientGone):
 		ls.log(slog.LevelInfo, "live stream: viewer gone", slog.Any("err", err))
+	case ls.r.Context().Err() != nil:
 	default:
 		ls.log(slog.LevelError, "live stream failed", slog.Any("err", err))
 	}
+}
+
+// readFailed logs a read that failed, unless the viewer left meanwhile
+// (which cancels the stream's reads): the stream goes on and tries again.
+func (ls *liveStream) readFailed(what string, err error, attrs ...slog.Attr) {
+	if ls.r.Context().Err() != nil {
+		return
+	}
+	ls.log(slog.LevelWarn, "live stream: "+what+" failed", append(attrs, slog.Any("err", err))...)
 }
 
 // log records something about the stream, with the deployment and the
