@@ -2,7 +2,6 @@ package audit
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -91,9 +90,14 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 	for i, e := range rec.Events {
 		var p signoff.EventPayload
 		if i < len(r.parsed) {
-			p = r.parsed[i] // read by the replay already
-		} else if err := json.Unmarshal([]byte(e.Payload), &p); err != nil {
-			return nil, fmt.Errorf("event %d of deployment %d: payload: %w", e.Seq, d.ID, err)
+			p = r.parsed[i].EventPayload // read by the replay already
+		} else {
+			// From the event the replay could not read on, the envelope
+			// is all the document needs, and it still exports them.
+			var err error
+			if p, err = signoff.DecodeEnvelope([]byte(e.Payload)); err != nil {
+				return nil, fmt.Errorf("event %d of deployment %d: %w", e.Seq, d.ID, err)
+			}
 		}
 		doc.Events = append(doc.Events, Event{
 			Seq: e.Seq, At: p.At, Actor: Actor{ID: p.Actor.ID, Name: p.Actor.Name, Via: p.Actor.Via},

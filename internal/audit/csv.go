@@ -3,7 +3,6 @@ package audit
 import (
 	"encoding/csv"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -26,9 +25,10 @@ func CSV(w io.Writer, rec *signoff.Record) error {
 	id := strconv.FormatInt(rec.Deployment.ID, 10)
 	row := make([]string, len(CSVHeader))
 	for _, e := range rec.Events {
-		var p signoff.EventPayload
-		if err := json.Unmarshal([]byte(e.Payload), &p); err != nil {
-			return fmt.Errorf("event %d of deployment %s: payload: %w", e.Seq, id, err)
+		// The envelope only: before and after go out as the JSON they are.
+		p, err := signoff.DecodeEnvelope([]byte(e.Payload))
+		if err != nil {
+			return fmt.Errorf("event %d of deployment %s: %w", e.Seq, id, err)
 		}
 		row[0], row[1], row[2] = id, strconv.FormatInt(e.Seq, 10), p.At
 		row[3], row[4], row[5] = strconv.FormatInt(p.Actor.ID, 10), p.Actor.Name, p.Actor.Via

@@ -2,72 +2,11 @@ package audit
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/signoff/signoff/internal/signoff"
-)
-
-// The parts of event payloads that the replay reads (docs/audit.md lists
-// them for re-implementers).
-type (
-	// createAfter is what a deployment.create event records about the new
-	// deployment.
-	createAfter struct {
-		Template        string   `json:"template"`
-		TemplateVersion int      `json:"template_version"`
-		TemplateTitle   string   `json:"template_title"`
-		Service         string   `json:"service"`
-		Environment     string   `json:"environment"`
-		Version         string   `json:"version"`
-		PlannedAt       *string  `json:"planned_at"` // RFC 3339, to the second
-		Items           []string `json:"items"`      // paths, document order
-		Notes           []string `json:"notes"`      // note field names, positions 1, 2, …
-		Slots           []string `json:"slots"`      // sign-off roles, positions 1, 2, …
-	}
-	// statusChange is a deployment.status event's before and after.
-	statusChange struct {
-		Status string `json:"status"`
-	}
-	// itemStateAfter is an item.state event's "after": the new state and,
-	// for an N/A on a parent, the leaves it changed.
-	itemStateAfter struct {
-		State    string   `json:"state"`
-		NAReason string   `json:"na_reason"`
-		Items    []string `json:"items"`
-	}
-	commentAfter struct {
-		Body string `json:"body"`
-	}
-	evidenceAfter struct {
-		Evidence string `json:"evidence"`
-	}
-	// noteAfter is a note.edit event's "after".
-	noteAfter struct {
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	}
-	// signAfter is what a signoff.sign event records about the signature.
-	signAfter struct {
-		Slot            int    `json:"slot"`
-		Role            string `json:"role"`
-		SignerID        int64  `json:"signer_id"`
-		PrintedName     string `json:"printed_name"`
-		Meaning         string `json:"meaning"`
-		ChecklistSHA256 string `json:"checklist_sha256"`
-		ChecklistRev    int64  `json:"checklist_rev"`
-		// MultipleSlots is present (true) when the template let one
-		// person sign several slots at the time of this signature.
-		MultipleSlots bool   `json:"multiple_slots_allowed"`
-		Status        string `json:"status"` // "completed" when it was the final approval
-		Locked        bool   `json:"locked"`
-	}
-	revokeAfter struct {
-		Reason string `json:"reason"`
-	}
 )
 
 // replay rebuilds, from a deployment's events alone, everything in the
@@ -78,7 +17,8 @@ type (
 // ended).
 type replay struct {
 	deploymentID int64
-	create       createAfter
+	create       signoff.DeploymentCreateAfter
+	plannedAt    *string // create.PlannedAt as the file writes times, or nil
 	createdAt    string
 	createdBy    Person
 
@@ -91,7 +31,7 @@ type replay struct {
 	// replaySignatures).
 	signaturesOnly bool
 	// parsed holds the payloads replayRecord read, in order, for Build.
-	parsed []signoff.EventPayload
+	parsed []*signoff.DecodedEvent
 
 	// items and notes are the checklist state a signature attests to.
 	items     []signoff.Item
@@ -125,25 +65,23 @@ type sigView struct {
 	locked bool    // this signature completed and locked the deployment
 }
 
-func newReplay(deploymentID int64, create *signoff.EventPayload) (*replay, error) {
-	if create.Action != signoff.ActDeploymentCreate {
+func newReplay(deploymentID int64, create *signoff.DecodedEvent) (*replay, error) {
+	c, ok := create.Body.(*signoff.DeploymentCreateEvent)
+	if !ok {
 		return nil, fmt.Errorf("the first event is %s, not %s", create.Action, signoff.ActDeploymentCreate)
 	}
-	var a createAfter
-	if err := json.Unmarshal(create.After, &a); err != nil {
-		return nil, fmt.Errorf("the deployment.create event is unreadable: %v", err)
-	}
+	a := c.After
 	r := &replay{deploymentID: deploymentID, create: a, createdAt: create.At,
 		createdBy: Person{ID: create.Actor.ID, Name: create.Actor.Name},
 		status:    string(signoff.StatusDraft), index: make(map[string]int, len(a.Items)),
 		items: make([]signoff.Item, 0, len(a.Items)), itemViews: make([]itemView, len(a.Items)),
 		noteViews: make([]noteView, len(a.Notes)), bySeq: map[int64]int{}, standing: make([]int, len(a.Slots))}
-	if a.PlannedAt != nil {
-		t, err := time.Parse(time.RFC3339, *a.PlannedAt)
+	if a.PlannedAt != "" {
+		t, err := time.Parse(time.RFC3339, a.PlannedAt)
 		if err != nil {
-			return nil, fmt.Errorf("the deployment.create event's planned_at %q is not an RFC 3339 time", *a.PlannedAt)
+			return nil, fmt.Errorf("the deployment.create event's planned_at %q is not an RFC 3339 time", a.PlannedAt)
 		}
-		r.create.PlannedAt = tsp(&t)
+		r.plannedAt = tsp(&t)
 	}
 	for i, p := range a.Items {
 		if _, dup := r.index[p]; dup {
@@ -174,148 +112,139 @@ func newReplay(deploymentID int64, create *signoff.EventPayload) (*replay, error
 
 // actorRef is who an event names, as the database refers to them: nobody
 // (null) for the system actor.
-func actorRef(p *signoff.EventPayload) *Person {
+func actorRef(p *signoff.DecodedEvent) *Person {
 	if p.Actor.ID == 0 {
 		return nil
 	}
 	return &Person{ID: p.Actor.ID, Name: p.Actor.Name}
 }
 
+// who is the person an event names, as the record lists them.
+func who(p *signoff.DecodedEvent) Person { return Person{ID: p.Actor.ID, Name: p.Actor.Name} }
+
 // apply changes the state by one event, refusing events that could not
-// have happened: unknown actions and targets, a change after the
-// deployment was locked or aborted, a status change from a status it did
-// not have, a signature whose checklist hash or revision is not the state
-// the events before it give.
-func (r *replay) apply(p *signoff.EventPayload) error {
+// have happened: a kind of event a deployment's chain does not hold,
+// targets the deployment does not have, a change after the deployment was
+// locked or aborted, a status change from a status it did not have, a
+// signature whose checklist hash or revision is not the state the events
+// before it give. Each kind of event has its method.
+func (r *replay) apply(p *signoff.DecodedEvent) error {
 	if r.closedBy != 0 {
 		return fmt.Errorf("%s after event %d %s the deployment: nothing may change it then", p.Action, r.closedBy, r.closed)
 	}
-	who := Person{ID: p.Actor.ID, Name: p.Actor.Name}
+	switch e := p.Body.(type) {
+	case *signoff.DeploymentStatusEvent:
+		return r.moveStatus(p, e)
+	case *signoff.ItemStateEvent:
+		return r.itemState(p, e)
+	case *signoff.ItemCommentEvent:
+		return r.comment(p, e)
+	case *signoff.ItemEvidenceEvent:
+		return r.evidence(p, e)
+	case *signoff.NoteEditEvent:
+		return r.note(p, e)
+	case *signoff.SignoffSignEvent:
+		return r.sign(p, e)
+	case *signoff.SignoffRevokeEvent:
+		return r.revoke(p, e)
+	}
+	return fmt.Errorf("a %s event has no place after a deployment's first event", p.Action)
+}
+
+// moveStatus records a status change asked for by a person.
+func (r *replay) moveStatus(p *signoff.DecodedEvent, e *signoff.DeploymentStatusEvent) error {
+	if string(e.Before.Status) != r.status {
+		return fmt.Errorf("deployment.status from %q, but the events before it leave the deployment %q", e.Before.Status, r.status)
+	}
 	at := p.At
-	switch p.Action {
-	case signoff.ActDeploymentStatus:
-		var before, after statusChange
-		if err := unmarshalBoth(p, &before, &after); err != nil {
-			return err
-		}
-		if before.Status != r.status {
-			return fmt.Errorf("deployment.status from %q, but the events before it leave the deployment %q", before.Status, r.status)
-		}
-		switch signoff.Status(after.Status) {
-		case signoff.StatusInProgress:
-		case signoff.StatusLive:
-			r.wentLiveAt = &at
-		case signoff.StatusAborted:
-			r.abortedAt, r.closedBy, r.closed = &at, p.Seq, "aborted"
-		default:
-			return fmt.Errorf("deployment.status to %q, which no person can ask for", after.Status)
-		}
-		r.status = after.Status
-
-	case signoff.ActItemState:
-		var a itemStateAfter
-		if err := json.Unmarshal(p.After, &a); err != nil {
-			return fmt.Errorf("item.state payload unreadable: %v", err)
-		}
-		st := signoff.ItemState(a.State)
-		if !st.Valid() {
-			return fmt.Errorf("item.state to unknown state %q", a.State)
-		}
-		paths := a.Items
-		if len(paths) == 0 {
-			path, ok := strings.CutPrefix(p.Target, "item/")
-			if !ok {
-				return fmt.Errorf("item.state on %q, not an item", p.Target)
-			}
-			paths = []string{path}
-		}
-		for _, path := range paths {
-			i, ok := r.index[path]
-			if !ok {
-				return fmt.Errorf("item.state on item %s, which the deployment does not have", path)
-			}
-			r.items[i].State, r.items[i].NAReason = st, a.NAReason
-			v := &r.itemViews[i]
-			v.stateBy, v.stateAt = actorRef(p), &at
-			v.history = append(v.history, ItemChange{Seq: p.Seq, At: at, Actor: who, State: a.State, NAReason: a.NAReason})
-		}
-		r.rev++
-		if r.status == string(signoff.StatusDraft) {
-			r.status = string(signoff.StatusInProgress) // the first change starts the deployment
-		}
-
-	case signoff.ActItemComment, signoff.ActItemEvidence:
-		path, ok := strings.CutPrefix(p.Target, "item/")
-		i, known := r.index[path]
-		if !ok || !known {
-			return fmt.Errorf("%s on %q, which the deployment does not have", p.Action, p.Target)
-		}
-		if p.Action == signoff.ActItemComment {
-			var a commentAfter
-			if err := json.Unmarshal(p.After, &a); err != nil {
-				return fmt.Errorf("item.comment payload unreadable: %v", err)
-			}
-			r.comments = append(r.comments, Comment{Item: path, At: at, Author: who, Body: a.Body})
-		} else {
-			var a evidenceAfter
-			if err := json.Unmarshal(p.After, &a); err != nil {
-				return fmt.Errorf("item.evidence payload unreadable: %v", err)
-			}
-			r.itemViews[i].evidence = a.Evidence
-		}
-
-	case signoff.ActNoteEdit:
-		var a noteAfter
-		if err := json.Unmarshal(p.After, &a); err != nil {
-			return fmt.Errorf("note.edit payload unreadable: %v", err)
-		}
-		pos, err := strconv.Atoi(strings.TrimPrefix(p.Target, "note/"))
-		if err != nil || pos < 1 || pos > len(r.notes) || !strings.HasPrefix(p.Target, "note/") {
-			return fmt.Errorf("note.edit on %q, which the deployment does not have", p.Target)
-		}
-		r.notes[pos-1].Value = a.Value
-		v := &r.noteViews[pos-1]
-		v.updatedBy, v.updatedAt = actorRef(p), &at
-		v.history = append(v.history, NoteChange{Seq: p.Seq, At: at, Actor: who, Value: a.Value})
-		r.rev++
-
-	case signoff.ActSignoffSign:
-		return r.sign(p, who)
-
-	case signoff.ActSignoffRevoke:
-		pos, err := r.slotOf(p)
-		if err != nil {
-			return err
-		}
-		var a revokeAfter
-		if err := json.Unmarshal(p.After, &a); err != nil {
-			return fmt.Errorf("signoff.revoke payload unreadable: %v", err)
-		}
-		k := r.standing[pos-1]
-		if k < 0 {
-			return fmt.Errorf("signoff.revoke on slot %d, which has no standing signature", pos)
-		}
-		so := &r.sigs[k].so
-		so.Status, so.EndedAt, so.EndedBy, so.EndReason = "revoked", &at, actorRef(p), a.Reason
-		r.standing[pos-1] = -1
-
+	switch e.After.Status {
+	case signoff.StatusInProgress:
+	case signoff.StatusLive:
+		r.wentLiveAt = &at
+	case signoff.StatusAborted:
+		r.abortedAt, r.closedBy, r.closed = &at, p.Seq, "aborted"
 	default:
-		return fmt.Errorf("unknown action %q", p.Action)
+		return fmt.Errorf("deployment.status to %q, which no person can ask for", e.After.Status)
+	}
+	r.status = string(e.After.Status)
+	return nil
+}
+
+// itemState records a tick, an untick or an N/A on every leaf it changed.
+func (r *replay) itemState(p *signoff.DecodedEvent, e *signoff.ItemStateEvent) error {
+	a := e.After
+	if !a.State.Valid() {
+		return fmt.Errorf("item.state to unknown state %q", a.State)
+	}
+	at := p.At
+	for _, path := range e.Leaves(p.Target) {
+		i, ok := r.index[path]
+		if !ok {
+			return fmt.Errorf("item.state on item %s, which the deployment does not have", path)
+		}
+		r.items[i].State, r.items[i].NAReason = a.State, a.NAReason
+		v := &r.itemViews[i]
+		v.stateBy, v.stateAt = actorRef(p), &at
+		v.history = append(v.history, ItemChange{Seq: p.Seq, At: at, Actor: who(p), State: string(a.State), NAReason: a.NAReason})
+	}
+	r.rev++
+	if r.status == string(signoff.StatusDraft) {
+		r.status = string(signoff.StatusInProgress) // the first change starts the deployment
 	}
 	return nil
 }
 
-// sign records a signoff.sign event, after checking that it attests to the
-// state the events before it give.
-func (r *replay) sign(p *signoff.EventPayload, who Person) error {
+// item is the index of the item an event's target names.
+func (r *replay) item(p *signoff.DecodedEvent) (int, error) {
+	i, ok := r.index[p.Target.Path]
+	if !ok {
+		return 0, fmt.Errorf("%s on %q, which the deployment does not have", p.Action, p.Target)
+	}
+	return i, nil
+}
+
+// comment records a comment on an item.
+func (r *replay) comment(p *signoff.DecodedEvent, e *signoff.ItemCommentEvent) error {
+	if _, err := r.item(p); err != nil {
+		return err
+	}
+	r.comments = append(r.comments, Comment{Item: p.Target.Path, At: p.At, Author: who(p), Body: e.After.Body})
+	return nil
+}
+
+// evidence records an item's evidence.
+func (r *replay) evidence(p *signoff.DecodedEvent, e *signoff.ItemEvidenceEvent) error {
+	i, err := r.item(p)
+	if err != nil {
+		return err
+	}
+	r.itemViews[i].evidence = e.After.Evidence
+	return nil
+}
+
+// note records a note field's edit.
+func (r *replay) note(p *signoff.DecodedEvent, e *signoff.NoteEditEvent) error {
+	pos := p.Target.Position()
+	if pos > len(r.notes) {
+		return fmt.Errorf("note.edit on %q, which the deployment does not have", p.Target)
+	}
+	at := p.At
+	r.notes[pos-1].Value = e.After.Value
+	v := &r.noteViews[pos-1]
+	v.updatedBy, v.updatedAt = actorRef(p), &at
+	v.history = append(v.history, NoteChange{Seq: p.Seq, At: at, Actor: who(p), Value: e.After.Value})
+	r.rev++
+	return nil
+}
+
+// sign records a signature, after checking that it attests to the state
+// the events before it give.
+func (r *replay) sign(p *signoff.DecodedEvent, e *signoff.SignoffSignEvent) error {
 	pos, err := r.slotOf(p)
 	if err != nil {
 		return err
 	}
-	var a signAfter
-	if err := json.Unmarshal(p.After, &a); err != nil {
-		return fmt.Errorf("signoff.sign payload unreadable: %v", err)
-	}
+	a := e.After
 	desc := fmt.Sprintf("the sign-off of slot %d (%s, %s)", a.Slot, a.Role, a.PrintedName)
 	got := a.ChecklistSHA256
 	if !r.signaturesOnly {
@@ -340,37 +269,44 @@ func (r *replay) sign(p *signoff.EventPayload, who Person) error {
 	}
 	r.standing[pos-1] = len(r.sigs)
 	r.bySeq[p.Seq] = len(r.sigs)
-	r.sigs = append(r.sigs, sigView{signer: who, locked: a.Locked, so: Signoff{
+	r.sigs = append(r.sigs, sigView{signer: who(p), locked: a.Locked, so: Signoff{
 		Slot: a.Slot, Role: a.Role, SignerID: a.SignerID, PrintedName: a.PrintedName, SignedAt: p.At,
 		Meaning: a.Meaning, ChecklistSHA256: a.ChecklistSHA256, ChecklistRev: a.ChecklistRev,
 		MultipleSlotsAllowed: a.MultipleSlots, AuditSeq: p.Seq, Status: "standing",
 	}})
 	if a.Locked {
-		if a.Status != string(signoff.StatusCompleted) {
+		if a.Status != signoff.StatusCompleted {
 			return fmt.Errorf("%s locked the deployment with status %q, not completed", desc, a.Status)
 		}
-		r.status, r.completedAt, r.lockedAt, r.closedBy, r.closed = a.Status, &p.At, &p.At, p.Seq, "locked"
+		r.status, r.completedAt, r.lockedAt, r.closedBy, r.closed = string(a.Status), &p.At, &p.At, p.Seq, "locked"
 	}
 	return nil
 }
 
-// slotOf reads a "slot/<n>" target.
-func (r *replay) slotOf(p *signoff.EventPayload) (int, error) {
-	n, err := strconv.Atoi(strings.TrimPrefix(p.Target, "slot/"))
-	if err != nil || n < 1 || n > len(r.standing) || !strings.HasPrefix(p.Target, "slot/") {
+// revoke ends the standing signature of a slot.
+func (r *replay) revoke(p *signoff.DecodedEvent, e *signoff.SignoffRevokeEvent) error {
+	pos, err := r.slotOf(p)
+	if err != nil {
+		return err
+	}
+	k := r.standing[pos-1]
+	if k < 0 {
+		return fmt.Errorf("signoff.revoke on slot %d, which has no standing signature", pos)
+	}
+	at := p.At
+	so := &r.sigs[k].so
+	so.Status, so.EndedAt, so.EndedBy, so.EndReason = "revoked", &at, actorRef(p), e.After.Reason
+	r.standing[pos-1] = -1
+	return nil
+}
+
+// slotOf is the position of the slot an event's target names.
+func (r *replay) slotOf(p *signoff.DecodedEvent) (int, error) {
+	n := p.Target.Position()
+	if n > len(r.standing) {
 		return 0, fmt.Errorf("%s on %q, which the deployment does not have", p.Action, p.Target)
 	}
 	return n, nil
-}
-
-func unmarshalBoth(p *signoff.EventPayload, before, after any) error {
-	if err := json.Unmarshal(p.Before, before); err != nil {
-		return fmt.Errorf("%s payload unreadable: %v", p.Action, err)
-	}
-	if err := json.Unmarshal(p.After, after); err != nil {
-		return fmt.Errorf("%s payload unreadable: %v", p.Action, err)
-	}
-	return nil
 }
 
 // finish marks the signatures that still stand but attest to an older
@@ -416,23 +352,22 @@ func replayRecord(deploymentID int64, events []signoff.Event, signaturesOnly boo
 			}
 			continue
 		}
-		var p signoff.EventPayload
-		err := json.Unmarshal([]byte(e.Payload), &p)
-		if err == nil && r != nil && !signaturesOnly {
-			r.parsed = append(r.parsed, p)
-		}
+		p, err := signoff.DecodeEvent([]byte(e.Payload))
 		switch {
 		case err != nil:
 		case r == nil:
-			r, err = newReplay(deploymentID, &p)
+			r, err = newReplay(deploymentID, p)
 			if r != nil {
 				r.signaturesOnly = signaturesOnly
 				if !signaturesOnly {
-					r.parsed = append(make([]signoff.EventPayload, 0, len(events)), p)
+					r.parsed = make([]*signoff.DecodedEvent, 0, len(events))
 				}
 			}
 		default:
-			err = r.apply(&p)
+			err = r.apply(p)
+		}
+		if err == nil && !signaturesOnly {
+			r.parsed = append(r.parsed, p)
 		}
 		if err != nil {
 			if r != nil {

@@ -151,14 +151,16 @@ func located(file []byte, off int64, msg string) error {
 // verifyChain checks that events run 1, 2, 3… with each one's prev_sha256
 // its predecessor's sha256 (32 zero bytes for the first) and its sha256 the
 // SHA-256 of prev ‖ payload, and that the readable fields repeat the
-// payload. It returns the parsed payloads.
-func verifyChain(doc *Document) ([]*signoff.EventPayload, error) {
+// payload. It returns the payloads, read strictly (signoff.DecodeEvent):
+// a payload that is not exactly as Signoff writes it fails here, even
+// when its hash is right.
+func verifyChain(doc *Document) ([]*signoff.DecodedEvent, error) {
 	if len(doc.Events) == 0 {
 		return nil, fail(0, "the record has no events")
 	}
 	chain := "deployment/" + strconv.FormatInt(doc.Deployment.ID, 10)
 	prev := make([]byte, sha256.Size)
-	out := make([]*signoff.EventPayload, 0, len(doc.Events))
+	out := make([]*signoff.DecodedEvent, 0, len(doc.Events))
 	for i := range doc.Events {
 		e := &doc.Events[i]
 		want := int64(i + 1)
@@ -179,9 +181,9 @@ func verifyChain(doc *Document) ([]*signoff.EventPayload, error) {
 		if !bytes.Equal(h, signoff.ChainHash(prev, []byte(e.Payload))) {
 			return nil, fail(want, "sha256 is not SHA-256(prev_sha256 ‖ payload): the event was changed")
 		}
-		var pl signoff.EventPayload
-		if err := json.Unmarshal([]byte(e.Payload), &pl); err != nil {
-			return nil, fail(want, "payload is not JSON: %v", err)
+		pl, err := signoff.DecodeEvent([]byte(e.Payload))
+		if err != nil {
+			return nil, fail(want, "%v", err)
 		}
 		switch {
 		case pl.V != 1:
@@ -190,11 +192,11 @@ func verifyChain(doc *Document) ([]*signoff.EventPayload, error) {
 			return nil, fail(want, "payload belongs to chain %q, not %q", pl.Chain, chain)
 		case pl.Seq != want:
 			return nil, fail(want, "payload says seq %d", pl.Seq)
-		case pl.At != e.At || pl.Action != e.Action || pl.Target != e.Target ||
+		case pl.At != e.At || pl.Action != e.Action || pl.Target.String() != e.Target ||
 			pl.Actor.ID != e.Actor.ID || pl.Actor.Name != e.Actor.Name || pl.Actor.Via != e.Actor.Via:
 			return nil, fail(want, "at, actor, action or target differ from the payload")
 		}
-		out = append(out, &pl)
+		out = append(out, pl)
 		prev = h
 	}
 	return out, nil
@@ -204,7 +206,7 @@ func verifyChain(doc *Document) ([]*signoff.EventPayload, error) {
 // the hash of the state the events before its signoff.sign event give, and
 // every field of the record that the events can back must be what they
 // make it (see checkRecord).
-func verifyState(doc *Document, payloads []*signoff.EventPayload) error {
+func verifyState(doc *Document, payloads []*signoff.DecodedEvent) error {
 	r, err := newReplay(doc.Deployment.ID, payloads[0])
 	if err != nil {
 		return fail(1, "%v", err)

@@ -24,7 +24,7 @@ func checkRecord(doc *Document, r *replay) error {
 	c.eq("deployment.environment", "", d.Environment, r.create.Environment)
 	c.eq("deployment.version", "", d.Version, r.create.Version)
 	c.eq("deployment.status", "", d.Status, r.status)
-	c.eq("deployment.planned_at", "", d.PlannedAt, r.create.PlannedAt)
+	c.eq("deployment.planned_at", "", d.PlannedAt, r.plannedAt)
 	c.eq("deployment.created_at", "", d.CreatedAt, r.createdAt)
 	c.eq("deployment.created_by", "", d.CreatedBy, r.createdBy)
 	c.eq("deployment.went_live_at", "", d.WentLiveAt, r.wentLiveAt)

@@ -3,9 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
@@ -64,18 +62,16 @@ func compare(seq int64, events []signoff.Event, items []signoff.Item) ([]string,
 		if e.Action != signoff.ActItemState {
 			continue
 		}
-		var p struct {
-			After postgres.ItemStateAfter `json:"after"`
+		p, err := signoff.DecodeEvent([]byte(e.Payload))
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
 		}
-		if err := json.Unmarshal([]byte(e.Payload), &p); err != nil {
-			return nil, fmt.Errorf("event %d payload: %w", e.Seq, err)
+		ch, ok := p.Body.(*signoff.ItemStateEvent)
+		if !ok {
+			return nil, fmt.Errorf("event %d: an %s event reads as %T", e.Seq, e.Action, p.Body)
 		}
-		paths := p.After.Items
-		if len(paths) == 0 {
-			paths = []string{strings.TrimPrefix(e.Target, "item/")}
-		}
-		for _, path := range paths {
-			state[path], reason[path] = p.After.State, p.After.NAReason
+		for _, path := range ch.Leaves(p.Target) {
+			state[path], reason[path] = ch.After.State, ch.After.NAReason
 		}
 	}
 	for _, it := range items {

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,100 +33,83 @@ func eventSource(deploymentID, seq int64) string {
 // systemActor is who tells of conditions nobody caused directly.
 var systemActor = signoff.EventActor{Name: "Signoff", Via: "system"}
 
-// eventFields are the parts of events' before/after that webhooks use.
-type eventFields struct {
-	Status          signoff.Status `json:"status"`
-	Reason          string         `json:"reason"`
-	Slot            int            `json:"slot"`
-	Role            string         `json:"role"`
-	SignerID        int64          `json:"signer_id"`
-	PrintedName     string         `json:"printed_name"`
-	Meaning         string         `json:"meaning"`
-	ChecklistSHA256 string         `json:"checklist_sha256"`
-	Locked          bool           `json:"locked"`
-	Template        string         `json:"template"`
-	TemplateVersion int            `json:"template_version"`
-	TemplateTitle   string         `json:"template_title"`
-	PlannedAt       string         `json:"planned_at"`
-	Signature       int64          `json:"signature"`
-}
-
 // fromEvent turns one audit event into what webhooks hear of it, given the
 // deployment's status before it, and returns the status after it. Status
 // is replayed from the events themselves: created as a draft, moved by a
 // status change or the final approval, and started by the first tick.
 func fromEvent(ev signoff.Event, status signoff.Status) ([]hookEvent, signoff.Status, error) {
-	var p struct {
-		Actor  signoff.EventActor `json:"actor"`
-		Before json.RawMessage    `json:"before"`
-		After  json.RawMessage    `json:"after"`
-	}
-	if err := json.Unmarshal([]byte(ev.Payload), &p); err != nil {
+	p, err := signoff.DecodeEvent([]byte(ev.Payload))
+	if err != nil {
 		return nil, status, fmt.Errorf("read event %d/%d: %w", ev.DeploymentID, ev.Seq, err)
 	}
-	var before, after eventFields
-	for _, f := range []struct {
-		raw json.RawMessage
-		dst *eventFields
-	}{{p.Before, &before}, {p.After, &after}} {
-		if len(f.raw) > 0 && f.raw[0] == '{' {
-			if err := json.Unmarshal(f.raw, f.dst); err != nil {
-				return nil, status, fmt.Errorf("read event %d/%d: %w", ev.DeploymentID, ev.Seq, err)
-			}
+	t := &teller{status: status, actor: p.Actor,
+		base: hookEvent{Source: eventSource(ev.DeploymentID, ev.Seq), At: ev.At, Actor: p.Actor}}
+	switch e := p.Body.(type) {
+	case *signoff.DeploymentCreateEvent:
+		t.created(e)
+	case *signoff.DeploymentStatusEvent:
+		t.moved(e.After.Status, e.After.Reason)
+	case *signoff.ItemStateEvent:
+		if t.status == signoff.StatusDraft {
+			t.moved(signoff.StatusInProgress, "")
 		}
+	case *signoff.SignoffSignEvent:
+		t.signed(e)
+	case *signoff.SignoffRevokeEvent:
+		t.revoked(p.Target, e)
 	}
-	base := hookEvent{Source: eventSource(ev.DeploymentID, ev.Seq), At: ev.At, Actor: p.Actor}
-	var out []hookEvent
-	moved := func(to signoff.Status, reason string) {
-		if to == "" || to == status {
-			return
-		}
-		e := base
-		e.Name, e.Status = signoff.HookDeploymentStatus, to
-		data := map[string]any{"status": to, "previous": status}
-		if reason != "" {
-			data["reason"] = reason
-		}
-		e.Data = data
-		e.Text = "is now " + strings.ToLower(to.Label()) + statusSuffix(to, reason)
-		out = append(out, e)
-		status = to
-	}
+	return t.out, t.status, nil
+}
 
-	switch ev.Action {
-	case signoff.ActDeploymentCreate:
-		status = signoff.StatusDraft
-		e := base
-		e.Name, e.Status = signoff.HookDeploymentCreated, status
-		e.Data = map[string]any{"template": after.Template, "template_title": after.TemplateTitle,
-			"template_version": after.TemplateVersion, "planned_at": nullString(after.PlannedAt)}
-		e.Text = "was created by " + p.Actor.Name
-		out = append(out, e)
-	case signoff.ActDeploymentStatus:
-		moved(after.Status, after.Reason)
-	case signoff.ActItemState:
-		if status == signoff.StatusDraft {
-			moved(signoff.StatusInProgress, "")
-		}
-	case signoff.ActSignoffSign:
-		e := base
-		e.Name, e.Status = signoff.HookSignoffSigned, status
-		e.Data = map[string]any{"slot": after.Slot, "role": after.Role, "signer_id": after.SignerID,
-			"printed_name": after.PrintedName, "meaning": after.Meaning,
-			"checklist_sha256": after.ChecklistSHA256, "final": after.Locked}
-		e.Text = "was signed off by " + after.PrintedName + " as " + after.Role
-		out = append(out, e)
-		moved(after.Status, "")
-	case signoff.ActSignoffRevoke:
-		e := base
-		e.Name, e.Status = signoff.HookSignoffRevoked, status
-		slot, _ := strconv.Atoi(strings.TrimPrefix(ev.Target, "slot/"))
-		e.Data = map[string]any{"slot": slot, "role": before.Role, "printed_name": before.PrintedName,
-			"signature_id": before.Signature, "reason": after.Reason}
-		e.Text = "lost its " + before.Role + " sign-off (" + before.PrintedName + "), revoked by " + p.Actor.Name + ": " + after.Reason
-		out = append(out, e)
+// teller collects what one audit event tells webhooks, following the
+// deployment's status.
+type teller struct {
+	base   hookEvent
+	actor  signoff.EventActor
+	status signoff.Status
+	out    []hookEvent
+}
+
+func (t *teller) tell(name string, data any, text string) {
+	e := t.base
+	e.Name, e.Status, e.Data, e.Text = name, t.status, data, text
+	t.out = append(t.out, e)
+}
+
+func (t *teller) moved(to signoff.Status, reason string) {
+	if to == "" || to == t.status {
+		return
 	}
-	return out, status, nil
+	data := map[string]any{"status": to, "previous": t.status}
+	if reason != "" {
+		data["reason"] = reason
+	}
+	t.status = to
+	t.tell(signoff.HookDeploymentStatus, data, "is now "+strings.ToLower(to.Label())+statusSuffix(to, reason))
+}
+
+func (t *teller) created(e *signoff.DeploymentCreateEvent) {
+	t.status = signoff.StatusDraft
+	a := e.After
+	t.tell(signoff.HookDeploymentCreated, map[string]any{"template": a.Template, "template_title": a.TemplateTitle,
+		"template_version": a.TemplateVersion, "planned_at": nullString(a.PlannedAt)},
+		"was created by "+t.actor.Name)
+}
+
+func (t *teller) signed(e *signoff.SignoffSignEvent) {
+	a := e.After
+	t.tell(signoff.HookSignoffSigned, map[string]any{"slot": a.Slot, "role": a.Role, "signer_id": a.SignerID,
+		"printed_name": a.PrintedName, "meaning": a.Meaning,
+		"checklist_sha256": a.ChecklistSHA256, "final": a.Locked},
+		"was signed off by "+a.PrintedName+" as "+a.Role)
+	t.moved(a.Status, "")
+}
+
+func (t *teller) revoked(slot signoff.Target, e *signoff.SignoffRevokeEvent) {
+	b, a := e.Before, e.After
+	t.tell(signoff.HookSignoffRevoked, map[string]any{"slot": slot.Position(), "role": b.Role, "printed_name": b.PrintedName,
+		"signature_id": b.Signature, "reason": a.Reason},
+		"lost its "+b.Role+" sign-off ("+b.PrintedName+"), revoked by "+t.actor.Name+": "+a.Reason)
 }
 
 func statusSuffix(s signoff.Status, reason string) string {

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -192,16 +191,9 @@ func buildEvent(chain string, seq int64, prev []byte, at time.Time, ch signoff.C
 	at = at.Truncate(time.Microsecond)
 	p := signoff.EventPayload{V: 1, Chain: chain, Seq: seq, At: at.Format(signoff.TimeFormat),
 		Actor: ch.Actor, Action: ch.Action, Target: ch.Target}
-	var err error
-	if p.Before, err = rawJSON(ch.Before); err != nil {
-		return signoff.Event{}, fmt.Errorf("encode %s before: %w", ch.Action, err)
-	}
-	if p.After, err = rawJSON(ch.After); err != nil {
-		return signoff.Event{}, fmt.Errorf("encode %s after: %w", ch.Action, err)
-	}
-	payload, err := json.Marshal(p)
+	payload, err := signoff.EncodePayload(p, ch.Before, ch.After)
 	if err != nil {
-		return signoff.Event{}, fmt.Errorf("encode %s payload: %w", ch.Action, err)
+		return signoff.Event{}, err
 	}
 	if len(prev) == 0 {
 		prev = make([]byte, 32)
@@ -211,13 +203,6 @@ func buildEvent(chain string, seq int64, prev []byte, at time.Time, ch signoff.C
 		Action: ch.Action, Target: ch.Target, Payload: string(payload),
 		PrevHash: prev, Hash: signoff.ChainHash(prev, payload),
 	}, nil
-}
-
-func rawJSON(v any) (json.RawMessage, error) {
-	if v == nil {
-		return nil, nil
-	}
-	return json.Marshal(v)
 }
 
 // nullID stores 0 (the system actor) as NULL.

@@ -106,17 +106,16 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 	if err != nil {
 		return nil, err
 	}
-	after := map[string]any{
-		"template": t.Slug, "template_version": t.Version, "template_title": t.Title,
-		"service": n.Service, "environment": n.Environment, "version": n.Version,
-		"items": paths, "notes": noteNames, "slots": slotRoles,
+	after := signoff.DeploymentCreateAfter{
+		Template: t.Slug, TemplateVersion: t.Version, TemplateTitle: t.Title,
+		Service: n.Service, Environment: n.Environment, Version: n.Version,
+		Items: paths, Notes: noteNames, Slots: slotRoles,
 	}
 	if n.PlannedAt != nil {
-		after["planned_at"] = n.PlannedAt.UTC().Format(time.RFC3339)
+		after.PlannedAt = n.PlannedAt.UTC().Format(time.RFC3339)
 	}
-	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
-		Actor: actor, Action: signoff.ActDeploymentCreate, Target: "deployment/" + strconv.FormatInt(id, 10), After: after,
-	}, deploymentWrite{}); err != nil {
+	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.DeploymentTarget(id),
+		&signoff.DeploymentCreateEvent{After: after}), deploymentWrite{}); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -419,14 +418,9 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 			return nil, fmt.Errorf("set status of deployment %d: %w", id, err)
 		}
 	}
-	after := map[string]any{"status": to}
-	if reason != "" {
-		after["reason"] = reason
-	}
-	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
-		Actor: actor, Action: signoff.ActDeploymentStatus, Target: "deployment/" + strconv.FormatInt(id, 10),
-		Before: map[string]any{"status": cur.Status}, After: after,
-	}, deploymentWrite{status: &to}); err != nil {
+	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.DeploymentTarget(id), &signoff.DeploymentStatusEvent{
+		Before: signoff.DeploymentStatusBefore{Status: cur.Status}, After: signoff.DeploymentStatusAfter{Status: to, Reason: reason},
+	}), deploymentWrite{status: &to}); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -10,13 +10,6 @@ import (
 	"github.com/signoff/signoff/internal/signoff"
 )
 
-// ItemStateAfter is an item's recorded state in an event's before/after.
-type ItemStateAfter struct {
-	State    signoff.ItemState `json:"state"`
-	NAReason string            `json:"na_reason"`
-	Items    []string          `json:"items,omitempty"` // leaves changed by an N/A on a parent
-}
-
 // SetItemState ticks, unticks or marks N/A one item, and reads, in the
 // round trip that commits, what showing the change needs (the item's
 // top-level block, progress by section and the slots, as the change left
@@ -105,7 +98,7 @@ type itemWritten struct {
 	known       bool // the deployment has the item
 	hasChildren bool
 	leaves      []string       // the leaves changed, in document order
-	before      ItemStateAfter // the leaf's state before (a single leaf changed)
+	before      signoff.ItemStateBefore // the leaf's state before (a single leaf changed)
 	at          time.Time      // when, the time of the change's event
 }
 
@@ -244,7 +237,7 @@ func readItemStates(br pgx.BatchResults, deploymentID int64, n int) (*lockedDepl
 		w.hasChildren = w.known && *hasChildren
 		if path != nil {
 			w.leaves = append(w.leaves, *path)
-			w.before = ItemStateAfter{State: *was, NAReason: *wasReason}
+			w.before = signoff.ItemStateBefore{State: *was, NAReason: *wasReason}
 			w.at = at.UTC()
 		}
 	}
@@ -269,16 +262,15 @@ func itemStateChange(deploymentID int64, c itemChange, w itemWritten) (*signoff.
 	case len(w.leaves) == 0:
 		return nil, nil
 	}
-	before := w.before
-	after := ItemStateAfter{State: c.change.State, NAReason: c.change.NAReason}
+	e := &signoff.ItemStateEvent{Before: w.before,
+		After: signoff.ItemStateAfter{State: c.change.State, NAReason: c.change.NAReason}}
 	if w.hasChildren {
 		// One event for the parent, naming the leaves it closed.
-		before = ItemStateAfter{State: signoff.ItemOpen}
-		after.Items = w.leaves
+		e.Before = signoff.ItemStateBefore{State: signoff.ItemOpen}
+		e.After.Items = w.leaves
 	}
-	return &signoff.Change{
-		Actor: c.actor, Action: signoff.ActItemState, Target: "item/" + c.change.Path, Before: before, After: after,
-	}, nil
+	ch := signoff.NewChange(c.actor, signoff.ItemTarget(c.change.Path), e)
+	return &ch, nil
 }
 
 // errNoItem answers a change to an item the deployment does not have.

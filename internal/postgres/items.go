@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/signoff/signoff/internal/signoff"
@@ -36,10 +35,8 @@ func (db *DB) AddComment(ctx context.Context, deploymentID int64, path, body str
 	if err != nil {
 		return signoff.Event{}, notFound(fmt.Errorf("comment on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
 	}
-	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
-		Actor: actor, Action: signoff.ActItemComment, Target: "item/" + path,
-		After: map[string]any{"comment": commentID, "body": body},
-	}, deploymentWrite{})
+	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.ItemTarget(path),
+		&signoff.ItemCommentEvent{After: signoff.ItemCommentAfter{Body: body, Comment: commentID}}), deploymentWrite{})
 	if err != nil {
 		return signoff.Event{}, err
 	}
@@ -116,10 +113,9 @@ func (db *DB) SetNote(ctx context.Context, deploymentID int64, position int, val
 	if before == value {
 		return signoff.Event{}, nil // rolled back: nothing changed
 	}
-	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
-		Actor: actor, Action: signoff.ActNoteEdit, Target: "note/" + strconv.Itoa(position),
-		Before: map[string]string{"name": name, "value": before}, After: map[string]string{"name": name, "value": value},
-	}, deploymentWrite{checklistChanged: true})
+	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.NoteTarget(position), &signoff.NoteEditEvent{
+		Before: signoff.NoteEditBefore{Name: name, Value: before}, After: signoff.NoteEditAfter{Name: name, Value: value},
+	}), deploymentWrite{checklistChanged: true})
 	if err != nil {
 		return signoff.Event{}, err
 	}
@@ -160,10 +156,9 @@ func (db *DB) SetEvidence(ctx context.Context, deploymentID int64, path, evidenc
 	if before == evidence {
 		return signoff.Event{}, nil // unchanged: the rollback undoes the no-op update
 	}
-	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
-		Actor: actor, Action: signoff.ActItemEvidence, Target: "item/" + path,
-		Before: map[string]string{"evidence": before}, After: map[string]string{"evidence": evidence},
-	}, deploymentWrite{})
+	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.ItemTarget(path), &signoff.ItemEvidenceEvent{
+		Before: signoff.ItemEvidenceBefore{Evidence: before}, After: signoff.ItemEvidenceAfter{Evidence: evidence},
+	}), deploymentWrite{})
 	if err != nil {
 		return signoff.Event{}, err
 	}

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -265,11 +263,12 @@ func lastEvent(t testing.TB, db *postgres.DB, deploymentID int64) signoff.Event 
 	return evs[len(evs)-1]
 }
 
-// payload decodes an event's canonical JSON.
-func payload(t testing.TB, ev signoff.Event) signoff.EventPayload {
+// payload reads an event's canonical JSON as every reader does: strictly,
+// with its body typed.
+func payload(t testing.TB, ev signoff.Event) *signoff.DecodedEvent {
 	t.Helper()
-	var p signoff.EventPayload
-	if err := json.Unmarshal([]byte(ev.Payload), &p); err != nil {
+	p, err := signoff.DecodeEvent([]byte(ev.Payload))
+	if err != nil {
 		t.Fatalf("event %d payload: %v", ev.Seq, err)
 	}
 	return p
@@ -353,35 +352,19 @@ func stateHashAsOf(t testing.TB, db *postgres.DB, d *signoff.Deployment, before 
 			break
 		}
 		p := payload(t, ev)
-		switch ev.Action {
-		case signoff.ActItemState:
-			var after itemStatePayload
-			if err := json.Unmarshal(p.After, &after); err != nil {
-				t.Fatalf("event %d after: %v", ev.Seq, err)
-			}
-			paths := after.Items
-			if len(paths) == 0 {
-				paths = []string{strings.TrimPrefix(ev.Target, "item/")}
-			}
-			for _, path := range paths {
+		switch e := p.Body.(type) {
+		case *signoff.ItemStateEvent:
+			for _, path := range e.Leaves(p.Target) {
 				i, ok := index[path]
 				if !ok {
 					t.Fatalf("event %d names unknown item %s", ev.Seq, path)
 				}
-				items[i].State, items[i].NAReason = after.State, after.NAReason
+				items[i].State, items[i].NAReason = e.After.State, e.After.NAReason
 			}
-		case signoff.ActNoteEdit:
-			var after struct{ Value string }
-			if err := json.Unmarshal(p.After, &after); err != nil {
-				t.Fatalf("event %d after: %v", ev.Seq, err)
-			}
-			var pos int
-			if _, err := fmt.Sscanf(ev.Target, "note/%d", &pos); err != nil {
-				t.Fatalf("event %d target %q", ev.Seq, ev.Target)
-			}
+		case *signoff.NoteEditEvent:
 			for i := range notes {
-				if notes[i].Position == pos {
-					notes[i].Value = after.Value
+				if notes[i].Position == p.Target.Position() {
+					notes[i].Value = e.After.Value
 				}
 			}
 		}

@@ -52,8 +52,8 @@ func (db *DB) CreateRole(ctx context.Context, name string, actor signoff.EventAc
 	if err != nil {
 		return r, fmt.Errorf("create role %q: %w", name, err)
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleCreate,
-		Target: fmt.Sprintf("role/%d", r.ID), After: map[string]string{"name": name}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.RoleTarget(r.ID),
+		&signoff.RoleCreateEvent{After: signoff.RoleCreateAfter{Name: name}})); err != nil {
 		return r, err
 	}
 	return r, tx.Commit(ctx)
@@ -76,8 +76,8 @@ func (db *DB) GrantRole(ctx context.Context, userID int64, role string, actor si
 	if len(granted) == 0 {
 		return nil // already held
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleGrant,
-		Target: fmt.Sprintf("user/%d", userID), After: map[string]string{"role": granted[0]}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID),
+		&signoff.RoleGrantEvent{After: signoff.UserRole{Role: granted[0]}})); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -102,8 +102,8 @@ func (db *DB) WithdrawRole(ctx context.Context, userID int64, role string, actor
 	if err != nil {
 		return notFound(fmt.Errorf("withdraw role %q: %w", role, err), "Person %d does not hold the role %q.", userID, role)
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActRoleWithdraw,
-		Target: fmt.Sprintf("user/%d", userID), Before: map[string]string{"role": name}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID),
+		&signoff.RoleWithdrawEvent{Before: signoff.UserRole{Role: name}})); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -145,13 +145,9 @@ func (db *DB) SetActive(ctx context.Context, userID int64, active bool, actor si
 			return fmt.Errorf("end sessions of user %d: %w", userID, err)
 		}
 	}
-	action := signoff.ActUserDeactivate
-	if active {
-		action = signoff.ActUserActivate
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: action,
-		Target: fmt.Sprintf("user/%d", userID), Before: map[string]bool{"active": before},
-		After: map[string]bool{"active": active}}); err != nil {
+	// The action, user.activate or user.deactivate, follows the new state.
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID), &signoff.UserActiveEvent{
+		Before: signoff.UserActive{Active: before}, After: signoff.UserActive{Active: active}})); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -178,10 +174,9 @@ func (db *DB) SetPermissions(ctx context.Context, userID int64, admin, auditor b
 	if wasAdmin == admin && wasAuditor == auditor {
 		return nil
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
-		Target: fmt.Sprintf("user/%d", userID),
-		Before: map[string]bool{"admin": wasAdmin, "auditor": wasAuditor},
-		After:  map[string]bool{"admin": admin, "auditor": auditor}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID), &signoff.UserPermissionsEvent{
+		Before: signoff.UserPermissions{Admin: wasAdmin, Auditor: wasAuditor},
+		After:  signoff.UserPermissions{Admin: admin, Auditor: auditor}})); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

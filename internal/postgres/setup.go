@@ -85,11 +85,10 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
-		Actor:  signoff.EventActor{ID: id, Name: n.Name, Via: "web"},
-		Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id),
-		After: map[string]any{"email": n.Email, "name": n.Name, "admin": true, "setup": true},
-	}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(
+		signoff.EventActor{ID: id, Name: n.Name, Via: "web"}, signoff.UserTarget(id),
+		&signoff.SetupAdminEvent{After: signoff.SetupAdminAfter{Email: n.Email, Name: n.Name, Admin: true, Setup: true}},
+	)); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -126,10 +125,9 @@ func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.Event
 	if err != nil {
 		return nil, "", err
 	}
-	after["invited"] = true
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
-		Actor: actor, Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id), After: after,
-	}); err != nil {
+	after.Invited = true
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(id),
+		&signoff.UserCreateEvent{After: after})); err != nil {
 		return nil, "", err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -159,8 +157,8 @@ func (db *DB) NewInviteToken(ctx context.Context, userID int64, actor signoff.Ev
 	if err != nil {
 		return "", err
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
-		Target: fmt.Sprintf("user/%d", userID), After: map[string]string{"invitation": "issued"}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID),
+		&signoff.UserInvitationEvent{After: signoff.UserInvitationAfter{Invitation: "issued"}})); err != nil {
 		return "", err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -230,10 +228,10 @@ func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User
 	if err != nil {
 		return nil, notFound(fmt.Errorf("accept invitation: %w", err), "This invitation link is invalid, expired or already used. Ask an admin for a new one.")
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
-		Actor: signoff.EventActor{ID: userID, Name: name, Via: "web"}, Action: signoff.ActUserUpdate,
-		Target: fmt.Sprintf("user/%d", userID), After: map[string]string{"password": "set from invitation"},
-	}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(
+		signoff.EventActor{ID: userID, Name: name, Via: "web"}, signoff.UserTarget(userID),
+		&signoff.UserPasswordEvent{After: signoff.UserPasswordAfter{Password: "set from invitation"}},
+	)); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -121,34 +120,27 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 		return nil, fmt.Errorf("sign: insert signature: %w", err)
 	}
 
-	after := map[string]any{
-		"slot": sig.Slot, "role": sig.Role, "signer_id": sig.Signer.ID, "printed_name": sig.Signer.Name,
-		"meaning": sig.Meaning, "checklist_sha256": hex.EncodeToString(sig.ChecklistHash),
-		"checklist_rev": sig.ChecklistRev,
-	}
-	if t.AllowMultipleSlots {
-		after["multiple_slots_allowed"] = true
-	}
+	ev := &signoff.SignoffSignEvent{After: signoff.SignoffSignAfter{
+		Slot: sig.Slot, Role: sig.Role, SignerID: sig.Signer.ID, PrintedName: sig.Signer.Name,
+		Meaning: sig.Meaning, ChecklistSHA256: hex.EncodeToString(sig.ChecklistHash),
+		ChecklistRev: sig.ChecklistRev, MultipleSlots: t.AllowMultipleSlots,
+	}}
 	var w deploymentWrite
 	if slot.Final {
 		completed := signoff.StatusCompleted
 		w.status = &completed
-		after["status"] = completed
-		after["locked"] = true
+		ev.After.Status, ev.After.Locked = completed, true
 		if _, err := tx.Exec(ctx, `
 			UPDATE deployments SET locked_at = $2, completed_at = $2 WHERE id = $1`, d.ID, l.Now); err != nil {
 			return nil, fmt.Errorf("sign: lock deployment %d: %w", d.ID, err)
 		}
 	}
-	var before any
 	if slot.Signature != nil {
-		before = map[string]any{"signature": slot.Signature.ID, "signer_id": slot.Signature.Signer.ID,
-			"printed_name": slot.Signature.Signer.Name, "state": "stale"}
+		ev.Before = &signoff.SignoffSignBefore{Signature: slot.Signature.ID, SignerID: slot.Signature.Signer.ID,
+			PrintedName: slot.Signature.Signer.Name, State: "stale"}
 	}
-	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
-		Actor:  signoff.EventActor{ID: signer.ID, Name: signer.Name, Via: in.Via},
-		Action: signoff.ActSignoffSign, Target: "slot/" + strconv.Itoa(sig.Slot), Before: before, After: after,
-	}, w); err != nil {
+	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(
+		signoff.EventActor{ID: signer.ID, Name: signer.Name, Via: in.Via}, signoff.SlotTarget(sig.Slot), ev), w); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -194,12 +186,11 @@ func (db *DB) Revoke(ctx context.Context, deploymentID int64, slotPos int, reaso
 		sigID, l.Now, by.ID, reason); err != nil {
 		return fmt.Errorf("revoke signature %d: %w", sigID, err)
 	}
-	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.Change{
-		Actor:  signoff.EventActor{ID: by.ID, Name: by.Name, Via: via},
-		Action: signoff.ActSignoffRevoke, Target: "slot/" + strconv.Itoa(slotPos),
-		Before: map[string]any{"signature": sigID, "role": role, "printed_name": signerName},
-		After:  map[string]any{"revoked": true, "reason": reason},
-	}, deploymentWrite{}); err != nil {
+	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(
+		signoff.EventActor{ID: by.ID, Name: by.Name, Via: via}, signoff.SlotTarget(slotPos), &signoff.SignoffRevokeEvent{
+			Before: signoff.SignoffRevokeBefore{Signature: sigID, Role: role, PrintedName: signerName},
+			After:  signoff.SignoffRevokeAfter{Revoked: true, Reason: reason},
+		}), deploymentWrite{}); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

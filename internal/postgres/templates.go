@@ -102,11 +102,10 @@ func (db *DB) ImportTemplate(ctx context.Context, src []byte, slug string, actor
 		return nil, false, fmt.Errorf("import template %s version %d: %w", slug, latest+1, err)
 	}
 	c := t.Counts()
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
-		Actor: actor, Action: signoff.ActTemplateImport, Target: "template/" + slug,
-		After: map[string]any{"title": t.Title, "version": latest + 1, "sha256": fmt.Sprintf("%x", sum),
-			"phases": c.Phases, "sections": c.Sections, "items": c.Items, "slots": c.Slots, "notes": c.Notes},
-	}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.TemplateTarget(slug), &signoff.TemplateImportEvent{
+		After: signoff.TemplateImportAfter{Title: t.Title, Version: latest + 1, SHA256: fmt.Sprintf("%x", sum),
+			Phases: c.Phases, Sections: c.Sections, Items: c.Items, Slots: c.Slots, Notes: c.Notes},
+	})); err != nil {
 		return nil, false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -266,9 +265,8 @@ func (db *DB) SetAllowMultipleSlots(ctx context.Context, slug string, allow bool
 	if err != nil {
 		return notFound(fmt.Errorf("template %s settings: %w", slug, err), "No template is named %q.", slug)
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActTemplateSettings,
-		Target: "template/" + slug, Before: map[string]bool{"allow_multiple_slots": before},
-		After: map[string]bool{"allow_multiple_slots": allow}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.TemplateTarget(slug), &signoff.TemplateSettingsEvent{
+		Before: signoff.TemplateSettings{AllowMultipleSlots: before}, After: signoff.TemplateSettings{AllowMultipleSlots: allow}})); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

@@ -287,7 +287,7 @@ func TestTicksTouchingOneBlockAreNotBatchedTogether(t *testing.T) {
 		t.Errorf("the parent's N/A is event %d; want 4, after the ticks written before it", evs[1].Seq)
 	}
 	var p struct {
-		After postgres.ItemStateAfter `json:"after"`
+		After signoff.ItemStateAfter `json:"after"`
 	}
 	if err := json.Unmarshal([]byte(evs[1].Payload), &p); err != nil {
 		t.Fatal(err)

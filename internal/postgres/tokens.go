@@ -64,10 +64,9 @@ func (db *DB) CreateToken(ctx context.Context, n signoff.NewToken, actor signoff
 	if err != nil {
 		return nil, "", fmt.Errorf("create token %q: %w", n.Name, err)
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
-		Actor: actor, Action: signoff.ActTokenCreate, Target: fmt.Sprintf("token/%d", id),
-		After: map[string]any{"name": n.Name, "user_id": n.UserID, "user_name": userName, "prefix": secret[:tokenPrefixLen]},
-	}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.TokenTarget(id), &signoff.TokenCreateEvent{
+		After: signoff.TokenCreateAfter{Name: n.Name, UserID: n.UserID, UserName: userName, Prefix: secret[:tokenPrefixLen]},
+	})); err != nil {
 		return nil, "", err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -161,11 +160,10 @@ func (db *DB) RevokeToken(ctx context.Context, id int64, actor signoff.EventActo
 		UPDATE api_tokens SET revoked_at = now(), revoked_by = $2 WHERE id = $1`, id, nullID(actor.ID)); err != nil {
 		return fmt.Errorf("revoke token %d: %w", id, err)
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
-		Actor: actor, Action: signoff.ActTokenRevoke, Target: fmt.Sprintf("token/%d", id),
-		Before: map[string]any{"name": name, "user_id": userID, "prefix": prefix},
-		After:  map[string]any{"revoked": true},
-	}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.TokenTarget(id), &signoff.TokenRevokeEvent{
+		Before: signoff.TokenRevokeBefore{Name: name, UserID: userID, Prefix: prefix},
+		After:  signoff.TokenRevokeAfter{Revoked: true},
+	})); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -34,9 +34,8 @@ func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.E
 	if actor.ID == 0 && actor.Name == "" {
 		actor = signoff.EventActor{ID: id, Name: n.Name, Via: "web"}
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{
-		Actor: actor, Action: signoff.ActUserCreate, Target: fmt.Sprintf("user/%d", id), After: after,
-	}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(id),
+		&signoff.UserCreateEvent{After: after})); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -47,23 +46,23 @@ func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.E
 
 // insertUser writes a validated person and their roles in tx and returns
 // the id and the "after" of the user.create event the caller records.
-func insertUser(ctx context.Context, tx pgx.Tx, n signoff.NewUser, hash string, actor signoff.EventActor) (int64, map[string]any, error) {
+func insertUser(ctx context.Context, tx pgx.Tx, n signoff.NewUser, hash string, actor signoff.EventActor) (int64, signoff.UserCreateAfter, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `
 		INSERT INTO users (email, name, password_hash, is_admin, is_auditor)
 		VALUES ($1, $2, $3, $4, $5)
 		RETURNING id`, n.Email, n.Name, hash, n.IsAdmin, n.IsAuditor).Scan(&id)
 	if isUniqueViolation(err, "users_email_key") {
-		return 0, nil, signoff.Errorf(signoff.ECONFLICT, "A person with email %s already exists.", n.Email)
+		return 0, signoff.UserCreateAfter{}, signoff.Errorf(signoff.ECONFLICT, "A person with email %s already exists.", n.Email)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("create user %s: %w", n.Email, err)
+		return 0, signoff.UserCreateAfter{}, fmt.Errorf("create user %s: %w", n.Email, err)
 	}
 	roles, err := grantRoles(ctx, tx, id, n.Roles, actor.ID)
 	if err != nil {
-		return 0, nil, err
+		return 0, signoff.UserCreateAfter{}, err
 	}
-	return id, map[string]any{"email": n.Email, "name": n.Name, "admin": n.IsAdmin, "auditor": n.IsAuditor, "roles": roles}, nil
+	return id, signoff.UserCreateAfter{Email: n.Email, Name: n.Name, Admin: n.IsAdmin, Auditor: n.IsAuditor, Roles: roles}, nil
 }
 
 func grantRoles(ctx context.Context, tx pgx.Tx, userID int64, names []string, by int64) ([]string, error) {
@@ -311,8 +310,8 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, pw string, actor si
 	if tag.RowsAffected() == 0 {
 		return signoff.Errorf(signoff.ENOTFOUND, "Person %d not found.", userID)
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActUserUpdate,
-		Target: fmt.Sprintf("user/%d", userID), After: map[string]any{"password": "changed"}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID),
+		&signoff.UserPasswordEvent{After: signoff.UserPasswordAfter{Password: "changed"}})); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

@@ -41,9 +41,8 @@ func (db *DB) CreateWebhook(ctx context.Context, n signoff.NewWebhook, actor sig
 		return nil, fmt.Errorf("create webhook: %w", err)
 	}
 	// The secret stays out of the audit log: the log is for reading.
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActWebhookCreate,
-		Target: fmt.Sprintf("webhook/%d", w.ID),
-		After:  map[string]any{"url": w.URL, "format": w.Format, "events": w.Events}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.WebhookTarget(w.ID),
+		&signoff.WebhookCreateEvent{After: signoff.WebhookCreateAfter{URL: w.URL, Format: w.Format, Events: w.Events}})); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -68,8 +67,8 @@ func (db *DB) DeleteWebhook(ctx context.Context, id int64, actor signoff.EventAc
 	if err != nil {
 		return notFound(fmt.Errorf("delete webhook %d: %w", id, err), "Webhook %d not found.", id)
 	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.Change{Actor: actor, Action: signoff.ActWebhookDelete,
-		Target: fmt.Sprintf("webhook/%d", id), Before: map[string]any{"url": url}}); err != nil {
+	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.WebhookTarget(id),
+		&signoff.WebhookDeleteEvent{Before: signoff.WebhookDeleteBefore{URL: url}})); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

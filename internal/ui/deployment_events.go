@@ -3,15 +3,17 @@ package ui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
 
+	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -24,6 +26,11 @@ import (
 // on every keep-alive (LIVE_KEEPALIVE), and at once when a logout or a
 // deactivation is announced; once it is gone the page is told to reload
 // (which lands on the login page) and the stream ends.
+//
+// A stream is long-lived and nobody watches it but the viewer, so whatever
+// goes wrong in it (a read, an event it cannot read, a viewer gone) is
+// logged with the deployment and the stream's request id: "the update
+// never arrived" leaves a trace.
 func (s *Server) deploymentEvents(w http.ResponseWriter, r *http.Request) {
 	if s.live == nil {
 		s.fail(w, r, signoff.Errorf(signoff.ENOTFOUND, "Live updates are off."))
@@ -57,82 +64,115 @@ func (s *Server) deploymentEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	stream := &sseWriter{w: w, rc: rc}
+	ls := &liveStream{s: s, r: r, id: id, last: last, out: &sseWriter{w: w, rc: http.NewResponseController(w)}}
+	ls.ended(ls.run(sub, d.AuditSeq))
+}
 
+// liveStream is one viewer's stream of a deployment's changes.
+type liveStream struct {
+	s   *Server
+	r   *http.Request // the viewer's request, with the person as last checked
+	out *sseWriter
+	id  int64 // the deployment
+	// last is the newest audit seq the viewer has been sent.
+	last int64
+	// behind is set when changes may have gone unsent (the session or the
+	// database could not be read): the next keep-alive catches up.
+	behind bool
+}
+
+// errClientGone wraps a failed write: the viewer is no longer there.
+var errClientGone = errors.New("the viewer is gone")
+
+// errStreamOver ends a stream that has nothing more to say: the session
+// ended (the page was told to reload) or the server is shutting down.
+var errStreamOver = errors.New("stream over")
+
+// run serves the stream until it ends and returns why.
+func (ls *liveStream) run(sub *live.Subscription, head int64) error {
 	// Catch up at once: the page may be older than the stream.
-	if last < d.AuditSeq {
-		if last, err = s.sendChanges(ctx, r, stream, id, last); err != nil {
-			return
+	if ls.last < head {
+		if err := ls.sendChanges(); err != nil {
+			return err
 		}
 	}
-	stream.comment("connected")
-	ping := time.NewTicker(s.cfg.LiveKeepAlive)
+	if err := ls.out.comment("connected"); err != nil {
+		return err
+	}
+	ping := time.NewTicker(ls.s.cfg.LiveKeepAlive)
 	defer ping.Stop()
-	behind := false // a wake-up went unanswered: the session could not be checked
 	for {
+		var err error
 		select {
-		case <-ctx.Done():
-			return
+		case <-ls.r.Context().Done():
+			return nil // the viewer left
 		case _, open := <-sub.Wake():
 			if !open {
-				return // the server is shutting down; the browser reconnects elsewhere
+				return errStreamOver // the server is shutting down; the browser reconnects elsewhere
 			}
-			n := sub.Take()
-			var signedIn bool
-			if r, signedIn, err = s.recheckSession(r); err != nil {
-				behind = true // nothing goes out unchecked; the next keep-alive catches up
-				continue
-			} else if !signedIn {
-				stream.event(0, "reload", []byte("reload"))
-				return
-			}
-			if n.Viewers {
-				if err := s.sendViewers(ctx, r, stream, id); err != nil {
-					return
-				}
-			}
-			if n.Session && !n.Viewers && n.Seq == 0 && !behind {
-				continue // only a session check, and it stands
-			}
-			if last, err = s.sendChanges(ctx, r, stream, id, last); err != nil {
-				return
-			}
-			behind = false
+			err = ls.woken(sub.Take())
 		case <-ping.C:
-			var signedIn bool
-			r, signedIn, err = s.recheckSession(r)
-			if err == nil && !signedIn {
-				stream.event(0, "reload", []byte("reload"))
-				return
-			}
-			if err == nil && behind {
-				if last, err = s.sendChanges(ctx, r, stream, id, last); err != nil {
-					return
-				}
-				behind = false
-			}
-			if err := stream.comment("ping"); err != nil {
-				return
-			}
+			err = ls.keepAlive()
+		}
+		if err != nil {
+			return err
 		}
 	}
 }
 
-// recheckSession reads the stream's session again (one indexed query). It
-// reports whether the session still stands and returns the request with
-// the person as they are now, whose permissions may have changed since the
-// stream opened. An error means the answer is unknown, not that the
-// session is gone.
-func (s *Server) recheckSession(r *http.Request) (*http.Request, bool, error) {
-	u, _, err := s.sessions.signedIn(r, s.cookieName())
+// woken answers a notice: the deployment, its viewers or the viewer's
+// session changed.
+func (ls *liveStream) woken(n live.Notice) error {
+	if ok, err := ls.recheckSession(); !ok || err != nil {
+		return err // nothing goes out unchecked; the next keep-alive catches up
+	}
+	if n.Viewers {
+		if err := ls.sendViewers(); err != nil {
+			return err
+		}
+	}
+	if n.Session && !n.Viewers && n.Seq == 0 && !ls.behind {
+		return nil // only a session check, and it stands
+	}
+	return ls.sendChanges()
+}
+
+// keepAlive checks the session, catches up if behind, and pings.
+func (ls *liveStream) keepAlive() error {
+	ok, err := ls.recheckSession()
 	if err != nil {
-		return r, false, err
+		return err
 	}
-	if u == nil {
-		return r, false, nil
+	if ok && ls.behind {
+		if err := ls.sendChanges(); err != nil {
+			return err
+		}
 	}
-	return r.WithContext(context.WithValue(r.Context(), userKey, u)), true, nil
+	return ls.out.comment("ping")
+}
+
+// recheckSession reads the stream's session again (one indexed query) and
+// takes the person as they are now, whose permissions may have changed
+// since the stream opened; ok says it stands. A session gone ends the
+// stream, after telling the page to reload. When the session cannot be
+// read the answer is unknown, not "gone": ok is false, the stream goes on,
+// and it is behind.
+func (ls *liveStream) recheckSession() (ok bool, err error) {
+	u, _, err := ls.s.sessions.signedIn(ls.r, ls.s.cookieName())
+	switch {
+	case err != nil:
+		ls.readFailed("session check", err)
+		ls.behind = true
+		return false, nil
+	case u == nil:
+		ls.log(slog.LevelInfo, "live stream: session ended")
+		if err := ls.out.event(0, "reload", []byte("reload")); err != nil {
+			return false, err
+		}
+		return false, errStreamOver
+	}
+	ls.r = ls.r.WithContext(context.WithValue(ls.r.Context(), userKey, u))
+	return true, nil
 }
 
 func firstNonEmpty(vs ...string) string {
@@ -144,96 +184,189 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-// sendChanges renders what changed after seq `last` and returns the new
-// last seq. Changes that reshape the page (status, locking) ask the browser
-// to reload instead.
-func (s *Server) sendChanges(ctx context.Context, r *http.Request, stream *sseWriter, id, last int64) (int64, error) {
-	events, err := s.db.Events(ctx, id, last, 0)
-	if err != nil || len(events) == 0 {
-		return last, nil // a database hiccup: the next wake-up retries
+// sendChanges renders what changed after ls.last and moves ls.last to the
+// newest event. Changes that reshape the page (status, locking), and an
+// event the stream cannot read, ask the browser to reload instead. A read
+// that fails leaves the stream behind: the next wake-up or keep-alive
+// tries again.
+func (ls *liveStream) sendChanges() error {
+	ctx := ls.r.Context()
+	events, err := ls.s.db.Events(ctx, ls.id, ls.last, 0)
+	if err != nil {
+		ls.readFailed("read events", err, slog.Int64("after_seq", ls.last))
+		ls.behind = true
+		return nil
+	}
+	if len(events) == 0 {
+		ls.behind = false
+		return nil
 	}
 	newest := events[len(events)-1].Seq
-	reload, signing := false, false
-	tops := map[string]bool{}
-	notes := map[int]bool{}
-	for _, e := range events {
-		switch {
-		case e.Action == signoff.ActDeploymentStatus, e.Action == signoff.ActSignoffSign && strings.Contains(e.Payload, `"locked":true`):
-			reload = true
-		case e.Action == signoff.ActSignoffSign, e.Action == signoff.ActSignoffRevoke:
-			signing = true
-		case strings.HasPrefix(e.Target, "item/"):
-			tops[topPath(strings.TrimPrefix(e.Target, "item/"))] = true
-		case strings.HasPrefix(e.Target, "note/"):
-			if n, err := strconv.Atoi(strings.TrimPrefix(e.Target, "note/")); err == nil {
-				notes[n] = true
-			}
+	c := ls.changesIn(events)
+	if c.reload {
+		if err := ls.out.event(newest, "reload", []byte("reload")); err != nil {
+			return err
 		}
+		ls.last, ls.behind = newest, false
+		return nil
 	}
-	if reload {
-		return newest, stream.event(newest, "reload", []byte("reload"))
-	}
-	v, err := s.loadDeploymentView(r)
+	v, err := ls.s.loadDeploymentView(ls.r)
 	if err != nil {
-		return last, nil
+		ls.readFailed("read the deployment", err, slog.Int64("after_seq", ls.last))
+		ls.behind = true
+		return nil
 	}
 	var buf bytes.Buffer
+	// Several changes at once may have resolved the checklist and
+	// reopened it: only the whole sign-off panel is sure to be right then.
+	for _, p := range c.parts(v, c.signing || len(events) > 1) {
+		if err := p.Render(ctx, &buf); err != nil {
+			return fmt.Errorf("render live change of deployment %d: %w", ls.id, err)
+		}
+	}
+	if err := ls.out.event(newest, "change", buf.Bytes()); err != nil {
+		return err
+	}
+	ls.last, ls.behind = newest, false
+	return nil
+}
+
+// changesIn reads events and says what they changed on the page. An event
+// it cannot read is logged and makes the page reload, which shows the
+// deployment as it is whatever the event said.
+func (ls *liveStream) changesIn(events []signoff.Event) *pageChanges {
+	c := newPageChanges()
+	for _, e := range events {
+		p, err := signoff.DecodeEvent([]byte(e.Payload))
+		if err != nil {
+			ls.log(slog.LevelError, "live stream: unreadable audit event; the page reloads",
+				slog.Int64("seq", e.Seq), slog.String("action", e.Action), slog.Any("err", err))
+			c.reload = true
+			continue
+		}
+		c.add(p)
+	}
+	return c
+}
+
+// pageChanges is what a run of events changed on the deployment page.
+type pageChanges struct {
+	reload   bool // the page must be loaded again: its shape changed
+	signing  bool // a signature was given or revoked
+	tops     map[string]bool
+	phases   map[int]bool
+	sections map[[2]int]bool
+	notes    map[int]bool
+}
+
+func newPageChanges() *pageChanges {
+	return &pageChanges{tops: map[string]bool{}, phases: map[int]bool{}, sections: map[[2]int]bool{}, notes: map[int]bool{}}
+}
+
+// add takes one event into account, by its kind.
+func (c *pageChanges) add(p *signoff.DecodedEvent) {
+	switch e := p.Body.(type) {
+	case *signoff.DeploymentStatusEvent:
+		c.reload = true
+	case *signoff.SignoffSignEvent:
+		c.reload = c.reload || e.After.Locked // the final approval locks the page
+		c.signing = true
+	case *signoff.SignoffRevokeEvent:
+		c.signing = true
+	case *signoff.ItemStateEvent, *signoff.ItemCommentEvent, *signoff.ItemEvidenceEvent:
+		c.item(p.Target)
+	case *signoff.NoteEditEvent:
+		c.notes[p.Target.Position()] = true
+	}
+}
+
+// item marks an item's top-level block, phase and section changed.
+func (c *pageChanges) item(t signoff.Target) {
+	c.tops[signoff.TopPath(t.Path)] = true
+	ph, sec := t.Section()
+	c.phases[ph], c.sections[[2]int{ph, sec}] = true, true
+}
+
+// parts are the page's fragments the changes touch, as out-of-band swaps:
+// only the phases and sections that changed, since every swap costs the
+// browser a pass over a large page.
+func (c *pageChanges) parts(v *deploymentView, wholePanel bool) []templ.Component {
 	var parts []templ.Component
 	for _, it := range v.CL.Items {
-		if it.Level == 1 && tops[it.Path] {
+		if it.Level == 1 && c.tops[it.Path] {
 			parts = append(parts, itemBlockOOB(v, &it))
 		}
 	}
 	for _, n := range v.CL.Notes {
-		if notes[n.Position] {
+		if c.notes[n.Position] {
 			parts = append(parts, noteFieldOOB(v, n))
 		}
 	}
 	parts = append(parts, summary(v, true), statusBadge(v, true), startAction(v, true), signoffJump(v, true),
-		// Several changes at once may have resolved the checklist and
-		// reopened it: only the whole panel is sure to be right then.
-		signoffChanged(v, signing || len(events) > 1))
-	// Only the phases and sections that changed: every out-of-band swap
-	// costs the browser a pass over a large page.
-	phases, sections := map[int]bool{}, map[[2]int]bool{}
-	for top := range tops {
-		var ph, sec int
-		if _, err := fmt.Sscanf(top, "%d.%d", &ph, &sec); err == nil {
-			phases[ph], sections[[2]int{ph, sec}] = true, true
-		}
-	}
+		signoffChanged(v, wholePanel))
 	for _, ph := range v.Phases() {
-		if !phases[ph.Num] {
+		if !c.phases[ph.Num] {
 			continue
 		}
 		parts = append(parts, phaseNavEntry(ph, true), phaseProgress(ph, true))
 		for _, sec := range ph.Sections {
-			if sections[[2]int{ph.Num, sec.Num}] {
+			if c.sections[[2]int{ph.Num, sec.Num}] {
 				parts = append(parts, sectionCount(sec, true))
 			}
 		}
 	}
-	for _, p := range parts {
-		if err := p.Render(ctx, &buf); err != nil {
-			return last, err
-		}
-	}
-	return newest, stream.event(newest, "change", buf.Bytes())
+	return parts
 }
 
-func (s *Server) sendViewers(ctx context.Context, r *http.Request, stream *sseWriter, id int64) error {
-	people, err := s.live.Viewers(ctx, id)
+// sendViewers sends who is watching. When that cannot be read the list
+// stays as it was until the next change of viewers.
+func (ls *liveStream) sendViewers() error {
+	ctx := ls.r.Context()
+	people, err := ls.s.live.Viewers(ctx, ls.id)
 	if err != nil {
+		ls.readFailed("read viewers", err)
 		return nil
 	}
 	var buf bytes.Buffer
 	if err := viewers(&deploymentView{Viewers: people}, true).Render(ctx, &buf); err != nil {
-		return err
+		return fmt.Errorf("render viewers of deployment %d: %w", ls.id, err)
 	}
-	return stream.event(0, "viewers", buf.Bytes())
+	return ls.out.event(0, "viewers", buf.Bytes())
 }
 
-// sseWriter writes server-sent events and flushes each one.
+// ended logs why a stream ended, unless the viewer simply left (whatever
+// failed once the request was cancelled) or the stream had said all it had
+// to.
+func (ls *liveStream) ended(err error) {
+	switch {
+	case err == nil, errors.Is(err, errStreamOver):
+	case errors.Is(err, errClientGone):
+		ls.log(slog.LevelInfo, "live stream: viewer gone", slog.Any("err", err))
+	case ls.r.Context().Err() != nil:
+	default:
+		ls.log(slog.LevelError, "live stream failed", slog.Any("err", err))
+	}
+}
+
+// readFailed logs a read that failed, unless the viewer left meanwhile
+// (which cancels the stream's reads): the stream goes on and tries again.
+func (ls *liveStream) readFailed(what string, err error, attrs ...slog.Attr) {
+	if ls.r.Context().Err() != nil {
+		return
+	}
+	ls.log(slog.LevelWarn, "live stream: "+what+" failed", append(attrs, slog.Any("err", err))...)
+}
+
+// log records something about the stream, with the deployment and the
+// stream's request id.
+func (ls *liveStream) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	ctx := ls.r.Context()
+	ls.s.logger.LogAttrs(ctx, level, msg, append([]slog.Attr{
+		slog.Int64("deployment_id", ls.id), slog.String("request_id", requestID(ctx))}, attrs...)...)
+}
+
+// sseWriter writes server-sent events and flushes each one. A write or
+// flush that fails means the viewer is gone (errClientGone).
 type sseWriter struct {
 	w  io.Writer
 	rc *http.ResponseController
@@ -251,15 +384,19 @@ func (s *sseWriter) event(id int64, name string, data []byte) error {
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
-	if _, err := s.w.Write(b.Bytes()); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	return s.send(b.Bytes())
 }
 
 func (s *sseWriter) comment(text string) error {
-	if _, err := fmt.Fprintf(s.w, ": %s\n\n", text); err != nil {
-		return err
+	return s.send([]byte(": " + text + "\n\n"))
+}
+
+func (s *sseWriter) send(b []byte) error {
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("%w: %w", errClientGone, err)
 	}
-	return s.rc.Flush()
+	if err := s.rc.Flush(); err != nil {
+		return fmt.Errorf("%w: %w", errClientGone, err)
+	}
+	return nil
 }

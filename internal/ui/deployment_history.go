@@ -1,11 +1,10 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/a-h/templ"
 
@@ -15,11 +14,18 @@ import (
 type historyView struct {
 	D          *signoff.Deployment
 	CL         *signoff.Checklist
-	Events     []signoff.Event
+	Events     []historyEvent
 	Signatures []signoff.Signature
 	// Since, when set, narrows the page to the events after one: "what
 	// changed since Dana signed".
 	Since *sinceView
+}
+
+// historyEvent is an event as stored, and as read (nil when its payload
+// could not be read: the page still lists it, and the log says why).
+type historyEvent struct {
+	signoff.Event
+	read *signoff.DecodedEvent
 }
 
 // sinceView is the event a narrowed history starts after, and the
@@ -42,7 +48,7 @@ func (v historyView) SinceHeading() string {
 func (v historyView) ChecklistChanges() int {
 	n := 0
 	for _, e := range v.Events {
-		if changesChecklist(e) {
+		if changesChecklist(e.Event) {
 			n++
 		}
 	}
@@ -74,58 +80,82 @@ func sinceURL(d *signoff.Deployment, sig *signoff.Signature) templ.SafeURL {
 }
 
 // describe says in words what an event recorded.
-func (v historyView) describe(e signoff.Event) string {
-	var p struct {
-		Before map[string]any `json:"before"`
-		After  map[string]any `json:"after"`
+func (v historyView) describe(e historyEvent) string {
+	if e.read == nil {
+		return e.Action + " " + e.Target
 	}
-	json.Unmarshal([]byte(e.Payload), &p)
-	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
-	title := func(target string) string {
-		path := strings.TrimPrefix(target, "item/")
-		if it := v.CL.Item(path); it != nil {
-			return path + " “" + it.Title() + "”"
-		}
-		return path
-	}
-	switch e.Action {
-	case signoff.ActDeploymentCreate:
-		return "Created from " + str(p.After, "template_title")
-	case signoff.ActDeploymentStatus:
-		s := "Status " + str(p.Before, "status") + " → " + str(p.After, "status")
-		if r := str(p.After, "reason"); r != "" {
-			s += ": " + r
+	switch b := e.read.Body.(type) {
+	case *signoff.DeploymentCreateEvent:
+		return "Created from " + b.After.TemplateTitle
+	case *signoff.DeploymentStatusEvent:
+		s := "Status " + string(b.Before.Status) + " → " + string(b.After.Status)
+		if b.After.Reason != "" {
+			s += ": " + b.After.Reason
 		}
 		return s
-	case signoff.ActItemState:
-		switch str(p.After, "state") {
-		case "done":
-			return "Ticked " + title(e.Target)
-		case "open":
-			return "Reopened " + title(e.Target)
-		case "na":
-			s := "Marked N/A " + title(e.Target) + ": " + str(p.After, "na_reason")
-			if items, ok := p.After["items"].([]any); ok && len(items) > 0 {
-				s += fmt.Sprintf(" (%d items)", len(items))
-			}
+	case *signoff.ItemStateEvent:
+		if s := v.describeItemState(e.read.Target, b); s != "" {
 			return s
 		}
-	case signoff.ActItemComment:
-		return "Commented on " + title(e.Target) + ": " + str(p.After, "body")
-	case signoff.ActItemEvidence:
-		return "Attached evidence to " + title(e.Target)
-	case signoff.ActNoteEdit:
-		return "Edited note " + str(p.After, "name")
-	case signoff.ActSignoffSign:
-		s := str(p.After, "printed_name") + " signed as " + str(p.After, "role") + ": “" + str(p.After, "meaning") + "”"
-		if locked, _ := p.After["locked"].(bool); locked {
+	case *signoff.ItemCommentEvent:
+		return "Commented on " + v.itemTitle(e.read.Target) + ": " + b.After.Body
+	case *signoff.ItemEvidenceEvent:
+		return "Attached evidence to " + v.itemTitle(e.read.Target)
+	case *signoff.NoteEditEvent:
+		return "Edited note " + b.After.Name
+	case *signoff.SignoffSignEvent:
+		s := b.After.PrintedName + " signed as " + b.After.Role + ": “" + b.After.Meaning + "”"
+		if b.After.Locked {
 			s += " — deployment completed and locked"
 		}
 		return s
-	case signoff.ActSignoffRevoke:
-		return "Revoked " + str(p.Before, "printed_name") + "'s signature as " + str(p.Before, "role") + ": " + str(p.After, "reason")
+	case *signoff.SignoffRevokeEvent:
+		return "Revoked " + b.Before.PrintedName + "'s signature as " + b.Before.Role + ": " + b.After.Reason
 	}
 	return e.Action + " " + e.Target
+}
+
+// describeItemState says what a tick, an untick or an N/A did.
+func (v historyView) describeItemState(t signoff.Target, e *signoff.ItemStateEvent) string {
+	switch e.After.State {
+	case signoff.ItemDone:
+		return "Ticked " + v.itemTitle(t)
+	case signoff.ItemOpen:
+		return "Reopened " + v.itemTitle(t)
+	case signoff.ItemNA:
+		s := "Marked N/A " + v.itemTitle(t) + ": " + e.After.NAReason
+		if n := len(e.After.Items); n > 0 {
+			s += fmt.Sprintf(" (%d items)", n)
+		}
+		return s
+	}
+	return ""
+}
+
+// itemTitle names an item by its path and title.
+func (v historyView) itemTitle(t signoff.Target) string {
+	if it := v.CL.Item(t.Path); it != nil {
+		return t.Path + " “" + it.Title() + "”"
+	}
+	return t.Path
+}
+
+// readEvents reads the events' payloads for the page. One that cannot be
+// read is still listed (by its action and target) and the log says why.
+func (s *Server) readEvents(r *http.Request, deploymentID int64, events []signoff.Event) []historyEvent {
+	out := make([]historyEvent, len(events))
+	for i, e := range events {
+		out[i].Event = e
+		p, err := signoff.DecodeEvent([]byte(e.Payload))
+		if err != nil {
+			s.logger.LogAttrs(r.Context(), slog.LevelError, "history: unreadable audit event",
+				slog.String("request_id", requestID(r.Context())), slog.Int64("deployment_id", deploymentID),
+				slog.Int64("seq", e.Seq), slog.String("action", e.Action), slog.Any("err", err))
+			continue
+		}
+		out[i].read = p
+	}
+	return out
 }
 
 // deploymentHistory lists every audit event of a deployment, newest first,
@@ -167,10 +197,10 @@ func (s *Server) deploymentHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v := historyView{D: d, CL: cl, Events: events, Signatures: sigs}
+	v := historyView{D: d, CL: cl, Events: s.readEvents(r, id, events), Signatures: sigs}
 	if after > 0 && len(events) > 0 {
 		v.Since = &sinceView{Event: events[0]}
-		v.Events = events[1:]
+		v.Events = v.Events[1:]
 		for i := range sigs {
 			if sigs[i].AuditSeq == events[0].Seq {
 				v.Since.Signature = &sigs[i]

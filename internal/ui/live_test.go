@@ -15,9 +15,10 @@ import (
 // stream is an open event stream read in the background: each event's
 // name (comments as ":text"), then end when the server closes it.
 type stream struct {
-	lines  chan string
-	end    chan struct{}
-	cancel context.CancelFunc
+	lines     chan string
+	end       chan struct{}
+	cancel    context.CancelFunc
+	requestID string // the server's X-Request-Id for the stream
 }
 
 // openStream opens a deployment's live updates with c's cookies and waits
@@ -37,7 +38,8 @@ func (c *client) openStream(d *signoff.Deployment) *stream {
 		cancel()
 		c.t.Fatalf("open stream: %d", res.StatusCode)
 	}
-	s := &stream{lines: make(chan string, 256), end: make(chan struct{}), cancel: cancel}
+	s := &stream{lines: make(chan string, 256), end: make(chan struct{}), cancel: cancel,
+		requestID: res.Header.Get("X-Request-Id")}
 	go func() {
 		defer close(s.end)
 		defer res.Body.Close()

@@ -104,40 +104,11 @@ func Completed(ctx context.Context, db *postgres.DB, team Team, o Options) (*sig
 	if err != nil {
 		return nil, err
 	}
-	var first string
-	for _, it := range cl.Items {
-		if !it.HasChildren {
-			first = it.Path
-			break
-		}
+	if err := toggle(ctx, db, team, d.ID, cl, o.Toggles); err != nil {
+		return nil, err
 	}
-	for i := range o.Toggles {
-		who := team.As(Roles[i%4])
-		if _, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: first, State: signoff.ItemDone}, who); err != nil {
-			return nil, err
-		}
-		if _, err := db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: first, State: signoff.ItemOpen}, who); err != nil {
-			return nil, err
-		}
-	}
-	na := 0
-	for i, it := range cl.Items {
-		who := team.As(Roles[i%4])
-		var c signoff.ItemChange
-		switch {
-		case o.Fast && it.ParentPath == "" && it.HasChildren:
-			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemNA, NAReason: o.NAReason}
-		case o.Fast && it.ParentPath != "", it.HasChildren:
-			continue
-		case (it.Conditional || it.ParentPath != "" && cl.Item(it.ParentPath).Conditional) && (o.NAItems == 0 || na < o.NAItems):
-			na++
-			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemNA, NAReason: o.NAReason}
-		default:
-			c = signoff.ItemChange{Path: it.Path, State: signoff.ItemDone}
-		}
-		if _, err := db.SetItemState(ctx, d.ID, c, who); err != nil {
-			return nil, fmt.Errorf("resolve %s: %w", it.Path, err)
-		}
+	if err := resolve(ctx, db, team, d.ID, cl, o); err != nil {
+		return nil, err
 	}
 	for pos := 1; pos <= len(cl.Notes); pos++ {
 		if v, ok := o.Notes[pos]; ok {
@@ -152,6 +123,58 @@ func Completed(ctx context.Context, db *postgres.DB, team Team, o Options) (*sig
 		}
 	}
 	return db.Deployment(ctx, d.ID)
+}
+
+// toggle unticks and ticks again the first leaf, n times.
+func toggle(ctx context.Context, db *postgres.DB, team Team, id int64, cl *signoff.Checklist, n int) error {
+	var first string
+	for _, it := range cl.Items {
+		if !it.HasChildren {
+			first = it.Path
+			break
+		}
+	}
+	for i := range n {
+		who := team.As(Roles[i%4])
+		for _, st := range []signoff.ItemState{signoff.ItemDone, signoff.ItemOpen} {
+			if _, err := db.SetItemState(ctx, id, signoff.ItemChange{Path: first, State: st}, who); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// resolve resolves every item as o says, the first four roles taking
+// turns.
+func resolve(ctx context.Context, db *postgres.DB, team Team, id int64, cl *signoff.Checklist, o Options) error {
+	na := 0
+	for i, it := range cl.Items {
+		c, ok := o.change(cl, &it, &na)
+		if !ok {
+			continue
+		}
+		if _, err := db.SetItemState(ctx, id, c, team.As(Roles[i%4])); err != nil {
+			return fmt.Errorf("resolve %s: %w", it.Path, err)
+		}
+	}
+	return nil
+}
+
+// change is what resolving an item takes (nothing for an item resolved
+// through others); na counts the N/A items so far.
+func (o Options) change(cl *signoff.Checklist, it *signoff.Item, na *int) (signoff.ItemChange, bool) {
+	conditional := it.Conditional || it.ParentPath != "" && cl.Item(it.ParentPath).Conditional
+	switch {
+	case o.Fast && it.ParentPath == "" && it.HasChildren:
+		return signoff.ItemChange{Path: it.Path, State: signoff.ItemNA, NAReason: o.NAReason}, true
+	case o.Fast && it.ParentPath != "", it.HasChildren:
+		return signoff.ItemChange{}, false
+	case conditional && (o.NAItems == 0 || *na < o.NAItems):
+		*na++
+		return signoff.ItemChange{Path: it.Path, State: signoff.ItemNA, NAReason: o.NAReason}, true
+	}
+	return signoff.ItemChange{Path: it.Path, State: signoff.ItemDone}, true
 }
 
 // SignAll signs every slot of a deployment, in order, each by its role's
