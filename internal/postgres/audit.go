@@ -68,6 +68,51 @@ type deploymentWrite struct {
 	status           *signoff.Status // a new status, if any
 }
 
+// deploymentChange is one change to a deployment, recorded as one event:
+// the change's record and what it does to the deployment row.
+type deploymentChange struct {
+	signoff.Change
+	write deploymentWrite
+}
+
+// changeFunc makes a change in tx while the deployment is locked as l
+// (and found writable) and returns what to record; nil when it changed
+// nothing, and then nothing is committed or recorded.
+type changeFunc func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error)
+
+// changeDeployment is the one shape of every change to a deployment but
+// a tick's (tick_line.go): one transaction that locks the deployment
+// (serialising every write to it, and so its audit chain), refuses a
+// deployment that may no longer change, lets change make the change,
+// appends its one event and commits. It returns the event, or a zero
+// event when change changed nothing. what names the change in errors.
+func (db *DB) changeDeployment(ctx context.Context, id int64, what string, change changeFunc) (signoff.Event, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return signoff.Event{}, fmt.Errorf("%s: begin: %w", what, err)
+	}
+	defer tx.Rollback(ctx)
+	l, err := lockDeployment(ctx, tx, id)
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := l.writable(); err != nil {
+		return signoff.Event{}, err
+	}
+	c, err := change(tx, l)
+	if err != nil || c == nil {
+		return signoff.Event{}, err
+	}
+	ev, err := db.appendDeploymentEvent(ctx, tx, l, c.Change, c.write)
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return signoff.Event{}, fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return ev, nil
+}
+
 // appendDeploymentEvent records one change on a locked deployment: it
 // builds the canonical payload, extends the hash chain, updates the
 // deployment row, in one statement.

@@ -393,38 +393,29 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 			return nil, err
 		}
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("set status: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	l, err := lockDeployment(ctx, tx, id)
-	if err != nil {
-		return nil, err
-	}
-	cur := signoff.Deployment{Status: l.Status, LockedAt: l.LockedAt}
-	if err := cur.CanMoveTo(to); err != nil {
-		return nil, err
-	}
-	var column string
-	switch to {
-	case signoff.StatusLive:
-		column = "went_live_at"
-	case signoff.StatusAborted:
-		column = "aborted_at"
-	}
-	if column != "" {
-		if _, err := tx.Exec(ctx, `UPDATE deployments SET `+column+` = $2 WHERE id = $1`, id, l.Now); err != nil {
-			return nil, fmt.Errorf("set status of deployment %d: %w", id, err)
+	_, err := db.changeDeployment(ctx, id, "set status", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		cur := signoff.Deployment{Status: l.Status, LockedAt: l.LockedAt}
+		if err := cur.CanMoveTo(to); err != nil {
+			return nil, err
 		}
-	}
-	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.DeploymentTarget(id), &signoff.DeploymentStatusEvent{
-		Before: signoff.DeploymentStatusBefore{Status: cur.Status}, After: signoff.DeploymentStatusAfter{Status: to, Reason: reason},
-	}), deploymentWrite{status: &to}); err != nil {
+		var column string
+		switch to {
+		case signoff.StatusLive:
+			column = "went_live_at"
+		case signoff.StatusAborted:
+			column = "aborted_at"
+		}
+		if column != "" {
+			if _, err := tx.Exec(ctx, `UPDATE deployments SET `+column+` = $2 WHERE id = $1`, id, l.Now); err != nil {
+				return nil, fmt.Errorf("set status of deployment %d: %w", id, err)
+			}
+		}
+		return &deploymentChange{Change: signoff.NewChange(actor, signoff.DeploymentTarget(id), &signoff.DeploymentStatusEvent{
+			Before: signoff.DeploymentStatusBefore{Status: cur.Status}, After: signoff.DeploymentStatusAfter{Status: to, Reason: reason},
+		}), write: deploymentWrite{status: &to}}, nil
+	})
+	if err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("set status: commit: %w", err)
 	}
 	return db.Deployment(ctx, id)
 }

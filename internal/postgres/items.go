@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -14,36 +16,19 @@ func (db *DB) AddComment(ctx context.Context, deploymentID int64, path, body str
 	if err := signoff.ValidateText("Comment", body, 1, signoff.MaxCommentLen); err != nil {
 		return signoff.Event{}, err
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return signoff.Event{}, fmt.Errorf("add comment: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	l, err := lockDeployment(ctx, tx, deploymentID)
-	if err != nil {
-		return signoff.Event{}, err
-	}
-	if err := l.writable(); err != nil {
-		return signoff.Event{}, err
-	}
-	var commentID int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO item_comments (deployment_id, item_id, author_id, author_name, body, created_at)
-		SELECT $1, id, $3, $4, $5, $6 FROM deployment_items
-		WHERE deployment_id = $1 AND path = $2
-		RETURNING id`, deploymentID, path, nullID(actor.ID), actor.Name, body, l.Now).Scan(&commentID)
-	if err != nil {
-		return signoff.Event{}, notFound(fmt.Errorf("comment on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
-	}
-	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.ItemTarget(path),
-		&signoff.ItemCommentEvent{After: signoff.ItemCommentAfter{Body: body, Comment: commentID}}), deploymentWrite{})
-	if err != nil {
-		return signoff.Event{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return signoff.Event{}, fmt.Errorf("add comment: commit: %w", err)
-	}
-	return ev, nil
+	return db.changeDeployment(ctx, deploymentID, "add comment", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		var commentID int64
+		err := tx.QueryRow(ctx, `
+			INSERT INTO item_comments (deployment_id, item_id, author_id, author_name, body, created_at)
+			SELECT $1, id, $3, $4, $5, $6 FROM deployment_items
+			WHERE deployment_id = $1 AND path = $2
+			RETURNING id`, deploymentID, path, nullID(actor.ID), actor.Name, body, l.Now).Scan(&commentID)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("comment on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
+		}
+		return &deploymentChange{Change: signoff.NewChange(actor, signoff.ItemTarget(path),
+			&signoff.ItemCommentEvent{After: signoff.ItemCommentAfter{Body: body, Comment: commentID}})}, nil
+	})
 }
 
 // Comments lists an item's comments, oldest first, or every comment of the
@@ -86,43 +71,26 @@ func (db *DB) SetNote(ctx context.Context, deploymentID int64, position int, val
 	if err := signoff.ValidateText("Note", value, 0, signoff.MaxNoteLen); err != nil {
 		return signoff.Event{}, err
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return signoff.Event{}, fmt.Errorf("set note: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	l, err := lockDeployment(ctx, tx, deploymentID)
-	if err != nil {
-		return signoff.Event{}, err
-	}
-	if err := l.writable(); err != nil {
-		return signoff.Event{}, err
-	}
-	var name, before string
-	err = tx.QueryRow(ctx, `
-		UPDATE deployment_notes n
-		SET value = $3, updated_by = $4, updated_at = $5
-		FROM deployment_notes old
-		WHERE n.deployment_id = $1 AND n.position = $2
-		  AND old.deployment_id = n.deployment_id AND old.position = n.position
-		RETURNING n.name, old.value`, deploymentID, position, value, nullID(actor.ID), l.Now).Scan(&name, &before)
-	if err != nil {
-		return signoff.Event{}, notFound(fmt.Errorf("note %d of deployment %d: %w", position, deploymentID, err),
-			"Deployment %d has no note field %d.", deploymentID, position)
-	}
-	if before == value {
-		return signoff.Event{}, nil // rolled back: nothing changed
-	}
-	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.NoteTarget(position), &signoff.NoteEditEvent{
-		Before: signoff.NoteEditBefore{Name: name, Value: before}, After: signoff.NoteEditAfter{Name: name, Value: value},
-	}), deploymentWrite{checklistChanged: true})
-	if err != nil {
-		return signoff.Event{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return signoff.Event{}, fmt.Errorf("set note: commit: %w", err)
-	}
-	return ev, nil
+	return db.changeDeployment(ctx, deploymentID, "set note", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		var name, before string
+		err := tx.QueryRow(ctx, `
+			UPDATE deployment_notes n
+			SET value = $3, updated_by = $4, updated_at = $5
+			FROM deployment_notes old
+			WHERE n.deployment_id = $1 AND n.position = $2
+			  AND old.deployment_id = n.deployment_id AND old.position = n.position
+			RETURNING n.name, old.value`, deploymentID, position, value, nullID(actor.ID), l.Now).Scan(&name, &before)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("note %d of deployment %d: %w", position, deploymentID, err),
+				"Deployment %d has no note field %d.", deploymentID, position)
+		}
+		if before == value {
+			return nil, nil // nothing changed: rolled back, nothing recorded
+		}
+		return &deploymentChange{Change: signoff.NewChange(actor, signoff.NoteTarget(position), &signoff.NoteEditEvent{
+			Before: signoff.NoteEditBefore{Name: name, Value: before}, After: signoff.NoteEditAfter{Name: name, Value: value},
+		}), write: deploymentWrite{checklistChanged: true}}, nil
+	})
 }
 
 // SetEvidence attaches evidence (text or a link, such as a script's output)
@@ -132,38 +100,21 @@ func (db *DB) SetEvidence(ctx context.Context, deploymentID int64, path, evidenc
 	if err := signoff.ValidateText("Evidence", evidence, 1, signoff.MaxEvidenceLen); err != nil {
 		return signoff.Event{}, err
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return signoff.Event{}, fmt.Errorf("set evidence: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	l, err := lockDeployment(ctx, tx, deploymentID)
-	if err != nil {
-		return signoff.Event{}, err
-	}
-	if err := l.writable(); err != nil {
-		return signoff.Event{}, err
-	}
-	var before string
-	err = tx.QueryRow(ctx, `
-		UPDATE deployment_items i SET evidence = $3
-		FROM deployment_items old
-		WHERE i.deployment_id = $1 AND i.path = $2 AND old.id = i.id
-		RETURNING old.evidence`, deploymentID, path, evidence).Scan(&before)
-	if err != nil {
-		return signoff.Event{}, notFound(fmt.Errorf("evidence on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
-	}
-	if before == evidence {
-		return signoff.Event{}, nil // unchanged: the rollback undoes the no-op update
-	}
-	ev, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(actor, signoff.ItemTarget(path), &signoff.ItemEvidenceEvent{
-		Before: signoff.ItemEvidenceBefore{Evidence: before}, After: signoff.ItemEvidenceAfter{Evidence: evidence},
-	}), deploymentWrite{})
-	if err != nil {
-		return signoff.Event{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return signoff.Event{}, fmt.Errorf("set evidence: commit: %w", err)
-	}
-	return ev, nil
+	return db.changeDeployment(ctx, deploymentID, "set evidence", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		var before string
+		err := tx.QueryRow(ctx, `
+			UPDATE deployment_items i SET evidence = $3
+			FROM deployment_items old
+			WHERE i.deployment_id = $1 AND i.path = $2 AND old.id = i.id
+			RETURNING old.evidence`, deploymentID, path, evidence).Scan(&before)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("evidence on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
+		}
+		if before == evidence {
+			return nil, nil // nothing changed: rolled back, nothing recorded
+		}
+		return &deploymentChange{Change: signoff.NewChange(actor, signoff.ItemTarget(path), &signoff.ItemEvidenceEvent{
+			Before: signoff.ItemEvidenceBefore{Evidence: before}, After: signoff.ItemEvidenceAfter{Evidence: evidence},
+		})}, nil
+	})
 }

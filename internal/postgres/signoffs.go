@@ -49,56 +49,81 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 	if err := db.CheckPassword(ctx, in.UserID, in.Password, in.ClientIP); err != nil {
 		return nil, err
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sign: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-
-	l, err := lockDeployment(ctx, tx, in.DeploymentID)
+	var sig *signoff.Signature
+	_, err = db.changeDeployment(ctx, in.DeploymentID, "sign", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		st, err := db.readSigningState(ctx, tx, in)
+		if err != nil {
+			return nil, err
+		}
+		if err := signoff.CheckSign(signoff.SignRequest{
+			Deployment: st.d, Checklist: st.cl, Slots: st.slots, Slot: in.Slot, Signer: st.signer, AllowMultiple: st.t.AllowMultipleSlots,
+		}); err != nil {
+			return nil, err
+		}
+		var c *deploymentChange
+		sig, c, err = insertSignature(ctx, tx, l, st, in)
+		return c, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	d, err := scanDeployment(tx.QueryRow(ctx, `SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, in.DeploymentID))
+	return sig, nil
+}
+
+// signingState is what a signature is checked against and bound to, read
+// under the deployment's lock.
+type signingState struct {
+	d      *signoff.Deployment
+	signer *signoff.User
+	t      *signoff.Template
+	cl     *signoff.Checklist
+	slots  []signoff.Slot
+}
+
+func (db *DB) readSigningState(ctx context.Context, tx pgx.Tx, in SignInput) (*signingState, error) {
+	var st signingState
+	var err error
+	st.d, err = scanDeployment(tx.QueryRow(ctx, `SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, in.DeploymentID))
 	if err != nil {
 		return nil, fmt.Errorf("sign: read deployment %d: %w", in.DeploymentID, err)
 	}
-	signer, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, in.UserID))
+	st.signer, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, in.UserID))
 	if err != nil {
 		return nil, fmt.Errorf("sign: read signer %d: %w", in.UserID, err)
 	}
-	t, err := db.TemplateVersion(ctx, d.TemplateVersionID)
+	if st.t, err = db.TemplateVersion(ctx, st.d.TemplateVersionID); err != nil {
+		return nil, err
+	}
+	items, err := db.items(ctx, tx, st.d.ID, "")
 	if err != nil {
 		return nil, err
 	}
-	items, err := db.items(ctx, tx, d.ID, "")
+	notes, err := db.notes(ctx, tx, st.d.ID)
 	if err != nil {
 		return nil, err
 	}
-	notes, err := db.notes(ctx, tx, d.ID)
-	if err != nil {
+	st.cl = signoff.NewChecklist(st.t, items, notes)
+	if st.slots, err = db.slots(ctx, tx, st.d.ID); err != nil {
 		return nil, err
 	}
-	cl := signoff.NewChecklist(t, items, notes)
-	slots, err := db.slots(ctx, tx, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	if err := signoff.CheckSign(signoff.SignRequest{
-		Deployment: d, Checklist: cl, Slots: slots, Slot: in.Slot, Signer: signer, AllowMultiple: t.AllowMultipleSlots,
-	}); err != nil {
-		return nil, err
-	}
+	return &st, nil
+}
+
+// insertSignature stores the signature of the slot in.Slot, bound to the
+// checklist's state, superseding a stale one; the final approval
+// completes and locks the deployment. It returns the signature and the
+// change to record.
+func insertSignature(ctx context.Context, tx pgx.Tx, l *lockedDeployment, st *signingState, in SignInput) (*signoff.Signature, *deploymentChange, error) {
 	var slot signoff.Slot
-	for _, s := range slots {
+	for _, s := range st.slots {
 		if s.Position == in.Slot {
 			slot = s
 		}
 	}
-	hash := cl.StateHash(d.ID)
+	hash := st.cl.StateHash(st.d.ID)
 	sig := &signoff.Signature{
-		DeploymentID: d.ID, Slot: slot.Position, Role: slot.Role,
-		Signer:  signoff.UserRef{ID: signer.ID, Name: signer.Name},
+		DeploymentID: st.d.ID, Slot: slot.Position, Role: slot.Role,
+		Signer:  signoff.UserRef{ID: st.signer.ID, Name: st.signer.Name},
 		Meaning: signoff.Meaning(slot.Role), SignedAt: l.Now,
 		ChecklistHash: hash[:], ChecklistRev: l.ChecklistRev, AuditSeq: l.AuditSeq + 1,
 	}
@@ -106,24 +131,24 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 	if slot.Signature != nil {
 		if _, err := tx.Exec(ctx, `
 			UPDATE signoffs SET ended_at = $2, ended_by = $3, end_reason = 'superseded'
-			WHERE id = $1`, slot.Signature.ID, l.Now, signer.ID); err != nil {
-			return nil, fmt.Errorf("sign: supersede signature %d: %w", slot.Signature.ID, err)
+			WHERE id = $1`, slot.Signature.ID, l.Now, st.signer.ID); err != nil {
+			return nil, nil, fmt.Errorf("sign: supersede signature %d: %w", slot.Signature.ID, err)
 		}
 	}
-	err = tx.QueryRow(ctx, `
+	err := tx.QueryRow(ctx, `
 		INSERT INTO signoffs (deployment_id, slot, role_name, signer_id, signer_name, meaning,
 		                      signed_at, checklist_hash, checklist_rev, audit_seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		RETURNING id`, sig.DeploymentID, sig.Slot, sig.Role, sig.Signer.ID, sig.Signer.Name, sig.Meaning,
 		sig.SignedAt, sig.ChecklistHash, sig.ChecklistRev, sig.AuditSeq).Scan(&sig.ID)
 	if err != nil {
-		return nil, fmt.Errorf("sign: insert signature: %w", err)
+		return nil, nil, fmt.Errorf("sign: insert signature: %w", err)
 	}
 
 	ev := &signoff.SignoffSignEvent{After: signoff.SignoffSignAfter{
 		Slot: sig.Slot, Role: sig.Role, SignerID: sig.Signer.ID, PrintedName: sig.Signer.Name,
 		Meaning: sig.Meaning, ChecklistSHA256: hex.EncodeToString(sig.ChecklistHash),
-		ChecklistRev: sig.ChecklistRev, MultipleSlots: t.AllowMultipleSlots,
+		ChecklistRev: sig.ChecklistRev, MultipleSlots: st.t.AllowMultipleSlots,
 	}}
 	var w deploymentWrite
 	if slot.Final {
@@ -131,22 +156,16 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 		w.status = &completed
 		ev.After.Status, ev.After.Locked = completed, true
 		if _, err := tx.Exec(ctx, `
-			UPDATE deployments SET locked_at = $2, completed_at = $2 WHERE id = $1`, d.ID, l.Now); err != nil {
-			return nil, fmt.Errorf("sign: lock deployment %d: %w", d.ID, err)
+			UPDATE deployments SET locked_at = $2, completed_at = $2 WHERE id = $1`, st.d.ID, l.Now); err != nil {
+			return nil, nil, fmt.Errorf("sign: lock deployment %d: %w", st.d.ID, err)
 		}
 	}
 	if slot.Signature != nil {
 		ev.Before = &signoff.SignoffSignBefore{Signature: slot.Signature.ID, SignerID: slot.Signature.Signer.ID,
 			PrintedName: slot.Signature.Signer.Name, State: "stale"}
 	}
-	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(
-		signoff.EventActor{ID: signer.ID, Name: signer.Name, Via: in.Via}, signoff.SlotTarget(sig.Slot), ev), w); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("sign: commit: %w", err)
-	}
-	return sig, nil
+	return sig, &deploymentChange{Change: signoff.NewChange(
+		signoff.EventActor{ID: st.signer.ID, Name: st.signer.Name, Via: in.Via}, signoff.SlotTarget(sig.Slot), ev), write: w}, nil
 }
 
 // Revoke withdraws a standing signature, with a reason. The signer may
@@ -157,46 +176,31 @@ func (db *DB) Revoke(ctx context.Context, deploymentID int64, slotPos int, reaso
 	if err := signoff.ValidateText("Reason for revoking", reason, 1, signoff.MaxReasonLen); err != nil {
 		return err
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("revoke: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	l, err := lockDeployment(ctx, tx, deploymentID)
-	if err != nil {
-		return err
-	}
-	if err := l.writable(); err != nil {
-		return err
-	}
-	var sigID, signerID int64
-	var signerName, role string
-	err = tx.QueryRow(ctx, `
-		SELECT id, signer_id, signer_name, role_name FROM signoffs
-		WHERE deployment_id = $1 AND slot = $2 AND ended_at IS NULL`, deploymentID, slotPos).
-		Scan(&sigID, &signerID, &signerName, &role)
-	if err != nil {
-		return notFound(fmt.Errorf("revoke slot %d: %w", slotPos, err), "Slot %d of deployment %d is not signed.", slotPos, deploymentID)
-	}
-	if signerID != by.ID && !by.IsAdmin {
-		return signoff.Errorf(signoff.EFORBIDDEN, "Only %s or an admin can revoke this signature.", signerName)
-	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE signoffs SET ended_at = $2, ended_by = $3, end_reason = $4 WHERE id = $1`,
-		sigID, l.Now, by.ID, reason); err != nil {
-		return fmt.Errorf("revoke signature %d: %w", sigID, err)
-	}
-	if _, err := db.appendDeploymentEvent(ctx, tx, l, signoff.NewChange(
-		signoff.EventActor{ID: by.ID, Name: by.Name, Via: via}, signoff.SlotTarget(slotPos), &signoff.SignoffRevokeEvent{
-			Before: signoff.SignoffRevokeBefore{Signature: sigID, Role: role, PrintedName: signerName},
-			After:  signoff.SignoffRevokeAfter{Revoked: true, Reason: reason},
-		}), deploymentWrite{}); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("revoke: commit: %w", err)
-	}
-	return nil
+	_, err := db.changeDeployment(ctx, deploymentID, "revoke", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		var sigID, signerID int64
+		var signerName, role string
+		err := tx.QueryRow(ctx, `
+			SELECT id, signer_id, signer_name, role_name FROM signoffs
+			WHERE deployment_id = $1 AND slot = $2 AND ended_at IS NULL`, deploymentID, slotPos).
+			Scan(&sigID, &signerID, &signerName, &role)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("revoke slot %d: %w", slotPos, err), "Slot %d of deployment %d is not signed.", slotPos, deploymentID)
+		}
+		if signerID != by.ID && !by.IsAdmin {
+			return nil, signoff.Errorf(signoff.EFORBIDDEN, "Only %s or an admin can revoke this signature.", signerName)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE signoffs SET ended_at = $2, ended_by = $3, end_reason = $4 WHERE id = $1`,
+			sigID, l.Now, by.ID, reason); err != nil {
+			return nil, fmt.Errorf("revoke signature %d: %w", sigID, err)
+		}
+		return &deploymentChange{Change: signoff.NewChange(
+			signoff.EventActor{ID: by.ID, Name: by.Name, Via: via}, signoff.SlotTarget(slotPos), &signoff.SignoffRevokeEvent{
+				Before: signoff.SignoffRevokeBefore{Signature: sigID, Role: role, PrintedName: signerName},
+				After:  signoff.SignoffRevokeAfter{Revoked: true, Reason: reason},
+			})}, nil
+	})
+	return err
 }
 
 // Slots returns a deployment's sign-off slots with their standing signatures.
