@@ -113,6 +113,35 @@ func (db *DB) changeDeployment(ctx context.Context, id int64, what string, chang
 	return ev, nil
 }
 
+// changeSystem is the one shape of every change to people, roles,
+// templates, tokens, webhooks and setup: one transaction in which change
+// makes the change and returns what to record, then its one event on the
+// system chain, then commit. change returns nil when it changed nothing,
+// and then nothing is committed or recorded and the event is zero. The
+// chain is locked when the event is appended (appendSystemEvent), after the
+// change's own row locks, as it always was; a change that must be
+// serialised by it from the start (the first admin's setup) locks it
+// itself. what names the change in errors.
+func (db *DB) changeSystem(ctx context.Context, what string, change func(tx pgx.Tx) (*signoff.Change, error)) (signoff.Event, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return signoff.Event{}, fmt.Errorf("%s: begin: %w", what, err)
+	}
+	defer tx.Rollback(ctx)
+	c, err := change(tx)
+	if err != nil || c == nil {
+		return signoff.Event{}, err
+	}
+	ev, err := db.appendSystemEvent(ctx, tx, *c)
+	if err != nil {
+		return signoff.Event{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return signoff.Event{}, fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return ev, nil
+}
+
 // appendDeploymentEvent records one change on a locked deployment: it
 // builds the canonical payload, extends the hash chain, updates the
 // deployment row, in one statement.

@@ -39,74 +39,62 @@ func (db *DB) CreateRole(ctx context.Context, name string, actor signoff.EventAc
 	if err := signoff.ValidateText("Role name", name, 1, 100); err != nil {
 		return signoff.Role{}, err
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return signoff.Role{}, fmt.Errorf("create role: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
 	r := signoff.Role{Name: name}
-	err = tx.QueryRow(ctx, `INSERT INTO roles (name) VALUES ($1) RETURNING id`, name).Scan(&r.ID)
-	if isUniqueViolation(err, "roles_name_key") {
-		return r, signoff.Errorf(signoff.ECONFLICT, "A role named %q already exists.", name)
-	}
-	if err != nil {
-		return r, fmt.Errorf("create role %q: %w", name, err)
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.RoleTarget(r.ID),
-		&signoff.RoleCreateEvent{After: signoff.RoleCreateAfter{Name: name}})); err != nil {
-		return r, err
-	}
-	return r, tx.Commit(ctx)
+	_, err := db.changeSystem(ctx, "create role", func(tx pgx.Tx) (*signoff.Change, error) {
+		err := tx.QueryRow(ctx, `INSERT INTO roles (name) VALUES ($1) RETURNING id`, name).Scan(&r.ID)
+		if isUniqueViolation(err, "roles_name_key") {
+			return nil, signoff.Errorf(signoff.ECONFLICT, "A role named %q already exists.", name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create role %q: %w", name, err)
+		}
+		ch := signoff.NewChange(actor, signoff.RoleTarget(r.ID),
+			&signoff.RoleCreateEvent{After: signoff.RoleCreateAfter{Name: name}})
+		return &ch, nil
+	})
+	return r, err
 }
 
 // GrantRole gives a person a role.
 func (db *DB) GrantRole(ctx context.Context, userID int64, role string, actor signoff.EventActor) error {
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("grant role: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	if err := lockUser(ctx, tx, userID); err != nil {
-		return err
-	}
-	granted, err := grantRoles(ctx, tx, userID, []string{role}, actor.ID)
-	if err != nil {
-		return err
-	}
-	if len(granted) == 0 {
-		return nil // already held
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID),
-		&signoff.RoleGrantEvent{After: signoff.UserRole{Role: granted[0]}})); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	_, err := db.changeSystem(ctx, "grant role", func(tx pgx.Tx) (*signoff.Change, error) {
+		if err := lockUser(ctx, tx, userID); err != nil {
+			return nil, err
+		}
+		granted, err := grantRoles(ctx, tx, userID, []string{role}, actor.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(granted) == 0 {
+			return nil, nil // already held
+		}
+		ch := signoff.NewChange(actor, signoff.UserTarget(userID),
+			&signoff.RoleGrantEvent{After: signoff.UserRole{Role: granted[0]}})
+		return &ch, nil
+	})
+	return err
 }
 
 // WithdrawRole takes a role away. Signatures already given stand: they
 // were valid when made.
 func (db *DB) WithdrawRole(ctx context.Context, userID int64, role string, actor signoff.EventActor) error {
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("withdraw role: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	if err := lockUser(ctx, tx, userID); err != nil {
-		return err
-	}
-	var name string
-	err = tx.QueryRow(ctx, `
-		DELETE FROM user_roles ur USING roles r
-		WHERE ur.role_id = r.id AND ur.user_id = $1 AND lower(r.name) = lower($2)
-		RETURNING r.name`, userID, strings.TrimSpace(role)).Scan(&name)
-	if err != nil {
-		return notFound(fmt.Errorf("withdraw role %q: %w", role, err), "Person %d does not hold the role %q.", userID, role)
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID),
-		&signoff.RoleWithdrawEvent{Before: signoff.UserRole{Role: name}})); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	_, err := db.changeSystem(ctx, "withdraw role", func(tx pgx.Tx) (*signoff.Change, error) {
+		if err := lockUser(ctx, tx, userID); err != nil {
+			return nil, err
+		}
+		var name string
+		err := tx.QueryRow(ctx, `
+			DELETE FROM user_roles ur USING roles r
+			WHERE ur.role_id = r.id AND ur.user_id = $1 AND lower(r.name) = lower($2)
+			RETURNING r.name`, userID, strings.TrimSpace(role)).Scan(&name)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("withdraw role %q: %w", role, err), "Person %d does not hold the role %q.", userID, role)
+		}
+		ch := signoff.NewChange(actor, signoff.UserTarget(userID),
+			&signoff.RoleWithdrawEvent{Before: signoff.UserRole{Role: name}})
+		return &ch, nil
+	})
+	return err
 }
 
 func lockUser(ctx context.Context, tx pgx.Tx, userID int64) error {
@@ -121,36 +109,32 @@ func (db *DB) SetActive(ctx context.Context, userID int64, active bool, actor si
 	if !active && userID == actor.ID {
 		return signoff.Errorf(signoff.ECONFLICT, "You cannot deactivate yourself.")
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("set active: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	var before bool
-	err = tx.QueryRow(ctx, `
-		UPDATE users u SET active = $2, deactivated_at = CASE WHEN $2 THEN NULL ELSE now() END
-		FROM users old WHERE u.id = $1 AND old.id = u.id
-		RETURNING old.active`, userID, active).Scan(&before)
-	if err != nil {
-		return notFound(fmt.Errorf("set active of user %d: %w", userID, err), "Person %d not found.", userID)
-	}
-	if before == active {
-		return nil
-	}
-	if !active {
-		// Delivered at commit: the person's live streams end everywhere.
-		if _, err := tx.Exec(ctx, `
-			WITH gone AS (DELETE FROM sessions WHERE user_id = $1)
-			SELECT pg_notify('`+SessionChannel+`', $1::text)`, userID); err != nil {
-			return fmt.Errorf("end sessions of user %d: %w", userID, err)
+	_, err := db.changeSystem(ctx, "set active", func(tx pgx.Tx) (*signoff.Change, error) {
+		var before bool
+		err := tx.QueryRow(ctx, `
+			UPDATE users u SET active = $2, deactivated_at = CASE WHEN $2 THEN NULL ELSE now() END
+			FROM users old WHERE u.id = $1 AND old.id = u.id
+			RETURNING old.active`, userID, active).Scan(&before)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("set active of user %d: %w", userID, err), "Person %d not found.", userID)
 		}
-	}
-	// The action, user.activate or user.deactivate, follows the new state.
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID), &signoff.UserActiveEvent{
-		Before: signoff.UserActive{Active: before}, After: signoff.UserActive{Active: active}})); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+		if before == active {
+			return nil, nil
+		}
+		if !active {
+			// Delivered at commit: the person's live streams end everywhere.
+			if _, err := tx.Exec(ctx, `
+				WITH gone AS (DELETE FROM sessions WHERE user_id = $1)
+				SELECT pg_notify('`+SessionChannel+`', $1::text)`, userID); err != nil {
+				return nil, fmt.Errorf("end sessions of user %d: %w", userID, err)
+			}
+		}
+		// The action, user.activate or user.deactivate, follows the new state.
+		ch := signoff.NewChange(actor, signoff.UserTarget(userID), &signoff.UserActiveEvent{
+			Before: signoff.UserActive{Active: before}, After: signoff.UserActive{Active: active}})
+		return &ch, nil
+	})
+	return err
 }
 
 // SetPermissions changes whether a person is an admin and/or an auditor.
@@ -158,26 +142,22 @@ func (db *DB) SetPermissions(ctx context.Context, userID int64, admin, auditor b
 	if userID == actor.ID && !admin {
 		return signoff.Errorf(signoff.ECONFLICT, "You cannot remove your own admin permission.")
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("set permissions: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	var wasAdmin, wasAuditor bool
-	err = tx.QueryRow(ctx, `
-		UPDATE users u SET is_admin = $2, is_auditor = $3
-		FROM users old WHERE u.id = $1 AND old.id = u.id
-		RETURNING old.is_admin, old.is_auditor`, userID, admin, auditor).Scan(&wasAdmin, &wasAuditor)
-	if err != nil {
-		return notFound(fmt.Errorf("set permissions of user %d: %w", userID, err), "Person %d not found.", userID)
-	}
-	if wasAdmin == admin && wasAuditor == auditor {
-		return nil
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID), &signoff.UserPermissionsEvent{
-		Before: signoff.UserPermissions{Admin: wasAdmin, Auditor: wasAuditor},
-		After:  signoff.UserPermissions{Admin: admin, Auditor: auditor}})); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	_, err := db.changeSystem(ctx, "set permissions", func(tx pgx.Tx) (*signoff.Change, error) {
+		var wasAdmin, wasAuditor bool
+		err := tx.QueryRow(ctx, `
+			UPDATE users u SET is_admin = $2, is_auditor = $3
+			FROM users old WHERE u.id = $1 AND old.id = u.id
+			RETURNING old.is_admin, old.is_auditor`, userID, admin, auditor).Scan(&wasAdmin, &wasAuditor)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("set permissions of user %d: %w", userID, err), "Person %d not found.", userID)
+		}
+		if wasAdmin == admin && wasAuditor == auditor {
+			return nil, nil
+		}
+		ch := signoff.NewChange(actor, signoff.UserTarget(userID), &signoff.UserPermissionsEvent{
+			Before: signoff.UserPermissions{Admin: wasAdmin, Auditor: wasAuditor},
+			After:  signoff.UserPermissions{Admin: admin, Auditor: auditor}})
+		return &ch, nil
+	})
+	return err
 }

@@ -61,38 +61,35 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 		return nil, fmt.Errorf("setup first admin: %w", err)
 	}
 	h := sha256.Sum256([]byte(token))
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("setup first admin: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	// Locking the system chain first serialises concurrent setups.
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM audit_system_chain FOR UPDATE`); err != nil {
-		return nil, fmt.Errorf("setup first admin: lock: %w", err)
-	}
-	tag, err := tx.Exec(ctx, `
-		UPDATE setup_tokens SET used_at = now()
-		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
-		  AND NOT EXISTS (SELECT 1 FROM users)`, h[:])
-	if err != nil {
-		return nil, fmt.Errorf("setup first admin: spend token: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return nil, signoff.Errorf(signoff.EFORBIDDEN, "This setup link is invalid, expired or already used.")
-	}
-	// Written as every person is; the event below says it was the setup.
-	id, _, err := insertUser(ctx, tx, n, hash, signoff.EventActor{})
+	var id int64
+	_, err = db.changeSystem(ctx, "setup first admin", func(tx pgx.Tx) (*signoff.Change, error) {
+		// Locking the system chain first serialises concurrent setups.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM audit_system_chain FOR UPDATE`); err != nil {
+			return nil, fmt.Errorf("setup first admin: lock: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE setup_tokens SET used_at = now()
+			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+			  AND NOT EXISTS (SELECT 1 FROM users)`, h[:])
+		if err != nil {
+			return nil, fmt.Errorf("setup first admin: spend token: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil, signoff.Errorf(signoff.EFORBIDDEN, "This setup link is invalid, expired or already used.")
+		}
+		// Written as every person is; the event below says it was the setup.
+		id, _, err = insertUser(ctx, tx, n, hash, signoff.EventActor{})
+		if err != nil {
+			return nil, err
+		}
+		ch := signoff.NewChange(
+			signoff.EventActor{ID: id, Name: n.Name, Via: "web"}, signoff.UserTarget(id),
+			&signoff.SetupAdminEvent{After: signoff.SetupAdminAfter{Email: n.Email, Name: n.Name, Admin: true, Setup: true}},
+		)
+		return &ch, nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(
-		signoff.EventActor{ID: id, Name: n.Name, Via: "web"}, signoff.UserTarget(id),
-		&signoff.SetupAdminEvent{After: signoff.SetupAdminAfter{Email: n.Email, Name: n.Name, Admin: true, Setup: true}},
-	)); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("setup first admin: commit: %w", err)
 	}
 	return db.User(ctx, id)
 }
@@ -112,26 +109,26 @@ func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.Event
 	if err != nil {
 		return nil, "", fmt.Errorf("invite: %w", err)
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("invite: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	id, after, err := insertUser(ctx, tx, n, hash, actor)
+	var id int64
+	var token string
+	_, err = db.changeSystem(ctx, "invite", func(tx pgx.Tx) (*signoff.Change, error) {
+		var after signoff.UserCreateAfter
+		var err error
+		id, after, err = insertUser(ctx, tx, n, hash, actor)
+		if err != nil {
+			return nil, err
+		}
+		token, err = newInviteToken(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		after.Invited = true
+		ch := signoff.NewChange(actor, signoff.UserTarget(id),
+			&signoff.UserCreateEvent{After: after})
+		return &ch, nil
+	})
 	if err != nil {
 		return nil, "", err
-	}
-	token, err := newInviteToken(ctx, tx, id)
-	if err != nil {
-		return nil, "", err
-	}
-	after.Invited = true
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(id),
-		&signoff.UserCreateEvent{After: after})); err != nil {
-		return nil, "", err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, "", fmt.Errorf("invite: commit: %w", err)
 	}
 	u, err := db.User(ctx, id)
 	return u, token, err
@@ -140,29 +137,26 @@ func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.Event
 // NewInviteToken issues a fresh invitation link for an existing, active
 // person, replacing any earlier unused one, and records it.
 func (db *DB) NewInviteToken(ctx context.Context, userID int64, actor signoff.EventActor) (string, error) {
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return "", fmt.Errorf("reissue invitation: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	var active bool
-	err = tx.QueryRow(ctx, `SELECT active FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&active)
-	if err != nil {
-		return "", notFound(fmt.Errorf("reissue invitation for user %d: %w", userID, err), "Person %d not found.", userID)
-	}
-	if !active {
-		return "", signoff.Errorf(signoff.ECONFLICT, "Person %d is deactivated; reactivate them before inviting them again.", userID)
-	}
-	token, err := newInviteToken(ctx, tx, userID)
+	var token string
+	_, err := db.changeSystem(ctx, "reissue invitation", func(tx pgx.Tx) (*signoff.Change, error) {
+		var active bool
+		err := tx.QueryRow(ctx, `SELECT active FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&active)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("reissue invitation for user %d: %w", userID, err), "Person %d not found.", userID)
+		}
+		if !active {
+			return nil, signoff.Errorf(signoff.ECONFLICT, "Person %d is deactivated; reactivate them before inviting them again.", userID)
+		}
+		token, err = newInviteToken(ctx, tx, userID)
+		if err != nil {
+			return nil, err
+		}
+		ch := signoff.NewChange(actor, signoff.UserTarget(userID),
+			&signoff.UserInvitationEvent{After: signoff.UserInvitationAfter{Invitation: "issued"}})
+		return &ch, nil
+	})
 	if err != nil {
 		return "", err
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID),
-		&signoff.UserInvitationEvent{After: signoff.UserInvitationAfter{Invitation: "issued"}})); err != nil {
-		return "", err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return "", fmt.Errorf("reissue invitation: commit: %w", err)
 	}
 	return token, nil
 }
@@ -209,33 +203,29 @@ func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User
 		return nil, fmt.Errorf("accept invitation: %w", err)
 	}
 	h := sha256.Sum256([]byte(token))
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("accept invitation: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
 	var userID int64
-	var name string
-	err = tx.QueryRow(ctx, `
-		WITH spent AS (
-		    UPDATE setup_tokens SET used_at = now()
-		    WHERE token_hash = $1 AND purpose = 'invite' AND used_at IS NULL AND expires_at > now()
-		    RETURNING user_id
+	_, err = db.changeSystem(ctx, "accept invitation", func(tx pgx.Tx) (*signoff.Change, error) {
+		var name string
+		err := tx.QueryRow(ctx, `
+			WITH spent AS (
+			    UPDATE setup_tokens SET used_at = now()
+			    WHERE token_hash = $1 AND purpose = 'invite' AND used_at IS NULL AND expires_at > now()
+			    RETURNING user_id
+			)
+			UPDATE users u SET password_hash = $2
+			FROM spent WHERE u.id = spent.user_id AND u.active
+			RETURNING u.id, u.name`, h[:], hash).Scan(&userID, &name)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("accept invitation: %w", err), "This invitation link is invalid, expired or already used. Ask an admin for a new one.")
+		}
+		ch := signoff.NewChange(
+			signoff.EventActor{ID: userID, Name: name, Via: "web"}, signoff.UserTarget(userID),
+			&signoff.UserPasswordEvent{After: signoff.UserPasswordAfter{Password: "set from invitation"}},
 		)
-		UPDATE users u SET password_hash = $2
-		FROM spent WHERE u.id = spent.user_id AND u.active
-		RETURNING u.id, u.name`, h[:], hash).Scan(&userID, &name)
+		return &ch, nil
+	})
 	if err != nil {
-		return nil, notFound(fmt.Errorf("accept invitation: %w", err), "This invitation link is invalid, expired or already used. Ask an admin for a new one.")
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(
-		signoff.EventActor{ID: userID, Name: name, Via: "web"}, signoff.UserTarget(userID),
-		&signoff.UserPasswordEvent{After: signoff.UserPasswordAfter{Password: "set from invitation"}},
-	)); err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("accept invitation: commit: %w", err)
 	}
 	return db.User(ctx, userID)
 }

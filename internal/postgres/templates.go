@@ -60,59 +60,58 @@ func (db *DB) ImportTemplate(ctx context.Context, src []byte, slug string, actor
 	}
 	sum := sha256.Sum256(src)
 
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, false, fmt.Errorf("import template: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-
-	var templateID int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO templates (slug, title) VALUES ($1, $2)
-		ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title
-		RETURNING id`, slug, t.Title).Scan(&templateID)
-	if err != nil {
-		return nil, false, fmt.Errorf("import template %s: %w", slug, err)
-	}
-	// The upsert above locks the template row, so two imports cannot
-	// claim the same version number.
-	var latest int
-	var latestHash []byte
-	var latestID *int64
-	err = tx.QueryRow(ctx, `
-		SELECT coalesce(max(v.version), 0),
-		       (SELECT source_hash FROM template_versions WHERE template_id = $1 ORDER BY version DESC LIMIT 1),
-		       (SELECT id FROM template_versions WHERE template_id = $1 ORDER BY version DESC LIMIT 1)
-		FROM templates t LEFT JOIN template_versions v ON v.template_id = t.id
-		WHERE t.id = $1
-		GROUP BY t.id`, templateID).Scan(&latest, &latestHash, &latestID)
-	if err != nil {
-		return nil, false, fmt.Errorf("import template %s: read latest: %w", slug, err)
-	}
-	if latestID != nil && string(latestHash) == string(sum[:]) {
-		tmpl, err := db.TemplateVersion(ctx, *latestID)
-		return tmpl, false, err
-	}
+	// The version to return: the new one, or the latest when src is the
+	// file it was made from (then nothing is recorded).
 	var versionID int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO template_versions (template_id, version, source, source_hash, created_by)
-		VALUES ($1, $2, $3, $4, $5)
-		RETURNING id`, templateID, latest+1, string(src), sum[:], nullID(actor.ID)).Scan(&versionID)
+	var created bool
+	_, err = db.changeSystem(ctx, "import template "+slug, func(tx pgx.Tx) (*signoff.Change, error) {
+		var templateID int64
+		err := tx.QueryRow(ctx, `
+			INSERT INTO templates (slug, title) VALUES ($1, $2)
+			ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title
+			RETURNING id`, slug, t.Title).Scan(&templateID)
+		if err != nil {
+			return nil, fmt.Errorf("import template %s: %w", slug, err)
+		}
+		// The upsert above locks the template row, so two imports cannot
+		// claim the same version number.
+		var latest int
+		var latestHash []byte
+		var latestID *int64
+		err = tx.QueryRow(ctx, `
+			SELECT coalesce(max(v.version), 0),
+			       (SELECT source_hash FROM template_versions WHERE template_id = $1 ORDER BY version DESC LIMIT 1),
+			       (SELECT id FROM template_versions WHERE template_id = $1 ORDER BY version DESC LIMIT 1)
+			FROM templates t LEFT JOIN template_versions v ON v.template_id = t.id
+			WHERE t.id = $1
+			GROUP BY t.id`, templateID).Scan(&latest, &latestHash, &latestID)
+		if err != nil {
+			return nil, fmt.Errorf("import template %s: read latest: %w", slug, err)
+		}
+		if latestID != nil && string(latestHash) == string(sum[:]) {
+			versionID = *latestID
+			return nil, nil // unchanged: rolled back, nothing recorded
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO template_versions (template_id, version, source, source_hash, created_by)
+			VALUES ($1, $2, $3, $4, $5)
+			RETURNING id`, templateID, latest+1, string(src), sum[:], nullID(actor.ID)).Scan(&versionID)
+		if err != nil {
+			return nil, fmt.Errorf("import template %s version %d: %w", slug, latest+1, err)
+		}
+		created = true
+		c := t.Counts()
+		ch := signoff.NewChange(actor, signoff.TemplateTarget(slug), &signoff.TemplateImportEvent{
+			After: signoff.TemplateImportAfter{Title: t.Title, Version: latest + 1, SHA256: fmt.Sprintf("%x", sum),
+				Phases: c.Phases, Sections: c.Sections, Items: c.Items, Slots: c.Slots, Notes: c.Notes},
+		})
+		return &ch, nil
+	})
 	if err != nil {
-		return nil, false, fmt.Errorf("import template %s version %d: %w", slug, latest+1, err)
-	}
-	c := t.Counts()
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.TemplateTarget(slug), &signoff.TemplateImportEvent{
-		After: signoff.TemplateImportAfter{Title: t.Title, Version: latest + 1, SHA256: fmt.Sprintf("%x", sum),
-			Phases: c.Phases, Sections: c.Sections, Items: c.Items, Slots: c.Slots, Notes: c.Notes},
-	})); err != nil {
 		return nil, false, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, false, fmt.Errorf("import template %s: commit: %w", slug, err)
-	}
 	tmpl, err := db.TemplateVersion(ctx, versionID)
-	return tmpl, true, err
+	return tmpl, created, err
 }
 
 // EnsureTemplate imports src under its title only if no template of that
@@ -252,22 +251,18 @@ func (db *DB) Templates(ctx context.Context) ([]TemplateSummary, error) {
 // SetAllowMultipleSlots changes whether one person may sign several slots
 // of deployments of a template.
 func (db *DB) SetAllowMultipleSlots(ctx context.Context, slug string, allow bool, actor signoff.EventActor) error {
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("template settings: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	var before bool
-	err = tx.QueryRow(ctx, `
-		UPDATE templates t SET allow_multiple_slots = $2
-		FROM templates old WHERE t.id = old.id AND t.slug = $1
-		RETURNING old.allow_multiple_slots`, slug, allow).Scan(&before)
-	if err != nil {
-		return notFound(fmt.Errorf("template %s settings: %w", slug, err), "No template is named %q.", slug)
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.TemplateTarget(slug), &signoff.TemplateSettingsEvent{
-		Before: signoff.TemplateSettings{AllowMultipleSlots: before}, After: signoff.TemplateSettings{AllowMultipleSlots: allow}})); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	_, err := db.changeSystem(ctx, "template settings", func(tx pgx.Tx) (*signoff.Change, error) {
+		var before bool
+		err := tx.QueryRow(ctx, `
+			UPDATE templates t SET allow_multiple_slots = $2
+			FROM templates old WHERE t.id = old.id AND t.slug = $1
+			RETURNING old.allow_multiple_slots`, slug, allow).Scan(&before)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("template %s settings: %w", slug, err), "No template is named %q.", slug)
+		}
+		ch := signoff.NewChange(actor, signoff.TemplateTarget(slug), &signoff.TemplateSettingsEvent{
+			Before: signoff.TemplateSettings{AllowMultipleSlots: before}, After: signoff.TemplateSettings{AllowMultipleSlots: allow}})
+		return &ch, nil
+	})
+	return err
 }

@@ -35,42 +35,37 @@ func (db *DB) CreateToken(ctx context.Context, n signoff.NewToken, actor signoff
 	}
 	secret := signoff.TokenPrefix + base64.RawURLEncoding.EncodeToString(randomToken(32))
 
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("create token: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-
-	// Hold the person while the token is made, so a deactivation cannot
-	// slip between the check and the insert.
-	var userName, email string
-	var active bool
-	err = tx.QueryRow(ctx, `SELECT name, email, active FROM users WHERE id = $1 FOR SHARE`, n.UserID).
-		Scan(&userName, &email, &active)
-	if err != nil {
-		return nil, "", notFound(fmt.Errorf("create token: read user %d: %w", n.UserID, err), "Person %d not found.", n.UserID)
-	}
-	if !active {
-		return nil, "", signoff.Errorf(signoff.ECONFLICT, "%s is deactivated; a token acting as them would not work.", userName)
-	}
 	var id int64
-	err = tx.QueryRow(ctx, `
-		INSERT INTO api_tokens (name, user_id, token_hash, prefix, created_by)
-		VALUES ($1, $2, $3, $4, $5)
-		RETURNING id`, n.Name, n.UserID, tokenHash(secret), secret[:tokenPrefixLen], nullID(actor.ID)).Scan(&id)
-	if isUniqueViolation(err, "api_tokens_name_key") {
-		return nil, "", signoff.Errorf(signoff.ECONFLICT, "A token named %q already exists; choose another name or revoke that one first.", n.Name)
-	}
+	_, err := db.changeSystem(ctx, "create token", func(tx pgx.Tx) (*signoff.Change, error) {
+		// Hold the person while the token is made, so a deactivation cannot
+		// slip between the check and the insert.
+		var userName, email string
+		var active bool
+		err := tx.QueryRow(ctx, `SELECT name, email, active FROM users WHERE id = $1 FOR SHARE`, n.UserID).
+			Scan(&userName, &email, &active)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("create token: read user %d: %w", n.UserID, err), "Person %d not found.", n.UserID)
+		}
+		if !active {
+			return nil, signoff.Errorf(signoff.ECONFLICT, "%s is deactivated; a token acting as them would not work.", userName)
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO api_tokens (name, user_id, token_hash, prefix, created_by)
+			VALUES ($1, $2, $3, $4, $5)
+			RETURNING id`, n.Name, n.UserID, tokenHash(secret), secret[:tokenPrefixLen], nullID(actor.ID)).Scan(&id)
+		if isUniqueViolation(err, "api_tokens_name_key") {
+			return nil, signoff.Errorf(signoff.ECONFLICT, "A token named %q already exists; choose another name or revoke that one first.", n.Name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create token %q: %w", n.Name, err)
+		}
+		ch := signoff.NewChange(actor, signoff.TokenTarget(id), &signoff.TokenCreateEvent{
+			After: signoff.TokenCreateAfter{Name: n.Name, UserID: n.UserID, UserName: userName, Prefix: secret[:tokenPrefixLen]},
+		})
+		return &ch, nil
+	})
 	if err != nil {
-		return nil, "", fmt.Errorf("create token %q: %w", n.Name, err)
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.TokenTarget(id), &signoff.TokenCreateEvent{
-		After: signoff.TokenCreateAfter{Name: n.Name, UserID: n.UserID, UserName: userName, Prefix: secret[:tokenPrefixLen]},
-	})); err != nil {
 		return nil, "", err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, "", fmt.Errorf("create token: commit: %w", err)
 	}
 	t, err := db.Token(ctx, id)
 	if err != nil {
@@ -139,37 +134,30 @@ func (db *DB) Tokens(ctx context.Context) ([]*signoff.Token, error) {
 
 // RevokeToken ends a token at once, for good, and records it.
 func (db *DB) RevokeToken(ctx context.Context, id int64, actor signoff.EventActor) error {
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("revoke token: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	var name, prefix string
-	var userID int64
-	var revokedAt *time.Time
-	err = tx.QueryRow(ctx, `
-		SELECT name, prefix, user_id, revoked_at FROM api_tokens WHERE id = $1 FOR UPDATE`, id).
-		Scan(&name, &prefix, &userID, &revokedAt)
-	if err != nil {
-		return notFound(fmt.Errorf("revoke token %d: %w", id, err), "Token %d not found.", id)
-	}
-	if revokedAt != nil {
-		return signoff.Errorf(signoff.ECONFLICT, "Token %q was already revoked.", name)
-	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE api_tokens SET revoked_at = now(), revoked_by = $2 WHERE id = $1`, id, nullID(actor.ID)); err != nil {
-		return fmt.Errorf("revoke token %d: %w", id, err)
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.TokenTarget(id), &signoff.TokenRevokeEvent{
-		Before: signoff.TokenRevokeBefore{Name: name, UserID: userID, Prefix: prefix},
-		After:  signoff.TokenRevokeAfter{Revoked: true},
-	})); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("revoke token: commit: %w", err)
-	}
-	return nil
+	_, err := db.changeSystem(ctx, "revoke token", func(tx pgx.Tx) (*signoff.Change, error) {
+		var name, prefix string
+		var userID int64
+		var revokedAt *time.Time
+		err := tx.QueryRow(ctx, `
+			SELECT name, prefix, user_id, revoked_at FROM api_tokens WHERE id = $1 FOR UPDATE`, id).
+			Scan(&name, &prefix, &userID, &revokedAt)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("revoke token %d: %w", id, err), "Token %d not found.", id)
+		}
+		if revokedAt != nil {
+			return nil, signoff.Errorf(signoff.ECONFLICT, "Token %q was already revoked.", name)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE api_tokens SET revoked_at = now(), revoked_by = $2 WHERE id = $1`, id, nullID(actor.ID)); err != nil {
+			return nil, fmt.Errorf("revoke token %d: %w", id, err)
+		}
+		ch := signoff.NewChange(actor, signoff.TokenTarget(id), &signoff.TokenRevokeEvent{
+			Before: signoff.TokenRevokeBefore{Name: name, UserID: userID, Prefix: prefix},
+			After:  signoff.TokenRevokeAfter{Revoked: true},
+		})
+		return &ch, nil
+	})
+	return err
 }
 
 // AuthenticateToken returns the person a bearer token acts as, and the

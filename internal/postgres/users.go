@@ -22,24 +22,23 @@ func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.E
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("create user: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	id, after, err := insertUser(ctx, tx, n, hash, actor)
+	var id int64
+	_, err = db.changeSystem(ctx, "create user", func(tx pgx.Tx) (*signoff.Change, error) {
+		var after signoff.UserCreateAfter
+		var err error
+		id, after, err = insertUser(ctx, tx, n, hash, actor)
+		if err != nil {
+			return nil, err
+		}
+		if actor.ID == 0 && actor.Name == "" {
+			actor = signoff.EventActor{ID: id, Name: n.Name, Via: "web"}
+		}
+		ch := signoff.NewChange(actor, signoff.UserTarget(id),
+			&signoff.UserCreateEvent{After: after})
+		return &ch, nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if actor.ID == 0 && actor.Name == "" {
-		actor = signoff.EventActor{ID: id, Name: n.Name, Via: "web"}
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(id),
-		&signoff.UserCreateEvent{After: after})); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("create user: commit: %w", err)
 	}
 	return db.User(ctx, id)
 }
@@ -298,21 +297,17 @@ func (db *DB) SetPassword(ctx context.Context, userID int64, pw string, actor si
 	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("set password: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
-	if err != nil {
-		return fmt.Errorf("set password of user %d: %w", userID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return signoff.Errorf(signoff.ENOTFOUND, "Person %d not found.", userID)
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.UserTarget(userID),
-		&signoff.UserPasswordEvent{After: signoff.UserPasswordAfter{Password: "changed"}})); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	_, err = db.changeSystem(ctx, "set password", func(tx pgx.Tx) (*signoff.Change, error) {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+		if err != nil {
+			return nil, fmt.Errorf("set password of user %d: %w", userID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil, signoff.Errorf(signoff.ENOTFOUND, "Person %d not found.", userID)
+		}
+		ch := signoff.NewChange(actor, signoff.UserTarget(userID),
+			&signoff.UserPasswordEvent{After: signoff.UserPasswordAfter{Password: "changed"}})
+		return &ch, nil
+	})
+	return err
 }

@@ -26,27 +26,23 @@ func (db *DB) CreateWebhook(ctx context.Context, n signoff.NewWebhook, actor sig
 	if n.Events == nil {
 		n.Events = []string{}
 	}
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("create webhook: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
 	w := &signoff.Webhook{URL: n.URL, Format: n.Format, Events: n.Events, Active: true, Secret: n.Secret,
 		CreatedBy: signoff.UserRef{ID: actor.ID, Name: actor.Name}}
-	err = tx.QueryRow(ctx, `
-		INSERT INTO webhooks (url, secret, format, events, created_by)
-		VALUES ($1, $2, $3, $4, $5)
-		RETURNING id, created_at`, n.URL, n.Secret, n.Format, n.Events, nullID(actor.ID)).Scan(&w.ID, &w.CreatedAt)
+	_, err := db.changeSystem(ctx, "create webhook", func(tx pgx.Tx) (*signoff.Change, error) {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO webhooks (url, secret, format, events, created_by)
+			VALUES ($1, $2, $3, $4, $5)
+			RETURNING id, created_at`, n.URL, n.Secret, n.Format, n.Events, nullID(actor.ID)).Scan(&w.ID, &w.CreatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("create webhook: %w", err)
+		}
+		// The secret stays out of the audit log: the log is for reading.
+		ch := signoff.NewChange(actor, signoff.WebhookTarget(w.ID),
+			&signoff.WebhookCreateEvent{After: signoff.WebhookCreateAfter{URL: w.URL, Format: w.Format, Events: w.Events}})
+		return &ch, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("create webhook: %w", err)
-	}
-	// The secret stays out of the audit log: the log is for reading.
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.WebhookTarget(w.ID),
-		&signoff.WebhookCreateEvent{After: signoff.WebhookCreateAfter{URL: w.URL, Format: w.Format, Events: w.Events}})); err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("create webhook: commit: %w", err)
 	}
 	return w, nil
 }
@@ -54,27 +50,20 @@ func (db *DB) CreateWebhook(ctx context.Context, n signoff.NewWebhook, actor sig
 // DeleteWebhook stops a webhook: nothing more is sent to it, and deliveries
 // still waiting fail. Its rows stay for the delivery log.
 func (db *DB) DeleteWebhook(ctx context.Context, id int64, actor signoff.EventActor) error {
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("delete webhook: begin: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	var url string
-	err = tx.QueryRow(ctx, `
-		UPDATE webhooks SET active = false, deleted_at = now()
-		WHERE id = $1 AND deleted_at IS NULL
-		RETURNING url`, id).Scan(&url)
-	if err != nil {
-		return notFound(fmt.Errorf("delete webhook %d: %w", id, err), "Webhook %d not found.", id)
-	}
-	if _, err := db.appendSystemEvent(ctx, tx, signoff.NewChange(actor, signoff.WebhookTarget(id),
-		&signoff.WebhookDeleteEvent{Before: signoff.WebhookDeleteBefore{URL: url}})); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("delete webhook: commit: %w", err)
-	}
-	return nil
+	_, err := db.changeSystem(ctx, "delete webhook", func(tx pgx.Tx) (*signoff.Change, error) {
+		var url string
+		err := tx.QueryRow(ctx, `
+			UPDATE webhooks SET active = false, deleted_at = now()
+			WHERE id = $1 AND deleted_at IS NULL
+			RETURNING url`, id).Scan(&url)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("delete webhook %d: %w", id, err), "Webhook %d not found.", id)
+		}
+		ch := signoff.NewChange(actor, signoff.WebhookTarget(id),
+			&signoff.WebhookDeleteEvent{Before: signoff.WebhookDeleteBefore{URL: url}})
+		return &ch, nil
+	})
+	return err
 }
 
 // Webhooks lists the webhooks not deleted, oldest first, without secrets.
