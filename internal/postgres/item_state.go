@@ -97,9 +97,9 @@ const setItemStatesSQL = `
 type itemWritten struct {
 	known       bool // the deployment has the item
 	hasChildren bool
-	leaves      []string       // the leaves changed, in document order
+	leaves      []string                // the leaves changed, in document order
 	before      signoff.ItemStateBefore // the leaf's state before (a single leaf changed)
-	at          time.Time      // when, the time of the change's event
+	at          time.Time               // when, the time of the change's event
 }
 
 // writeItemStates writes changes to one deployment's items in one

@@ -312,7 +312,7 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 		JOIN roles r ON lower(r.name) = lower(ds.role_name)
 		JOIN user_roles ur ON ur.role_id = r.id AND ur.user_id = $1
 		LEFT JOIN signoffs s ON s.deployment_id = d.id AND s.slot = ds.position AND s.ended_at IS NULL
-		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
+		CROSS JOIN LATERAL (`+progressSumsSQL+`) p
 		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
 		  AND (s.id IS NULL OR s.checklist_rev < d.checklist_rev)
 		  -- One person, one slot: not offered a second one (unless allowed).

@@ -56,7 +56,7 @@ type tickLine struct {
 }
 
 type tickRequest struct {
-	ctx  context.Context
+	ctx context.Context
 	itemChange
 	done chan itemResult // buffered: the writer never waits for the asker
 }

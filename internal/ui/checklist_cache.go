@@ -63,7 +63,9 @@ func newChecklistCache(max int) *checklistCache {
 	return &checklistCache{max: max, lru: list.New(), entries: make(map[int64]*list.Element)}
 }
 
-func keyOf(d *signoff.Deployment) checklistKey { return checklistKey{deployment: d.ID, seq: d.AuditSeq} }
+func keyOf(d *signoff.Deployment) checklistKey {
+	return checklistKey{deployment: d.ID, seq: d.AuditSeq}
+}
 
 // checklist returns the deployment's checklist at d's audit sequence, from
 // the cache or read with load.
