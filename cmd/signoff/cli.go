@@ -125,7 +125,7 @@ func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 		if err != nil {
 			return errors.New(messageOf(err))
 		}
-		_, err = stdout.Write(checklist.Render(t))
+		_, err = io.WriteString(stdout, t.Source)
 		return err
 	}
 	return usageError(fmt.Sprintf("unknown template action %q: use import or export", args[0]))

@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -48,8 +47,8 @@ func (s *Server) templateShow(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, templateShowPage(s.page(w, r, t.Title, "templates"), v))
 }
 
-// templateExport downloads the template as Markdown, rendered back from
-// what was stored: the round trip proves nothing was lost.
+// templateExport downloads the template's Markdown, the bytes it was
+// imported from.
 func (s *Server) templateExport(w http.ResponseWriter, r *http.Request) {
 	t, err := s.db.LatestTemplate(r.Context(), chi.URLParam(r, "slug"))
 	if err != nil {
@@ -58,7 +57,7 @@ func (s *Server) templateExport(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-v%d.md"`, t.Slug, t.Version))
-	s.write(w, r, checklist.Render(t))
+	s.write(w, r, []byte(t.Source))
 }
 
 // templateImport uploads Markdown: a new template, or a new version of the
