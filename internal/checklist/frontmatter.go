@@ -52,7 +52,13 @@ func (fm *frontMatter) read(body []byte) {
 		fm.invalid = true
 		return
 	}
-	fm.title = firstString(m, "title", "name")
+	// A GitHub issue template (it has "about") names itself in "name";
+	// its "title" is the title of the issues it opens.
+	if _, issue := m["about"]; issue {
+		fm.title = firstString(m, "name", "title")
+	} else {
+		fm.title = firstString(m, "title", "name")
+	}
 	fm.description = firstString(m, "description", "about")
 }
 

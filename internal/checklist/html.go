@@ -1,6 +1,7 @@
 package checklist
 
 import (
+	"bufio"
 	"bytes"
 	"regexp"
 	"strconv"
@@ -23,7 +24,7 @@ import (
 var policy = sync.OnceValue(func() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()
 	p.AllowElements("p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "code",
-		"em", "strong", "del", "s", "ins", "mark", "kbd", "sub", "sup", "samp", "var", "abbr", "small",
+		"em", "strong", "b", "i", "u", "del", "s", "ins", "mark", "kbd", "sub", "sup", "samp", "var", "abbr", "small",
 		"ul", "ol", "li", "dl", "dt", "dd", "details", "summary",
 		"table", "thead", "tbody", "tr", "th", "td")
 	p.AllowAttrs("start").Matching(regexp.MustCompile(`^[0-9]{1,9}$`)).OnElements("ol")
@@ -97,24 +98,79 @@ type content struct{ frags []frag }
 
 func (c *content) add(f frag) { c.frags = append(c.frags, f) }
 
-// render writes the content as HTML (sanitised) and as plain text.
-func (c *content) render(src []byte) (html, text string) {
-	if len(c.frags) == 0 {
-		return "", ""
+// htmlWriter renders parts of one document to HTML and sanitises them
+// together: one call of the sanitiser for a whole template rather than
+// one for each of its items, with the parts told apart by a separator
+// that the source does not hold.
+type htmlWriter struct {
+	src  []byte
+	r    renderer.Renderer
+	buf  bytes.Buffer
+	w    *bufio.Writer
+	dst  []*string
+	raw  []string
+	safe bool // the separator does not occur in the source
+}
+
+// partSep separates the parts sanitised together. Any byte the source
+// lacks would do; a control character is rare in Markdown.
+const partSep = "\x1e"
+
+func newHTMLWriter(src []byte) *htmlWriter {
+	h := &htmlWriter{src: src, r: markdown.Renderer(), safe: !bytes.Contains(src, []byte(partSep))}
+	h.w = bufio.NewWriter(&h.buf)
+	return h
+}
+
+// render renders nodes (to the shared buffer; Flush ends a part).
+func (h *htmlWriter) render(n ast.Node) { _ = h.r.Render(h.w, h.src, n) }
+
+// part ends the HTML written since the last part and sets *dst to it,
+// sanitised, once flush runs.
+func (h *htmlWriter) part(dst *string) {
+	_ = h.w.Flush()
+	if h.buf.Len() > 0 {
+		h.dst = append(h.dst, dst)
+		h.raw = append(h.raw, h.buf.String())
 	}
-	var b bytes.Buffer
+	h.buf.Reset()
+}
+
+// flush sanitises every part and stores it.
+func (h *htmlWriter) flush() {
+	if len(h.raw) == 0 {
+		return
+	}
+	if h.safe {
+		parts := strings.Split(Sanitize(strings.Join(h.raw, partSep)), partSep)
+		if len(parts) == len(h.raw) {
+			for i, p := range parts {
+				*h.dst[i] = p
+			}
+			return
+		}
+	}
+	// A part swallowed a separator (an unclosed <script>, say): take
+	// each part on its own.
+	for i, raw := range h.raw {
+		*h.dst[i] = Sanitize(raw)
+	}
+}
+
+// content writes c as HTML (a part stored in *html) and returns its plain
+// text.
+func (h *htmlWriter) content(c *content, html *string) string {
 	var texts []string
-	r := markdown.Renderer()
 	for i, f := range c.frags {
 		if f.list != nil && (i == 0 || c.frags[i-1].list != f.list) {
-			b.WriteString(listOpen(f.list, f.item))
+			_, _ = h.w.WriteString(listOpen(f.list, f.item))
 		}
 		if f.list != nil {
-			b.WriteString("<li>")
+			_, _ = h.w.WriteString("<li>")
 		}
 		for _, n := range f.nodes {
-			_ = r.Render(&b, src, n)
-			if t := plainBlock(n, src); t != "" {
+			h.render(n)
+			if t := plainBlock(n, h.src); t != "" {
 				if f.list != nil {
 					t = "- " + t
 				}
@@ -122,13 +178,26 @@ func (c *content) render(src []byte) (html, text string) {
 			}
 		}
 		if f.list != nil {
-			b.WriteString("</li>\n")
+			_, _ = h.w.WriteString("</li>\n")
 			if i == len(c.frags)-1 || c.frags[i+1].list != f.list {
-				b.WriteString(listClose(f.list))
+				_, _ = h.w.WriteString(listClose(f.list))
 			}
 		}
 	}
-	return Sanitize(b.String()), strings.Join(texts, "\n\n")
+	h.part(html)
+	return strings.Join(texts, "\n\n")
+}
+
+// inline writes the inline content of a block (an item's first
+// paragraph) without the block's own tags and without its task box.
+func (h *htmlWriter) inline(block ast.Node, html *string) {
+	for n := block.FirstChild(); n != nil; n = n.NextSibling() {
+		if _, box := n.(*east.TaskCheckBox); box {
+			continue
+		}
+		h.render(n)
+	}
+	h.part(html)
 }
 
 func listOpen(l *ast.List, item ast.Node) string {
@@ -147,17 +216,6 @@ func listClose(l *ast.List) string {
 		return "</ol>\n"
 	}
 	return "</ul>\n"
-}
-
-// renderInline writes the inline content of a block (an item's first
-// paragraph) without the block's own tags and without its task box.
-func renderInline(b *bytes.Buffer, r renderer.Renderer, src []byte, block ast.Node) {
-	for n := block.FirstChild(); n != nil; n = n.NextSibling() {
-		if _, box := n.(*east.TaskCheckBox); box {
-			continue
-		}
-		_ = r.Render(b, src, n)
-	}
 }
 
 // plainInline is the text of inline content as a reader sees it: no

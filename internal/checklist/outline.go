@@ -1,8 +1,8 @@
 package checklist
 
 import (
-	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/yuin/goldmark/ast"
 
@@ -28,6 +28,10 @@ type doc struct {
 	notesIntro   content
 	fields       []*field
 	notesFirst   bool
+
+	// headerAt is where an export's header goes: after the title's line,
+	// else after the front matter, else at the top.
+	headerAt int
 }
 
 type phase struct {
@@ -53,7 +57,7 @@ func read(s *source) (*doc, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &doc{s: s, src: s.md[s.body:]}
+	d := &doc{s: s, src: s.md[s.body:], headerAt: s.body}
 	if err := d.outline(pieces); err != nil {
 		return nil, err
 	}
@@ -122,7 +126,24 @@ func (d *doc) titleHeading(pieces []piece) int {
 		return -1
 	}
 	d.title = pieces[title].text
+	d.headerAt = d.lineAfter(pieces[title].heading)
 	return title
+}
+
+// lineAfter is the offset of the line after a heading: after its text's
+// line, or its underline's if it is a setext heading.
+func (d *doc) lineAfter(h *ast.Heading) int {
+	n := d.s.line(h.Pos() + d.s.body)
+	if ls := h.Lines(); ls.Len() > 0 {
+		n = d.s.line(ls.At(ls.Len()-1).Start + d.s.body)
+		if !strings.HasPrefix(strings.TrimLeft(d.s.lineText(n), " "), "#") {
+			n++ // the underline
+		}
+	}
+	if n >= len(d.s.lines) {
+		return len(d.s.raw)
+	}
+	return d.s.lines[n]
 }
 
 // levels returns the heading levels of phases and sections (0: none).
@@ -354,26 +375,30 @@ func plural(n int, one, many string) string {
 func (d *doc) template() *signoff.Template {
 	t := &signoff.Template{Title: d.title, Source: string(d.s.raw), NotesFirst: d.notesFirst && len(d.groups) > 0,
 		SignoffHeading: d.signoffHeading, NotesHeading: d.notesHeading}
-	t.DescriptionHTML, t.Description = d.desc.render(d.src)
+	h := newHTMLWriter(d.src)
+	t.Description = h.content(&d.desc, &t.DescriptionHTML)
 	if t.Description == "" && d.s.front.description != "" {
 		t.Description, t.DescriptionHTML = d.s.front.description, "<p>"+escapeHTML(d.s.front.description)+"</p>"
 	}
-	t.FooterHTML, t.Footer = d.footer.render(d.src)
-	_, t.SignoffIntro = d.signoffIntro.render(d.src)
-	_, t.NotesIntro = d.notesIntro.render(d.src)
-	for _, ph := range d.phases {
-		p := signoff.Phase{Title: ph.title}
-		p.IntroHTML, p.Intro = ph.intro.render(d.src)
-		for _, s := range ph.sections {
-			due := signoff.DueAfterFromHeading(s.title)
-			if due == 0 {
-				due = signoff.DueAfterFromHeading(ph.title)
+	t.Footer = h.content(&d.footer, &t.FooterHTML)
+	var ignored string
+	t.SignoffIntro = h.content(&d.signoffIntro, &ignored)
+	t.NotesIntro = h.content(&d.notesIntro, &ignored)
+	t.Phases = make([]signoff.Phase, len(d.phases))
+	for i, ph := range d.phases {
+		p := &t.Phases[i]
+		p.Title = ph.title
+		p.Intro = h.content(&ph.intro, &p.IntroHTML)
+		p.Sections = make([]signoff.Section, len(ph.sections))
+		for j, s := range ph.sections {
+			sec := &p.Sections[j]
+			sec.Title, sec.DueAfter = s.title, signoff.DueAfterFromHeading(s.title)
+			if sec.DueAfter == 0 {
+				sec.DueAfter = signoff.DueAfterFromHeading(ph.title)
 			}
-			sec := signoff.Section{Title: s.title, DueAfter: due, Items: d.items(s.items)}
-			sec.IntroHTML, sec.Intro = s.intro.render(d.src)
-			p.Sections = append(p.Sections, sec)
+			sec.Intro = h.content(&s.intro, &sec.IntroHTML)
+			sec.Items = d.items(h, s.items)
 		}
-		t.Phases = append(t.Phases, p)
 	}
 	for _, g := range d.groups {
 		sg := signoff.SignoffGroup{Name: g.name}
@@ -385,28 +410,24 @@ func (d *doc) template() *signoff.Template {
 	for _, f := range d.fields {
 		t.NoteFields = append(t.NoteFields, signoff.NoteField{Name: f.name, Long: f.long, Lines: f.lines})
 	}
+	h.flush()
 	return t
 }
 
-func (d *doc) items(in []*item) []signoff.TemplateItem {
+func (d *doc) items(h *htmlWriter, in []*item) []signoff.TemplateItem {
 	if len(in) == 0 {
 		return nil
 	}
 	out := make([]signoff.TemplateItem, len(in))
 	for i, it := range in {
-		out[i] = signoff.TemplateItem{Text: it.text, Children: d.items(it.children)}
-		out[i].HTML, out[i].BodyHTML = d.itemHTML(it)
-		out[i].AfterHTML, out[i].After = it.after.render(d.src)
+		o := &out[i]
+		o.Text = it.text
+		h.inline(it.para, &o.HTML)
+		h.content(&it.body, &o.BodyHTML)
+		o.Children = d.items(h, it.children)
+		o.After = h.content(&it.after, &o.AfterHTML)
 	}
 	return out
-}
-
-// itemHTML renders an item's text (inline) and the blocks under it.
-func (d *doc) itemHTML(it *item) (text, body string) {
-	var b bytes.Buffer
-	renderInline(&b, markdown.Renderer(), d.src, it.para)
-	body, _ = it.body.render(d.src)
-	return Sanitize(b.String()), body
 }
 
 func nodesOf(n ast.Node) []ast.Node { return []ast.Node{n} }

@@ -39,6 +39,9 @@ func roleName(s string) string {
 // slotLine reads a sign-off line: the role, and where the name and the
 // date blanks are in the line (offsets into l).
 func slotLine(l string) (role string, blanks [][]int, ok bool) {
+	if !strings.Contains(l, "___") {
+		return "", nil, false
+	}
 	norm := boldColon(l)
 	m := slotRe.FindStringSubmatch(norm)
 	if m == nil {
@@ -60,6 +63,9 @@ func slotLine(l string) (role string, blanks [][]int, ok bool) {
 // fieldLine reads a note field's line: its name and whether it is long
 // (lines of underscores follow it rather than stand beside it).
 func fieldLine(l string) (name string, long, ok bool) {
+	if !strings.HasPrefix(l, "**") && !strings.HasPrefix(l, "__") {
+		return "", false, false
+	}
 	l = boldColon(l)
 	if m := shortFieldRe.FindStringSubmatch(l); m != nil && m[1] == m[3] {
 		name = roleName(m[2])
