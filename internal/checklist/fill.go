@@ -14,7 +14,7 @@ type Marks struct {
 	// caller escapes what it quotes in it.
 	Header string
 	// Items by path: whether the box is ticked, and a note to add after
-	// the item's text (who and when).
+	// the item's text (who and when). An item not in the map keeps its box.
 	Items map[string]ItemMark
 	// Slots by position (1-based, in template order): the signer's name
 	// and the date, written into the blanks.
@@ -104,8 +104,9 @@ func Fill(src []byte, m Marks) ([]byte, error) {
 func itemEdits(edits []edit, s *source, items []*item, prefix string, marks map[string]ItemMark) []edit {
 	for i, it := range items {
 		path := prefix + "." + strconv.Itoa(i+1)
-		mark := marks[path]
+		mark, ok := marks[path]
 		switch c := s.raw[it.box+1]; {
+		case !ok:
 		case mark.Ticked && c != 'x' && c != 'X':
 			edits = append(edits, edit{it.box + 1, it.box + 2, "x"})
 		case !mark.Ticked && (c == 'x' || c == 'X'):

@@ -3,6 +3,7 @@ package checklist
 import (
 	"bufio"
 	"bytes"
+	stdhtml "html"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/renderer"
+	ghtml "github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/util"
 )
 
@@ -228,7 +230,7 @@ func plainInline(n ast.Node, src []byte) string {
 		}
 		switch c := c.(type) {
 		case *ast.Text:
-			b.Write(c.Value(src))
+			b.Write(unescape(c.Value(src)))
 			if c.SoftLineBreak() || c.HardLineBreak() {
 				b.WriteByte(' ')
 			}
@@ -296,3 +298,16 @@ func linesOf(n ast.Node, src []byte) []byte {
 
 // escapeHTML escapes text for HTML.
 func escapeHTML(s string) string { return string(util.EscapeHTML([]byte(s))) }
+
+// unescape reads text as a renderer writes it: backslash escapes and
+// character references resolved.
+func unescape(b []byte) []byte {
+	if !bytes.ContainsAny(b, `\&`) {
+		return b
+	}
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	ghtml.DefaultWriter.Write(w, b)
+	_ = w.Flush()
+	return []byte(stdhtml.UnescapeString(out.String()))
+}
