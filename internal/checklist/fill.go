@@ -7,11 +7,11 @@ import (
 )
 
 // Marks are what a deployment's Markdown export writes into its
-// template's source. Every value is plain text from people; Fill escapes
-// it so it can never become structure.
+// template's source. Header, Trailer, item notes and slot marks are
+// Markdown that the caller builds, quoting every value that comes from
+// people with Escape; note values are plain text that Fill escapes.
 type Marks struct {
-	// Header is Markdown written after the title (or at the top); the
-	// caller escapes what it quotes in it.
+	// Header is written after the title (or at the top).
 	Header string
 	// Items by path: whether the box is ticked, and a note to add after
 	// the item's text (who and when). An item not in the map keeps its box.
@@ -21,17 +21,17 @@ type Marks struct {
 	Slots map[int]SlotMark
 	// Notes by position: the value, written into the blanks.
 	Notes map[int]string
-	// Trailer is Markdown added at the end.
+	// Trailer is added at the end.
 	Trailer string
 }
 
 // ItemMark is one item's state in an export.
 type ItemMark struct {
 	Ticked bool
-	Note   string
+	Note   string // one line of Markdown
 }
 
-// SlotMark is one signed slot in an export.
+// SlotMark is one signed slot in an export: Markdown, one line each.
 type SlotMark struct{ Name, Date string }
 
 // edit replaces src[start:end] with text.
@@ -113,7 +113,7 @@ func itemEdits(edits []edit, s *source, items []*item, prefix string, marks map[
 			edits = append(edits, edit{it.box + 1, it.box + 2, " "})
 		}
 		if mark.Note != "" {
-			edits = append(edits, edit{it.textEnd, it.textEnd, " — " + Escape(mark.Note)})
+			edits = append(edits, edit{it.textEnd, it.textEnd, " — " + oneLine(mark.Note)})
 		}
 		edits = itemEdits(edits, s, it.children, path, marks)
 	}
@@ -123,7 +123,7 @@ func itemEdits(edits []edit, s *source, items []*item, prefix string, marks map[
 // slotEdits writes a signature into a slot's blanks: the name and the
 // date each in theirs, or both in the one there is.
 func slotEdits(sl *slot, v SlotMark) []edit {
-	name, date := Escape(v.Name), Escape(v.Date)
+	name, date := oneLine(v.Name), oneLine(v.Date)
 	switch {
 	case sl.name.start >= 0 && sl.date.start >= 0 && sl.name != sl.date:
 		return []edit{{sl.name.start, sl.name.end, name}, {sl.date.start, sl.date.end, date}}
@@ -152,3 +152,6 @@ func endsLine(b []byte) bool { return len(b) > 0 && (b[len(b)-1] == '\n' || b[le
 
 // lines writes text of "\n"-separated lines with the document's line ending.
 func lines(text, nl string) string { return strings.ReplaceAll(text, "\n", nl) }
+
+// oneLine keeps Markdown the caller built on the line it is written into.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

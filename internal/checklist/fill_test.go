@@ -25,10 +25,10 @@ func TestFillTicksInPlace(t *testing.T) {
 			marks := Marks{Items: map[string]ItemMark{}, Slots: map[int]SlotMark{}, Notes: map[int]string{},
 				Header: "> **Deployment 7**: svc", Trailer: "> signed"}
 			for _, f := range Flatten(tpl) {
-				marks.Items[f.Path] = ItemMark{Ticked: true, Note: "done by *Eve* <b>" + f.Path + "</b>"}
+				marks.Items[f.Path] = ItemMark{Ticked: true, Note: "done by " + Escape("*Eve* <b>"+f.Path+"</b>\n# x")}
 			}
 			for _, s := range tpl.Slots() {
-				marks.Slots[s.Position] = SlotMark{Name: "Ann | [x](javascript:x)", Date: "2026-12-07 10:00 UTC"}
+				marks.Slots[s.Position] = SlotMark{Name: Escape("Ann | [x](javascript:x)"), Date: "2026-12-07 10:00 UTC"}
 			}
 			for i := range tpl.NoteFields {
 				marks.Notes[i+1] = "# not a heading\n- [ ] not an item\n\nsecond line"
@@ -94,7 +94,7 @@ func TestFillSeedSignoffAndNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"- **Deployment Engineer**: Ann Lee Date: 2026\\-12\\-07 10\\:00 UTC\n",
+		"- **Deployment Engineer**: Ann Lee Date: 2026-12-07 10:00 UTC\n",
 		"- **Database Administrator**: _________________ Date: _________\n",
 		"**Deployment Date**: 7 Dec\n",
 		"**Special Considerations**: \nline one\\\nline two\n\n**Issues Encountered**",

@@ -66,7 +66,7 @@ func checkRoundTrip(t *testing.T, src []byte) {
 			t.Fatalf("duplicate path %s", it.Path)
 		}
 		seen[it.Path] = true
-		marks.Items[it.Path] = ItemMark{Ticked: true, Note: "done by *x* [y](javascript:z)"}
+		marks.Items[it.Path] = ItemMark{Ticked: true, Note: "done by " + Escape("*x* [y](javascript:z)\n# h")}
 	}
 	ticked, err := Fill(src, marks)
 	if err != nil {
