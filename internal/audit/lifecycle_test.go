@@ -335,16 +335,6 @@ func lineStarting(s, prefix string) string {
 	return ""
 }
 
-// lineAfter is the line that follows the one starting with prefix.
-func lineAfter(s, prefix string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(l, prefix) && i+1 < len(lines) {
-			return lines[i+1]
-		}
-	}
-	return ""
-}
 
 func countParents(doc *audit.Document) int {
 	n := 0

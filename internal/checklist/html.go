@@ -14,6 +14,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/renderer"
 	ghtml "github.com/yuin/goldmark/renderer/html"
+	gtext "github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 )
 
@@ -310,4 +311,21 @@ func unescape(b []byte) []byte {
 	ghtml.DefaultWriter.Write(w, b)
 	_ = w.Flush()
 	return []byte(stdhtml.UnescapeString(out.String()))
+}
+
+// InlineHTML renders one paragraph of Markdown without its <p>: an item's
+// text where no template rendering of it is at hand.
+func InlineHTML(text string) string {
+	src := []byte(text)
+	doc := markdown.Parser().Parse(gtext.NewReader(src))
+	h := newHTMLWriter(src)
+	var out string
+	if p := doc.FirstChild(); p != nil && p.NextSibling() == nil && p.Kind() == ast.KindParagraph {
+		h.inline(p, &out)
+	} else {
+		h.render(doc)
+		h.part(&out)
+	}
+	h.flush()
+	return out
 }
