@@ -98,7 +98,7 @@ func (s *Server) readEdit(w http.ResponseWriter, r *http.Request) (*editView, bo
 		s.fail(w, r, err)
 		return nil, false
 	}
-	v := &editView{T: t, Source: r.PostFormValue("source")}
+	v := &editView{T: t, Source: browserText(r.PostFormValue("source"), t.Source)}
 	if err := s.previewEdit(r, v); err != nil {
 		s.fail(w, r, err)
 		return nil, false

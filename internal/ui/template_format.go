@@ -39,3 +39,7 @@ func diffOpLabel(op byte) string {
 	}
 	return "unchanged"
 }
+
+// textareaText is text for a <textarea>: HTML drops one line feed right
+// after the start tag, so one more keeps a first blank line.
+func textareaText(s string) string { return "\n" + s }

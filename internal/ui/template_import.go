@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,6 +31,9 @@ type importView struct {
 	Created  []string                  // roles just created
 	Error    string
 }
+
+// Carried is the file, byte for byte, for the next form to carry.
+func (v *importView) Carried() string { return base64.StdEncoding.EncodeToString([]byte(v.Source)) }
 
 // Slug is the slug the import makes or adds to.
 func (v *importView) Slug() string { return postgres.Slugify(v.Name) }
@@ -115,7 +119,18 @@ func (s *Server) readImport(w http.ResponseWriter, r *http.Request) (*importView
 		s.fail(w, r, err)
 		return nil, 0, false
 	}
-	v := &importView{Source: r.PostFormValue("source"), FileName: r.PostFormValue("file_name"), Name: strings.TrimSpace(r.PostFormValue("name"))}
+	// Pasted text comes with the line endings browsers give every form
+	// (CRLF); the preview carries the file in base64, byte for byte.
+	v := &importView{Source: browserText(r.PostFormValue("source"), ""), FileName: r.PostFormValue("file_name"),
+		Name: strings.TrimSpace(r.PostFormValue("name"))}
+	if carried := r.PostFormValue("source_b64"); carried != "" {
+		src, err := base64.StdEncoding.DecodeString(carried)
+		if err != nil {
+			s.fail(w, r, signoff.Errorf(signoff.EINVALID, "The form could not be read; preview the file again."))
+			return nil, 0, false
+		}
+		v.Source = string(src)
+	}
 	if file, header, err := r.FormFile("file"); err == nil {
 		defer file.Close()
 		src, err := io.ReadAll(io.LimitReader(file, MaxTemplateBytes+1))
@@ -180,6 +195,16 @@ func (s *Server) missingRoles(r *http.Request, t *signoff.Template) ([]string, e
 
 func (s *Server) renderImport(w http.ResponseWriter, r *http.Request, status int, v *importView) {
 	s.render(w, r, status, templateImportPage(s.page(w, r, "Import a template", "templates"), v))
+}
+
+// browserText undoes what a browser does to a textarea's text: it sends
+// every line ending as CRLF. The text takes the line endings of like,
+// the file it was edited from (CRLF only if that file has them), or LF.
+func browserText(text, like string) string {
+	if strings.Contains(like, "\r\n") {
+		return text
+	}
+	return strings.ReplaceAll(text, "\r\n", "\n")
 }
 
 // statusOf is the HTTP status of an error a form shows itself.
