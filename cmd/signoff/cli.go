@@ -73,42 +73,18 @@ func cmdMigrate(ctx context.Context, cfg *config.Config, logger *slog.Logger, ar
 
 func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError("usage: signoff template import FILE [--name SLUG] | export NAME")
+		return usageError("usage: signoff template import FILE [--name SLUG] [--new-version] | export NAME")
 	}
 	switch args[0] {
 	case "import":
 		fs := flag.NewFlagSet("template import", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		name := fs.String("name", "", "slug to import under (default: from the title)")
+		newVersion := fs.Bool("new-version", false, "save the file as the next version of the template of its name")
 		if err := fs.Parse(reorder(args[1:])); err != nil || fs.NArg() != 1 {
-			return usageError("usage: signoff template import FILE [--name SLUG]")
+			return usageError("usage: signoff template import FILE [--name SLUG] [--new-version]")
 		}
-		file := fs.Arg(0)
-		src, err := os.ReadFile(file)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", file, errors.Unwrap(err))
-		}
-		// Parse before touching the database: a bad file fails fast, naming the line.
-		if _, err := checklist.Parse(src); err != nil {
-			return fmt.Errorf("%s: %s", file, signoff.ErrorMessage(err))
-		}
-		app, err := openApp(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		defer app.Close()
-		t, created, err := app.DB.ImportTemplate(ctx, src, *name, cliActor())
-		if err != nil {
-			return fmt.Errorf("%s: %s", file, messageOf(err))
-		}
-		c := t.Counts()
-		verb := "imported"
-		if !created {
-			verb = "unchanged"
-		}
-		fmt.Fprintf(stdout, "%s %s (%s) version %d: %d phases, %d sections, %d items, %d sign-off slots, %d note fields\n",
-			verb, t.Title, t.Slug, t.Version, c.Phases, c.Sections, c.Items, c.Slots, c.Notes)
-		return nil
+		return importTemplate(ctx, cfg, logger, fs.Arg(0), *name, *newVersion, stdout)
 	case "export":
 		if len(args) != 2 {
 			return usageError("usage: signoff template export NAME")
@@ -129,6 +105,44 @@ func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 		return err
 	}
 	return usageError(fmt.Sprintf("unknown template action %q: use import or export", args[0]))
+}
+
+// importTemplate imports a Markdown file. A file whose template exists
+// already becomes its next version only when asked: by --new-version, or
+// by naming the template with --name.
+func importTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, file, slug string, newVersion bool, stdout io.Writer) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, errors.Unwrap(err))
+	}
+	// Parse before touching the database: a bad file fails fast, naming the line.
+	if _, err := checklist.Read(src, file); err != nil {
+		return fmt.Errorf("%s: %s", file, signoff.ErrorMessage(err))
+	}
+	app, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	imp := postgres.TemplateImport{Source: src, FileName: file, Slug: slug}
+	if newVersion || slug != "" {
+		imp.Expect = postgres.AnyVersion
+	}
+	t, created, err := app.DB.SaveTemplate(ctx, imp, cliActor())
+	if signoff.ErrorCode(err) == signoff.ECONFLICT && !newVersion {
+		return fmt.Errorf("%s: %s (run again with --new-version for that, or --name SLUG)", file, strings.TrimSuffix(messageOf(err), "."))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s", file, messageOf(err))
+	}
+	c := t.Counts()
+	verb := "imported"
+	if !created {
+		verb = "unchanged"
+	}
+	fmt.Fprintf(stdout, "%s %s (%s) version %d: %d phases, %d sections, %d items, %d sign-off slots, %d note fields\n",
+		verb, t.Title, t.Slug, t.Version, c.Phases, c.Sections, c.Items, c.Slots, c.Notes)
+	return nil
 }
 
 func cmdUser(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
