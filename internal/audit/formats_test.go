@@ -295,3 +295,35 @@ func TestBulkZip(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownEscapesValues: what people typed cannot become structure in
+// the Markdown export: no forged heading, box, link or HTML.
+func TestMarkdownEscapesValues(t *testing.T) {
+	t.Parallel()
+	_, rec := signedDeployment(t, audittest.Options{})
+	d := *rec.Deployment
+	d.Service = "api\n## Forged phase\n- [x] forged item"
+	rec.Deployment = &d
+	cl := *rec.Checklist
+	cl.Notes = append([]signoff.Note(nil), cl.Notes...)
+	cl.Notes[0].Value = "2026-11-20\n# Forged title"
+	cl.Notes[2].Value = "fine\n\n- [ ] forged box\n<script>alert(1)</script>\n[x](javascript:alert(1))"
+	rec.Checklist = &cl
+	var buf bytes.Buffer
+	if err := audit.Markdown(&buf, rec, exportTime); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	for _, forged := range []string{"\n## Forged", "\n# Forged", "- [x] forged", "- [ ] forged", "<script>", "](javascript:"} {
+		if strings.Contains(md, forged) {
+			t.Errorf("the export holds %q", forged)
+		}
+	}
+	tpl, err := checklist.Parse(buf.Bytes())
+	if err != nil || tpl.Counts().Items != 222 {
+		t.Fatalf("the export reads as %v items, %v", tpl.Counts().Items, err)
+	}
+	if strings.Contains(checklist.HTML(buf.Bytes()), "<script") {
+		t.Error("the export renders a script")
+	}
+}
