@@ -71,7 +71,7 @@ func cmdMigrate(ctx context.Context, cfg *config.Config, logger *slog.Logger, ar
 	return nil
 }
 
-func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
+func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError("usage: signoff template import FILE [--name SLUG] [--new-version] | export NAME")
 	}
@@ -84,7 +84,7 @@ func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 		if err := fs.Parse(reorder(args[1:])); err != nil || fs.NArg() != 1 {
 			return usageError("usage: signoff template import FILE [--name SLUG] [--new-version]")
 		}
-		return importTemplate(ctx, cfg, logger, fs.Arg(0), *name, *newVersion, stdout)
+		return importTemplate(ctx, cfg, logger, fs.Arg(0), *name, *newVersion, stdout, stderr)
 	case "export":
 		if len(args) != 2 {
 			return usageError("usage: signoff template export NAME")
@@ -109,15 +109,20 @@ func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 
 // importTemplate imports a Markdown file. A file whose template exists
 // already becomes its next version only when asked: by --new-version, or
-// by naming the template with --name.
-func importTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, file, slug string, newVersion bool, stdout io.Writer) error {
+// by naming the template with --name. What the web preview would warn
+// about goes to stderr.
+func importTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, file, slug string, newVersion bool, stdout, stderr io.Writer) error {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", file, errors.Unwrap(err))
 	}
 	// Parse before touching the database: a bad file fails fast, naming the line.
-	if _, err := checklist.Read(src, file); err != nil {
+	read, err := checklist.Read(src, file)
+	if err != nil {
 		return fmt.Errorf("%s: %s", file, signoff.ErrorMessage(err))
+	}
+	for _, w := range read.Warnings {
+		fmt.Fprintf(stderr, "signoff: warning: %s: %s\n", file, w)
 	}
 	app, err := openApp(ctx, cfg, logger)
 	if err != nil {
@@ -142,6 +147,26 @@ func importTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger
 	}
 	fmt.Fprintf(stdout, "%s %s (%s) version %d: %d phases, %d sections, %d items, %d sign-off slots, %d note fields\n",
 		verb, t.Title, t.Slug, t.Version, c.Phases, c.Sections, c.Items, c.Slots, c.Notes)
+	return warnMissingRoles(ctx, app.DB, file, t, stderr)
+}
+
+// warnMissingRoles names the sign-off roles no role in the catalog
+// matches: their slots nobody could sign until an admin creates them.
+func warnMissingRoles(ctx context.Context, db *postgres.DB, file string, t *signoff.Template, stderr io.Writer) error {
+	roles, err := db.Roles(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, r := range roles {
+		known[strings.ToLower(r.Name)] = true
+	}
+	for _, s := range t.Slots() {
+		if k := strings.ToLower(s.Role); !known[k] {
+			known[k] = true
+			fmt.Fprintf(stderr, "signoff: warning: %s: no role is named %q, so nobody can sign its slot; create it under People\n", file, s.Role)
+		}
+	}
 	return nil
 }
 

@@ -64,9 +64,9 @@ func TestCLITemplateImportExport(t *testing.T) {
 	}
 	// A file without a title is named after the file.
 	pr := filepath.Join(dir, "pull_request_template.md")
-	os.WriteFile(pr, []byte("## Checklist\r\n\r\n- [ ] Tests\r\n    - [ ] Unit\r\n- [x] Docs"), 0o644)
+	os.WriteFile(pr, []byte("## Checklist\r\n\r\n- [ ] Tests\r\n    - [ ] Unit\r\n- [x] Docs\r\n\r\n## Sign-off\r\n\r\n- **Release Captain**: ___ Date: ___"), 0o644)
 	out, err = cli(t, db, "", "template", "import", pr)
-	if err != nil || !strings.HasPrefix(out, "imported Pull request template (pull-request-template) version 1: 1 phases, 1 sections, 3 items") {
+	if err != nil || !strings.HasPrefix(out, "imported Pull request template (pull-request-template) version 1: 1 phases, 1 sections, 3 items, 1 sign-off slots") {
 		t.Fatalf("import without a title: %q, %v", out, err)
 	}
 	out, err = cli(t, db, "", "template", "export", "VoxFlow Production Deployment Checklist")
@@ -365,5 +365,25 @@ func TestCLIDemo(t *testing.T) {
 	out, err = cli(t, dbURL, "", "verify", file)
 	if err != nil || !strings.HasPrefix(out, "OK ") || !strings.Contains(out, "8 sign-offs match the checklist state they attest to") {
 		t.Fatalf("verify the completed demo deployment: %q, %v", out, err)
+	}
+}
+
+// The CLI warns, as the web preview does, about boxes ticked in the file
+// and sign-off roles nobody holds; the summary line stays on stdout.
+func TestCLITemplateImportWarns(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
+	file := filepath.Join(t.TempDir(), "release.md")
+	os.WriteFile(file, []byte("# Release\n\n- [x] Tag\n\n## Sign-off\n\n| Role | Signature | Date |\n|---|---|---|\n| Release Captain | | |\n"), 0o644)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"template", "import", file}, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "imported Release (release) version 1: 1 phases, 1 sections, 1 items, 1 sign-off slots, 0 note fields\n") {
+		t.Errorf("stdout %q", out.String())
+	}
+	for _, want := range []string{"line 3: 1 item is ticked in the file", `no role is named "Release Captain"`} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+		}
 	}
 }

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		return cmdMigrate(ctx, cfg, logger, args, stdout)
 	case "template":
-		return cmdTemplate(ctx, cfg, logger, args, stdout)
+		return cmdTemplate(ctx, cfg, logger, args, stdout, stderr)
 	case "user":
 		return cmdUser(ctx, cfg, logger, args, stdin, stdout)
 	case "demo":
