@@ -335,7 +335,6 @@ func lineStarting(s, prefix string) string {
 	return ""
 }
 
-
 func countParents(doc *audit.Document) int {
 	n := 0
 	for _, it := range doc.Items {
