@@ -50,7 +50,9 @@
 //   - A lone carriage return is a line ending, as CommonMark (and GitHub)
 //     read it; the bytes stay as they are. A byte order mark is skipped.
 //   - Errors name the line: a NUL byte or invalid UTF-8 (PostgreSQL stores
-//     templates as text), a line over MaxLineBytes, a file over MaxBytes,
+//     templates as text), a line over MaxLineBytes, a file over MaxBytes or
+//     MaxLines (what bounds goldmark's quadratic reading of a paragraph of
+//     link reference definitions to a fraction of a second),
 //     more than MaxItems items, an item nested deeper than MaxDepth, an
 //     item with no text, a file with no item at all.
 package checklist

@@ -405,6 +405,8 @@ func TestParseErrors(t *testing.T) {
 		{"long line", "- [ ] a\n" + long + "x\n", 2, "longer than 4000 bytes"},
 		{"too many items", many, MaxItems + 1, "more than 5000 checklist items"},
 		{"too large", strings.Repeat("- [ ] "+strings.Repeat("y", 1000)+"\n", 1100), 1042, "larger than 1 MB"},
+		{"too many lines", strings.Repeat("[a]: /u\n", MaxLines) + "- [ ] x\n", MaxLines + 1, "more than 20000 lines"},
+		{"too many lines of CRs", strings.Repeat("\r", MaxLines) + "- [ ] x\n", MaxLines + 1, "more than 20000 lines"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

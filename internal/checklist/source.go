@@ -12,6 +12,9 @@ const (
 	MaxLineBytes = 4000
 	MaxItems     = 5000
 	MaxDepth     = 3 // items nest at most this deep
+	// MaxLines bounds the cost of goldmark's reading of link reference
+	// definitions, which grows with the square of a paragraph's lines.
+	MaxLines = 20000
 )
 
 // source is the document being read: the bytes as given, and a copy for
@@ -31,14 +34,15 @@ type source struct {
 // MaxLineBytes and files over MaxBytes, naming the line.
 func newSource(raw []byte) (*source, error) {
 	s := &source{raw: raw, md: raw, lines: []int{0}}
+	copied := false
 	for i := 0; i < len(raw); i++ {
 		switch raw[i] {
 		case '\r':
 			if i+1 < len(raw) && raw[i+1] == '\n' {
 				continue
 			}
-			if bytes.Equal(s.md, raw) && len(raw) > 0 {
-				s.md = bytes.Clone(raw)
+			if !copied {
+				s.md, copied = bytes.Clone(raw), true
 			}
 			s.md[i] = '\n'
 			s.lines = append(s.lines, i+1)
@@ -50,6 +54,9 @@ func newSource(raw []byte) (*source, error) {
 	}
 	if len(raw) > MaxBytes {
 		return nil, parseErr(s.line(MaxBytes), "the file is larger than 1 MB from this line on")
+	}
+	if len(s.lines) > MaxLines {
+		return nil, parseErr(MaxLines+1, "the file has more than %d lines", MaxLines)
 	}
 	for no, start := range s.lines {
 		end := len(raw)

@@ -42,7 +42,7 @@ func (s *Server) Router() chi.Router {
 	// body may be large. An import is previewed first; the preview carries
 	// the file to the confirmation.
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody(MaxTemplateBytes), s.loadUser, s.requireUser, s.requireAdmin)
+		r.Use(limitBody(MaxTemplateFormBytes), s.loadUser, s.requireUser, s.requireAdmin)
 		r.Post("/templates/preview", s.templatePreview)
 		r.Post("/templates/roles", s.templateRoles)
 		r.Post("/templates", s.templateImport)

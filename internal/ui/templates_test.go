@@ -75,6 +75,13 @@ func TestTemplateImportSteps(t *testing.T) {
 		t.Fatalf("stored %+v, %v", tmpl, err)
 	}
 
+	// A file near the 1 MB limit fits in the confirmation, carried in base64.
+	big := "# Big\n\n" + strings.Repeat("- [ ] "+strings.Repeat("x", 240)+"\n", 4000)
+	res = c.post("/templates", url.Values{"source_b64": {base64.StdEncoding.EncodeToString([]byte(big))}, "mode": {"new"}, "name": {"Big"}}, false)
+	if res.StatusCode != http.StatusSeeOther || len(big) < 950_000 {
+		t.Fatalf("a %d-byte file: %d\n%.300s", len(big), res.StatusCode, res.Body)
+	}
+
 	// The seed's title again, another file: asked, and a stale answer refused.
 	v2 := strings.Replace(string(checklist.Seed), "### Code and Dependencies\n", "### Code and Dependencies\n- [ ] **SBOM** published\n", 1)
 	res = c.post("/templates/preview", url.Values{"source_b64": {base64.StdEncoding.EncodeToString([]byte(v2))}}, false)
