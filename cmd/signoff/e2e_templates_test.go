@@ -108,6 +108,7 @@ func TestBrowserImportWithPreview(t *testing.T) {
 	if got := b.text("h1.page-title"); got != "Production Readiness Review v2" {
 		b.fail("after saving as the next version the page is %q", got)
 	}
+	b.shot("template-page-phone")
 }
 
 // Issue 11: a runbook's code blocks and tables, and links, rendered on the
