@@ -71,44 +71,20 @@ func cmdMigrate(ctx context.Context, cfg *config.Config, logger *slog.Logger, ar
 	return nil
 }
 
-func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
+func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError("usage: signoff template import FILE [--name SLUG] | export NAME")
+		return usageError("usage: signoff template import FILE [--name SLUG] [--new-version] | export NAME")
 	}
 	switch args[0] {
 	case "import":
 		fs := flag.NewFlagSet("template import", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		name := fs.String("name", "", "slug to import under (default: from the title)")
+		newVersion := fs.Bool("new-version", false, "save the file as the next version of the template of its name")
 		if err := fs.Parse(reorder(args[1:])); err != nil || fs.NArg() != 1 {
-			return usageError("usage: signoff template import FILE [--name SLUG]")
+			return usageError("usage: signoff template import FILE [--name SLUG] [--new-version]")
 		}
-		file := fs.Arg(0)
-		src, err := os.ReadFile(file)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", file, errors.Unwrap(err))
-		}
-		// Parse before touching the database: a bad file fails fast, naming the line.
-		if _, err := checklist.Parse(src); err != nil {
-			return fmt.Errorf("%s: %s", file, signoff.ErrorMessage(err))
-		}
-		app, err := openApp(ctx, cfg, logger)
-		if err != nil {
-			return err
-		}
-		defer app.Close()
-		t, created, err := app.DB.ImportTemplate(ctx, src, *name, cliActor())
-		if err != nil {
-			return fmt.Errorf("%s: %s", file, messageOf(err))
-		}
-		c := t.Counts()
-		verb := "imported"
-		if !created {
-			verb = "unchanged"
-		}
-		fmt.Fprintf(stdout, "%s %s (%s) version %d: %d phases, %d sections, %d items, %d sign-off slots, %d note fields\n",
-			verb, t.Title, t.Slug, t.Version, c.Phases, c.Sections, c.Items, c.Slots, c.Notes)
-		return nil
+		return importTemplate(ctx, cfg, logger, fs.Arg(0), *name, *newVersion, stdout, stderr)
 	case "export":
 		if len(args) != 2 {
 			return usageError("usage: signoff template export NAME")
@@ -125,10 +101,73 @@ func cmdTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, a
 		if err != nil {
 			return errors.New(messageOf(err))
 		}
-		_, err = stdout.Write(checklist.Render(t))
+		_, err = io.WriteString(stdout, t.Source)
 		return err
 	}
 	return usageError(fmt.Sprintf("unknown template action %q: use import or export", args[0]))
+}
+
+// importTemplate imports a Markdown file. A file whose template exists
+// already becomes its next version only when asked: by --new-version, or
+// by naming the template with --name. What the web preview would warn
+// about goes to stderr.
+func importTemplate(ctx context.Context, cfg *config.Config, logger *slog.Logger, file, slug string, newVersion bool, stdout, stderr io.Writer) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, errors.Unwrap(err))
+	}
+	// Parse before touching the database: a bad file fails fast, naming the line.
+	read, err := checklist.Read(src, file)
+	if err != nil {
+		return fmt.Errorf("%s: %s", file, signoff.ErrorMessage(err))
+	}
+	for _, w := range read.Warnings {
+		fmt.Fprintf(stderr, "signoff: warning: %s: %s\n", file, w)
+	}
+	app, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	imp := postgres.TemplateImport{Source: src, FileName: file, Slug: slug}
+	if newVersion || slug != "" {
+		imp.Expect = postgres.AnyVersion
+	}
+	t, created, err := app.DB.SaveTemplate(ctx, imp, cliActor())
+	if signoff.ErrorCode(err) == signoff.ECONFLICT && !newVersion {
+		return fmt.Errorf("%s: %s (run again with --new-version for that, or --name SLUG)", file, strings.TrimSuffix(messageOf(err), "."))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s", file, messageOf(err))
+	}
+	c := t.Counts()
+	verb := "imported"
+	if !created {
+		verb = "unchanged"
+	}
+	fmt.Fprintf(stdout, "%s %s (%s) version %d: %d phases, %d sections, %d items, %d sign-off slots, %d note fields\n",
+		verb, t.Title, t.Slug, t.Version, c.Phases, c.Sections, c.Items, c.Slots, c.Notes)
+	return warnMissingRoles(ctx, app.DB, file, t, stderr)
+}
+
+// warnMissingRoles names the sign-off roles no role in the catalog
+// matches: their slots nobody could sign until an admin creates them.
+func warnMissingRoles(ctx context.Context, db *postgres.DB, file string, t *signoff.Template, stderr io.Writer) error {
+	roles, err := db.Roles(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, r := range roles {
+		known[strings.ToLower(r.Name)] = true
+	}
+	for _, s := range t.Slots() {
+		if k := strings.ToLower(s.Role); !known[k] {
+			known[k] = true
+			fmt.Fprintf(stderr, "signoff: warning: %s: no role is named %q, so nobody can sign its slot; create it under People\n", file, s.Role)
+		}
+	}
+	return nil
 }
 
 func cmdUser(ctx context.Context, cfg *config.Config, logger *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {

@@ -49,13 +49,25 @@ func TestCLITemplateImportExport(t *testing.T) {
 	}
 	changed := filepath.Join(dir, "changed.md")
 	os.WriteFile(changed, bytes.Replace(checklist.Seed, []byte("- [ ] Status page updated"), []byte("- [ ] Status page updated\n  - [ ] Incident channel opened"), 1), 0o644)
-	out, err = cli(t, db, "", "template", "import", changed)
-	if err != nil || !strings.Contains(out, "version 2") {
+	// Another file under the same title is not silently its next version.
+	_, err = cli(t, db, "", "template", "import", changed)
+	if err == nil || !strings.Contains(err.Error(), "already exists (version 1)") || !strings.Contains(err.Error(), "--new-version") {
+		t.Fatalf("changed import without --new-version: %v", err)
+	}
+	out, err = cli(t, db, "", "template", "import", changed, "--new-version")
+	if err != nil || !strings.HasPrefix(out, "imported VoxFlow Production Deployment Checklist (voxflow-production-deployment-checklist) version 2: 6 phases, 19 sections, 223 items") {
 		t.Fatalf("changed import: %q, %v", out, err)
 	}
 	out, err = cli(t, db, "", "template", "export", "voxflow-production-deployment-checklist")
-	if err != nil || !strings.Contains(out, "Incident channel opened") {
-		t.Fatalf("export by slug: %v", err)
+	if want, _ := os.ReadFile(changed); err != nil || out != string(want) {
+		t.Fatalf("export by slug is not the file byte for byte: %v", err)
+	}
+	// A file without a title is named after the file.
+	pr := filepath.Join(dir, "pull_request_template.md")
+	os.WriteFile(pr, []byte("## Checklist\r\n\r\n- [ ] Tests\r\n    - [ ] Unit\r\n- [x] Docs\r\n\r\n## Sign-off\r\n\r\n- **Release Captain**: ___ Date: ___"), 0o644)
+	out, err = cli(t, db, "", "template", "import", pr)
+	if err != nil || !strings.HasPrefix(out, "imported Pull request template (pull-request-template) version 1: 1 phases, 1 sections, 3 items, 1 sign-off slots") {
+		t.Fatalf("import without a title: %q, %v", out, err)
 	}
 	out, err = cli(t, db, "", "template", "export", "VoxFlow Production Deployment Checklist")
 	if err != nil || !strings.Contains(out, "## Deployment Sign-off") {
@@ -63,10 +75,10 @@ func TestCLITemplateImportExport(t *testing.T) {
 	}
 
 	bad := filepath.Join(dir, "bad.md")
-	os.WriteFile(bad, []byte("# Bad\n\n## Phase\n- [ ] one\n      - [ ] too deep\n"), 0o644)
+	os.WriteFile(bad, []byte("# Bad\n\n## Phase\n- [ ] one\n  - [ ] two\n    - [ ] three\n      - [ ] too deep\n"), 0o644)
 	_, err = cli(t, db, "", "template", "import", bad)
-	if err == nil || !strings.Contains(err.Error(), "line 5") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("bad import: %v; want one line naming line 5", err)
+	if err == nil || !strings.Contains(err.Error(), "line 7") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("bad import: %v; want one line naming line 7", err)
 	}
 	if _, err := cli(t, db, "", "template", "export", "no-such-template"); err == nil || !strings.Contains(err.Error(), "No template") {
 		t.Fatalf("export unknown: %v", err)
@@ -353,5 +365,25 @@ func TestCLIDemo(t *testing.T) {
 	out, err = cli(t, dbURL, "", "verify", file)
 	if err != nil || !strings.HasPrefix(out, "OK ") || !strings.Contains(out, "8 sign-offs match the checklist state they attest to") {
 		t.Fatalf("verify the completed demo deployment: %q, %v", out, err)
+	}
+}
+
+// The CLI warns, as the web preview does, about boxes ticked in the file
+// and sign-off roles nobody holds; the summary line stays on stdout.
+func TestCLITemplateImportWarns(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
+	file := filepath.Join(t.TempDir(), "release.md")
+	os.WriteFile(file, []byte("# Release\n\n- [x] Tag\n\n## Sign-off\n\n| Role | Signature | Date |\n|---|---|---|\n| Release Captain | | |\n"), 0o644)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"template", "import", file}, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "imported Release (release) version 1: 1 phases, 1 sections, 1 items, 1 sign-off slots, 0 note fields\n") {
+		t.Errorf("stdout %q", out.String())
+	}
+	for _, want := range []string{"line 3: 1 item is ticked in the file", `no role is named "Release Captain"`} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+		}
 	}
 }

@@ -24,9 +24,10 @@ const usage = `Usage: signoff [command]
 Commands:
   serve                          run the web app (the default)
   migrate up|down|status         manage the database schema
-  template import FILE [--name SLUG]
-                                 import a Markdown checklist (a new version if it changed)
-  template export NAME           print a template (title or slug) as Markdown
+  template import FILE [--name SLUG] [--new-version]
+                                 import a Markdown checklist; an existing template's next
+                                 version only with --new-version (or --name naming it)
+  template export NAME           print a template's Markdown (title or slug), byte for byte
   user add --email E --name N [--admin] [--auditor] [--role R ...]
                                  create a person (password from SIGNOFF_PASSWORD or stdin)
   demo                           fill an empty database with demo people and deployments
@@ -92,7 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		return cmdMigrate(ctx, cfg, logger, args, stdout)
 	case "template":
-		return cmdTemplate(ctx, cfg, logger, args, stdout)
+		return cmdTemplate(ctx, cfg, logger, args, stdout, stderr)
 	case "user":
 		return cmdUser(ctx, cfg, logger, args, stdin, stdout)
 	case "demo":

@@ -46,6 +46,11 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 	if t := cl.Template; t != nil {
 		doc.Template = Template{Slug: t.Slug, Title: t.Title, Version: t.Version}
 	}
+	if r.create.Template != "" {
+		// The title the deployment.create event recorded: a template's
+		// title may change with a later import.
+		doc.Template.Title = r.create.TemplateTitle
+	}
 
 	for i := range cl.Items {
 		it := &cl.Items[i]

@@ -78,13 +78,14 @@ func TestMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"# VoxFlow Production Deployment Checklist\n",
 		"- [x] **Production server provisioned** with adequate resources\n",
-		"  - [x] CPU: Minimum 4 cores, recommended 8+ cores\n",
-		"  - [x] ~~High availability configured (if required)~~ — N/A: " + formulaNA + "\n",
+		"  - [x] CPU: Minimum 4 cores, recommended 8+ cores — done by ",
+		"  - [x] High availability configured (if required) — N/A: " + checklist.Escape(formulaNA) + " (",
 		"- **Deployment Engineer**: Alice Chen Date: ",
-		"  - “I approve this deployment as Deployment Engineer.” Checklist SHA-256 `",
+		"— “I approve this deployment as Deployment Engineer\\.” Checklist SHA-256 `",
 		"- **CTO/Technical Director**: Rachel Kim Date: ",
-		"**Deployment Date**: 2026-11-20\n",
-		"**Special Considerations**: \n" + unicodeNote + "\n",
+		"**Deployment Date**: 2026\\-11\\-20\n",
+		"**Special Considerations**: \n" + checklist.Escape(unicodeNote) + "\n",
+		"> **Deployment ",
 		"**Lessons Learned**: \n_____",
 	} {
 		if !strings.Contains(md, want) {
@@ -93,6 +94,11 @@ func TestMarkdown(t *testing.T) {
 	}
 	if strings.Contains(md, "- [ ]") {
 		t.Error("a completed deployment's Markdown has an open item")
+	}
+	// Take out what the export adds and the template's own bytes are left.
+	if !strings.HasPrefix(md, "# VoxFlow Production Deployment Checklist\n\n> **Deployment") ||
+		!strings.Contains(md, "\n---\n\nThis checklist should be completed for every production deployment.") {
+		t.Errorf("the export is not the template's Markdown filled in:\n%s", md[:300])
 	}
 	// It is still a task list the importer reads, with every item (the
 	// filled sign-off lines are no longer blank slots).
@@ -287,5 +293,37 @@ func TestBulkZip(t *testing.T) {
 		if strings.HasSuffix(mf.Name, ".json") {
 			mustVerify(t, files[mf.Name], testSigner.Public())
 		}
+	}
+}
+
+// TestMarkdownEscapesValues: what people typed cannot become structure in
+// the Markdown export: no forged heading, box, link or HTML.
+func TestMarkdownEscapesValues(t *testing.T) {
+	t.Parallel()
+	_, rec := signedDeployment(t, audittest.Options{})
+	d := *rec.Deployment
+	d.Service = "api\n## Forged phase\n- [x] forged item"
+	rec.Deployment = &d
+	cl := *rec.Checklist
+	cl.Notes = append([]signoff.Note(nil), cl.Notes...)
+	cl.Notes[0].Value = "2026-11-20\n# Forged title"
+	cl.Notes[2].Value = "fine\n\n- [ ] forged box\n<script>alert(1)</script>\n[x](javascript:alert(1))"
+	rec.Checklist = &cl
+	var buf bytes.Buffer
+	if err := audit.Markdown(&buf, rec, exportTime); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	for _, forged := range []string{"\n## Forged", "\n# Forged", "- [x] forged", "- [ ] forged", "<script>", "](javascript:"} {
+		if strings.Contains(md, forged) {
+			t.Errorf("the export holds %q", forged)
+		}
+	}
+	tpl, err := checklist.Parse(buf.Bytes())
+	if err != nil || tpl.Counts().Items != 222 {
+		t.Fatalf("the export reads as %v items, %v", tpl.Counts().Items, err)
+	}
+	if strings.Contains(checklist.HTML(buf.Bytes()), "<script") {
+		t.Error("the export renders a script")
 	}
 }

@@ -256,11 +256,11 @@ func TestExportsAfterStaleRevokedAndResignedSignatures(t *testing.T) {
 		}
 	}
 	// Markdown: the standing signatures in the sign-off block, the ended
-	// ones quoted after it, and still a template with every item.
+	// ones quoted at the end, and still a template with every item.
 	for _, w := range []string{
 		"- **Deployment Engineer**: Alice Chen Date: " + human(run.final.Signatures[2].SignedAt) + "\n",
 		"> - Deployment Engineer: Alice Chen, signed " + human(run.final.Signatures[0].SignedAt) + " (audit event " +
-			itoa(run.final.Signatures[0].AuditSeq) + "), revoked " + human(*run.final.Signatures[0].EndedAt) + " by Alice Chen: " + revokeReason + ";",
+			itoa(run.final.Signatures[0].AuditSeq) + "), revoked " + human(*run.final.Signatures[0].EndedAt) + " by Alice Chen: " + checklist.Escape(revokeReason) + ";",
 		"> - Database Administrator: Dana Whitfield, signed " + human(run.final.Signatures[1].SignedAt) + " (audit event " +
 			itoa(run.final.Signatures[1].AuditSeq) + "), superseded " + human(*run.final.Signatures[1].EndedAt) + " by a new signature;",
 	} {
@@ -311,12 +311,12 @@ func TestExportsStateTheSlotRulePerSignature(t *testing.T) {
 	}
 	// Markdown: on each standing signature's line, and each ended one.
 	for _, role := range []string{"Security Engineer", "DevOps Lead"} {
-		line := lineAfter(e.md, "- **"+role+"**: Marcus Lee Date: ")
+		line := lineStarting(e.md, "> - **"+role+"**: Marcus Lee, ")
 		if !strings.HasSuffix(line, "; "+several+".") {
 			t.Errorf("Markdown, %s: %q", role, line)
 		}
 	}
-	line := lineAfter(e.md, "- **Product Manager**: Priya Nair Date: ")
+	line := lineStarting(e.md, "> - **Product Manager**: Priya Nair, ")
 	if !strings.HasSuffix(line, "; "+one+".") {
 		t.Errorf("Markdown, Product Manager: %q", line)
 	}
@@ -325,12 +325,11 @@ func TestExportsStateTheSlotRulePerSignature(t *testing.T) {
 	}
 }
 
-// lineAfter is the line that follows the one starting with prefix.
-func lineAfter(s, prefix string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(l, prefix) && i+1 < len(lines) {
-			return lines[i+1]
+// lineStarting is the line that starts with prefix.
+func lineStarting(s, prefix string) string {
+	for l := range strings.SplitSeq(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
 		}
 	}
 	return ""

@@ -4,106 +4,66 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
-// Markdown writes the filled checklist in the template's own Markdown
-// layout (the seed's), ticked:
+// Markdown writes the filled checklist: the template's own Markdown, byte
+// for byte, with
 //
-//   - [x] text                          done
-//   - [ ] text                          open
-//   - [x] ~~text~~ — N/A: reason        not applicable, with its reason
-//   - [x] ~~text~~ — N/A                a parent whose items are all N/A
+//   - every resolved item's box ticked in place, and who and when after its
+//     text ("— done by Ann Lee, 2026-12-07 10:00 UTC"; "— N/A: reason
+//     (Ann Lee, …)"); a parent is ticked when all its items are resolved;
+//   - the signer's name and the time in each signed slot's blanks, and each
+//     note's value in its blanks;
+//   - a quote after the title naming the deployment, and one at the end
+//     with every signature's meaning, checklist hash and audit event, and
+//     the signatures that no longer stand.
 //
-// A parent is ticked when all its items are resolved. Sign-off lines carry
-// the printed name and time in place of the blanks, with the meaning and
-// checklist hash on a line below; note fields carry their values. Unsigned
-// slots and empty notes keep the seed's blanks.
+// Every value that comes from people is escaped (checklist.Escape), so no
+// service name, reason or note can become a heading, a box or a link.
 func Markdown(w io.Writer, rec *signoff.Record, now time.Time) error {
 	cl, d := rec.Checklist, rec.Deployment
 	t := cl.Template
 	if t == nil {
 		return fmt.Errorf("deployment %d: no template", d.ID)
 	}
-	var b mdWriter
-	b.block("# " + t.Title)
-	b.block(t.Description)
-	b.block(deploymentQuote(rec, now))
-	for pi, ph := range t.Phases {
-		if pi > 0 || ph.Title != "" {
-			b.block("## " + ph.Title)
-		}
-		b.block(ph.Intro)
-		for si, s := range ph.Sections {
-			head := ""
-			if si > 0 || s.Title != "" {
-				head = "### " + s.Title
-			}
-			if s.Intro != "" {
-				b.block(head)
-				b.block(s.Intro)
-				head = ""
-			}
-			prefix := strconv.Itoa(pi+1) + "." + strconv.Itoa(si+1)
-			for ii, it := range s.Items {
-				var sb strings.Builder
-				if head != "" {
-					sb.WriteString(head + "\n")
-					head = ""
-				}
-				writeTicked(&sb, cl, it, prefix+"."+strconv.Itoa(ii+1), 0)
-				b.block(strings.TrimSuffix(sb.String(), "\n"))
-			}
-			b.block(head)
-		}
+	marks := checklist.Marks{
+		Header:  deploymentQuote(rec),
+		Items:   itemMarks(cl),
+		Slots:   slotMarks(rec),
+		Notes:   map[int]string{},
+		Trailer: signatureQuote(rec, now),
 	}
-	if t.NotesFirst {
-		mdNotes(&b, t, cl)
-		mdSignoff(&b, t, rec)
-	} else {
-		mdSignoff(&b, t, rec)
-		mdNotes(&b, t, cl)
+	for _, n := range cl.Notes {
+		marks.Notes[n.Position] = n.Value
 	}
-	b.block("---")
-	b.block(t.Footer)
-	b.block("_Exported from Signoff " + human(now) + ". The signed JSON export is the authoritative record; `signoff verify` checks it._")
-	_, err := io.WriteString(w, strings.Join(b.blocks, "\n\n")+"\n")
+	out, err := checklist.Fill([]byte(t.Source), marks)
+	if err != nil {
+		return fmt.Errorf("deployment %d: template version %d: %w", d.ID, d.TemplateVersion, err)
+	}
+	_, err = w.Write(out)
 	return err
 }
 
-type mdWriter struct{ blocks []string }
-
-func (w *mdWriter) block(s string) {
-	if s != "" {
-		w.blocks = append(w.blocks, s)
-	}
-}
-
-func deploymentQuote(rec *signoff.Record, now time.Time) string {
+func deploymentQuote(rec *signoff.Record) string {
 	d := rec.Deployment
+	esc := checklist.Escape
 	lines := []string{
-		fmt.Sprintf("> **Deployment %d**: %s %s → %s · %s", d.ID, d.Service, d.Version, d.Environment, d.Status.Label()),
-		fmt.Sprintf("> Template version %d · created by %s %s", d.TemplateVersion, d.CreatedBy.Name, human(d.CreatedAt)),
+		fmt.Sprintf("> **Deployment %d**: %s %s → %s · %s", d.ID, esc(d.Service), esc(d.Version), esc(d.Environment), d.Status.Label()),
+		fmt.Sprintf("> Template %s version %d · created by %s %s", esc(d.TemplateTitle), d.TemplateVersion, esc(d.CreatedBy.Name), human(d.CreatedAt)),
 	}
 	var when []string
-	if d.PlannedAt != nil {
-		when = append(when, "planned "+human(*d.PlannedAt))
-	}
-	if d.WentLiveAt != nil {
-		when = append(when, "live "+human(*d.WentLiveAt))
-	}
-	if d.CompletedAt != nil {
-		when = append(when, "completed "+human(*d.CompletedAt))
-	}
-	if d.LockedAt != nil {
-		when = append(when, "locked "+human(*d.LockedAt))
-	}
-	if d.AbortedAt != nil {
-		when = append(when, "aborted "+human(*d.AbortedAt))
+	for _, w := range []struct {
+		what string
+		at   *time.Time
+	}{{"planned", d.PlannedAt}, {"live", d.WentLiveAt}, {"completed", d.CompletedAt}, {"locked", d.LockedAt}, {"aborted", d.AbortedAt}} {
+		if w.at != nil {
+			when = append(when, w.what+" "+human(*w.at))
+		}
 	}
 	if len(when) > 0 {
 		lines = append(lines, "> "+strings.Join(when, " · "))
@@ -114,71 +74,68 @@ func deploymentQuote(rec *signoff.Record, now time.Time) string {
 	return strings.Join(lines, "\n>\n")
 }
 
-// writeTicked writes one template item and its children with their state.
-func writeTicked(b *strings.Builder, cl *signoff.Checklist, ti signoff.TemplateItem, path string, depth int) {
-	indent := strings.Repeat("  ", depth)
-	first, rest, wrapped := strings.Cut(ti.Text, "\n")
-	box, suffix := "[ ]", ""
-	if it := cl.Item(path); it != nil {
-		switch cl.Effective(it) {
-		case signoff.ItemDone:
-			box = "[x]"
-		case signoff.ItemNA:
-			box, first, suffix = "[x]", "~~"+first+"~~", " — N/A"
-			if it.NAReason != "" {
-				suffix += ": " + oneLine(it.NAReason)
+// itemMarks ticks every resolved item and says who resolved each task and
+// when.
+func itemMarks(cl *signoff.Checklist) map[string]checklist.ItemMark {
+	marks := make(map[string]checklist.ItemMark, len(cl.Items))
+	for i := range cl.Items {
+		it := &cl.Items[i]
+		eff := cl.Effective(it)
+		m := checklist.ItemMark{Ticked: eff != signoff.ItemOpen}
+		by := ""
+		if it.StateBy != nil && it.StateAt != nil {
+			by = checklist.Escape(it.StateBy.Name) + ", " + human(*it.StateAt)
+		}
+		switch {
+		case it.HasChildren && eff == signoff.ItemNA:
+			m.Note = "N/A"
+		case it.HasChildren:
+		case eff == signoff.ItemDone && by != "":
+			m.Note = "done by " + by
+		case eff == signoff.ItemNA:
+			m.Note = "N/A: " + checklist.Escape(it.NAReason)
+			if by != "" {
+				m.Note += " (" + by + ")"
 			}
 		}
+		marks[it.Path] = m
 	}
-	b.WriteString(indent + "- " + box + " " + first + suffix + "\n")
-	if wrapped {
-		for line := range strings.SplitSeq(rest, "\n") {
-			b.WriteString(indent + "  " + line + "\n")
-		}
-	}
-	for i, c := range ti.Children {
-		writeTicked(b, cl, c, path+"."+strconv.Itoa(i+1), depth+1)
-	}
+	return marks
 }
 
-func mdSignoff(b *mdWriter, t *signoff.Template, rec *signoff.Record) {
-	if len(t.SignoffGroups) == 0 {
-		return
-	}
-	b.block("## " + or(t.SignoffHeading, "Sign-off"))
-	b.block(t.SignoffIntro)
-	slots := map[int]signoff.Slot{}
+// slotMarks writes each standing signature into its slot's blanks.
+func slotMarks(rec *signoff.Record) map[int]checklist.SlotMark {
+	marks := map[int]checklist.SlotMark{}
 	for _, s := range rec.Slots {
-		slots[s.Position] = s
+		sig := s.Signature
+		if sig == nil {
+			continue
+		}
+		name := checklist.Escape(sig.Signer.Name)
+		if s.State(rec.Deployment.ChecklistRev) == signoff.SlotStale {
+			name += " (stale: the checklist changed after this signature)"
+		}
+		marks[s.Position] = checklist.SlotMark{Name: name, Date: human(sig.SignedAt)}
 	}
+	return marks
+}
+
+// signatureQuote lists every signature: the standing ones with their
+// meaning, checklist hash and audit event, then those that no longer
+// stand, so the paper tells the whole story.
+func signatureQuote(rec *signoff.Record, now time.Time) string {
+	esc := checklist.Escape
 	facts := signatureFacts(rec)
-	pos := 0
-	for gi, g := range t.SignoffGroups {
-		var lines []string
-		if gi > 0 || g.Name != "" {
-			lines = append(lines, "### "+g.Name)
+	var standing, ended []string
+	for _, s := range rec.Slots {
+		sig := s.Signature
+		if sig == nil {
+			continue
 		}
-		for _, s := range g.Slots {
-			pos++
-			slot := slots[pos]
-			sig := slot.Signature
-			if sig == nil {
-				lines = append(lines, "- **"+s.Role+"**: "+strings.Repeat("_", 17)+" Date: "+strings.Repeat("_", 9))
-				continue
-			}
-			name := sig.Signer.Name
-			if slot.State(rec.Deployment.ChecklistRev) == signoff.SlotStale {
-				name += " (stale: the checklist changed after this signature)"
-			}
-			lines = append(lines, "- **"+s.Role+"**: "+name+" Date: "+human(sig.SignedAt),
-				fmt.Sprintf("  - “%s” Checklist SHA-256 `%s` (audit event %d); %s.", sig.Meaning, hex.EncodeToString(sig.ChecklistHash),
-					sig.AuditSeq, slotRule(facts[sig.AuditSeq].MultipleSlotsAllowed)))
-		}
-		b.block(strings.Join(lines, "\n"))
+		standing = append(standing, fmt.Sprintf("> - **%s**: %s, %s — “%s” Checklist SHA-256 `%s` (audit event %d); %s.",
+			esc(s.Role), esc(sig.Signer.Name), human(sig.SignedAt), esc(sig.Meaning), hex.EncodeToString(sig.ChecklistHash),
+			sig.AuditSeq, slotRule(facts[sig.AuditSeq].MultipleSlotsAllowed)))
 	}
-	// Signatures that no longer stand, so the paper tells the whole story
-	// (as a quote: the Markdown still imports as a template).
-	var ended []string
 	for _, s := range rec.Signatures {
 		if s.EndedAt == nil {
 			continue
@@ -191,51 +148,26 @@ func mdSignoff(b *mdWriter, t *signoff.Template, rec *signoff.Record) {
 		if fact.Status == "revoked" {
 			how = "revoked " + human(*s.EndedAt)
 			if s.EndedBy != nil {
-				how += " by " + named(*s.EndedBy, fact.EndedBy).Name
+				how += " by " + esc(named(*s.EndedBy, fact.EndedBy).Name)
 			}
-			how += ": " + oneLine(s.EndReason)
+			how += ": " + esc(s.EndReason)
 		}
 		ended = append(ended, fmt.Sprintf("> - %s: %s, signed %s (audit event %d), %s; %s.",
-			s.Role, s.Signer.Name, human(s.SignedAt), s.AuditSeq, how, slotRule(fact.MultipleSlotsAllowed)))
+			esc(s.Role), esc(s.Signer.Name), human(s.SignedAt), s.AuditSeq, how, slotRule(fact.MultipleSlotsAllowed)))
+	}
+	var blocks []string
+	if len(standing) > 0 {
+		blocks = append(blocks, "> **Signatures**\n>\n"+strings.Join(standing, "\n"))
 	}
 	if len(ended) > 0 {
-		b.block("> **Signatures no longer standing**\n>\n" + strings.Join(ended, "\n"))
+		blocks = append(blocks, "> **Signatures no longer standing**\n>\n"+strings.Join(ended, "\n"))
 	}
-}
-
-func mdNotes(b *mdWriter, t *signoff.Template, cl *signoff.Checklist) {
-	if len(t.NoteFields) == 0 {
-		return
-	}
-	b.block("---")
-	b.block("## " + or(t.NotesHeading, "Notes"))
-	b.block(t.NotesIntro)
-	for i, f := range t.NoteFields {
-		value := ""
-		if i < len(cl.Notes) {
-			value = strings.TrimSpace(cl.Notes[i].Value)
-		}
-		switch {
-		case !f.Long && value == "":
-			b.block("**" + f.Name + "**: " + strings.Repeat("_", 17))
-		case !f.Long:
-			b.block("**" + f.Name + "**: " + oneLine(value))
-		case value == "":
-			lines := []string{"**" + f.Name + "**: "}
-			for range max(f.Lines, 1) {
-				lines = append(lines, strings.Repeat("_", 49))
-			}
-			b.block(strings.Join(lines, "\n"))
-		default:
-			b.block("**" + f.Name + "**: \n" + value)
-		}
-	}
+	blocks = append(blocks, "_Exported from Signoff "+human(now)+". The signed JSON export is the authoritative record; `signoff verify` checks it._")
+	return strings.Join(blocks, "\n\n")
 }
 
 // human writes a time for people: minutes, UTC.
 func human(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func or(s, def string) string {
 	if s == "" {

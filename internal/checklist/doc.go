@@ -1,53 +1,58 @@
-// Package checklist reads and writes the Markdown template format (see
-// PRODUCT.md, "The Markdown template format"): Parse turns Markdown into a
-// *signoff.Template, Render writes one back in the canonical layout of the
-// built-in seed, and Flatten lists the items with stable paths.
+// Package checklist reads the Markdown template format (see PRODUCT.md,
+// "The Markdown template format"): Read and Parse turn any checklist
+// GitHub renders as a task list into a *signoff.Template, Flatten lists
+// its items with stable paths, Fill writes a deployment's state into the
+// template's own bytes for the Markdown export, and HTML, InlineHTML and
+// Sanitize render Markdown as GitHub does, through an allow-list.
 //
-// The parser is a line-oriented state machine, not a Markdown parser. It
-// knows the handful of line shapes the format is built from and treats every
-// other line as paragraph text, which it keeps: import never loses text.
+// The file is parsed by goldmark (CommonMark with GitHub's tables,
+// strikethrough, autolinks and task lists), with source positions, and
+// kept: a template's Source is the file byte for byte, so exporting a
+// template is returning its bytes, and nothing is ever rendered back into
+// a "canonical" layout. Reading it goes in two passes. The first (walk.go)
+// lists in document order what matters to a checklist: headings, task
+// items, sign-off lines and tables, note fields, rules, and the content
+// between them. The second (outline.go) arranges those pieces.
 //
 // Decisions on input the format leaves open:
 //
-//   - Headings, rules (---, ***, ___), note fields and code fences count only
-//     at column 0. Items and sign-off lines may be indented. Headings of level
-//     4 to 6 are paragraph text. An empty #, ## or ### heading is an error.
-//   - The # title must come before any other heading, item, sign-off line or
-//     note field, and there is at most one. Paragraphs before it join the
-//     description.
-//   - Items before any ## form an untitled first phase. A ### before any ##
-//     is accepted only while the document has no ## checklist phase (a
-//     document of ### sections only); once one exists, the stray ### is an
-//     error, since it most likely is a mistyped ##.
-//   - A ## heading's kind comes from the first item, sign-off line or note
-//     field under it. Mixing kinds under one ## is an error, as is a second
-//     sign-off or notes heading, a ### under the notes heading, and a
-//     sign-off line or note field before any ##.
-//   - Nesting is by indentation: the first indented item fixes the unit for
-//     the whole document (2 or 4 spaces, or one tab). An item may go at most
-//     one level deeper than the item above it, and at most 3 levels deep.
-//   - A non-blank line right after an item (no blank line between) that is
-//     not itself an item continues the item's text, joined with "\n" and
-//     stripped of its indentation, as Markdown's lazy continuation does.
-//   - Paragraphs go to the nearest intro that the export writes: the section
-//     intro under a ###, else the phase intro under a ## (the sign-off and
-//     notes intros for those headings), else the description. A paragraph
-//     between items therefore moves above the section's items on export: its
-//     text is kept, its position is not.
-//   - The footer is every paragraph after the last item, sign-off line, note
-//     field or rule of the file, if no heading follows them. Paragraphs after
-//     a heading with nothing else under it are that heading's intro.
-//   - Blank lines and rules are layout. Trailing spaces and tabs are dropped
-//     (a Markdown hard break written as two spaces becomes a soft break).
-//     CRLF line endings and a leading byte order mark are accepted; other
-//     control characters are errors. Code fences (``` or ~~~ at column 0)
-//     are kept verbatim, blank lines included, and hide the lines inside them
-//     from the parser; an unclosed fence is an error.
-//   - The checked state of "- [x]" is not part of a template and is dropped.
-//     Items may use -, * or + as the marker. Numbered task lists ("1. [ ]")
-//     and sign-off lines without "Date: ___" are paragraph text.
-//   - Limits: lines of at most MaxLineBytes, at most MaxItems items, and no
-//     single item line, role or field name over 3,900 bytes, so an export
-//     never has a line Parse would refuse. The size of the whole upload is
-//     left to the caller (the HTTP layer caps request bodies).
+//   - An item is whatever goldmark's task list extension marks as one: a
+//     list item (any bullet or number, any indentation, inside quotes or
+//     under plain bullets) whose first paragraph opens with "[ ]", "[x]"
+//     or "[X]". Its parent is the nearest item that contains it; plain
+//     bullets and labels between them do not count as levels. Items nest
+//     at most MaxDepth deep. A box ticked in the file is a warning: a
+//     deployment starts with every item open.
+//   - An item's Text is its first paragraph after the box, as written
+//     (lines joined by "\n", trailing blanks dropped). Blocks under that
+//     paragraph, before the first sub-item, are its body (BodyHTML); what
+//     follows an item and its sub-items, before the next item at that
+//     level, is its After; what precedes a section's first item is the
+//     section's intro, and so on up to the description. So content stays
+//     where the file has it.
+//   - Headings count only at the top level of the document (a heading in a
+//     list item is content). The document's only # heading is its title,
+//     unless an item comes before it. The shallowest level of the other
+//     headings makes phases and the next level used below it sections;
+//     deeper headings are content. Items before any heading form an
+//     untitled phase; items under a phase before any section an untitled
+//     section. A phase or section heading whose part of the document holds
+//     sign-off slots and no items is the sign-off block (its sub-headings
+//     name the groups); one holding note fields, no items and no slots is
+//     the notes block. Slots and fields elsewhere still count, in a group
+//     named after their section.
+//   - The footer is the content after the document's last top-level rule
+//     (---), when nothing else follows it. Other rules are layout.
+//   - Front matter (YAML between "---" lines at the very top) is metadata:
+//     its title (an issue template's name) names the template when the
+//     file has no # title, its description (or about) describes it when
+//     nothing under the title does. Invalid YAML is a warning.
+//   - A lone carriage return is a line ending, as CommonMark (and GitHub)
+//     read it; the bytes stay as they are. A byte order mark is skipped.
+//   - Errors name the line: a NUL byte or invalid UTF-8 (PostgreSQL stores
+//     templates as text), a line over MaxLineBytes, a file over MaxBytes or
+//     MaxLines (what bounds goldmark's quadratic reading of a paragraph of
+//     link reference definitions to a fraction of a second),
+//     more than MaxItems items, an item nested deeper than MaxDepth, an
+//     item with no text, a file with no item at all.
 package checklist

@@ -38,64 +38,108 @@ func Slugify(title string) string {
 	return s
 }
 
-// ImportTemplate stores Markdown as a template version. A new title makes a
-// new template; a changed file under an existing title (or the given slug)
-// makes a new version; an unchanged file returns the latest version as is.
+// TemplateImport is a Markdown file to store as a template version, with
+// what the person importing it decided.
+type TemplateImport struct {
+	Source   []byte
+	FileName string // names the template when neither the file nor Name does
+	// Name is the template's name as the importer chose it; "" takes the
+	// file's own title (its # heading or front matter), else FileName's.
+	Name string
+	// Slug imports under this slug rather than one made from the name.
+	Slug string
+	// Expect is the latest version of the template that the importer saw
+	// and means to follow: 0 for a new template (an existing one is a
+	// conflict), N to add version N+1 to one at version N (one that moved
+	// on meanwhile is a conflict), AnyVersion to create or add, whichever
+	// fits.
+	Expect int
+}
+
+// AnyVersion imports whether or not the template exists.
+const AnyVersion = -1
+
+// ImportTemplate stores Markdown under its title (or slug): a new
+// template, or a new version of the one with that slug. An unchanged file
+// returns the latest version as it is.
 func (db *DB) ImportTemplate(ctx context.Context, src []byte, slug string, actor signoff.EventActor) (*signoff.Template, bool, error) {
-	t, err := checklist.Parse(src)
+	return db.SaveTemplate(ctx, TemplateImport{Source: src, Slug: slug, Expect: AnyVersion}, actor)
+}
+
+// SaveTemplate stores in one transaction, with one template.import event,
+// a new template or a new version of one, as imp says. It reports whether
+// it stored anything: the same bytes as the latest version store nothing.
+func (db *DB) SaveTemplate(ctx context.Context, imp TemplateImport, actor signoff.EventActor) (*signoff.Template, bool, error) {
+	r, err := checklist.Read(imp.Source, imp.FileName)
 	if err != nil {
 		return nil, false, err
 	}
-	if t.Title == "" && slug == "" {
-		return nil, false, signoff.Errorf(signoff.EINVALID, "line 1: the template needs a \"# Title\" line (or give it a name).")
+	t := r.Template
+	if name := strings.Join(strings.Fields(imp.Name), " "); name != "" {
+		t.Title = name
 	}
+	slug := imp.Slug
 	if slug == "" {
 		slug = Slugify(t.Title)
 	}
-	if slug == "" || Slugify(slug) != slug {
-		return nil, false, signoff.Errorf(signoff.EINVALID, "Template name %q must contain letters or digits.", slug)
+	switch {
+	case t.Title == "" && slug == "":
+		return nil, false, signoff.Errorf(signoff.EINVALID, "The file has no title (a # heading or a front matter title): give the template a name.")
+	case slug == "" || Slugify(slug) != slug:
+		return nil, false, signoff.Errorf(signoff.EINVALID, "Template name %q must contain letters or digits.", orDefault(imp.Slug, t.Title))
+	case len(t.Title) > 200:
+		return nil, false, signoff.Errorf(signoff.EINVALID, "The template's name is over 200 characters.")
 	}
-	if t.Title == "" {
-		t.Title = slug
-	}
-	sum := sha256.Sum256(src)
+	sum := sha256.Sum256(imp.Source)
 
-	// The version to return: the new one, or the latest when src is the
-	// file it was made from (then nothing is recorded).
+	// The version to return: the new one, or the latest when the file is
+	// the one it was made from (then nothing is recorded).
 	var versionID int64
 	var created bool
 	_, err = db.changeSystem(ctx, "import template "+slug, func(tx pgx.Tx) (*signoff.Change, error) {
+		// Lock the template's row, if it exists, so two imports cannot
+		// claim the same version number or both believe they made it.
 		var templateID int64
-		err := tx.QueryRow(ctx, `
-			INSERT INTO templates (slug, title) VALUES ($1, $2)
-			ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title
-			RETURNING id`, slug, t.Title).Scan(&templateID)
-		if err != nil {
-			return nil, fmt.Errorf("import template %s: %w", slug, err)
-		}
-		// The upsert above locks the template row, so two imports cannot
-		// claim the same version number.
+		var title string
 		var latest int
 		var latestHash []byte
 		var latestID *int64
-		err = tx.QueryRow(ctx, `
-			SELECT coalesce(max(v.version), 0),
-			       (SELECT source_hash FROM template_versions WHERE template_id = $1 ORDER BY version DESC LIMIT 1),
-			       (SELECT id FROM template_versions WHERE template_id = $1 ORDER BY version DESC LIMIT 1)
-			FROM templates t LEFT JOIN template_versions v ON v.template_id = t.id
-			WHERE t.id = $1
-			GROUP BY t.id`, templateID).Scan(&latest, &latestHash, &latestID)
-		if err != nil {
+		err := tx.QueryRow(ctx, `
+			SELECT t.id, t.title, coalesce(v.version, 0), v.source_hash, v.id
+			FROM templates t
+			LEFT JOIN LATERAL (SELECT id, version, source_hash FROM template_versions
+			                   WHERE template_id = t.id ORDER BY version DESC LIMIT 1) v ON true
+			WHERE t.slug = $1
+			FOR UPDATE OF t`, slug).Scan(&templateID, &title, &latest, &latestHash, &latestID)
+		exists := err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("import template %s: read latest: %w", slug, err)
+		}
+		if t.Title == "" {
+			t.Title = orDefault(title, slug)
 		}
 		if latestID != nil && string(latestHash) == string(sum[:]) {
 			versionID = *latestID
 			return nil, nil // unchanged: rolled back, nothing recorded
 		}
+		if err := expectVersion(imp.Expect, exists, latest, title); err != nil {
+			return nil, err
+		}
+		if exists {
+			_, err = tx.Exec(ctx, `UPDATE templates SET title = $2 WHERE id = $1`, templateID, t.Title)
+		} else {
+			err = tx.QueryRow(ctx, `INSERT INTO templates (slug, title) VALUES ($1, $2) RETURNING id`, slug, t.Title).Scan(&templateID)
+		}
+		if isUniqueViolation(err, "") {
+			return nil, signoff.Errorf(signoff.ECONFLICT, "A template named %q was created meanwhile: look at it before importing again.", slug)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("import template %s: %w", slug, err)
+		}
 		err = tx.QueryRow(ctx, `
 			INSERT INTO template_versions (template_id, version, source, source_hash, created_by)
 			VALUES ($1, $2, $3, $4, $5)
-			RETURNING id`, templateID, latest+1, string(src), sum[:], nullID(actor.ID)).Scan(&versionID)
+			RETURNING id`, templateID, latest+1, string(imp.Source), sum[:], nullID(actor.ID)).Scan(&versionID)
 		if err != nil {
 			return nil, fmt.Errorf("import template %s version %d: %w", slug, latest+1, err)
 		}
@@ -114,6 +158,27 @@ func (db *DB) ImportTemplate(ctx context.Context, src []byte, slug string, actor
 	return tmpl, created, err
 }
 
+// expectVersion checks that the template is where the importer saw it.
+func expectVersion(expect int, exists bool, latest int, title string) error {
+	switch {
+	case expect == AnyVersion:
+	case expect == 0 && exists:
+		return signoff.Errorf(signoff.ECONFLICT, "A template named %q already exists (version %d): save the file as its version %d, or give it another name.", title, latest, latest+1)
+	case expect > 0 && !exists:
+		return signoff.Errorf(signoff.ENOTFOUND, "The template to add a version to no longer exists.")
+	case expect > 0 && latest != expect:
+		return signoff.Errorf(signoff.ECONFLICT, "%q changed meanwhile: it is at version %d now, not %d. Look at the new version before saving.", title, latest, expect)
+	}
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 // EnsureTemplate imports src under its title only if no template of that
 // slug exists yet: how the built-in default arrives on a fresh database
 // without overriding versions admins made since.
@@ -130,7 +195,7 @@ func (db *DB) EnsureTemplate(ctx context.Context, src []byte) error {
 		return nil
 	}
 	_, _, err = db.ImportTemplate(ctx, src, "", signoff.EventActor{Name: "Signoff", Via: "system"})
-	if isUniqueViolation(err, "") {
+	if signoff.ErrorCode(err) == signoff.ECONFLICT {
 		return nil // another instance imported it at the same moment
 	}
 	return err
@@ -144,16 +209,17 @@ func (db *DB) TemplateVersion(ctx context.Context, versionID int64) (*signoff.Te
 		return nil, err
 	}
 	var allowMultiple bool
+	var title string
 	err = db.pool.QueryRow(ctx, `
-		SELECT t.allow_multiple_slots FROM template_versions v
+		SELECT t.allow_multiple_slots, t.title FROM template_versions v
 		JOIN templates t ON t.id = v.template_id
-		WHERE v.id = $1`, versionID).Scan(&allowMultiple)
+		WHERE v.id = $1`, versionID).Scan(&allowMultiple, &title)
 	if err != nil {
 		return nil, notFound(fmt.Errorf("template version %d: %w", versionID, err), "Template version %d not found.", versionID)
 	}
 	// A copy, so no caller ever writes to the shared cached value.
 	c := *t
-	c.AllowMultipleSlots = allowMultiple
+	c.AllowMultipleSlots, c.Title = allowMultiple, title
 	return &c, nil
 }
 
@@ -165,15 +231,15 @@ func (db *DB) templateStructure(ctx context.Context, versionID int64) (*signoff.
 	if t, ok := db.templates.Load(versionID); ok {
 		return t.(*signoff.Template), nil
 	}
-	var src, slug, createdBy string
+	var src, slug, title, createdBy string
 	var version int
 	var createdAt time.Time
 	err := db.pool.QueryRow(ctx, `
-		SELECT v.source, t.slug, v.version, v.created_at, coalesce(u.name, 'Signoff')
+		SELECT v.source, t.slug, t.title, v.version, v.created_at, coalesce(u.name, 'Signoff')
 		FROM template_versions v
 		JOIN templates t ON t.id = v.template_id
 		LEFT JOIN users u ON u.id = v.created_by
-		WHERE v.id = $1`, versionID).Scan(&src, &slug, &version, &createdAt, &createdBy)
+		WHERE v.id = $1`, versionID).Scan(&src, &slug, &title, &version, &createdAt, &createdBy)
 	if err != nil {
 		return nil, notFound(fmt.Errorf("template version %d: %w", versionID, err), "Template version %d not found.", versionID)
 	}
@@ -181,10 +247,9 @@ func (db *DB) templateStructure(ctx context.Context, versionID int64) (*signoff.
 	if err != nil {
 		return nil, fmt.Errorf("parse stored template version %d: %w", versionID, err)
 	}
-	t.ID, t.Slug, t.Version, t.CreatedAt, t.CreatedBy = versionID, slug, version, createdAt, createdBy
-	if t.Title == "" {
-		t.Title = slug
-	}
+	// The title is the template's, as its latest import named it: a
+	// file need not name itself.
+	t.ID, t.Slug, t.Title, t.Version, t.CreatedAt, t.CreatedBy = versionID, slug, title, version, createdAt, createdBy
 	db.templates.Store(versionID, t)
 	return t, nil
 }

@@ -158,11 +158,11 @@ func TestTemplateMalformedMarkdownIsRefusedNamingTheLine(t *testing.T) {
 	db := openDB(t)
 	before := templateRows(t, db)
 	for _, tc := range []struct{ src, line string }{
-		{"# Release\n\n## Steps\n- [ ] Build\n# Another title\n", "line 5"},
-		{"# Release\n\n## Steps\n- [ ] Build\n      - [ ] Nested too far\n", "line 5"},
+		{"# Release\n\n## Steps\n- [ ] Build\n  - [ ] a\n    - [ ] b\n      - [ ] Nested too far\n", "line 7"},
 		{"# Release\n\n## Steps\n- [ ] Bad \xff byte\n", "line 4"},
 		{"# Release\n\nNo items at all.\n", "line 1"},
-		{"# Release\n\n## Steps\n- [ ] Build\n```\nnever closed\n", "line 5"},
+		{"# Release\n\n## Steps\n- [ ] Build\n- [ ] NUL \x00 byte\n", "line 5"},
+		{"# Release\n\n## Steps\n- [ ]\n", "line 4"},
 	} {
 		_, _, err := db.ImportTemplate(ctx, []byte(tc.src), "", importer)
 		wantCode(t, err, signoff.EINVALID)
@@ -240,5 +240,105 @@ func TestTemplateLatestBySlugAndByTitle(t *testing.T) {
 	}
 	if tmpl, err := db.LatestTemplate(ctx, "Small Release Checklist Alpha"); err != nil || tmpl.Slug != "beta" {
 		t.Fatalf("LatestTemplate by beta's title = %+v, %v", tmpl, err)
+	}
+}
+
+// TestTemplateSaveAsksBeforeANewVersion: another file with the title of an
+// existing template is a conflict unless the importer said which version
+// it follows; a version that moved on meanwhile is a conflict too.
+func TestTemplateSaveAsksBeforeANewVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	v1 := []byte("# Release\n\n- [ ] Build\n")
+	v2 := []byte("# Release\n\n- [ ] Build\n- [ ] Tag\n")
+	if _, _, err := db.SaveTemplate(ctx, postgres.TemplateImport{Source: v1}, importer); err != nil {
+		t.Fatal(err)
+	}
+	before := templateRows(t, db)
+	_, _, err := db.SaveTemplate(ctx, postgres.TemplateImport{Source: v2}, importer)
+	wantCode(t, err, signoff.ECONFLICT)
+	if msg := signoff.ErrorMessage(err); !strings.Contains(msg, `"Release" already exists (version 1)`) {
+		t.Errorf("message %q", msg)
+	}
+	_, _, err = db.SaveTemplate(ctx, postgres.TemplateImport{Source: v2, Expect: 2}, importer)
+	wantCode(t, err, signoff.ECONFLICT)
+	if after := templateRows(t, db); after != before {
+		t.Fatalf("refused imports stored something: %v → %v", before, after)
+	}
+	tmpl, created, err := db.SaveTemplate(ctx, postgres.TemplateImport{Source: v2, Expect: 1}, importer)
+	if err != nil || !created || tmpl.Version != 2 {
+		t.Fatalf("new version: %v, created %v, %v", tmpl, created, err)
+	}
+	if _, created, err := db.SaveTemplate(ctx, postgres.TemplateImport{Source: v2, Expect: 1}, importer); err != nil || created {
+		t.Fatalf("the same bytes again: created %v, %v", created, err)
+	}
+	other, created, err := db.SaveTemplate(ctx, postgres.TemplateImport{Source: v2, Name: "Release (mobile)"}, importer)
+	if err != nil || !created || other.Slug != "release-mobile" || other.Title != "Release (mobile)" || other.Version != 1 {
+		t.Fatalf("as another template: %+v, %v", other, err)
+	}
+}
+
+// TestTemplateSourceIsKeptByteForByte: what is imported is what is
+// exported, whatever its line endings, front matter and final newline.
+func TestTemplateSourceIsKeptByteForByte(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	for _, src := range []string{
+		"---\r\nname: Handover\r\nabout: x\r\n---\r\n\r\n* [ ] One\r\n    * [ ] Two\r\n- [x] Three",
+		"\ufeff- [ ] stray\r- [ ] CR\r\n",
+		string(checklist.Seed) + "\n",
+	} {
+		tmpl, _, err := db.SaveTemplate(ctx, postgres.TemplateImport{Source: []byte(src), FileName: "stray-cr.md", Expect: postgres.AnyVersion}, importer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.LatestTemplate(ctx, tmpl.Slug)
+		if err != nil || got.Source != src {
+			t.Fatalf("%s: source %q, %v", tmpl.Slug, got.Source, err)
+		}
+	}
+	if tmpl, err := db.LatestTemplate(ctx, "handover"); err != nil || tmpl.Title != "Handover" {
+		t.Fatalf("front matter name: %+v, %v", tmpl, err)
+	}
+	if tmpl, err := db.LatestTemplate(ctx, "stray-cr"); err != nil || tmpl.Title != "Stray cr" || tmpl.Counts().Items != 2 {
+		t.Fatalf("file name: %+v, %v", tmpl, err)
+	}
+}
+
+func TestTemplateVersionsAndCreateRoles(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	if err := db.EnsureTemplate(ctx, checklist.Seed); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.SaveTemplate(ctx, postgres.TemplateImport{Source: seedV2(t), Expect: 1}, importer); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.TemplateVersions(ctx, seedSlug)
+	if err != nil || len(list) != 2 || list[0].Version != 2 || list[1].Bytes != len(checklist.Seed) {
+		t.Fatalf("versions %+v, %v", list, err)
+	}
+	v1, err := db.TemplateAt(ctx, seedSlug, 1)
+	if err != nil || v1.Source != string(checklist.Seed) {
+		t.Fatalf("version 1: %v", err)
+	}
+	_, err = db.TemplateAt(ctx, seedSlug, 3)
+	wantCode(t, err, signoff.ENOTFOUND)
+
+	before := sqlInt(t, db, `SELECT seq FROM audit_system_chain`)
+	made, err := db.CreateRoles(ctx, []string{"Release Manager", "dba", "database administrator", "QA Lead"}, importer)
+	if err != nil || len(made) != 3 {
+		t.Fatalf("made %+v, %v", made, err)
+	}
+	if after := sqlInt(t, db, `SELECT seq FROM audit_system_chain`); after != before+3 {
+		t.Fatalf("%d events for 3 roles", after-before)
+	}
+	_, err = db.CreateRoles(ctx, []string{"Fine", " "}, importer)
+	wantCode(t, err, signoff.EINVALID)
+	if n := sqlInt(t, db, `SELECT count(*) FROM roles WHERE name = 'Fine'`); n != 0 {
+		t.Fatal("a refused request created a role")
 	}
 }

@@ -2,6 +2,7 @@ package signoff
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -14,16 +15,21 @@ type Template struct {
 	Slug        string
 	Title       string
 	Version     int
-	Description string // the paragraphs under the # title, as Markdown
-	Footer      string // the last paragraph of the file, as Markdown
+	Description string // what stands under the title, before the checklist, as plain text
+	Footer      string // what follows the file's last rule (---) after the checklist, as plain text
+
+	// DescriptionHTML and FooterHTML are the same, rendered as GitHub
+	// renders Markdown and sanitised.
+	DescriptionHTML string
+	FooterHTML      string
 
 	Phases []Phase
 
-	SignoffHeading string // the ## heading that holds the sign-off groups
+	SignoffHeading string // the heading that holds the sign-off groups
 	SignoffIntro   string
 	SignoffGroups  []SignoffGroup
 
-	NotesHeading string // the ## heading that holds the note fields
+	NotesHeading string // the heading that holds the note fields
 	NotesIntro   string
 	NoteFields   []NoteField
 
@@ -35,33 +41,54 @@ type Template struct {
 	// more than one slot of a deployment. Exports state when it was on.
 	AllowMultipleSlots bool
 
+	// Source is the Markdown exactly as imported, byte for byte: exporting
+	// the template returns it, and a deployment's Markdown export is it
+	// ticked in place.
+	Source string
+
 	CreatedAt time.Time
 	CreatedBy string
 }
 
-// Phase is a ## heading of the checklist.
+// Phase is a top-level heading of the checklist (## under a # title).
+// Intros are plain text; their HTML twins are rendered and sanitised.
 type Phase struct {
-	Title    string
-	Intro    string // any paragraphs between the heading and its first section
-	Sections []Section
+	Title     string
+	Intro     string // what stands between the heading and its first section or item
+	IntroHTML string
+	Sections  []Section
 }
 
-// Section is a ### heading. Items written directly under a phase, before any
-// ###, belong to a section with an empty title.
+// Section is a heading one level below a phase (###). Items written
+// directly under a phase, before any section heading, belong to a section
+// with an empty title.
 type Section struct {
-	Title string
-	Intro string
+	Title     string
+	Intro     string
+	IntroHTML string
 	// DueAfter is how long after go-live the section's items are due, taken
-	// from "(First 2 Hours)", "(First 24 Hours)" or "Weekly" in the section's
-	// heading or, failing that, its phase's. Zero means not timed.
+	// from "(First 2 Hours)", "Within 30 minutes", "Weekly" and the like in
+	// the section's heading or, failing that, its phase's (DueAfterFromHeading).
+	// Zero means not timed.
 	DueAfter time.Duration
 	Items    []TemplateItem
 }
 
-// TemplateItem is one "- [ ]" line with its nested children.
+// TemplateItem is one task list item ("- [ ] text", any bullet or number)
+// with its nested task items.
 type TemplateItem struct {
-	Text     string // the Markdown after "- [ ] ", exactly as written
-	Children []TemplateItem
+	Text string // the Markdown of its first paragraph after the box, as written
+	// HTML is the text rendered as GitHub renders it (inline: links, code,
+	// emphasis) and sanitised; BodyHTML the blocks written under the text
+	// before the sub-items (code, tables, paragraphs), likewise.
+	HTML     string
+	BodyHTML string
+	// After is what stands between the item (with its sub-items) and the
+	// next item, where the page shows it: a label, a paragraph, a code
+	// block, a sub-heading. Plain text; AfterHTML rendered.
+	After     string
+	AfterHTML string
+	Children  []TemplateItem
 }
 
 // SignoffGroup is a named group of sign-off slots ("Technical Sign-off").
@@ -70,7 +97,8 @@ type SignoffGroup struct {
 	Slots []SignoffSlot
 }
 
-// SignoffSlot is one "- **Role**: ____ Date: ____" line.
+// SignoffSlot is one "- **Role**: ____ Date: ____" line or one row of a
+// sign-off table.
 type SignoffSlot struct {
 	Role string
 }
@@ -144,25 +172,99 @@ type SlotDef struct {
 	Position   int // 1-based across the whole template
 }
 
-var conditionalRe = regexp.MustCompile(`(?i)\((if applicable|if required|if needed|if using [^)]*|if updating [^)]*)\)`)
+// conditionalRe finds the markers that make an item conditional: a
+// parenthesised "(if …)", "(when …)", "(unless …)", "(optional)", "(where
+// applicable)" or "(as needed)"-like remark anywhere, or "Optional" (with a
+// colon, in brackets or emphasised) leading the text.
+var conditionalRe = regexp.MustCompile(`(?i)\((?:if|when|unless)\b[^)]*\)` +
+	`|\((?:optional(?:ly)?|where (?:applicable|needed|required)|as (?:applicable|appropriate|needed|required))\)` +
+	`|^\s*(?:\*\*|__|\*|_)?\[?optional\b`)
 
 // IsConditional reports whether an item's text marks it as conditional, so
-// N/A is an expected answer: "(if applicable)", "(if required)", "(if
-// needed)", "(if using …)" or "(if updating …)".
+// N/A is an expected answer: "(if applicable)", "(if using …)", "(when …)",
+// "(optional)", "(as needed)", "Optional: …" and the like.
 func IsConditional(text string) bool { return conditionalRe.MatchString(text) }
 
-// DueAfterFromHeading returns the monitoring window a heading names, or 0.
+// dueRe finds a monitoring window in a heading: "(First 2 Hours)",
+// "within 30 minutes", "Next 3 days", "first hour", "in the first week".
+var dueRe = regexp.MustCompile(`(?i)\b(?:first|within|next)\s+(?:(\d{1,4}|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty-eight|twenty-four)\s+)?` +
+	`(min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?|wks?)\b`)
+
+// everyRe finds a recurring window: "Weekly", "Daily", "Hourly".
+var everyRe = regexp.MustCompile(`(?i)\b(hourly|daily|weekly|monthly)\b`)
+
+var dueWords = map[string]int{"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+	"seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+	"twenty-four": 24, "thirty": 30, "forty-eight": 48}
+
+// DueAfterFromHeading returns the monitoring window a heading names, or 0:
+// "(First 2 Hours)", "Within 30 minutes", "First 3 days", "Next week",
+// "Hourly", "Daily", "Weekly" (7 days), "Monthly" (30 days).
 func DueAfterFromHeading(heading string) time.Duration {
-	h := strings.ToLower(heading)
-	switch {
-	case strings.Contains(h, "(first 2 hours)"):
-		return 2 * time.Hour
-	case strings.Contains(h, "(first 24 hours)"):
-		return 24 * time.Hour
-	case strings.Contains(h, "weekly"):
-		return 7 * 24 * time.Hour
+	if m := dueRe.FindStringSubmatch(heading); m != nil {
+		n := 1
+		if m[1] != "" {
+			if v, ok := dueWords[strings.ToLower(m[1])]; ok {
+				n = v
+			} else if v, err := strconv.Atoi(m[1]); err == nil {
+				n = v
+			}
+		}
+		if d := time.Duration(n) * dueUnit(m[2]); n > 0 {
+			return d
+		}
+	}
+	if m := everyRe.FindStringSubmatch(heading); m != nil {
+		switch strings.ToLower(m[1]) {
+		case "hourly":
+			return time.Hour
+		case "daily":
+			return 24 * time.Hour
+		case "weekly":
+			return 7 * 24 * time.Hour
+		default:
+			return 30 * 24 * time.Hour
+		}
 	}
 	return 0
+}
+
+func dueUnit(u string) time.Duration {
+	switch u = strings.ToLower(u); {
+	case strings.HasPrefix(u, "m"):
+		return time.Minute
+	case strings.HasPrefix(u, "h"):
+		return time.Hour
+	case strings.HasPrefix(u, "d"):
+		return 24 * time.Hour
+	}
+	return 7 * 24 * time.Hour
+}
+
+// Item returns the template item at a 1-based path ("2.1.3.1"), or nil.
+func (t *Template) Item(path string) *TemplateItem {
+	parts := strings.Split(path, ".")
+	idx := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return nil
+		}
+		idx[i] = n - 1
+	}
+	if len(idx) < 3 || idx[0] >= len(t.Phases) || idx[1] >= len(t.Phases[idx[0]].Sections) {
+		return nil
+	}
+	items := t.Phases[idx[0]].Sections[idx[1]].Items
+	var it *TemplateItem
+	for _, i := range idx[2:] {
+		if i >= len(items) {
+			return nil
+		}
+		it = &items[i]
+		items = it.Children
+	}
+	return it
 }
 
 // SplitItemText splits an item's Markdown into its **bold** lead (the title)

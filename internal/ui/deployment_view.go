@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -44,11 +45,11 @@ func (v *deploymentView) CanEdit() bool {
 }
 
 type phaseView struct {
-	Num      int
-	Title    string
-	Intro    string
-	Progress signoff.Progress
-	Sections []sectionView
+	Num       int
+	Title     string
+	IntroHTML string
+	Progress  signoff.Progress
+	Sections  []sectionView
 }
 
 func (p phaseView) Anchor() string { return fmt.Sprintf("phase-%d", p.Num) }
@@ -56,7 +57,7 @@ func (p phaseView) Anchor() string { return fmt.Sprintf("phase-%d", p.Num) }
 type sectionView struct {
 	Phase, Num int
 	Title      string
-	Intro      string
+	IntroHTML  string
 	DueAfter   time.Duration
 	Progress   signoff.Progress
 	Items      []*signoff.Item // top level only; children via Children
@@ -69,9 +70,9 @@ func (v *deploymentView) Phases() []phaseView {
 	t := v.CL.Template
 	out := make([]phaseView, 0, len(t.Phases))
 	for pi, p := range t.Phases {
-		pv := phaseView{Num: pi + 1, Title: p.Title, Intro: p.Intro, Progress: v.Progress.Sum(pi+1, 0)}
+		pv := phaseView{Num: pi + 1, Title: p.Title, IntroHTML: p.IntroHTML, Progress: v.Progress.Sum(pi+1, 0)}
 		for si, s := range p.Sections {
-			sv := sectionView{Phase: pi + 1, Num: si + 1, Title: s.Title, Intro: s.Intro, DueAfter: s.DueAfter,
+			sv := sectionView{Phase: pi + 1, Num: si + 1, Title: s.Title, IntroHTML: s.IntroHTML, DueAfter: s.DueAfter,
 				Progress: v.Progress.Sum(pi+1, si+1)}
 			for i := range v.CL.Items {
 				it := &v.CL.Items[i]
@@ -84,6 +85,43 @@ func (v *deploymentView) Phases() []phaseView {
 		out = append(out, pv)
 	}
 	return out
+}
+
+// templateItem is the item's place in the template, whose rendering the
+// page shows, or nil if the template does not hold the item's text there
+// (the snapshot is what was ticked).
+func (v *deploymentView) templateItem(it *signoff.Item) *signoff.TemplateItem {
+	if ti := v.CL.Template.Item(it.Path); ti != nil && ti.Text == it.Text {
+		return ti
+	}
+	return nil
+}
+
+// ItemHTML is the item's text rendered as GitHub renders Markdown
+// (sanitised): links, code, emphasis.
+func (v *deploymentView) ItemHTML(it *signoff.Item) string {
+	if ti := v.templateItem(it); ti != nil {
+		return ti.HTML
+	}
+	return checklist.InlineHTML(it.Text)
+}
+
+// ItemBodyHTML is what the template writes under the item's text before
+// its sub-items: commands, tables, paragraphs.
+func (v *deploymentView) ItemBodyHTML(it *signoff.Item) string {
+	if ti := v.templateItem(it); ti != nil {
+		return ti.BodyHTML
+	}
+	return ""
+}
+
+// AfterHTML is what stands after the item (and its sub-items) in the
+// template, before the next item: shown there.
+func (v *deploymentView) AfterHTML(it *signoff.Item) string {
+	if ti := v.templateItem(it); ti != nil {
+		return ti.AfterHTML
+	}
+	return ""
 }
 
 // Total is the whole checklist's progress.

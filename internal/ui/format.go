@@ -35,8 +35,12 @@ func fmtDuration(d time.Duration) string {
 	switch {
 	case d >= 24*time.Hour && d%(24*time.Hour) == 0 && d != 24*time.Hour:
 		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d == time.Hour:
+		return "1 hour"
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%d hours", int(d.Hours()))
+	case d < time.Hour && d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
 	}
 	return d.String()
 }

@@ -152,10 +152,13 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// MaxBodyBytes bounds request bodies; template uploads get more.
+// MaxBodyBytes bounds request bodies; template uploads get more: a file
+// of MaxTemplateBytes, which the preview carries to the confirmation in
+// base64 (a third larger), fits in MaxTemplateFormBytes.
 const (
-	MaxBodyBytes     = 64 << 10
-	MaxTemplateBytes = 1 << 20
+	MaxBodyBytes         = 64 << 10
+	MaxTemplateBytes     = 1 << 20
+	MaxTemplateFormBytes = 2 << 20
 )
 
 func limitBody(n int64) func(http.Handler) http.Handler {

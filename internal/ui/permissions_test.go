@@ -78,6 +78,14 @@ var access = map[string]string{
 	"POST /admin/people/{uid}/roles/withdraw":      "admin",
 	"POST /admin/roles":                            "admin",
 	"POST /templates":                              "admin",
+	"POST /templates/preview":                      "admin",
+	"POST /templates/roles":                        "admin",
+	"POST /templates/{slug}/preview":               "admin",
+	"POST /templates/{slug}/versions":              "admin",
+	"GET /templates/{slug}/edit":                   "admin",
+	"GET /templates/{slug}/versions":               "member",
+	"GET /templates/{slug}/versions/{version}":     "member",
+	"GET /templates/{slug}/diff":                   "member",
 	"POST /templates/{slug}/settings":              "admin",
 	"GET /admin/tokens":                            "admin",
 	"POST /admin/tokens":                           "admin",
@@ -137,7 +145,7 @@ func TestEveryRouteChecksPermissions(t *testing.T) {
 	target := a.user("Tom Target", false, false)
 	params := map[string]string{
 		"{id}": fmt.Sprint(d.ID), "{path}": "1.1.1.1", "{slot}": "2", "{position}": "1",
-		"{slug}": "voxflow-production-deployment-checklist", "{uid}": fmt.Sprint(target.ID), "{tid}": "1", "{hid}": "1", "*": "app.css",
+		"{slug}": "voxflow-production-deployment-checklist", "{uid}": fmt.Sprint(target.ID), "{tid}": "1", "{hid}": "1", "{version}": "1", "*": "app.css",
 	}
 
 	var routes []string

@@ -38,10 +38,16 @@ func (s *Server) Router() chi.Router {
 	// declares its routes and guards).
 	r.Mount("/api/v1", api.New(s.db, s.logger, api.Options{Signer: s.signer, Metrics: s.metrics}).Routes())
 
-	// Template uploads are the one place a body may be large.
+	// Template Markdown (uploaded, pasted or edited) is the one place a
+	// body may be large. An import is previewed first; the preview carries
+	// the file to the confirmation.
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody(MaxTemplateBytes), s.loadUser, s.requireUser, s.requireAdmin)
+		r.Use(limitBody(MaxTemplateFormBytes), s.loadUser, s.requireUser, s.requireAdmin)
+		r.Post("/templates/preview", s.templatePreview)
+		r.Post("/templates/roles", s.templateRoles)
 		r.Post("/templates", s.templateImport)
+		r.Post("/templates/{slug}/preview", s.templateEditPreview)
+		r.Post("/templates/{slug}/versions", s.templateSaveVersion)
 	})
 
 	r.Group(func(r chi.Router) {
@@ -73,6 +79,9 @@ func (s *Server) Router() chi.Router {
 			r.Get("/templates", s.templateList)
 			r.Get("/templates/{slug}", s.templateShow)
 			r.Get("/templates/{slug}/export.md", s.templateExport)
+			r.Get("/templates/{slug}/versions", s.templateVersions)
+			r.Get("/templates/{slug}/versions/{version}", s.templateVersion)
+			r.Get("/templates/{slug}/diff", s.templateDiff)
 			r.Get("/_load/read-floor", s.readFloor)
 
 			// Everyone who may change checklists (not auditors).
@@ -115,6 +124,7 @@ func (s *Server) Router() chi.Router {
 				r.Get("/admin/tokens", s.tokenList)
 				r.Post("/admin/tokens", s.tokenCreate)
 				r.Post("/admin/tokens/{tid}/revoke", s.tokenRevoke)
+				r.Get("/templates/{slug}/edit", s.templateEdit)
 				r.Post("/templates/{slug}/settings", s.templateSettings)
 			})
 		})

@@ -2,12 +2,11 @@ package ui
 
 import (
 	"fmt"
-	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -35,8 +34,11 @@ func (s *Server) renderTemplateList(w http.ResponseWriter, r *http.Request, stat
 type templateView struct {
 	T       *signoff.Template
 	Counts  signoff.Counts
+	Latest  int // the template's latest version (T may be an older one)
 	IsAdmin bool
 }
+
+func (v templateView) URL() string { return "/templates/" + v.T.Slug }
 
 func (s *Server) templateShow(w http.ResponseWriter, r *http.Request) {
 	t, err := s.db.LatestTemplate(r.Context(), chi.URLParam(r, "slug"))
@@ -44,56 +46,35 @@ func (s *Server) templateShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	v := templateView{T: t, Counts: t.Counts(), IsAdmin: currentUser(r.Context()).IsAdmin}
+	v := templateView{T: t, Counts: t.Counts(), Latest: t.Version, IsAdmin: currentUser(r.Context()).IsAdmin}
 	s.render(w, r, http.StatusOK, templateShowPage(s.page(w, r, t.Title, "templates"), v))
 }
 
-// templateExport downloads the template as Markdown, rendered back from
-// what was stored: the round trip proves nothing was lost.
+// templateExport downloads a version's Markdown (the latest, or ?version=N),
+// the bytes it was imported from.
 func (s *Server) templateExport(w http.ResponseWriter, r *http.Request) {
-	t, err := s.db.LatestTemplate(r.Context(), chi.URLParam(r, "slug"))
+	t, err := s.templateOrVersion(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-v%d.md"`, t.Slug, t.Version))
-	s.write(w, r, checklist.Render(t))
+	s.write(w, r, []byte(t.Source))
 }
 
-// templateImport uploads Markdown: a new template, or a new version of the
-// one with the same title.
-func (s *Server) templateImport(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	file, _, err := r.FormFile("file")
-	if err != nil {
-		s.renderTemplateList(w, r, http.StatusBadRequest, "Choose a Markdown file to import.")
-		return
-	}
-	defer file.Close()
-	src, err := io.ReadAll(io.LimitReader(file, MaxTemplateBytes+1))
-	if err != nil || len(src) > MaxTemplateBytes {
-		s.renderTemplateList(w, r, http.StatusRequestEntityTooLarge, "The file is over 1 MB.")
-		return
-	}
-	t, created, err := s.db.ImportTemplate(r.Context(), src, "", actor(r))
-	if err != nil {
-		if code := signoff.ErrorCode(err); code == signoff.EINVALID {
-			s.renderTemplateList(w, r, http.StatusBadRequest, "Import failed: "+signoff.ErrorMessage(err))
-			return
+// templateOrVersion reads the template the URL names, at ?version=N if
+// given, else its latest version.
+func (s *Server) templateOrVersion(r *http.Request) (*signoff.Template, error) {
+	slug := chi.URLParam(r, "slug")
+	if q := r.URL.Query().Get("version"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 {
+			return nil, signoff.Errorf(signoff.ENOTFOUND, "Template %q has no version %q.", slug, q)
 		}
-		s.fail(w, r, err)
-		return
+		return s.db.TemplateAt(r.Context(), slug, n)
 	}
-	if created {
-		s.flash(w, r, "success", fmt.Sprintf("Imported %s, version %d.", t.Title, t.Version))
-	} else {
-		s.flash(w, r, "info", fmt.Sprintf("%s is unchanged; still version %d.", t.Title, t.Version))
-	}
-	http.Redirect(w, r, "/templates/"+t.Slug, http.StatusSeeOther)
+	return s.db.LatestTemplate(r.Context(), slug)
 }
 
 // templateSettings toggles whether one person may sign several slots.
