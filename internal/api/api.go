@@ -43,7 +43,7 @@ func New(db *postgres.DB, logger *slog.Logger, opt Options) *API {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{db: db, logger: logger, signer: opt.Signer, metrics: opt.Metrics,
-		problems: problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable}}
+		problems: problem.Explainer{Logger: logger, Fault: postgres.Fault}}
 }
 
 // Routes declares every API route, relative to /api/v1, with the

@@ -60,7 +60,7 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	}
 	s := &Server{
 		db: db, cfg: cfg, logger: logger, live: opt.Live, metrics: opt.Metrics, now: opt.Now,
-		problems:   problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable},
+		problems:   problem.Explainer{Logger: logger, Fault: postgres.Fault},
 		sessions:   newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
 		checklists: newChecklistCache(checklistCacheSize),
 	}
