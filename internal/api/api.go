@@ -74,9 +74,10 @@ func (a *API) Routes() chi.Router {
 			r.Get("/deployments/{id}", a.deploymentShow)
 			r.Get("/deployments/{id}/export", a.deploymentExport)
 
-			// Tokens of people who may change checklists (not auditors).
+			// Tokens of people who may change checklists (not auditors);
+			// an Idempotency-Key makes a write happen at most once.
 			r.Group(func(r chi.Router) {
-				r.Use(a.requireEditor)
+				r.Use(a.requireEditor, a.idempotent)
 				r.Post("/deployments", a.deploymentCreate)
 				r.Put("/deployments/{id}/items/{path}", a.itemState)
 				r.Put("/deployments/{id}/items/{path}/evidence", a.itemEvidence)

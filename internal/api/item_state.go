@@ -52,6 +52,10 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 	if u.Changed() { // a repeated state records nothing and counts nothing
 		a.metrics.ItemChanged(string(state), "api")
 	}
+	if u.Unread != nil { // the change stands: say so
+		a.respondCommitted(w, r, http.StatusOK, committedJSON{ID: id, Path: path, State: state, NAReason: req.NAReason}, u.Unread)
+		return
+	}
 	it, err := itemFrom(u.Deployment, u.Block, path)
 	if err != nil {
 		a.fail(w, r, err)
@@ -60,15 +64,6 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 	a.respond(w, r, http.StatusOK, it)
 }
 
-// respondItem answers with one item as it now stands.
-func (a *API) respondItem(w http.ResponseWriter, r *http.Request, id int64, path string) {
-	it, err := a.item(r.Context(), id, path)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.respond(w, r, http.StatusOK, it)
-}
 
 func (a *API) item(ctx context.Context, id int64, path string) (itemJSON, error) {
 	d, err := a.db.Deployment(ctx, id)

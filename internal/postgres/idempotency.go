@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -168,3 +169,12 @@ func (db *DB) SaveIdempotentAnswer(ctx context.Context, k *IdempotencyKey, a Ide
 // longest a pipeline's retries usually span (re-running a failed job the
 // next morning included).
 const DefaultIdempotencyTTL = 24 * time.Hour
+
+// NewIdempotencyKey is the claim of the request method path (with body)
+// made by scope under key.
+func NewIdempotencyKey(scope, key, method, path string, body []byte) *IdempotencyKey {
+	h := sha256.New()
+	h.Write([]byte(method + " " + path + "\n"))
+	h.Write(body)
+	return &IdempotencyKey{Scope: scope, Key: key, Hash: h.Sum(nil)}
+}
