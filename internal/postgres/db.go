@@ -200,3 +200,27 @@ func (db *DB) WriteFloor(ctx context.Context, userID int64) error {
 	}
 	return nil
 }
+
+// CheckWritable tells whether the database takes writes now, as a change
+// would: in a transaction it rolls back, it writes a row (refused by a
+// standby, a read-only default or a missing privilege) and a temporary
+// file, in the data directory unless temp_tablespaces says otherwise
+// (refused when the disk is full, which a one-row write can hide: a row
+// fits in a page already there). nil means writable; Fault names why not.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("check writable: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	b := &pgx.Batch{}
+	b.Queue(`SET LOCAL statement_timeout = '2s'`)
+	b.Queue(`INSERT INTO readiness_probe DEFAULT VALUES`)
+	// A sort over the smallest work_mem spills a few hundred KB to disk.
+	b.Queue(`SET LOCAL work_mem = '64kB'`)
+	b.Queue(`SELECT count(*) FROM (SELECT g FROM generate_series(1, 10000) g ORDER BY g DESC) s`)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("check writable: %w", err)
+	}
+	return nil
+}

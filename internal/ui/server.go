@@ -36,6 +36,7 @@ type Server struct {
 	signer   *audit.Signer
 	// checklists caches deployment checklists and their rendering.
 	checklists *checklistCache
+	readiness  *readiness // the last readiness check (health.go)
 }
 
 // Options are the Server's optional parts.
@@ -63,6 +64,7 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 		problems:   problem.Explainer{Logger: logger, Fault: postgres.Fault},
 		sessions:   newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
 		checklists: newChecklistCache(checklistCacheSize),
+		readiness:  &readiness{metrics: opt.Metrics, logger: logger},
 	}
 	if s.now == nil {
 		s.now = time.Now
