@@ -36,7 +36,8 @@ type Server struct {
 	signer   *audit.Signer
 	// checklists caches deployment checklists and their rendering.
 	checklists *checklistCache
-	readiness  *readiness // the last readiness check (health.go)
+	readiness  *readiness   // the last readiness check (health.go)
+	exports    longRequests // bulk exports streaming now (drain.go)
 }
 
 // Options are the Server's optional parts.
