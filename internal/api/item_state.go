@@ -64,7 +64,6 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 	a.respond(w, r, http.StatusOK, it)
 }
 
-
 func (a *API) item(ctx context.Context, id int64, path string) (itemJSON, error) {
 	d, err := a.db.Deployment(ctx, id)
 	if err != nil {
