@@ -45,7 +45,8 @@ func Fault(err error) string {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return "" // the client left
-	case errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err), pgconn.SafeToRetry(err):
+	case errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err), pgconn.SafeToRetry(err),
+		errors.Is(err, pgconn.ErrConnClosed):
 		return FaultUnreachable
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return FaultUnreachable
@@ -81,19 +82,25 @@ func serverFault(code string) string {
 // request (any Fault), so callers answer 503.
 func IsUnavailable(err error) bool { return Fault(err) != "" }
 
-// commitUnanswered reports whether err, met while sending a COMMIT or
-// waiting for its answer, leaves the transaction's outcome unknown: the
-// COMMIT may have reached the server, and no answer came back (the
-// connection broke, the server crashed, time ran out). An error the server
-// answered with means it rolled back, and one met before anything was
-// sent means it never got there: those are plain failures.
+// commitUnanswered reports whether err, met sending a COMMIT on a
+// connection that was open or waiting for its answer, leaves the
+// transaction's outcome unknown: the COMMIT may have reached the server,
+// and no answer came back (the connection broke, the server crashed, time
+// ran out). An error the server answered with means it rolled back. (Not
+// even pgx's SafeToRetry can rule the rest out: a connection lost while
+// awaiting the answer comes back as "conn closed", which claims to be
+// safe to retry. Callers check that the connection was open before.)
 func commitUnanswered(err error) bool {
-	if err == nil || errors.Is(err, pgx.ErrTxCommitRollback) || pgconn.SafeToRetry(err) {
+	if err == nil || errors.Is(err, pgx.ErrTxCommitRollback) {
 		return false
 	}
 	_, answered := errors.AsType[*pgconn.PgError](err)
 	return !answered
 }
+
+// errLostBeforeCommit is a transaction whose connection was gone before
+// its COMMIT was sent: the server rolled it back.
+var errLostBeforeCommit = fmt.Errorf("the connection was lost before COMMIT: %w", pgconn.ErrConnClosed)
 
 // commitFailed is the error of a COMMIT that failed: outcome unknown
 // (signoff.EUNKNOWN, saying where to look) when no answer came back, else
@@ -123,6 +130,9 @@ const commitTimeout = 30 * time.Second
 
 // commit commits tx, reporting an unanswered COMMIT as outcome unknown.
 func commit(ctx context.Context, tx pgx.Tx, what, check string) error {
+	if tx.Conn().PgConn().IsClosed() {
+		return fmt.Errorf("%s: %w", what, errLostBeforeCommit)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	if err := tx.Commit(ctx); err != nil {

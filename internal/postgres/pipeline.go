@@ -63,6 +63,9 @@ func (t *pipelinedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx
 // Such an error wraps errCommitUnanswered.
 func (t *pipelinedTx) commit(ctx context.Context, last *pgx.Batch, readLast func(pgx.BatchResults) error,
 	then *pgx.Batch, readThen func(pgx.BatchResults) error) (committed bool, err error) {
+	if t.conn.Conn().PgConn().IsClosed() {
+		return false, errLostBeforeCommit
+	}
 	b := &pgx.Batch{QueuedQueries: append(last.QueuedQueries, &pgx.QueuedQuery{SQL: "COMMIT"})}
 	b.QueuedQueries = append(b.QueuedQueries, then.QueuedQueries...)
 	br := t.conn.SendBatch(ctx, b)
