@@ -125,21 +125,12 @@ func (p *Proxy) serverToClient(server, client net.Conn) {
 		delete(p.conns, server)
 		p.mu.Unlock()
 	}()
-	head := make([]byte, 5)
 	for {
-		if _, err := io.ReadFull(server, head); err != nil {
+		msg, err := readMessage(server)
+		if err != nil {
 			return
 		}
-		n := int(binary.BigEndian.Uint32(head[1:])) - 4
-		if n < 0 || n > 1<<30 {
-			return
-		}
-		msg := make([]byte, 5+n)
-		copy(msg, head)
-		if _, err := io.ReadFull(server, msg[5:]); err != nil {
-			return
-		}
-		if head[0] == 'C' && bytes.Equal(msg[5:], commitTag) {
+		if msg[0] == 'C' && bytes.Equal(msg[5:], commitTag) {
 			p.mu.Lock()
 			mode := p.mode
 			switch mode {
@@ -153,6 +144,12 @@ func (p *Proxy) serverToClient(server, client net.Conn) {
 			case proxyDropCommit:
 				return
 			case proxyCutAfter:
+				// The answer to a COMMIT on its own ends with the
+				// ReadyForQuery after it; in a pipeline, what follows is
+				// the next statement's, and is cut.
+				if next, err := readMessage(server); err == nil && next[0] == 'Z' {
+					msg = append(msg, next...)
+				}
 				client.Write(msg)
 				return
 			}
@@ -161,4 +158,21 @@ func (p *Proxy) serverToClient(server, client net.Conn) {
 			return
 		}
 	}
+}
+
+// readMessage reads one message of the server: its type, its length, the
+// rest.
+func readMessage(r io.Reader) ([]byte, error) {
+	head := make([]byte, 5)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint32(head[1:])) - 4
+	if n < 0 || n > 1<<30 {
+		return nil, io.ErrUnexpectedEOF
+	}
+	msg := make([]byte, 5+n)
+	copy(msg, head)
+	_, err := io.ReadFull(r, msg[5:])
+	return msg, err
 }
