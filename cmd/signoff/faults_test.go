@@ -365,11 +365,12 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startProcess(t *testing.T, dbURL, addr string) *process {
+func startProcess(t *testing.T, dbURL, addr string, env ...string) *process {
 	t.Helper()
 	p := &process{base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary(t), "serve")
 	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ADDR="+addr, "LOG_LEVEL=warn", "LOG_FORMAT=text")
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
