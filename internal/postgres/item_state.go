@@ -160,51 +160,22 @@ func (db *DB) writeItemStates(ctx, waiting context.Context, tx *pipelinedTx, dep
 		return nil, err
 	}
 
-	results := make([]itemResult, n)
-	var chs []signoff.Change
-	var ats []time.Time
-	var recorded []int // the changes with an event, in order
-	var answered []int // the changes the reads answer
-	for i, c := range batch {
-		ch, err := itemStateChange(deploymentID, c, written[i])
-		switch {
-		case err != nil:
-			results[i].err = err
-			continue
-		case ch != nil:
-			chs = append(chs, *ch)
-			ats = append(ats, written[i].at)
-			recorded = append(recorded, i)
-		}
-		answered = append(answered, i)
-	}
+	p := planItemStates(deploymentID, batch, written)
 	last := &pgx.Batch{}
 	var evs []signoff.Event
-	if len(chs) > 0 {
+	if len(p.chs) > 0 {
 		w := deploymentWrite{checklistChanged: true}
 		if l.Status == signoff.StatusDraft {
 			s := signoff.StatusInProgress
 			w.status = &s // the first change starts the deployment
 		}
-		if evs, err = queueDeploymentEvents(last, l, chs, ats, w); err != nil {
+		if evs, err = queueDeploymentEvents(last, l, p.chs, p.ats, w); err != nil {
 			return nil, err
 		}
 	}
-	keys := queueItemKeys(last, deploymentID, batch, recorded)
-	blocks := newBlockReads(deploymentID, batch, answered)
-	committed, err := tx.commit(ctx, last, func(br pgx.BatchResults) error {
-		if len(chs) > 0 {
-			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("append audit events %s: %w", signoff.ActItemState, err)
-			}
-		}
-		if len(keys) > 0 {
-			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("claim idempotency keys: %w", err)
-			}
-		}
-		return nil
-	}, blocks.batch, blocks.read)
+	keys := queueItemKeys(last, deploymentID, batch, p.recorded)
+	blocks := newBlockReads(deploymentID, batch, p.answered)
+	committed, err := tx.commit(ctx, last, execAll(last.Len()), blocks.batch, blocks.read)
 	if committed && err != nil {
 		// The changes stand; only the answers' reads failed: try them alone.
 		err = blocks.readAgain(ctx, db)
@@ -215,20 +186,60 @@ func (db *DB) writeItemStates(ctx, waiting context.Context, tx *pipelinedTx, dep
 	case err != nil && !committed:
 		return nil, fmt.Errorf("set item states: %w", err)
 	}
-	if len(recorded) > 0 {
-		db.ticks.written.Add(int64(len(recorded)))
+	if len(p.recorded) > 0 {
+		db.ticks.written.Add(int64(len(p.recorded)))
 		db.ticks.transactions.Add(1)
 	}
 	for _, k := range keys {
 		k.claimed = true
 	}
-	for _, i := range answered {
-		results[i].update = blocks.update(batch[i].change.Path, err)
+	for _, i := range p.answered {
+		p.results[i].update = blocks.update(batch[i].change.Path, err)
 	}
-	for k, i := range recorded {
-		results[i].update.Event = evs[k]
+	for k, i := range p.recorded {
+		p.results[i].update.Event = evs[k]
 	}
-	return results, nil
+	return p.results, nil
+}
+
+// itemPlan is what a batch's changes did, as the first round trip told:
+// each refused change's error, and the events to record.
+type itemPlan struct {
+	results  []itemResult
+	chs      []signoff.Change // the events to record, in order
+	ats      []time.Time      // their times
+	recorded []int            // the changes with an event, in order
+	answered []int            // the changes the reads answer
+}
+
+func planItemStates(deploymentID int64, batch []itemChange, written []itemWritten) *itemPlan {
+	p := &itemPlan{results: make([]itemResult, len(batch))}
+	for i, c := range batch {
+		ch, err := itemStateChange(deploymentID, c, written[i])
+		switch {
+		case err != nil:
+			p.results[i].err = err
+			continue
+		case ch != nil:
+			p.chs = append(p.chs, *ch)
+			p.ats = append(p.ats, written[i].at)
+			p.recorded = append(p.recorded, i)
+		}
+		p.answered = append(p.answered, i)
+	}
+	return p
+}
+
+// execAll reads n statements' results that return no rows.
+func execAll(n int) func(pgx.BatchResults) error {
+	return func(br pgx.BatchResults) error {
+		for range n {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("set item states: %w", err)
+			}
+		}
+		return nil
+	}
 }
 
 // queueItemKeys claims, with the changes that record an event, the
