@@ -32,6 +32,7 @@ import (
 // the database, and a create retried with its Idempotency-Key made one
 // deployment, the one every answer names.
 func TestFaultAnswersNeverLie(t *testing.T) {
+	t.Parallel()
 	dir, err := os.MkdirTemp("", "signoff-lies-")
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 // client sees (it was cut at EXPORT_DRAIN_TIMEOUT): never a truncated file
 // delivered as if whole.
 func TestFaultSIGTERMDuringBulkExport(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	db, _, _, _ := faultFixture(t, dbURL, 1)
 	ctx := context.Background()
@@ -123,6 +124,7 @@ func TestFaultSIGTERMDuringBulkExport(t *testing.T) {
 // and /readyz passes again by itself once space is freed. (Mounting needs
 // root, as the test suite runs; the test fails, never skips, without it.)
 func TestFaultReadyzWhileTheDiskIsFull(t *testing.T) {
+	t.Parallel()
 	dir, err := os.MkdirTemp("", "signoff-diskfull-")
 	if err != nil {
 		t.Fatal(err)
