@@ -44,7 +44,6 @@ func faultyEnv(t *testing.T) (*env, *httptest.Server, *pgtest.Proxy) {
 	return e, srv, proxy
 }
 
-
 // A pipeline whose create lost its answer at the COMMIT is told the
 // outcome is unknown (never "nothing was changed"), and that repeating
 // the request with its key is safe; the retry answers the deployment the
