@@ -89,7 +89,7 @@ func TestFaultAnswersNeverLie(t *testing.T) {
 	defer faults.close()
 	time.Sleep(800 * time.Millisecond)
 	// Connections cut again and again, at whatever moment each request is.
-	for range 30 {
+	for range 20 {
 		faults.terminateBackends()
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -104,7 +104,7 @@ func TestFaultAnswersNeverLie(t *testing.T) {
 		t.Fatalf("restart postgres: %v", err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	for range 20 {
+	for range 10 {
 		faults.terminateBackends()
 		time.Sleep(50 * time.Millisecond)
 	}

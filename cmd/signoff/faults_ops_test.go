@@ -46,7 +46,7 @@ func TestFaultSIGTERMDuringBulkExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 20
+	const n = 12
 	for i := range n {
 		d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: seedSlug, Service: "export",
 			Environment: "production", Version: fmt.Sprintf("v%d", i)}, owner)
