@@ -73,7 +73,8 @@ func (a *App) OpenDB(ctx context.Context, migrate bool) error {
 			return err
 		}
 	}
-	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger, PasswordCost: a.PasswordCost})
+	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger,
+		PasswordCost: a.PasswordCost, IdempotencyTTL: a.Config.IdempotencyKeyTTL})
 	if err != nil {
 		return err
 	}
@@ -203,14 +204,40 @@ func (a *App) Serve(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.Logger.Info("shutting down: draining requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := a.server.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := a.drain(web); err != nil {
+		return err
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// exportCutGrace is how long a cut export has to end its response.
+const exportCutGrace = 5 * time.Second
+
+// drain stops accepting connections and waits for the requests in flight:
+// SHUTDOWN_TIMEOUT for them all, or, while bulk exports stream, the
+// longer EXPORT_DRAIN_TIMEOUT, at whose end the exports still running are
+// cut (each aborts its connection: its client sees an error, not a file
+// that looks whole). New exports are refused from the start. Every
+// request finished or ended as broken is a drained shutdown: the process
+// exits 0. Only a request that outlives all that is cut from outside (its
+// connection closed), and the process exits 1.
+func (a *App) drain(web *ui.Server) error {
+	budget := a.Config.ShutdownTimeout
+	exports := web.StopExports()
+	if exports > 0 {
+		budget = max(budget, a.Config.ExportDrainTimeout+exportCutGrace)
+		cut := time.AfterFunc(a.Config.ExportDrainTimeout, web.CutExports)
+		defer cut.Stop()
+	}
+	a.Logger.Info("shutting down: draining requests", "budget", budget, "exports", exports)
+	sctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	if err := a.server.Shutdown(sctx); err != nil {
+		a.server.Close()
+		return fmt.Errorf("shutdown: requests still running %s after SIGTERM were cut off", budget)
 	}
 	return nil
 }

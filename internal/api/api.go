@@ -43,7 +43,7 @@ func New(db *postgres.DB, logger *slog.Logger, opt Options) *API {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{db: db, logger: logger, signer: opt.Signer, metrics: opt.Metrics,
-		problems: problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable}}
+		problems: problem.Explainer{Logger: logger, Fault: postgres.Fault}}
 }
 
 // Routes declares every API route, relative to /api/v1, with the
@@ -74,9 +74,10 @@ func (a *API) Routes() chi.Router {
 			r.Get("/deployments/{id}", a.deploymentShow)
 			r.Get("/deployments/{id}/export", a.deploymentExport)
 
-			// Tokens of people who may change checklists (not auditors).
+			// Tokens of people who may change checklists (not auditors);
+			// an Idempotency-Key makes a write happen at most once.
 			r.Group(func(r chi.Router) {
-				r.Use(a.requireEditor)
+				r.Use(a.requireEditor, a.idempotent)
 				r.Post("/deployments", a.deploymentCreate)
 				r.Put("/deployments/{id}/items/{path}", a.itemState)
 				r.Put("/deployments/{id}/items/{path}/evidence", a.itemEvidence)

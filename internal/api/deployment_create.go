@@ -47,11 +47,11 @@ func (a *API) deploymentCreate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/deployments/%d", d.ID))
 	out, err := a.deployment(r.Context(), d.ID)
-	if err != nil {
-		a.fail(w, r, err)
+	if err != nil { // it exists: say so
+		a.respondCommitted(w, r, http.StatusCreated, committedJSON{ID: d.ID, Status: d.Status}, err)
 		return
 	}
-	w.Header().Set("Location", fmt.Sprintf("/api/v1/deployments/%d", d.ID))
 	a.respond(w, r, http.StatusCreated, out)
 }

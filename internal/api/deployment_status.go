@@ -30,13 +30,14 @@ func (a *API) deploymentStatus(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errorf(signoff.EINVALID, "Field \"status\" must be in_progress, live or aborted."))
 		return
 	}
-	if _, err := a.db.SetStatus(r.Context(), id, to, req.Reason, actor(r)); err != nil {
+	d, err := a.db.SetStatus(r.Context(), id, to, req.Reason, actor(r))
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	out, err := a.deployment(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
+	if err != nil { // the move stands: say so
+		a.respondCommitted(w, r, http.StatusOK, committedJSON{ID: id, Status: d.Status}, err)
 		return
 	}
 	a.respond(w, r, http.StatusOK, out)

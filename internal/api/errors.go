@@ -43,6 +43,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p.ClientGone() {
 		return
 	}
+	if p.Code == signoff.EUNKNOWN && r.Header.Get(HeaderIdempotencyKey) != "" {
+		p.Message += " Repeating this request with the same Idempotency-Key is safe: it makes the change only if it was not made."
+	}
 	p.SetHeaders(w.Header())
 	if p.Status == http.StatusUnauthorized {
 		challenge := `Bearer realm="signoff"`

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 )
 
 type evidenceRequest struct {
@@ -31,5 +32,10 @@ func (a *API) itemEvidence(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.respondItem(w, r, id, path)
+	it, err := a.item(r.Context(), id, path)
+	if err != nil { // the evidence is stored: say so
+		a.respondCommitted(w, r, http.StatusOK, committedJSON{ID: id, Path: path, Evidence: strings.TrimSpace(req.Evidence)}, err)
+		return
+	}
+	a.respond(w, r, http.StatusOK, it)
 }

@@ -52,17 +52,11 @@ func (a *API) itemState(w http.ResponseWriter, r *http.Request) {
 	if u.Changed() { // a repeated state records nothing and counts nothing
 		a.metrics.ItemChanged(string(state), "api")
 	}
-	it, err := itemFrom(u.Deployment, u.Block, path)
-	if err != nil {
-		a.fail(w, r, err)
+	if u.Unread != nil { // the change stands: say so
+		a.respondCommitted(w, r, http.StatusOK, committedJSON{ID: id, Path: path, State: state, NAReason: req.NAReason}, u.Unread)
 		return
 	}
-	a.respond(w, r, http.StatusOK, it)
-}
-
-// respondItem answers with one item as it now stands.
-func (a *API) respondItem(w http.ResponseWriter, r *http.Request, id int64, path string) {
-	it, err := a.item(r.Context(), id, path)
+	it, err := itemFrom(u.Deployment, u.Block, path)
 	if err != nil {
 		a.fail(w, r, err)
 		return

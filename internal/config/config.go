@@ -38,6 +38,14 @@ type Config struct {
 	// X-Forwarded-For (only behind a proxy you run).
 	TrustProxy bool
 	DBMaxConns int32 // DB_MAX_CONNS
+	// IdempotencyKeyTTL is how long an Idempotency-Key (or a web form's
+	// key) is remembered: a retry within it is answered, not redone.
+	IdempotencyKeyTTL time.Duration // IDEMPOTENCY_KEY_TTL
+	// ShutdownTimeout is how long SIGTERM waits for requests in flight.
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	// ExportDrainTimeout is how long SIGTERM lets bulk exports already
+	// streaming run on; new ones are refused at once.
+	ExportDrainTimeout time.Duration // EXPORT_DRAIN_TIMEOUT
 	// LiveKeepAlive is how often an idle live-update stream sends a
 	// keep-alive (for proxies that close quiet connections) and re-checks
 	// the viewer's session.
@@ -109,6 +117,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.TrustProxy = r.boolean("TRUST_PROXY", false)
 	c.LoadFloors = r.boolean("LOAD_FLOORS", false)
 	c.DBMaxConns = int32(r.integer("DB_MAX_CONNS", 0, 0, maxDBConns))
+	c.IdempotencyKeyTTL = r.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour)
+	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 30*time.Second)
+	c.ExportDrainTimeout = r.duration("EXPORT_DRAIN_TIMEOUT", 5*time.Minute)
 	c.MetricsToken = r.secret("METRICS_TOKEN", minMetricsToken)
 	c.MetricsAllowedNetworks = r.networks("METRICS_ALLOWED_NETWORKS", DefaultMetricsNetworks)
 	c.SigningKey, c.SigningKeySource = r.signingKey("SIGNING_KEY")

@@ -20,6 +20,8 @@ type Metrics struct {
 	requests    *prometheus.HistogramVec
 	itemChanges *prometheus.CounterVec
 	signatures  *prometheus.CounterVec
+	ready       prometheus.Gauge
+	notReady    *prometheus.CounterVec
 }
 
 // Sources are the live values read at scrape time.
@@ -51,7 +53,15 @@ func New(src Sources) *Metrics {
 			Help: "Electronic signatures: given, refused (wrong password or rules) and revoked.",
 		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.requests, m.itemChanges, m.signatures,
+	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "signoff_ready",
+		Help: "1 when the last readiness check passed (the database answers, takes writes, and has the schema this binary knows), else 0.",
+	})
+	m.notReady = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "signoff_not_ready_total",
+		Help: "Readiness checks that failed, by cause: unreachable, connection_limit, read_only, disk_full, out_of_resources, write_refused, schema.",
+	}, []string{"cause"})
+	reg.MustRegister(m.requests, m.itemChanges, m.signatures, m.ready, m.notReady,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src.LiveConnections != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -101,6 +111,19 @@ func (m *Metrics) ItemChanged(state, via string) {
 	if m != nil {
 		m.itemChanges.WithLabelValues(state, via).Inc()
 	}
+}
+
+// Readiness records a readiness check: ready when cause is "", else why not.
+func (m *Metrics) Readiness(cause string) {
+	if m == nil {
+		return
+	}
+	if cause == "" {
+		m.ready.Set(1)
+		return
+	}
+	m.ready.Set(0)
+	m.notReady.WithLabelValues(cause).Inc()
 }
 
 // Signature counts a signature outcome: "signed", "refused" or "revoked".

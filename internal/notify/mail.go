@@ -105,7 +105,7 @@ func (n *Notifier) sendEmail(ctx context.Context, id int64, attempt int, last bo
 			res.Error = doubtNote(since, fmt.Sprintf("the mail server may have the message already. Attempt %d: %s", attempt, sendErr))
 		}
 	}
-	if err := n.db.RecordEmail(context.WithoutCancel(ctx), id, res); err != nil {
+	if err := n.recordOutcome(ctx, "email", id, func(ctx context.Context) error { return n.db.RecordEmail(ctx, id, res) }); err != nil {
 		return err
 	}
 	switch {

@@ -110,7 +110,7 @@ func (n *Notifier) deliver(ctx context.Context, id int64, attempt int, last bool
 			res.Status = signoff.DeliveryFailed
 		}
 	}
-	if err := n.db.RecordDelivery(context.WithoutCancel(ctx), id, res); err != nil {
+	if err := n.recordOutcome(ctx, "delivery", id, func(ctx context.Context) error { return n.db.RecordDelivery(ctx, id, res) }); err != nil {
 		return err
 	}
 	if postErr != nil {
@@ -129,6 +129,7 @@ func (n *Notifier) post(ctx context.Context, p *postgres.PendingDelivery) (int, 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Signoff-Webhook/1")
 	req.Header.Set(HeaderDelivery, p.Delivery.DeliveryID)
+	req.Header.Set("Idempotency-Key", p.Delivery.DeliveryID) // the same, under the name some frameworks dedupe on
 	req.Header.Set(HeaderEvent, p.Delivery.Event)
 	req.Header.Set(HeaderSignature, Sign(p.Webhook.Secret, p.Payload))
 	res, err := n.http.Do(req)

@@ -73,6 +73,10 @@ type deploymentWrite struct {
 type deploymentChange struct {
 	signoff.Change
 	write deploymentWrite
+	// read, if set, reads what the change's answer needs, after its event
+	// and before COMMIT: the answer is then made of committed facts, and
+	// nothing read after the commit can fail the request.
+	read func(tx pgx.Tx) error
 }
 
 // changeFunc makes a change in tx while the deployment is locked as l
@@ -81,17 +85,26 @@ type deploymentChange struct {
 type changeFunc func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error)
 
 // changeDeployment is the one shape of every change to a deployment but
-// a tick's (tick_line.go): one transaction that locks the deployment
-// (serialising every write to it, and so its audit chain), refuses a
-// deployment that may no longer change, lets change make the change,
-// appends its one event and commits. It returns the event, or a zero
-// event when change changed nothing. what names the change in errors.
+// a tick's (tick_line.go): one transaction that claims the request's
+// idempotency key if it has one, locks the deployment (serialising every
+// write to it, and so its audit chain), refuses a deployment that may no
+// longer change, lets change make the change, appends its one event and
+// commits. It returns the event, or a zero event when change changed
+// nothing, or when an earlier request with the key made the change (the
+// key is then Replayed: nothing is done twice). what names the change in
+// errors; a COMMIT left unanswered is signoff.EUNKNOWN.
 func (db *DB) changeDeployment(ctx context.Context, id int64, what string, change changeFunc) (signoff.Event, error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return signoff.Event{}, fmt.Errorf("%s: begin: %w", what, err)
 	}
-	defer tx.Rollback(ctx)
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	key := idempotencyKeyOf(ctx)
+	if key != nil {
+		if fresh, err := key.claim(ctx, tx, id); err != nil || !fresh {
+			return signoff.Event{}, err
+		}
+	}
 	l, err := lockDeployment(ctx, tx, id)
 	if err != nil {
 		return signoff.Event{}, err
@@ -107,37 +120,57 @@ func (db *DB) changeDeployment(ctx context.Context, id int64, what string, chang
 	if err != nil {
 		return signoff.Event{}, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return signoff.Event{}, fmt.Errorf("%s: commit: %w", what, err)
+	if c.read != nil {
+		if err := c.read(tx); err != nil {
+			return signoff.Event{}, err
+		}
+	}
+	if err := commit(ctx, tx, what, checkDeployment(id)); err != nil {
+		return signoff.Event{}, err
+	}
+	if key != nil {
+		key.claimed = true
 	}
 	return ev, nil
 }
 
 // changeSystem is the one shape of every change to people, roles,
-// templates, tokens, webhooks and setup: one transaction in which change
-// makes the change and returns what to record, then its one event on the
-// system chain, then commit. change returns nil when it changed nothing,
-// and then nothing is committed or recorded and the event is zero. The
-// chain is locked when the event is appended (appendSystemEvent), after the
-// change's own row locks, as it always was; a change that must be
-// serialised by it from the start (the first admin's setup) locks it
-// itself. what names the change in errors.
+// templates, tokens, webhooks and setup: one transaction that claims the
+// request's idempotency key if it has one, in which change makes the
+// change and returns what to record, then its one event on the system
+// chain, then commit. change returns nil when it changed nothing, and
+// then nothing is committed or recorded and the event is zero; the event
+// is zero too when an earlier request with the key made the change (the
+// key is then Replayed). The chain is locked when the event is appended
+// (appendSystemEvent), after the change's own row locks, as it always
+// was; a change that must be serialised by it from the start (the first
+// admin's setup) locks it itself. what names the change in errors; a
+// COMMIT left unanswered is signoff.EUNKNOWN.
 func (db *DB) changeSystem(ctx context.Context, what string, change func(tx pgx.Tx) (*signoff.Change, error)) (signoff.Event, error) {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return signoff.Event{}, fmt.Errorf("%s: begin: %w", what, err)
 	}
-	defer tx.Rollback(ctx)
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	key := idempotencyKeyOf(ctx)
+	if key != nil {
+		if fresh, err := key.claim(ctx, tx, 0); err != nil || !fresh {
+			return signoff.Event{}, err
+		}
+	}
 	c, err := change(tx)
 	if err != nil || c == nil {
 		return signoff.Event{}, err
 	}
 	ev, err := db.appendSystemEvent(ctx, tx, *c)
 	if err != nil {
+		return ev, err
+	}
+	if err := commit(ctx, tx, what, "Look at the page it was made on (or the system's audit log)"); err != nil {
 		return signoff.Event{}, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return signoff.Event{}, fmt.Errorf("%s: commit: %w", what, err)
+	if key != nil {
+		key.claimed = true
 	}
 	return ev, nil
 }

@@ -4,6 +4,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +31,8 @@ type DB struct {
 
 	ticks tickLines // ticks waiting for their deployment (tick_line.go)
 
-	passwordCost password.Params
+	passwordCost   password.Params
+	idempotencyTTL time.Duration // how long idempotency keys are kept
 	// dummyHash is checked when no user matches, so a wrong email costs as
 	// much time as a wrong password and does not reveal who has an account.
 	dummyHash func() string
@@ -38,6 +40,9 @@ type DB struct {
 
 // Options tune the store.
 type Options struct {
+	// MaxConns caps the pool (DB_MAX_CONNS); zero is pgx's default (four
+	// per CPU, at least four). Either way the pool never takes more than
+	// the server has for ordinary connections, less ConnHeadroom.
 	MaxConns int32
 	Logger   *slog.Logger
 	// PasswordCost is the argon2id cost of new password hashes; zero is
@@ -45,7 +50,23 @@ type Options struct {
 	// nothing, pass a cheap one. A hash records its own cost, so one made
 	// at any cost still checks.
 	PasswordCost password.Params
+	// IdempotencyTTL is how long idempotency keys are kept
+	// (IDEMPOTENCY_KEY_TTL); zero is DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
 }
+
+// Pool sizing. An idle instance gives its connections back within about
+// PoolIdleTime + the health check's period, keeping only those it pins
+// (the LISTEN connection, the job queue's). ConnHeadroom is what one
+// instance always leaves to others: the command line run beside the
+// server (signoff token create, signoff export) and an operator's psql,
+// who, unlike a superuser, get no reserved slot.
+const (
+	PoolIdleTime     = 30 * time.Second
+	poolHealthPeriod = 10 * time.Second
+	ConnHeadroom     = 3
+	minPoolConns     = 4 // the pinned connections and a request or two
+)
 
 // Open connects to PostgreSQL and checks the connection.
 func Open(ctx context.Context, url string, opt Options) (*DB, error) {
@@ -56,33 +77,67 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
 	}
-	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.MaxConnIdleTime = PoolIdleTime
+	cfg.HealthCheckPeriod = poolHealthPeriod
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		// So an operator can tell the app's connections apart in
+		// pg_stat_activity.
+		cfg.ConnConfig.RuntimeParams["application_name"] = "signoff"
+	}
 	// Fail fast when the database is away, so requests answer 503 promptly
 	// instead of queueing behind a dead connection.
 	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open pool: %w", err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
-	}
 	logger := opt.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := fitPool(pctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
 	}
 	cost := opt.PasswordCost
 	if cost == (password.Params{}) {
 		cost = password.Default
 	}
 	return &DB{pool: pool, logger: logger, ticks: tickLines{lines: map[int64]*tickLine{}}, passwordCost: cost,
+		idempotencyTTL: cmp.Or(opt.IdempotencyTTL, DefaultIdempotencyTTL),
 		dummyHash: sync.OnceValue(func() string {
 			h, _ := password.HashWith("signoff-timing-equaliser", cost)
 			return h
 		})}, nil
+}
+
+// fitPool connects once (so a wrong URL or a database that is down fails
+// the start) and caps the pool at what the server has for ordinary
+// connections (max_connections less the slots reserved for superusers and
+// roles with pg_use_reserved_connections) less ConnHeadroom, so a single
+// instance can never lock the command line and operators out.
+func fitPool(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return fmt.Errorf("connect to database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var maxConns, reserved int32
+	err = conn.QueryRow(ctx, `
+		SELECT current_setting('max_connections')::int,
+		       current_setting('superuser_reserved_connections')::int
+		       + coalesce(current_setting('reserved_connections', true)::int, 0)`).Scan(&maxConns, &reserved)
+	if err != nil {
+		return fmt.Errorf("read the database's connection limit: %w", err)
+	}
+	limit := max(maxConns-reserved-ConnHeadroom, minPoolConns)
+	if cfg.MaxConns > limit {
+		logger.Warn("database pool capped below the server's connection limit",
+			"pool_max", limit, "asked", cfg.MaxConns, "max_connections", maxConns, "reserved", reserved, "headroom", ConnHeadroom)
+		cfg.MaxConns = limit
+	}
+	return nil
 }
 
 // hashPassword hashes a new password at the store's cost.
@@ -132,21 +187,6 @@ func isUniqueViolation(err error, constraint string) bool {
 	return false
 }
 
-// IsUnavailable reports whether err means the database could not be
-// reached (as opposed to a query that failed), so callers answer 503.
-func IsUnavailable(err error) bool {
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		// admin_shutdown, crash_shutdown, cannot_connect_now
-		return pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
-	}
-	return pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
-}
-
 // ReadFloor is the load generator's read floor: one trivial query.
 func (db *DB) ReadFloor(ctx context.Context) error {
 	return db.Ping(ctx)
@@ -157,6 +197,30 @@ func (db *DB) ReadFloor(ctx context.Context) error {
 func (db *DB) WriteFloor(ctx context.Context, userID int64) error {
 	if _, err := db.pool.Exec(ctx, `INSERT INTO load_floor (user_id) VALUES ($1)`, userID); err != nil {
 		return fmt.Errorf("write floor: %w", err)
+	}
+	return nil
+}
+
+// CheckWritable tells whether the database takes writes now, as a change
+// would: in a transaction it rolls back, it writes a row (refused by a
+// standby, a read-only default or a missing privilege) and a temporary
+// file, in the data directory unless temp_tablespaces says otherwise
+// (refused when the disk is full, which a one-row write can hide: a row
+// fits in a page already there). nil means writable; Fault names why not.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("check writable: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	b := &pgx.Batch{}
+	b.Queue(`SET LOCAL statement_timeout = '2s'`)
+	b.Queue(`INSERT INTO readiness_probe DEFAULT VALUES`)
+	// A sort over the smallest work_mem spills a few hundred KB to disk.
+	b.Queue(`SET LOCAL work_mem = '64kB'`)
+	b.Queue(`SELECT count(*) FROM (SELECT g FROM generate_series(1, 10000) g ORDER BY g DESC) s`)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("check writable: %w", err)
 	}
 	return nil
 }

@@ -14,7 +14,11 @@ import (
 )
 
 // CreateDeployment starts a deployment of a template's latest version: its
-// items, notes and sign-off slots are copied from that version.
+// items, notes and sign-off slots are copied from that version. The
+// deployment it returns is read in the transaction that creates it, so a
+// deployment returned is one that exists. Under an idempotency key that an
+// earlier request created a deployment with, it creates nothing and
+// returns that one.
 func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, actor signoff.EventActor) (*signoff.Deployment, error) {
 	if err := n.Validate(); err != nil {
 		return nil, err
@@ -29,7 +33,7 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 	if err != nil {
 		return nil, fmt.Errorf("create deployment: begin: %w", err)
 	}
-	defer tx.Rollback(ctx)
+	defer tx.Rollback(context.WithoutCancel(ctx))
 
 	var id int64
 	err = tx.QueryRow(ctx, `
@@ -38,6 +42,18 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 		RETURNING id`, t.ID, n.Service, n.Environment, n.Version, n.PlannedAt, actor.ID).Scan(&id)
 	if err != nil {
 		return nil, fmt.Errorf("create deployment: %w", err)
+	}
+	// The key is claimed once the deployment has an id to record with it;
+	// a request that finds it taken rolls back the row it just made.
+	key := idempotencyKeyOf(ctx)
+	if key != nil {
+		if fresh, err := key.claim(ctx, tx, id); err != nil || !fresh {
+			if err != nil {
+				return nil, err
+			}
+			tx.Rollback(ctx)
+			return db.Deployment(ctx, key.deploymentID)
+		}
 	}
 
 	var (
@@ -118,10 +134,17 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 		&signoff.DeploymentCreateEvent{After: after}), deploymentWrite{}); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("create deployment: commit: %w", err)
+	d, err := readDeployment(ctx, tx, id)
+	if err != nil {
+		return nil, err
 	}
-	return db.Deployment(ctx, id)
+	if err := commit(ctx, tx, "create deployment", "Look for it in the list of deployments"); err != nil {
+		return nil, err
+	}
+	if key != nil {
+		key.claimed = true
+	}
+	return d, nil
 }
 
 // finalSlots marks the slots of a "Final …" group; without such a group the
@@ -167,7 +190,11 @@ func scanDeployment(row pgx.Row, extra ...any) (*signoff.Deployment, error) {
 
 // Deployment returns one deployment.
 func (db *DB) Deployment(ctx context.Context, id int64) (*signoff.Deployment, error) {
-	d, err := scanDeployment(db.pool.QueryRow(ctx, `SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, id))
+	return readDeployment(ctx, db.pool, id)
+}
+
+func readDeployment(ctx context.Context, q querier, id int64) (*signoff.Deployment, error) {
+	d, err := scanDeployment(q.QueryRow(ctx, `SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, id))
 	if err != nil {
 		return nil, notFound(fmt.Errorf("deployment %d: %w", id, err), "Deployment %d not found.", id)
 	}
@@ -385,7 +412,10 @@ func scanNotes(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Note, er
 	return out, rows.Err()
 }
 
-// SetStatus moves a deployment to a new status (start, go live, abort).
+// SetStatus moves a deployment to a new status (start, go live, abort),
+// and returns it as the change left it, read before the commit. Under an
+// idempotency key an earlier request used, it changes nothing and returns
+// the deployment as it stands.
 func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason string, actor signoff.EventActor) (*signoff.Deployment, error) {
 	reason = strings.TrimSpace(reason)
 	if to == signoff.StatusAborted {
@@ -393,6 +423,7 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 			return nil, err
 		}
 	}
+	var d *signoff.Deployment
 	_, err := db.changeDeployment(ctx, id, "set status", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
 		cur := signoff.Deployment{Status: l.Status, LockedAt: l.LockedAt}
 		if err := cur.CanMoveTo(to); err != nil {
@@ -412,12 +443,18 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 		}
 		return &deploymentChange{Change: signoff.NewChange(actor, signoff.DeploymentTarget(id), &signoff.DeploymentStatusEvent{
 			Before: signoff.DeploymentStatusBefore{Status: cur.Status}, After: signoff.DeploymentStatusAfter{Status: to, Reason: reason},
-		}), write: deploymentWrite{status: &to}}, nil
+		}), write: deploymentWrite{status: &to}, read: func(tx pgx.Tx) (err error) {
+			d, err = readDeployment(ctx, tx, id)
+			return err
+		}}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return db.Deployment(ctx, id)
+	if d == nil { // an earlier request with the idempotency key moved it
+		return db.Deployment(ctx, id)
+	}
+	return d, nil
 }
 
 // SectionProgress counts a deployment's tasks (leaves) by section, without

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,17 +23,33 @@ import (
 // this one path: it waits in its deployment's line and is written by
 // writeItemStates, alone or with the ticks that arrived beside it
 // (tick_line.go).
+//
+// Once the change commits it is answered as made, whatever happens next:
+// if the reads fail, the update carries its Event and why they failed
+// (Unread). Under an idempotency key that an earlier request's change
+// holds, nothing is written and the update is read afresh, its Event zero.
 func (db *DB) SetItemState(ctx context.Context, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor) (*signoff.ItemUpdate, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return db.ticks.tick(ctx, db, deploymentID, c, actor)
+	key := idempotencyKeyOf(ctx)
+	if key != nil {
+		if _, err := db.IdempotentAnswer(ctx, key); err != nil {
+			return nil, err
+		}
+		if key.Replayed() {
+			return db.ItemBlock(ctx, deploymentID, signoff.TopPath(c.Path))
+		}
+	}
+	return db.ticks.tick(ctx, db, deploymentID, itemChange{change: c, actor: actor, key: key})
 }
 
-// itemChange is one change waiting to be written, and who asked for it.
+// itemChange is one change waiting to be written, who asked for it, and
+// the idempotency key it claims, if any.
 type itemChange struct {
 	change signoff.ItemChange
 	actor  signoff.EventActor
+	key    *IdempotencyKey
 }
 
 // itemResult is one change's answer: its update or why it was refused.
@@ -143,66 +160,109 @@ func (db *DB) writeItemStates(ctx, waiting context.Context, tx *pipelinedTx, dep
 		return nil, err
 	}
 
-	results := make([]itemResult, n)
-	var chs []signoff.Change
-	var ats []time.Time
-	var recorded []int // the changes with an event, in order
-	var answered []int // the changes the reads answer
-	for i, c := range batch {
-		ch, err := itemStateChange(deploymentID, c, written[i])
-		switch {
-		case err != nil:
-			results[i].err = err
-			continue
-		case ch != nil:
-			chs = append(chs, *ch)
-			ats = append(ats, written[i].at)
-			recorded = append(recorded, i)
-		}
-		answered = append(answered, i)
-	}
+	p := planItemStates(deploymentID, batch, written)
 	last := &pgx.Batch{}
 	var evs []signoff.Event
-	if len(chs) > 0 {
+	if len(p.chs) > 0 {
 		w := deploymentWrite{checklistChanged: true}
 		if l.Status == signoff.StatusDraft {
 			s := signoff.StatusInProgress
 			w.status = &s // the first change starts the deployment
 		}
-		if evs, err = queueDeploymentEvents(last, l, chs, ats, w); err != nil {
+		if evs, err = queueDeploymentEvents(last, l, p.chs, p.ats, w); err != nil {
 			return nil, err
 		}
 	}
-	blocks := newBlockReads(deploymentID, batch, answered)
-	committed, err := tx.commit(ctx, last, func(br pgx.BatchResults) error {
-		if len(chs) > 0 {
-			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("append audit events %s: %w", signoff.ActItemState, err)
-			}
-		}
-		return nil
-	}, blocks.batch, blocks.read)
+	keys := queueItemKeys(last, deploymentID, batch, p.recorded)
+	blocks := newBlockReads(deploymentID, batch, p.answered)
+	committed, err := tx.commit(ctx, last, execAll(last.Len()), blocks.batch, blocks.read)
 	if committed && err != nil {
 		// The changes stand; only the answers' reads failed: try them alone.
 		err = blocks.readAgain(ctx, db)
 	}
-	if err != nil {
-		if committed {
-			return nil, err
-		}
+	switch {
+	case errors.Is(err, errCommitUnanswered):
+		return nil, fmt.Errorf("set item states: %w: %w", errOutcomeUnknown(checkDeployment(deploymentID)), err)
+	case err != nil && !committed:
 		return nil, fmt.Errorf("set item states: %w", err)
 	}
-	if len(recorded) > 0 {
-		db.ticks.written.Add(int64(len(recorded)))
+	if len(p.recorded) > 0 {
+		db.ticks.written.Add(int64(len(p.recorded)))
 		db.ticks.transactions.Add(1)
 	}
-	for _, i := range answered {
-		results[i].update = blocks.update(batch[i].change.Path)
+	for _, k := range keys {
+		k.claimed = true
 	}
-	for k, i := range recorded {
-		results[i].update.Event = evs[k]
+	for _, i := range p.answered {
+		p.results[i].update = blocks.update(batch[i].change.Path, err)
 	}
-	return results, nil
+	for k, i := range p.recorded {
+		p.results[i].update.Event = evs[k]
+	}
+	return p.results, nil
+}
+
+// itemPlan is what a batch's changes did, as the first round trip told:
+// each refused change's error, and the events to record.
+type itemPlan struct {
+	results  []itemResult
+	chs      []signoff.Change // the events to record, in order
+	ats      []time.Time      // their times
+	recorded []int            // the changes with an event, in order
+	answered []int            // the changes the reads answer
+}
+
+func planItemStates(deploymentID int64, batch []itemChange, written []itemWritten) *itemPlan {
+	p := &itemPlan{results: make([]itemResult, len(batch))}
+	for i, c := range batch {
+		ch, err := itemStateChange(deploymentID, c, written[i])
+		switch {
+		case err != nil:
+			p.results[i].err = err
+			continue
+		case ch != nil:
+			p.chs = append(p.chs, *ch)
+			p.ats = append(p.ats, written[i].at)
+			p.recorded = append(p.recorded, i)
+		}
+		p.answered = append(p.answered, i)
+	}
+	return p
+}
+
+// execAll reads n statements' results that return no rows.
+func execAll(n int) func(pgx.BatchResults) error {
+	return func(br pgx.BatchResults) error {
+		for range n {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("set item states: %w", err)
+			}
+		}
+		return nil
+	}
+}
+
+// queueItemKeys claims, with the changes that record an event, the
+// idempotency keys they came with, and returns those keys. A key a twin
+// request claimed first is left to it: ticks set states, so the twin's
+// tick, written first, made this one change nothing.
+func queueItemKeys(b *pgx.Batch, deploymentID int64, batch []itemChange, recorded []int) []*IdempotencyKey {
+	var keys []*IdempotencyKey
+	var scopes, names []string
+	var hashes [][]byte
+	for _, i := range recorded {
+		if k := batch[i].key; k != nil {
+			keys = append(keys, k)
+			scopes, names, hashes = append(scopes, k.Scope), append(names, k.Key), append(hashes, k.Hash)
+		}
+	}
+	if len(keys) > 0 {
+		b.Queue(`
+			INSERT INTO idempotency_keys (scope, key, request_hash, deployment_id)
+			SELECT *, $4::bigint FROM unnest($1::text[], $2::text[], $3::bytea[])
+			ON CONFLICT (scope, key) DO NOTHING`, scopes, names, hashes, deploymentID)
+	}
+	return keys
 }
 
 // readItemStates reads the first round trip's answers: the deployment's
@@ -352,8 +412,12 @@ func (r *blockReads) readAgain(ctx context.Context, db *DB) error {
 	return nil
 }
 
-// update is the answer to a change of the item at path.
-func (r *blockReads) update(path string) *signoff.ItemUpdate {
+// update is the answer to a change of the item at path; when the reads
+// failed (unread), only the change's event will be in it.
+func (r *blockReads) update(path string, unread error) *signoff.ItemUpdate {
+	if unread != nil {
+		return &signoff.ItemUpdate{Unread: unread}
+	}
 	return &signoff.ItemUpdate{Deployment: r.first.Deployment, Block: r.blocks[r.index[signoff.TopPath(path)]],
 		Progress: r.first.Progress, Slots: r.first.Slots}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -55,18 +56,26 @@ func (t *pipelinedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx
 // PostgreSQL skips them if anything before failed. readLast and readThen
 // take the results, in order. committed reports whether the change
 // committed, which it may have although err is from then's statements.
+//
+// The COMMIT travels with last's statements: once they are sent, an
+// error that is not the server's answer (the connection broke, time ran
+// out) leaves the outcome unknown, whichever result it was met reading.
+// Such an error wraps errCommitUnanswered.
 func (t *pipelinedTx) commit(ctx context.Context, last *pgx.Batch, readLast func(pgx.BatchResults) error,
 	then *pgx.Batch, readThen func(pgx.BatchResults) error) (committed bool, err error) {
+	if t.conn.Conn().PgConn().IsClosed() {
+		return false, errLostBeforeCommit
+	}
 	b := &pgx.Batch{QueuedQueries: append(last.QueuedQueries, &pgx.QueuedQuery{SQL: "COMMIT"})}
 	b.QueuedQueries = append(b.QueuedQueries, then.QueuedQueries...)
 	br := t.conn.SendBatch(ctx, b)
 	defer br.Close()
 	if err := readLast(br); err != nil {
-		return false, err
+		return false, unanswered(err)
 	}
 	tag, err := br.Exec()
 	if err != nil {
-		return false, fmt.Errorf("commit: %w", err)
+		return false, unanswered(fmt.Errorf("commit: %w", err))
 	}
 	// A transaction that failed earlier answers COMMIT with ROLLBACK.
 	if tag.String() != "COMMIT" {
@@ -76,6 +85,17 @@ func (t *pipelinedTx) commit(ctx context.Context, last *pgx.Batch, readLast func
 		return true, err
 	}
 	return true, br.Close()
+}
+
+// errCommitUnanswered marks an error after which a COMMIT sent may or may
+// not have been applied.
+var errCommitUnanswered = errors.New("the COMMIT was sent and no answer came back")
+
+func unanswered(err error) error {
+	if commitUnanswered(err) {
+		return fmt.Errorf("%w: %w", errCommitUnanswered, err)
+	}
+	return err
 }
 
 // close rolls back a transaction still open (after an error) and gives the

@@ -81,11 +81,13 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteExpired removes expired sessions and old failed-attempt records.
+// DeleteExpired removes expired sessions, old failed-attempt records and
+// idempotency keys past their time.
 func (db *DB) DeleteExpired(ctx context.Context) error {
 	_, err := db.pool.Exec(ctx, `
-		WITH s AS (DELETE FROM sessions WHERE expires_at < now())
-		DELETE FROM auth_failures WHERE at < now() - $1::interval`, FailureWindow)
+		WITH s AS (DELETE FROM sessions WHERE expires_at < now()),
+		     k AS (DELETE FROM idempotency_keys WHERE created_at < now() - $2::interval)
+		DELETE FROM auth_failures WHERE at < now() - $1::interval`, FailureWindow, db.idempotencyTTL)
 	if err != nil {
 		return fmt.Errorf("delete expired sessions: %w", err)
 	}

@@ -61,7 +61,7 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 		return nil, fmt.Errorf("setup first admin: %w", err)
 	}
 	h := sha256.Sum256([]byte(token))
-	var id int64
+	var u *signoff.User
 	_, err = db.changeSystem(ctx, "setup first admin", func(tx pgx.Tx) (*signoff.Change, error) {
 		// Locking the system chain first serialises concurrent setups.
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM audit_system_chain FOR UPDATE`); err != nil {
@@ -78,8 +78,11 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 			return nil, signoff.Errorf(signoff.EFORBIDDEN, "This setup link is invalid, expired or already used.")
 		}
 		// Written as every person is; the event below says it was the setup.
-		id, _, err = insertUser(ctx, tx, n, hash, signoff.EventActor{})
+		id, _, err := insertUser(ctx, tx, n, hash, signoff.EventActor{})
 		if err != nil {
+			return nil, err
+		}
+		if u, err = readUser(ctx, tx, id); err != nil {
 			return nil, err
 		}
 		ch := signoff.NewChange(
@@ -91,7 +94,7 @@ func (db *DB) SetupFirstAdmin(ctx context.Context, token string, n signoff.NewUs
 	if err != nil {
 		return nil, err
 	}
-	return db.User(ctx, id)
+	return u, nil
 }
 
 // InviteTTL is how long an invitation link stays valid.
@@ -109,13 +112,14 @@ func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.Event
 	if err != nil {
 		return nil, "", fmt.Errorf("invite: %w", err)
 	}
-	var id int64
+	var u *signoff.User
 	var token string
 	_, err = db.changeSystem(ctx, "invite", func(tx pgx.Tx) (*signoff.Change, error) {
-		var after signoff.UserCreateAfter
-		var err error
-		id, after, err = insertUser(ctx, tx, n, hash, actor)
+		id, after, err := insertUser(ctx, tx, n, hash, actor)
 		if err != nil {
+			return nil, err
+		}
+		if u, err = readUser(ctx, tx, id); err != nil {
 			return nil, err
 		}
 		token, err = newInviteToken(ctx, tx, id)
@@ -130,8 +134,7 @@ func (db *DB) Invite(ctx context.Context, n signoff.NewUser, actor signoff.Event
 	if err != nil {
 		return nil, "", err
 	}
-	u, err := db.User(ctx, id)
-	return u, token, err
+	return u, token, nil
 }
 
 // NewInviteToken issues a fresh invitation link for an existing, active
@@ -203,8 +206,9 @@ func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User
 		return nil, fmt.Errorf("accept invitation: %w", err)
 	}
 	h := sha256.Sum256([]byte(token))
-	var userID int64
+	var u *signoff.User
 	_, err = db.changeSystem(ctx, "accept invitation", func(tx pgx.Tx) (*signoff.Change, error) {
+		var userID int64
 		var name string
 		err := tx.QueryRow(ctx, `
 			WITH spent AS (
@@ -218,6 +222,9 @@ func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User
 		if err != nil {
 			return nil, notFound(fmt.Errorf("accept invitation: %w", err), "This invitation link is invalid, expired or already used. Ask an admin for a new one.")
 		}
+		if u, err = readUser(ctx, tx, userID); err != nil {
+			return nil, err
+		}
 		ch := signoff.NewChange(
 			signoff.EventActor{ID: userID, Name: name, Via: "web"}, signoff.UserTarget(userID),
 			&signoff.UserPasswordEvent{After: signoff.UserPasswordAfter{Password: "set from invitation"}},
@@ -227,7 +234,7 @@ func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User
 	if err != nil {
 		return nil, err
 	}
-	return db.User(ctx, userID)
+	return u, nil
 }
 
 func randomToken(n int) []byte {

@@ -64,8 +64,8 @@ type tickRequest struct {
 // tick queues one change and waits for its answer. The first tick on an
 // idle deployment starts the goroutine that writes its line until it is
 // empty.
-func (t *tickLines) tick(ctx context.Context, db *DB, deploymentID int64, c signoff.ItemChange, actor signoff.EventActor) (*signoff.ItemUpdate, error) {
-	req := &tickRequest{ctx: ctx, itemChange: itemChange{change: c, actor: actor}, done: make(chan itemResult, 1)}
+func (t *tickLines) tick(ctx context.Context, db *DB, deploymentID int64, c itemChange) (*signoff.ItemUpdate, error) {
+	req := &tickRequest{ctx: ctx, itemChange: c, done: make(chan itemResult, 1)}
 	t.mu.Lock()
 	line := t.lines[deploymentID]
 	if line == nil {

@@ -35,7 +35,7 @@ func (db *DB) CreateToken(ctx context.Context, n signoff.NewToken, actor signoff
 	}
 	secret := signoff.TokenPrefix + base64.RawURLEncoding.EncodeToString(randomToken(32))
 
-	var id int64
+	var t *signoff.Token
 	_, err := db.changeSystem(ctx, "create token", func(tx pgx.Tx) (*signoff.Change, error) {
 		// Hold the person while the token is made, so a deactivation cannot
 		// slip between the check and the insert.
@@ -49,6 +49,7 @@ func (db *DB) CreateToken(ctx context.Context, n signoff.NewToken, actor signoff
 		if !active {
 			return nil, signoff.Errorf(signoff.ECONFLICT, "%s is deactivated; a token acting as them would not work.", userName)
 		}
+		var id int64
 		err = tx.QueryRow(ctx, `
 			INSERT INTO api_tokens (name, user_id, token_hash, prefix, created_by)
 			VALUES ($1, $2, $3, $4, $5)
@@ -59,6 +60,9 @@ func (db *DB) CreateToken(ctx context.Context, n signoff.NewToken, actor signoff
 		if err != nil {
 			return nil, fmt.Errorf("create token %q: %w", n.Name, err)
 		}
+		if t, err = readToken(ctx, tx, id); err != nil {
+			return nil, err
+		}
 		ch := signoff.NewChange(actor, signoff.TokenTarget(id), &signoff.TokenCreateEvent{
 			After: signoff.TokenCreateAfter{Name: n.Name, UserID: n.UserID, UserName: userName, Prefix: secret[:tokenPrefixLen]},
 		})
@@ -67,9 +71,9 @@ func (db *DB) CreateToken(ctx context.Context, n signoff.NewToken, actor signoff
 	if err != nil {
 		return nil, "", err
 	}
-	t, err := db.Token(ctx, id)
-	if err != nil {
-		return nil, "", err
+	if t == nil { // an earlier form with the same key made it
+		return nil, "", signoff.Errorf(signoff.ECONFLICT, "This form was already sent, and the token was created then; "+
+			"its secret was shown once, in the answer to that. If you did not copy it, revoke the token and create another.")
 	}
 	return t, secret, nil
 }
@@ -106,7 +110,11 @@ func scanToken(row pgx.Row, extra ...any) (*signoff.Token, error) {
 
 // Token returns one token (never its secret).
 func (db *DB) Token(ctx context.Context, id int64) (*signoff.Token, error) {
-	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenColumns+tokenJoins+` WHERE t.id = $1`, id))
+	return readToken(ctx, db.pool, id)
+}
+
+func readToken(ctx context.Context, q querier, id int64) (*signoff.Token, error) {
+	t, err := scanToken(q.QueryRow(ctx, `SELECT `+tokenColumns+tokenJoins+` WHERE t.id = $1`, id))
 	if err != nil {
 		return nil, notFound(fmt.Errorf("token %d: %w", id, err), "Token %d not found.", id)
 	}

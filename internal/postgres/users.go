@@ -22,12 +22,13 @@ func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.E
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
-	var id int64
+	var u *signoff.User
 	_, err = db.changeSystem(ctx, "create user", func(tx pgx.Tx) (*signoff.Change, error) {
-		var after signoff.UserCreateAfter
-		var err error
-		id, after, err = insertUser(ctx, tx, n, hash, actor)
+		id, after, err := insertUser(ctx, tx, n, hash, actor)
 		if err != nil {
+			return nil, err
+		}
+		if u, err = readUser(ctx, tx, id); err != nil {
 			return nil, err
 		}
 		if actor.ID == 0 && actor.Name == "" {
@@ -40,7 +41,7 @@ func (db *DB) CreateUser(ctx context.Context, n signoff.NewUser, actor signoff.E
 	if err != nil {
 		return nil, err
 	}
-	return db.User(ctx, id)
+	return u, nil
 }
 
 // insertUser writes a validated person and their roles in tx and returns
@@ -113,7 +114,13 @@ func scanUser(row pgx.Row, extra ...any) (*signoff.User, error) {
 
 // User returns the person with the id.
 func (db *DB) User(ctx context.Context, id int64) (*signoff.User, error) {
-	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+	return readUser(ctx, db.pool, id)
+}
+
+// readUser reads a person on the pool, or in the transaction that changes
+// them (so that what a change returns is what it committed).
+func readUser(ctx context.Context, q querier, id int64) (*signoff.User, error) {
+	u, err := scanUser(q.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if err != nil {
 		return nil, notFound(fmt.Errorf("user %d: %w", id, err), "Person %d not found.", id)
 	}

@@ -28,7 +28,7 @@ func (db *DB) CreateWebhook(ctx context.Context, n signoff.NewWebhook, actor sig
 	}
 	w := &signoff.Webhook{URL: n.URL, Format: n.Format, Events: n.Events, Active: true, Secret: n.Secret,
 		CreatedBy: signoff.UserRef{ID: actor.ID, Name: actor.Name}}
-	_, err := db.changeSystem(ctx, "create webhook", func(tx pgx.Tx) (*signoff.Change, error) {
+	ev, err := db.changeSystem(ctx, "create webhook", func(tx pgx.Tx) (*signoff.Change, error) {
 		err := tx.QueryRow(ctx, `
 			INSERT INTO webhooks (url, secret, format, events, created_by)
 			VALUES ($1, $2, $3, $4, $5)
@@ -43,6 +43,10 @@ func (db *DB) CreateWebhook(ctx context.Context, n signoff.NewWebhook, actor sig
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ev.Seq == 0 { // an earlier form with the same key made it
+		return nil, signoff.Errorf(signoff.ECONFLICT, "This form was already sent, and the webhook was added then (see the list); "+
+			"a secret generated for it was shown once, in the answer to that.")
 	}
 	return w, nil
 }

@@ -8,6 +8,7 @@
 package problem
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -46,11 +47,17 @@ var statusFor = map[string]int{
 	signoff.ERATELIMIT:    http.StatusTooManyRequests,
 	signoff.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	signoff.EINTERNAL:     http.StatusInternalServerError,
-	MethodNotAllowed:      http.StatusMethodNotAllowed,
-	UnsupportedMediaType:  http.StatusUnsupportedMediaType,
-	TokensCannotSign:      http.StatusForbidden,
-	Unavailable:           http.StatusServiceUnavailable,
-	Cancelled:             StatusClientClosed,
+	// The change may have been made: not "nothing was changed". 503 with
+	// Retry-After, as the database that broke the connection is usually
+	// back within seconds, and then checking (or repeating the request
+	// with its idempotency key) works.
+	signoff.EUNKNOWN:     http.StatusServiceUnavailable,
+	signoff.EKEYREUSED:   http.StatusUnprocessableEntity,
+	MethodNotAllowed:     http.StatusMethodNotAllowed,
+	UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	TokensCannotSign:     http.StatusForbidden,
+	Unavailable:          http.StatusServiceUnavailable,
+	Cancelled:            StatusClientClosed,
 }
 
 // Status returns code's HTTP status. A code the table does not know is a
@@ -90,45 +97,88 @@ func (p Problem) SetHeaders(h http.Header) {
 // shown.
 type Explainer struct {
 	Logger *slog.Logger
-	// Unavailable reports whether an error means the database could not
-	// be reached (postgres.IsUnavailable): this package knows no driver.
-	Unavailable func(error) bool
+	// Fault names the database fault an error is (postgres.Fault: the
+	// database cannot be reached, is at its connection limit, is
+	// read-only, its disk is full…), or "" for none: this package knows
+	// no driver.
+	Fault func(error) string
 }
 
 // retryAfter is how long a client waits for the database to come back:
 // a restart usually takes a second or two.
 const retryAfter = 2 * time.Second
 
+// faultWords are what a client is told for each database fault
+// (postgres.Fault names them; a test holds the two lists together), and
+// how soon trying again may work. /readyz says the same words.
+var faultWords = map[string]struct {
+	says  string
+	retry time.Duration
+}{
+	"unreachable":      {"The database cannot be reached right now.", retryAfter},
+	"connection_limit": {"The database is at its connection limit.", retryAfter},
+	"read_only":        {"The database accepts only reads right now (a standby, or a failover under way).", 5 * time.Second},
+	"disk_full":        {"The database's disk is full; an operator must free space.", 30 * time.Second},
+	"out_of_resources": {"The database is out of memory or another resource.", 5 * time.Second},
+}
+
+// FaultWords says what a database fault (postgres.Fault) means to a
+// person, without "nothing was changed": /readyz shows it as is.
+func FaultWords(fault string) string {
+	if w, ok := faultWords[fault]; ok {
+		return w.says
+	}
+	return "The database cannot take requests right now."
+}
+
+// Faults lists the database faults this package has words for (for tests).
+func Faults() []string { return slices.Sorted(maps.Keys(faultWords)) }
+
 // Explain returns the problem err is for r's client. An error that is not
 // a *signoff.Error is internal: the client is told "Internal error" and the
 // request id, and the log gets the detail under that id.
 func (e Explainer) Explain(r *http.Request, requestID string, err error) Problem {
 	code := signoff.ErrorCode(err)
-	if code != signoff.EINTERNAL {
+	switch code {
+	case signoff.EINTERNAL:
+	case signoff.EUNKNOWN:
+		// Not the client's mistake, and not "nothing was changed": the log
+		// keeps what broke, the message says how to check.
+		e.log(r, slog.LevelWarn, "change outcome unknown", requestID, err)
+		return Problem{Status: Status(code), Code: code, Title: "Not known whether it was saved",
+			Message: signoff.ErrorMessage(err), RetryAfter: retryAfter}
+	default:
 		status := Status(code)
 		if _, known := statusFor[code]; !known {
 			e.log(r, slog.LevelError, "error code has no HTTP status", requestID, err)
 		}
 		return Problem{Status: status, Code: code, Title: http.StatusText(status), Message: signoff.ErrorMessage(err)}
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
+	if errors.Is(err, context.Canceled) {
 		return Problem{Status: StatusClientClosed, Code: Cancelled, Title: "Cancelled", Message: "The request was cancelled."}
-	case e.Unavailable != nil && e.Unavailable(err):
-		e.log(r, slog.LevelWarn, "database unavailable", requestID, err)
+	}
+	if fault := e.fault(err); fault != "" {
+		e.log(r, slog.LevelWarn, "database unavailable", requestID, err, slog.String("fault", fault))
+		w := faultWords[fault]
 		return Problem{Status: Status(Unavailable), Code: Unavailable, Title: "Temporarily unavailable",
-			Message:    "The database cannot be reached right now. Nothing was changed; try again in a moment.",
-			RetryAfter: retryAfter}
+			Message: FaultWords(fault) + " Nothing was changed; try again in a moment.", RetryAfter: cmp.Or(w.retry, retryAfter)}
 	}
 	e.log(r, slog.LevelError, "request failed", requestID, err)
 	return Problem{Status: Status(signoff.EINTERNAL), Code: signoff.EINTERNAL, Title: "Something went wrong",
 		Message: "Internal error. Nothing was changed. The problem was logged with request id " + requestID + "."}
 }
 
-func (e Explainer) log(r *http.Request, level slog.Level, msg, requestID string, err error) {
+func (e Explainer) fault(err error) string {
+	if e.Fault == nil {
+		return ""
+	}
+	return e.Fault(err)
+}
+
+func (e Explainer) log(r *http.Request, level slog.Level, msg, requestID string, err error, attrs ...slog.Attr) {
 	if e.Logger == nil {
 		return
 	}
-	e.Logger.LogAttrs(r.Context(), level, msg, slog.String("request_id", requestID),
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	e.Logger.LogAttrs(r.Context(), level, msg, append([]slog.Attr{slog.String("request_id", requestID),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err)}, attrs...)...)
 }

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -65,6 +67,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 		signoff.EUNAUTHORIZED: 401, signoff.EFORBIDDEN: 403, signoff.ERATELIMIT: 429, signoff.ETOOLARGE: 413,
 		signoff.EINTERNAL: 500, problem.MethodNotAllowed: 405, problem.UnsupportedMediaType: 415,
 		problem.TokensCannotSign: 403, problem.Unavailable: 503, problem.Cancelled: 499,
+		signoff.EUNKNOWN: 503, signoff.EKEYREUSED: 422,
 	}
 	for _, code := range problem.Codes() {
 		got := problem.Status(code)
@@ -96,7 +99,16 @@ func TestUnknownCodeIs500(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	down := errors.New("connection refused (test)")
-	e := problem.Explainer{Unavailable: func(err error) bool { return errors.Is(err, down) }}
+	full := errors.New("could not extend file (test)")
+	e := problem.Explainer{Fault: func(err error) string {
+		switch {
+		case errors.Is(err, down):
+			return "unreachable"
+		case errors.Is(err, full):
+			return "disk_full"
+		}
+		return ""
+	}}
 	r := httptest.NewRequest("POST", "/deployments/1", nil)
 	for _, tc := range []struct {
 		name       string
@@ -108,7 +120,11 @@ func TestExplain(t *testing.T) {
 		{"domain error", signoff.Errorf(signoff.ELOCKED, "It is signed off."), 423, signoff.ELOCKED, "It is signed off.", false},
 		{"wrapped domain error", fmt.Errorf("tick: %w", signoff.Errorf(signoff.ENOTFOUND, "No such item.")), 404, signoff.ENOTFOUND, "No such item.", false},
 		{"internal", errors.New(`relation "audit_events" does not exist`), 500, signoff.EINTERNAL, "request id rid-7", false},
-		{"database away", fmt.Errorf("tick: %w", down), 503, problem.Unavailable, "cannot be reached", true},
+		{"database away", fmt.Errorf("tick: %w", down), 503, problem.Unavailable, "cannot be reached right now. Nothing was changed", true},
+		{"disk full", fmt.Errorf("tick: %w", full), 503, problem.Unavailable, "disk is full", true},
+		{"outcome unknown", fmt.Errorf("commit: %w: %w", signoff.Errorf(signoff.EUNKNOWN, "It may or may not have been made."), down),
+			503, signoff.EUNKNOWN, "may or may not", true},
+		{"key reused", signoff.Errorf(signoff.EKEYREUSED, "Another request."), 422, signoff.EKEYREUSED, "Another request.", false},
 		{"client gone", fmt.Errorf("tick: %w", context.Canceled), 499, problem.Cancelled, "cancelled", false},
 		{"unavailable code", signoff.Errorf(problem.Unavailable, "No signing key."), 503, problem.Unavailable, "No signing key.", false},
 	} {
@@ -127,5 +143,21 @@ func TestExplain(t *testing.T) {
 		if p.ClientGone() != (tc.status == 499) {
 			t.Errorf("%s: ClientGone = %v", tc.name, p.ClientGone())
 		}
+	}
+}
+
+// Every fault the store tells apart has its own words, and no words are
+// kept for a fault it never reports.
+func TestEveryDatabaseFaultHasWords(t *testing.T) {
+	if got, want := problem.Faults(), slices.Sorted(slices.Values(postgres.Faults())); !slices.Equal(got, want) {
+		t.Fatalf("problem has words for %v; the store reports %v", got, want)
+	}
+	seen := map[string]string{}
+	for _, f := range postgres.Faults() {
+		w := problem.FaultWords(f)
+		if other, ok := seen[w]; ok {
+			t.Errorf("%s and %s share the words %q", f, other, w)
+		}
+		seen[w] = f
 	}
 }

@@ -20,6 +20,12 @@ const (
 	ERATELIMIT    = "rate_limited" // too many attempts; try again later
 	ETOOLARGE     = "too_large"    // the request body is over the limit
 	EINTERNAL     = "internal"     // anything else; details go to the log only
+
+	// EUNKNOWN: the connection broke while the change was being committed,
+	// so it may or may not have been made; the message says how to check.
+	EUNKNOWN = "outcome_unknown"
+	// EKEYREUSED: an idempotency key came back with a different request.
+	EKEYREUSED = "idempotency_key_reused"
 )
 
 // Error is an application error with a code and a message safe to show a

@@ -92,6 +92,9 @@ type ItemUpdate struct {
 	Block      []Item
 	Progress   SectionProgress
 	Slots      []Slot
+	// Unread is why the reads failed after the change committed: the
+	// change stands (Event), but nothing else was read. Nil normally.
+	Unread error
 }
 
 // Changed reports whether the change was recorded (asking for the state an

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/signoff/signoff/internal/audit"
+	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -120,6 +121,15 @@ func (s *Server) auditExportZip(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// A shutdown refuses new exports, and cuts those that outrun its time
+	// for them (drain.go): ctx ends.
+	ctx, done, ok := s.exports.enter(r.Context())
+	if !ok {
+		w.Header().Set("Retry-After", "5")
+		s.fail(w, r, signoff.Errorf(problem.Unavailable, "This server is shutting down and starts no new export. Ask again in a moment: another one will answer."))
+		return
+	}
+	defer done()
 	now := s.now()
 	name := "signoff-audit-" + now.UTC().Format("20060102-150405")
 	if from != "" || to != "" {
@@ -130,11 +140,17 @@ func (s *Server) auditExportZip(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.zip"`, name))
 	h.Set("Cache-Control", "private, no-store")
 	w.WriteHeader(http.StatusOK)
-	n, err := audit.WriteBulk(r.Context(), w, s.db, f, s.signer, now)
+	n, err := audit.WriteBulk(ctx, w, s.db, f, s.signer, now)
 	if err != nil {
-		// Too late for an error page: cut the connection so the download
-		// shows as broken rather than as a complete ZIP.
-		s.logger.LogAttrs(r.Context(), slog.LevelError, "bulk export failed",
+		// Too late for an error page: abort the connection, so that the
+		// chunked body never gets its last chunk and the download shows as
+		// broken (a ZIP cut short also lacks its central directory, so no
+		// unzip takes it for whole).
+		level, msg := slog.LevelError, "bulk export failed"
+		if ctx.Err() != nil && r.Context().Err() == nil {
+			level, msg = slog.LevelWarn, "bulk export cut off by shutdown"
+		}
+		s.logger.LogAttrs(r.Context(), level, msg,
 			slog.String("request_id", requestID(r.Context())), slog.Int("deployments_written", n), slog.Any("err", err))
 		panic(http.ErrAbortHandler)
 	}

@@ -52,5 +52,16 @@ func (s *Server) commentCreate(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/deployments/%d/items/%s/comments", id, path), http.StatusSeeOther)
 		return
 	}
-	s.commentList(w, r)
+	v, err := s.loadDeploymentView(r)
+	if err != nil {
+		s.committed(w, r, "Your comment was added.", err)
+		return
+	}
+	it := v.CL.Item(path)
+	comments, err := s.db.Comments(r.Context(), id, path)
+	if err != nil || it == nil {
+		s.committed(w, r, "Your comment was added.", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, commentThread(v, it, comments))
 }

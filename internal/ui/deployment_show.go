@@ -97,9 +97,13 @@ func (s *Server) itemState(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/deployments/%d#item-%s", id, pid(path)), http.StatusSeeOther)
 		return
 	}
+	if u.Unread != nil {
+		s.committed(w, r, "Saved.", u.Unread)
+		return
+	}
 	v, err := s.blockView(r, u)
 	if err != nil {
-		s.fail(w, r, err)
+		s.committed(w, r, "Saved.", err)
 		return
 	}
 	it := v.CL.Item(path)

@@ -15,6 +15,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if p.ClientGone() {
 		return
 	}
+	if p.Code == signoff.EKEYREUSED { // a form key (formOnce) sent back with other values
+		p.Message = "This form was already sent, with other values; nothing was changed. Reload the page and fill it in again."
+	}
 	p.SetHeaders(w.Header())
 	if isHTMX(r) {
 		// Errors land in the page's flash region, whatever the target was.

@@ -18,7 +18,7 @@ import (
 func TestFailAnswersEveryCodesStatus(t *testing.T) {
 	t.Parallel()
 	logger := slog.New(slog.DiscardHandler)
-	s := &Server{logger: logger, problems: problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable}}
+	s := &Server{logger: logger, problems: problem.Explainer{Logger: logger, Fault: postgres.Fault}}
 	for _, code := range append(problem.Codes(), "a_code_nobody_mapped") {
 		want := problem.Status(code)
 		if code == "a_code_nobody_mapped" {

@@ -4,10 +4,16 @@ import (
 	"context"
 	"crypto/subtle"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/signoff/signoff/internal/metrics"
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/problem"
 )
 
 // healthz says the process is up; it touches nothing else.
@@ -16,24 +22,69 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	s.write(w, r, []byte("ok\n"))
 }
 
-// readyz says this instance can serve: the database answers and its schema
-// is the one this binary knows. Load balancers route around it otherwise.
+// readyz says whether this instance can serve: the database answers,
+// takes writes (a standby, a full disk, a connection limit reached each
+// fail it, with their own words and metric cause) and has the schema this
+// binary knows. Load balancers route around it otherwise, and it passes
+// again by itself once the cause is gone. Checks are shared for a second,
+// so a crowd of probes costs one.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
+	cause, says := s.readiness.check(r.Context(), s.db)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.db.Ping(ctx); err != nil {
+	if cause != "" {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		s.write(w, r, []byte("database unreachable\n"))
-		return
-	}
-	if err := s.db.CheckSchema(ctx); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		s.write(w, r, []byte("database schema is not current\n"))
+		s.write(w, r, []byte("not ready: "+says+"\n"))
 		return
 	}
 	s.write(w, r, []byte("ready\n"))
+}
+
+// readinessTTL is how long a readiness check's answer is reused.
+const readinessTTL = time.Second
+
+// readiness is the last readiness check, shared by the probes that come
+// within readinessTTL of it.
+type readiness struct {
+	mu      sync.Mutex
+	at      time.Time
+	cause   string
+	says    string
+	metrics *metrics.Metrics
+	logger  *slog.Logger
+}
+
+// check answers why this instance is not ready ("" when it is), and in
+// words.
+func (rd *readiness) check(ctx context.Context, db *postgres.DB) (cause, says string) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if time.Since(rd.at) < readinessTTL {
+		return rd.cause, rd.says
+	}
+	// Not the probe's own context: a prober that hangs up must not leave
+	// a cancelled check behind for the next second's probes.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	defer cancel()
+	cause, says = "", ""
+	if err := db.CheckWritable(ctx); err != nil {
+		if cause = postgres.Fault(err); cause != "" {
+			says = problem.FaultWords(cause)
+		} else {
+			cause, says = "write_refused", "The database refused a test write (the log has why)."
+		}
+		if cause != rd.cause {
+			rd.logger.Warn("not ready", "cause", cause, "err", err)
+		}
+	} else if err := db.CheckSchema(ctx); err != nil {
+		cause, says = "schema", "The database's schema is not the one this binary knows."
+	}
+	if cause == "" && rd.cause != "" {
+		rd.logger.Info("ready again", "was", rd.cause)
+	}
+	rd.at, rd.cause, rd.says = time.Now(), cause, says
+	rd.metrics.Readiness(cause)
+	return cause, says
 }
 
 // staticHandler serves embedded assets. Links carry a content hash (?v=),

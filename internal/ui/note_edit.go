@@ -31,7 +31,7 @@ func (s *Server) noteEdit(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.loadDeploymentView(r)
 	if err != nil {
-		s.fail(w, r, err)
+		s.committed(w, r, "The note was saved.", err)
 		return
 	}
 	s.render(w, r, http.StatusOK, noteChanged(v, int(pos)))

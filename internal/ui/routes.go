@@ -84,9 +84,10 @@ func (s *Server) Router() chi.Router {
 			r.Get("/templates/{slug}/diff", s.templateDiff)
 			r.Get("/_load/read-floor", s.readFloor)
 
-			// Everyone who may change checklists (not auditors).
+			// Everyone who may change checklists (not auditors). A form
+			// with a form key is done at most once (form_once.go).
 			r.Group(func(r chi.Router) {
-				r.Use(s.requireEditor)
+				r.Use(s.requireEditor, s.formOnce)
 				r.Get("/deployments/new", s.deploymentNewForm)
 				r.Post("/deployments", s.deploymentCreate)
 				r.Post("/_load/write-floor", s.writeFloor)
@@ -110,7 +111,7 @@ func (s *Server) Router() chi.Router {
 
 			// Admins: people, roles and templates.
 			r.Group(func(r chi.Router) {
-				r.Use(s.requireAdmin)
+				r.Use(s.requireAdmin, s.formOnce)
 				r.Get("/admin/people", s.peopleList)
 				r.Post("/admin/people", s.personCreate)
 				r.Post("/admin/people/{uid}/active", s.personActive)

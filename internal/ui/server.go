@@ -36,6 +36,8 @@ type Server struct {
 	signer   *audit.Signer
 	// checklists caches deployment checklists and their rendering.
 	checklists *checklistCache
+	readiness  *readiness   // the last readiness check (health.go)
+	exports    longRequests // bulk exports streaming now (drain.go)
 }
 
 // Options are the Server's optional parts.
@@ -60,9 +62,10 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	}
 	s := &Server{
 		db: db, cfg: cfg, logger: logger, live: opt.Live, metrics: opt.Metrics, now: opt.Now,
-		problems:   problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable},
+		problems:   problem.Explainer{Logger: logger, Fault: postgres.Fault},
 		sessions:   newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
 		checklists: newChecklistCache(checklistCacheSize),
+		readiness:  &readiness{metrics: opt.Metrics, logger: logger},
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -1,0 +1,2 @@
+DROP TABLE readiness_probe;
+DROP TABLE idempotency_keys;
