@@ -40,12 +40,14 @@ func (s *Server) Router() chi.Router {
 
 	// Template uploads are the one place a body may be large.
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody(MaxTemplateBytes), s.loadUser, s.requireUser, s.requireAdmin)
+		r.Use(limitBody(MaxTemplateBytes), noStore, s.loadUser, s.requireUser, s.requireAdmin)
 		r.Post("/templates", s.templateImport)
 	})
 
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody(MaxBodyBytes), s.loadUser)
+		// Nothing behind a session is kept by a browser or a proxy: pages
+		// show invitation and reset links, tokens, and people's data.
+		r.Use(limitBody(MaxBodyBytes), noStore, s.loadUser)
 
 		// Public: signing in and the one-time first-admin setup.
 		r.Get("/login", s.loginForm)
