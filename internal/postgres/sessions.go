@@ -85,7 +85,7 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 func (db *DB) DeleteExpired(ctx context.Context) error {
 	_, err := db.pool.Exec(ctx, `
 		WITH s AS (DELETE FROM sessions WHERE expires_at < now())
-		DELETE FROM auth_failures WHERE at < now() - $1::interval`, FailureWindow)
+		DELETE FROM auth_failures WHERE at < now() - $1::interval`, longestWindow)
 	if err != nil {
 		return fmt.Errorf("delete expired sessions: %w", err)
 	}

@@ -123,7 +123,7 @@ func TestEveryEventKindInHistoryAndLive(t *testing.T) {
 		return func() error {
 			u := team[roles[slot-1]]
 			_, err := a.db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: slot, UserID: u.ID,
-				Password: testPassword, ClientIP: "test", Via: "web"})
+				Password: testPassword, Via: "web"})
 			return err
 		}
 	}

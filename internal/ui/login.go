@@ -36,6 +36,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		switch code := signoff.ErrorCode(err); code {
 		case signoff.EUNAUTHORIZED, signoff.ERATELIMIT, signoff.EINVALID:
 			f.Error = signoff.ErrorMessage(err)
+			s.problems.Explain(r, requestID(r.Context()), err).SetHeaders(w.Header())
 			s.render(w, r, problem.Status(code), loginPage(s.page(w, r, "Sign in", ""), f))
 		default:
 			s.fail(w, r, err)

@@ -82,8 +82,7 @@ func (s *Server) sign(w http.ResponseWriter, r *http.Request) {
 	}
 	u := currentUser(r.Context())
 	sig, err := s.db.Sign(r.Context(), postgres.SignInput{
-		DeploymentID: id, Slot: int(pos), UserID: u.ID, Password: r.PostFormValue("password"),
-		ClientIP: s.clientIP(r), Via: "web",
+		DeploymentID: id, Slot: int(pos), UserID: u.ID, Password: r.PostFormValue("password"), Via: "web",
 	})
 	if err != nil {
 		s.metrics.Signature("refused")
