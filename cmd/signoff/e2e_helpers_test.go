@@ -76,7 +76,9 @@ func (b *syncBuffer) String() string {
 // it when the test ends.
 func startApp(t *testing.T, dbURL string) *e2eApp {
 	t.Helper()
-	env := map[string]string{"DATABASE_URL": dbURL, "ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn", "LOG_FORMAT": "text"}
+	// Webhook receivers in these tests listen on this machine.
+	env := map[string]string{"DATABASE_URL": dbURL, "ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn", "LOG_FORMAT": "text",
+		"WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -62,6 +62,10 @@ type Config struct {
 	// messages.
 	SigningKeySource string
 
+	// WebhookAllowedNetworks are internal networks webhooks may reach
+	// (WEBHOOK_ALLOWED_NETWORKS); every other internal address is refused.
+	WebhookAllowedNetworks []netip.Prefix
+
 	SMTP SMTP
 }
 
@@ -113,6 +117,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.MetricsAllowedNetworks = r.networks("METRICS_ALLOWED_NETWORKS", DefaultMetricsNetworks)
 	c.SigningKey, c.SigningKeySource = r.signingKey("SIGNING_KEY")
 	c.SMTP = r.smtp()
+	c.WebhookAllowedNetworks = r.networks("WEBHOOK_ALLOWED_NETWORKS", "")
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -1,9 +1,15 @@
 package ui_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
+
+	"github.com/signoff/signoff/internal/ui"
 )
 
 // The open redirect an attacker found: a tab after the first slash made
@@ -52,5 +58,45 @@ func TestSignedInPagesAreNotStored(t *testing.T) {
 	res := c.post("/admin/people", url.Values{"email": {"new@example.com"}, "name": {"New Person"}}, false)
 	if res.StatusCode != http.StatusCreated || res.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("the page with a fresh invitation link: %d, Cache-Control %q", res.StatusCode, res.Header.Get("Cache-Control"))
+	}
+}
+
+// tableDNS answers names from a table (no network in tests).
+type tableDNS map[string]string
+
+func (d tableDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	a, ok := d[host]
+	if !ok {
+		return nil, errors.New("no such host")
+	}
+	return []netip.Addr{netip.MustParseAddr(a)}, nil
+}
+
+// Webhooks to internal addresses were accepted, making the admin page a
+// port scanner. Each address the attacker used, other spellings of them,
+// and names that resolve inside are refused when added, with a reason,
+// and nothing is stored or recorded.
+func TestWebhookToInternalAddressIsRefused(t *testing.T) {
+	t.Parallel()
+	a := newAppWith(t, appConfig{opts: func(o *ui.Options) {
+		o.WebhookResolver = tableDNS{"hooks.example.com": "93.184.215.14", "metadata.attacker.example": "169.254.169.254", "localhost": "127.0.0.1"}
+	}})
+	admin := a.user("Ada Admin", true, false)
+	c := a.login(admin)
+	for _, u := range []string{
+		"http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://127.0.0.1:5432/", "http://0x7f.1/",
+		"http://[::ffff:169.254.169.254]/", "http://2130706433/", "http://10.0.0.8/", "http://[fd00::1]/",
+		"http://metadata.attacker.example/", "http://localhost:8080/",
+	} {
+		res := c.post("/admin/webhooks", url.Values{"url": {u}}, false)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(res.Body, "internal address") {
+			t.Errorf("POST webhook %s: %d; want 400 naming an internal address", u, res.StatusCode)
+		}
+	}
+	if hooks, err := a.db.Webhooks(context.Background()); err != nil || len(hooks) != 0 {
+		t.Fatalf("webhooks stored: %v, %v", hooks, err)
+	}
+	if res := c.post("/admin/webhooks", url.Values{"url": {"https://hooks.example.com/signoff"}}, false); res.StatusCode != http.StatusCreated {
+		t.Fatalf("a public webhook: %d", res.StatusCode)
 	}
 }

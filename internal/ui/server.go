@@ -18,6 +18,7 @@ import (
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/metrics"
+	"github.com/signoff/signoff/internal/netguard"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
@@ -36,6 +37,9 @@ type Server struct {
 	signer   *audit.Signer
 	// checklists caches deployment checklists and their rendering.
 	checklists *checklistCache
+	// webhookGuard refuses webhooks to internal addresses as they are
+	// added (deliveries are checked again at the socket, in notify).
+	webhookGuard *netguard.Guard
 }
 
 // Options are the Server's optional parts.
@@ -45,6 +49,9 @@ type Options struct {
 	Now     func() time.Time
 	// Signer signs audit exports; nil uses the key kept in the database.
 	Signer *audit.Signer
+	// WebhookResolver resolves webhook host names as they are added; nil
+	// is the system's resolver (tests answer from a table).
+	WebhookResolver netguard.Resolver
 }
 
 // New builds the web layer. The session key is shared by every instance:
@@ -60,12 +67,16 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	}
 	s := &Server{
 		db: db, cfg: cfg, logger: logger, live: opt.Live, metrics: opt.Metrics, now: opt.Now,
-		problems:   problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable},
-		sessions:   newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
-		checklists: newChecklistCache(checklistCacheSize),
+		problems:     problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable},
+		sessions:     newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
+		checklists:   newChecklistCache(checklistCacheSize),
+		webhookGuard: netguard.New(cfg.WebhookAllowedNetworks),
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if opt.WebhookResolver != nil {
+		s.webhookGuard = s.webhookGuard.WithResolver(opt.WebhookResolver)
 	}
 	if s.signer = opt.Signer; s.signer == nil {
 		seed, err := db.SigningSeed(ctx)

@@ -86,5 +86,6 @@ func BadSettings(t testing.TB) []BadSetting {
 		{"SMTP_PASSWORD_FILE", missing, nil},
 		{"SMTP_FROM", "not an address", nil},
 		{"SMTP_TLS", "maybe", nil},
+		{"WEBHOOK_ALLOWED_NETWORKS", "10.0.5.0/24,intranet", nil},
 	}
 }
