@@ -91,6 +91,7 @@ func grantRoles(ctx context.Context, tx pgx.Tx, userID int64, names []string, by
 }
 
 const userColumns = `u.id, u.email, u.name, u.is_admin, u.is_auditor, u.active, u.created_at,
+	u.password_hash IS NOT NULL, coalesce(u.oidc_issuer, ''),
 	coalesce((SELECT array_agg(r.id ORDER BY r.id) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}'),
 	coalesce((SELECT array_agg(r.name ORDER BY r.id) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}')`
 
@@ -99,7 +100,7 @@ func scanUser(row pgx.Row, extra ...any) (*signoff.User, error) {
 	var u signoff.User
 	var ids []int64
 	var names []string
-	dest := []any{&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &ids, &names}
+	dest := []any{&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &u.HasPassword, &u.SSOIssuer, &ids, &names}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -147,7 +148,11 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 
 // SetPassword changes a person's password.
 func (db *DB) SetPassword(ctx context.Context, userID int64, pw string, actor signoff.EventActor) error {
-	if err := signoff.ValidatePassword(pw); err != nil {
+	u, err := db.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := signoff.ValidatePassword(pw, u.Email, u.Name); err != nil {
 		return err
 	}
 	hash, err := db.hashPassword(pw)
