@@ -97,17 +97,30 @@ const userColumns = `u.id, u.email, u.name, u.is_admin, u.is_auditor, u.active, 
 
 // scanUser reads userColumns, then any extra columns into extra.
 func scanUser(row pgx.Row, extra ...any) (*signoff.User, error) {
-	var u signoff.User
-	var ids []int64
-	var names []string
-	dest := []any{&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &u.HasPassword, &u.SSOIssuer, &ids, &names}
-	if err := row.Scan(append(dest, extra...)...); err != nil {
+	var u userScan
+	if err := row.Scan(append(u.dest(), extra...)...); err != nil {
 		return nil, err
 	}
-	for i := range ids {
-		u.Roles = append(u.Roles, signoff.Role{ID: ids[i], Name: names[i]})
+	return u.user(), nil
+}
+
+// userScan receives userColumns, for queries that read them among others.
+type userScan struct {
+	u     signoff.User
+	ids   []int64
+	names []string
+}
+
+func (s *userScan) dest() []any {
+	u := &s.u
+	return []any{&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &u.HasPassword, &u.SSOIssuer, &s.ids, &s.names}
+}
+
+func (s *userScan) user() *signoff.User {
+	for i := range s.ids {
+		s.u.Roles = append(s.u.Roles, signoff.Role{ID: s.ids[i], Name: s.names[i]})
 	}
-	return &u, nil
+	return &s.u
 }
 
 // User returns the person with the id.

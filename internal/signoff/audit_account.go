@@ -7,14 +7,6 @@ package signoff
 // alphabetical order of their JSON keys, and no secret (a password, a
 // link, a session id, a key) is ever recorded.
 
-// Actions of account changes.
-const (
-	ActUserSync        = "user.sync"        // roles and permissions set from the identity provider's claims
-	ActSessionEnd      = "session.end"      // sessions ended by their owner
-	ActPasskeyRegister = "passkey.register" // a passkey added to a person
-	ActPasskeyRemove   = "passkey.remove"   // a passkey removed
-)
-
 // UserResetAfter records a one-time password reset link issued by an
 // admin, and whether it was mailed to the person.
 type UserResetAfter struct {

@@ -57,6 +57,14 @@ func (s *Server) Router() chi.Router {
 		r.Post("/setup", s.setup)
 		r.Get("/invite", s.inviteForm)
 		r.Post("/invite", s.acceptInvite)
+		r.Get("/reset", s.resetForm)
+		r.Post("/reset", s.reset)
+		r.Post("/login/passkey/options", s.passkeyLoginOptions)
+		r.Post("/login/passkey", s.passkeyLogin)
+		r.Get("/login/sso", s.ssoLogin)
+		// The provider sends people back here; a signature's
+		// re-authentication checks its signer itself (ssoSigned).
+		r.Get("/login/sso/callback", s.ssoCallback)
 
 		// Everyone signed in: read.
 		r.Group(func(r chi.Router) {
@@ -77,6 +85,15 @@ func (s *Server) Router() chi.Router {
 			r.Get("/templates/{slug}/export.md", s.templateExport)
 			r.Get("/_load/read-floor", s.readFloor)
 
+			// One's own account: password, passkeys, sessions.
+			r.Get("/account", s.account)
+			r.Post("/account/password", s.accountPassword)
+			r.Post("/account/passkeys/options", s.passkeyRegisterOptions)
+			r.Post("/account/passkeys", s.passkeyAdd)
+			r.Post("/account/passkeys/{pid}/delete", s.passkeyRemove)
+			r.Post("/account/sessions/{ref}/end", s.accountSessionEnd)
+			r.Post("/account/sessions/end-others", s.accountSessionsEnd)
+
 			// Everyone who may change checklists (not auditors).
 			r.Group(func(r chi.Router) {
 				r.Use(s.requireEditor)
@@ -91,6 +108,7 @@ func (s *Server) Router() chi.Router {
 				// Signing checks the role itself: only its holders pass.
 				r.Get("/deployments/{id}/slots/{slot}/sign", s.signForm)
 				r.Post("/deployments/{id}/slots/{slot}/sign", s.sign)
+				r.Post("/deployments/{id}/slots/{slot}/sign/passkey", s.signPasskeyOptions)
 				r.Post("/deployments/{id}/slots/{slot}/revoke", s.revoke)
 			})
 
@@ -107,6 +125,7 @@ func (s *Server) Router() chi.Router {
 				r.Get("/admin/people", s.peopleList)
 				r.Post("/admin/people", s.personCreate)
 				r.Post("/admin/people/{uid}/active", s.personActive)
+				r.Post("/admin/people/{uid}/reset", s.personReset)
 				r.Post("/admin/people/{uid}/permissions", s.personPermissions)
 				r.Post("/admin/people/{uid}/roles", s.personRoleGrant)
 				r.Post("/admin/people/{uid}/roles/withdraw", s.personRoleWithdraw)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/signoff/signoff/internal/audit"
 	"github.com/signoff/signoff/internal/config"
@@ -37,6 +38,13 @@ type Server struct {
 	signer   *audit.Signer
 	// checklists caches deployment checklists and their rendering.
 	checklists *checklistCache
+	// webauthn is the passkey relying party; nil when BASE_URL's host is
+	// an IP address (passkeys.go).
+	webauthn *webauthn.WebAuthn
+	// sso is single sign-on; nil without OIDC_ISSUER (sso.go).
+	sso *sso
+	// mail sends a message at once (a reset link); nil without SMTP.
+	mail func(ctx context.Context, to, subject, body string) error
 	// webhookGuard refuses webhooks to internal addresses as they are
 	// added (deliveries are checked again at the socket, in notify).
 	webhookGuard *netguard.Guard
@@ -49,6 +57,9 @@ type Options struct {
 	Now     func() time.Time
 	// Signer signs audit exports; nil uses the key kept in the database.
 	Signer *audit.Signer
+	// Mail sends one message at once, outside the mail log (a reset
+	// link must be stored nowhere); nil when SMTP is not configured.
+	Mail func(ctx context.Context, to, subject, body string) error
 	// WebhookResolver resolves webhook host names as they are added; nil
 	// is the system's resolver (tests answer from a table).
 	WebhookResolver netguard.Resolver
@@ -67,14 +78,23 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	}
 	s := &Server{
 		db: db, cfg: cfg, logger: logger, live: opt.Live, metrics: opt.Metrics, now: opt.Now,
-		problems:     problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable},
-		sessions:     newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
+		problems: problem.Explainer{Logger: logger, Unavailable: postgres.IsUnavailable},
+
 		checklists:   newChecklistCache(checklistCacheSize),
 		webhookGuard: netguard.New(cfg.WebhookAllowedNetworks),
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.mail = opt.Mail
+	if cfg.OIDC.Enabled() {
+		s.sso = &sso{cfg: cfg.OIDC}
+	}
+	var err error
+	if s.webauthn, err = newWebAuthn(cfg.BaseURL); err != nil {
+		return nil, err
+	}
+	s.sessions = newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies(), s.clientIP, logger)
 	if opt.WebhookResolver != nil {
 		s.webhookGuard = s.webhookGuard.WithResolver(opt.WebhookResolver)
 	}
