@@ -188,6 +188,9 @@ func (s *Server) ssoFinish(w http.ResponseWriter, r *http.Request) (*ssoFlow, *s
 	if err := id.Claims(&claims); err != nil {
 		return &f, nil, fmt.Errorf("single sign-on: claims: %w", err)
 	}
+	if err := s.userInfoClaims(ctx, p, t, id.Subject, claims); err != nil {
+		return &f, nil, err
+	}
 	st := &ssoToken{IDToken: id, claims: claims}
 	if at, ok := claims["auth_time"].(float64); ok && at > 0 {
 		st.AuthTime = time.Unix(int64(at), 0)
@@ -317,4 +320,38 @@ func (s *Server) keepInSession(w http.ResponseWriter, r *http.Request, key strin
 	}
 	gs.Values[key] = string(b)
 	return gs.Save(r, w)
+}
+
+// userInfoClaims adds the claims Signoff reads that the ID token lacks
+// (some providers, Okta among them, put email or groups only in the
+// userinfo answer) from the userinfo endpoint, for the same subject. The
+// ID token's own claims win.
+func (s *Server) userInfoClaims(ctx context.Context, p *oidc.Provider, t *oauth2.Token, subject string, claims map[string]any) error {
+	c := s.cfg.OIDC
+	missing := false
+	for _, k := range []string{c.EmailClaim, c.NameClaim, c.RolesClaim} {
+		if _, ok := claims[k]; k != "" && !ok {
+			missing = true
+		}
+	}
+	if !missing || p.UserInfoEndpoint() == "" {
+		return nil
+	}
+	info, err := p.UserInfo(ctx, oauth2.StaticTokenSource(t))
+	if err != nil {
+		return fmt.Errorf("single sign-on: userinfo: %w", err)
+	}
+	if info.Subject != subject {
+		return signoff.Errorf(signoff.EUNAUTHORIZED, "Your identity provider's answers disagree about who you are; start again.")
+	}
+	more := map[string]any{}
+	if err := info.Claims(&more); err != nil {
+		return fmt.Errorf("single sign-on: userinfo claims: %w", err)
+	}
+	for k, v := range more {
+		if _, ok := claims[k]; !ok {
+			claims[k] = v
+		}
+	}
+	return nil
 }
