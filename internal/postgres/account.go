@@ -155,7 +155,9 @@ func (db *DB) UseReset(ctx context.Context, token, pw string) (*signoff.User, er
 		if _, err := endSessions(ctx, tx, u.ID, "", 0); err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM auth_failures WHERE key LIKE 'acct:' || lower($1) || '|%' OR key = 'sign:' || $2::text`, u.Email, u.ID); err != nil {
+		if _, err := tx.Exec(ctx, `
+			DELETE FROM auth_failures
+			WHERE starts_with(key, 'acct:' || lower($1) || '|') OR key = 'sign:' || $2::bigint`, u.Email, u.ID); err != nil {
 			return nil, fmt.Errorf("reset password of user %d: forget failures: %w", u.ID, err)
 		}
 		ch := signoff.NewChange(signoff.EventActor{ID: u.ID, Name: u.Name, Via: "web"}, signoff.UserTarget(u.ID),

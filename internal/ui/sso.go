@@ -279,7 +279,6 @@ func (s *Server) ssoSigned(w http.ResponseWriter, r *http.Request, f *ssoFlow, t
 	}
 }
 
-
 func authTimeText(t time.Time) string {
 	if t.IsZero() {
 		return "missing"
