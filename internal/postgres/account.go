@@ -63,7 +63,7 @@ func endSessions(ctx context.Context, tx pgx.Tx, userID int64, keep string, ref 
 	}
 	if tag.RowsAffected() > 0 {
 		// Heard when the transaction commits.
-		if _, err := tx.Exec(ctx, `SELECT pg_notify('`+SessionChannel+`', $1::text)`, userID); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_notify('`+SessionChannel+`', $1::bigint::text)`, userID); err != nil {
 			return 0, fmt.Errorf("end sessions of user %d: notify: %w", userID, err)
 		}
 	}

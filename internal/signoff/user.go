@@ -118,25 +118,43 @@ func ValidatePassword(p string, personal ...string) error {
 	return nil
 }
 
-// passwordScore is zxcvbn's score (0–4) of p. Its cost grows with length,
-// and the first 100 characters already say all it can tell.
+// passwordScore is zxcvbn's score (0–4) of p, with the person's own
+// words (name, email) known to the guesser. zxcvbn still multiplies its
+// way to a fair score for "rachelkim2026", so a password that holds any
+// of them must also be strong without them.
 func passwordScore(p string, personal []string) int {
 	if r := []rune(p); len(r) > 100 {
-		p = string(r[:100])
+		p = string(r[:100]) // the cost grows with length; 100 tell all there is
 	}
-	inputs := []string{"signoff", "sign off", "deployment", "checklist"}
+	words := personalWords(personal)
+	score := zxcvbn.PasswordStrength(p, words).Score
+	rest := strings.ToLower(p)
+	for _, w := range words {
+		if utf8.RuneCountInString(w) >= 3 {
+			rest = strings.ReplaceAll(rest, w, "")
+		}
+	}
+	if rest != strings.ToLower(p) {
+		score = min(score, zxcvbn.PasswordStrength(rest, words).Score)
+	}
+	return score
+}
+
+// personalWords are the words a guesser knows: the product's, and the
+// person's name and email, whole and in parts.
+func personalWords(personal []string) []string {
+	words := []string{"signoff", "deployment", "checklist"}
 	for _, s := range personal {
 		s = strings.ToLower(strings.TrimSpace(s))
 		if s == "" {
 			continue
 		}
-		inputs = append(inputs, s)
-		local, domain, _ := strings.Cut(s, "@")
-		inputs = append(inputs, strings.FieldsFunc(local+" "+domain, func(r rune) bool {
-			return r == '.' || r == ' ' || r == '-' || r == '_' || r == '+'
+		words = append(words, s)
+		words = append(words, strings.FieldsFunc(s, func(r rune) bool {
+			return r == '.' || r == ' ' || r == '-' || r == '_' || r == '+' || r == '@'
 		})...)
 	}
-	return zxcvbn.PasswordStrength(p, inputs).Score
+	return words
 }
 
 // ValidateText checks that a text field is valid UTF-8 of a sensible length,

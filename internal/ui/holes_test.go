@@ -100,3 +100,100 @@ func TestWebhookToInternalAddressIsRefused(t *testing.T) {
 		t.Fatalf("a public webhook: %d", res.StatusCode)
 	}
 }
+
+// Ten spaces were accepted as the first admin's password. Blank, short,
+// common and guessable passwords are refused at every door that sets
+// one, with a reason, and nothing is created.
+func TestWeakPasswordsAreRefused(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	token, err := a.db.CreateSetupToken(context.Background())
+	if err != nil || token == "" {
+		t.Fatalf("setup token %q: %v", token, err)
+	}
+	for pw, why := range map[string]string{
+		"          ":              "only spaces",
+		"  short   ":              "at least 10 characters",
+		"password123":             "too easy to guess",
+		"qwertyuiopasdf":          "too easy to guess",
+		"rachelkim2026":           "too easy to guess",
+		"rachel.kim@example.com":  "too easy to guess",
+		"\t\t\t\t\t\t\t\t\t\t\t\t": "only spaces",
+	} {
+		res := a.anon().post("/setup", url.Values{"token": {token}, "email": {"rachel.kim@example.com"}, "name": {"Rachel Kim"},
+			"password": {pw}, "password_confirm": {pw}}, false)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(res.Body, why) {
+			t.Errorf("setup with password %q: %d; want 400 saying %q", pw, res.StatusCode, why)
+		}
+	}
+	if n, err := a.db.CountUsers(context.Background()); err != nil || n != 0 {
+		t.Fatalf("%d people after refused setups (%v)", n, err)
+	}
+	res := a.anon().post("/setup", url.Values{"token": {token}, "email": {"rachel.kim@example.com"}, "name": {"Rachel Kim"},
+		"password": {"plinth orchard ferry 42"}, "password_confirm": {"plinth orchard ferry 42"}}, false)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a good password: %d", res.StatusCode)
+	}
+}
+
+// Changing one's own password needs the current one, refuses a weak one,
+// ends one's other sessions, and keeps this one.
+func TestChangeOwnPassword(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	u := a.user("Alice Chen", false, false)
+	laptop, phone := a.login(u), a.login(u)
+	form := func(current, next string) url.Values {
+		return url.Values{"current_password": {current}, "new_password": {next}, "new_password_confirm": {next}}
+	}
+	if res := laptop.post("/account/password", form("not my password", "plinth orchard ferry 42"), false); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong current password: %d", res.StatusCode)
+	}
+	if res := laptop.post("/account/password", form(testPassword, "alicechen123"), false); res.StatusCode != http.StatusBadRequest || !strings.Contains(res.Body, "too easy to guess") {
+		t.Fatalf("weak new password: %d", res.StatusCode)
+	}
+	if res := laptop.post("/account/password", form(testPassword, "plinth orchard ferry 42"), false); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change: %d", res.StatusCode)
+	}
+	if res := laptop.get("/account"); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, "Password changed") {
+		t.Fatalf("this session after the change: %d", res.StatusCode)
+	}
+	if res := phone.get("/deployments"); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other session after the change: %d; want sent to log in", res.StatusCode)
+	}
+	if _, err := a.db.Authenticate(context.Background(), u.Email, "plinth orchard ferry 42", "192.0.2.1"); err != nil {
+		t.Fatalf("the new password: %v", err)
+	}
+}
+
+// People see their sessions and end the others, one or all.
+func TestEndOtherSessions(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	u := a.user("Alice Chen", false, false)
+	me, other, third := a.login(u), a.login(u), a.login(u)
+	page := me.get("/account")
+	if n := strings.Count(page.Body, `data-testid="session"`); n != 3 {
+		t.Fatalf("%d sessions listed; want 3", n)
+	}
+	sessions, err := a.db.Sessions(context.Background(), u.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's session number is not theirs to end.
+	mallory := a.login(a.user("Mallory Mole", false, false))
+	if res := mallory.post("/account/sessions/"+itoa(sessions[0].Ref)+"/end", nil, false); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("ending another person's session: %d", res.StatusCode)
+	}
+	if res := me.post("/account/sessions/end-others", nil, false); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("end others: %d", res.StatusCode)
+	}
+	for _, c := range []*client{other, third} {
+		if res := c.get("/deployments"); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("an ended session still works: %d", res.StatusCode)
+		}
+	}
+	if res := me.get("/deployments"); res.StatusCode != http.StatusOK {
+		t.Fatalf("the session that asked was ended: %d", res.StatusCode)
+	}
+}
