@@ -112,12 +112,12 @@ func TestWeakPasswordsAreRefused(t *testing.T) {
 		t.Fatalf("setup token %q: %v", token, err)
 	}
 	for pw, why := range map[string]string{
-		"          ":              "only spaces",
-		"  short   ":              "at least 10 characters",
-		"password123":             "too easy to guess",
-		"qwertyuiopasdf":          "too easy to guess",
-		"rachelkim2026":           "too easy to guess",
-		"rachel.kim@example.com":  "too easy to guess",
+		"          ":               "only spaces",
+		"  short   ":               "at least 10 characters",
+		"password123":              "too easy to guess",
+		"qwertyuiopasdf":           "too easy to guess",
+		"rachelkim2026":            "too easy to guess",
+		"rachel.kim@example.com":   "too easy to guess",
 		"\t\t\t\t\t\t\t\t\t\t\t\t": "only spaces",
 	} {
 		res := a.anon().post("/setup", url.Values{"token": {token}, "email": {"rachel.kim@example.com"}, "name": {"Rachel Kim"},
