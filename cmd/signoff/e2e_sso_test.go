@@ -197,15 +197,14 @@ func TestSingleSignOnWithARealProvider(t *testing.T) {
 
 	// First sign-in: Dana is created, with the role her group maps to.
 	b := newBrowserClient(t)
-	res, body := b.get(a.URL + "/login")
-	if !strings.Contains(body, "Sign in with Acme SSO") {
+	if _, body := b.get(a.URL + "/login"); !strings.Contains(body, "Sign in with Acme SSO") {
 		t.Fatalf("login page lacks the SSO button")
 	}
-	res, _ = b.get(a.URL + "/login/sso?next=" + url.QueryEscape("/my/signoffs"))
+	res, _ := b.get(a.URL + "/login/sso?next=" + url.QueryEscape("/my/signoffs"))
 	if q := p.lastAsked(); len(q.Prompt) != 0 || q.MaxAge != nil || q.CodeChallenge == "" || q.Nonce == "" {
 		t.Fatalf("a sign-in asked prompt %v, max_age %v, PKCE %q, nonce %q", q.Prompt, q.MaxAge, q.CodeChallenge, q.Nonce)
 	}
-	res, body = b.idpLogin(res, "dana", "dana's idp password")
+	res, body := b.idpLogin(res, "dana", "dana's idp password")
 	if res.Request.URL.Path != "/my/signoffs" || !strings.Contains(body, "Dana Whitfield") {
 		t.Fatalf("after the provider: %d at %s", res.StatusCode, res.Request.URL)
 	}
