@@ -49,14 +49,14 @@ func TestPasskeysInTheBrowser(t *testing.T) {
 	}
 	slot := slotOf(t, a, d, "Database Administrator")
 
-	b := newTab(t, newBrowser(t), a.URL, "dana")
+	browser := newBrowser(t)
+	b := newTab(t, browser, a.URL, "dana")
 	b.virtualAuthenticator()
 	b.login(dana)
 
 	// Register a passkey: named, confirmed with the current password.
 	b.navigate("/account")
 	b.waitFor("the passkey button", `!document.querySelector("[data-testid=add-passkey]").hidden`)
-	b.shot("account-before-passkey")
 	b.do(
 		chromedp.SendKeys(chromedp.ID("passkey-name"), "Work laptop"),
 		chromedp.SendKeys(chromedp.ID("passkey-password"), e2ePassword),
@@ -71,7 +71,6 @@ func TestPasskeysInTheBrowser(t *testing.T) {
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("stored passkeys: %v, %v", keys, err)
 	}
-	b.shot("account")
 	b.colorScheme("dark")
 	b.shot("account-dark")
 	b.colorScheme("")
@@ -81,7 +80,6 @@ func TestPasskeysInTheBrowser(t *testing.T) {
 	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('form[action="/logout"]').submit()`))
 	b.waitFor("the login page", fmt.Sprintf(`performance.timeOrigin !== %v && location.pathname === "/login"`, before))
 	b.waitFor("the passkey sign-in", `!document.querySelector("[data-testid=login-passkey]").hidden`)
-	b.shot("login-with-passkey")
 	before = eval[float64](b, "performance.timeOrigin")
 	b.click("[data-testid=login-passkey]")
 	b.waitFor("signed in", fmt.Sprintf(`performance.timeOrigin !== %v && !!document.querySelector("[data-testid=current-user]")`, before))
@@ -114,7 +112,7 @@ func TestPasskeysInTheBrowser(t *testing.T) {
 	}
 
 	// The account page on a phone, with the sessions of both sign-ins.
-	p := newTab(t, newBrowser(t), a.URL, "phone")
+	p := newTab(t, browser, a.URL, "phone")
 	p.phone(390, 844)
 	p.login(dana)
 	p.navigate("/account")
@@ -135,7 +133,8 @@ func TestPasswordResetInTheBrowser(t *testing.T) {
 	}
 	omar := a.user("Omar Haddad")
 
-	b := newTab(t, newBrowser(t), a.URL, "admin")
+	browser := newBrowser(t)
+	b := newTab(t, browser, a.URL, "admin")
 	b.login(admin)
 	b.navigate("/admin/people")
 	if st := b.submit(fmt.Sprintf(`#person-%d [data-testid=reset]`, omar.ID)); st != http.StatusCreated {
@@ -147,7 +146,7 @@ func TestPasswordResetInTheBrowser(t *testing.T) {
 	}
 	b.shot("people-reset-link")
 
-	o := newTab(t, newBrowser(t), a.URL, "omar")
+	o := newTab(t, browser, a.URL, "omar")
 	o.navigate(link[strings.Index(link, "/reset?"):]) // BASE_URL here is the configured :0
 	o.do(
 		chromedp.SendKeys(chromedp.ID("new-password"), "          "),
@@ -159,7 +158,6 @@ func TestPasswordResetInTheBrowser(t *testing.T) {
 	if msg := o.text("[data-testid=form-error]"); !strings.Contains(msg, "only spaces") {
 		o.fail("ten spaces: %q", msg)
 	}
-	o.shot("reset-refused")
 	o.colorScheme("dark")
 	o.shot("reset-refused-dark")
 	o.colorScheme("")

@@ -2,12 +2,13 @@ package main
 
 // Single sign-on end to end, against a real OpenID Provider started by the
 // test: zitadel/oidc's op package (a certified OpenID Provider library)
-// with its example storage and login page. The browser here is an HTTP
+// with its example storage, behind a login page like its example's. The browser here is an HTTP
 // client with a cookie jar that follows redirects, as a browser does: the
 // provider's login form is filled and posted like a person would.
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -119,7 +119,30 @@ func startIdP(t *testing.T) (p *idp, issuer string, register func(redirect strin
 	srv := httptest.NewUnstartedServer(nil)
 	issuer = "http://" + srv.Listener.Addr().String()
 	p = &idp{Storage: storage.NewStorageWithClients(users, clients), groups: map[string][]string{}}
-	srv.Config.Handler = exampleop.SetupServer(issuer, p, nil, false, op.WithAllowInsecure())
+	provider, err := op.NewOpenIDProvider(issuer, &op.Config{
+		CryptoKey: sha256.Sum256([]byte("signoff test provider")), CodeMethodS256: true, AuthMethodPost: true,
+		SupportedUILocales: []language.Tag{language.English},
+	}, p, op.WithAllowInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The provider's login page: the example's form, checked by its
+	// storage, then back to the provider to finish the authorization.
+	done := op.AuthCallbackURL(provider)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login/username", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<form method="post"><input name="id" value=%q><input name="username"><input name="password"></form>`, r.URL.Query().Get("authRequestID"))
+	})
+	mux.HandleFunc("POST /login/username", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PostFormValue("id")
+		if err := p.CheckUsernamePassword(r.PostFormValue("username"), r.PostFormValue("password"), id); err != nil {
+			http.Error(w, "wrong username or password", http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, done(r.Context(), id), http.StatusFound)
+	})
+	mux.Handle("/", provider)
+	srv.Config.Handler = mux
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return p, issuer, func(redirect string) {
