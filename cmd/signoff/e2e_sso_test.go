@@ -119,10 +119,10 @@ func startIdP(t *testing.T) (p *idp, issuer string, register func(redirect strin
 	srv := httptest.NewUnstartedServer(nil)
 	issuer = "http://" + srv.Listener.Addr().String()
 	p = &idp{Storage: storage.NewStorageWithClients(users, clients), groups: map[string][]string{}}
-	provider, err := op.NewOpenIDProvider(issuer, &op.Config{
+	provider, err := op.NewProvider(&op.Config{
 		CryptoKey: sha256.Sum256([]byte("signoff test provider")), CodeMethodS256: true, AuthMethodPost: true,
 		SupportedUILocales: []language.Tag{language.English},
-	}, p, op.WithAllowInsecure())
+	}, p, op.StaticIssuer(issuer), op.WithAllowInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
