@@ -27,6 +27,8 @@ const (
 	JSFile   = "app.js"
 	HTMXFile = "vendor/htmx-2.0.11.min.js"
 	SSEFile  = "vendor/htmx-ext-sse-2.2.4.min.js"
+	// PasskeysFile drives the passkey ceremonies (login, account, signing).
+	PasskeysFile = "passkeys.js"
 )
 
 // HTMXConfig is the htmx configuration for the page's
@@ -40,7 +42,7 @@ const HTMXConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScri
 // Files lists every file a page links to, in the order the <head> should
 // load them: stylesheet, then htmx, the SSE extension and app.js (all
 // <script defer>, so they run in this order after parsing).
-var Files = []string{CSSFile, HTMXFile, SSEFile, JSFile}
+var Files = []string{CSSFile, HTMXFile, SSEFile, JSFile, PasskeysFile}
 
 var (
 	hashMu sync.Mutex

@@ -166,7 +166,11 @@ func (a *App) Serve(ctx context.Context) error {
 	a.Notifier.ListenOn(changes)
 	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections,
 		QueueDepth: a.Notifier.QueueDepth, TickBatching: a.DB.TickBatching})
-	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, ui.Options{Live: hub, Metrics: m, Signer: signer})
+	opts := ui.Options{Live: hub, Metrics: m, Signer: signer}
+	if a.Config.SMTP.Host != "" {
+		opts.Mail = a.Notifier.SendNow
+	}
+	web, err := ui.New(ctx, a.DB, a.Config, a.Logger, opts)
 	if err != nil {
 		return err
 	}

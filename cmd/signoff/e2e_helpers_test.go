@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -76,7 +78,26 @@ func (b *syncBuffer) String() string {
 // it when the test ends.
 func startApp(t *testing.T, dbURL string) *e2eApp {
 	t.Helper()
-	env := map[string]string{"DATABASE_URL": dbURL, "ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn", "LOG_FORMAT": "text"}
+	return startAppWith(t, dbURL, appSetup{})
+}
+
+// appSetup varies the App a test boots: more environment, and a change
+// to the configuration once the port is known (before serving).
+type appSetup struct {
+	env      map[string]string
+	listened func(cfg *config.Config, port int)
+}
+
+// localhostURL is the app's address by name, as passkeys need (WebAuthn
+// does not take an IP address for a relying party).
+func localhostURL(port int) string { return fmt.Sprintf("http://localhost:%d", port) }
+
+func startAppWith(t *testing.T, dbURL string, setup appSetup) *e2eApp {
+	t.Helper()
+	// Webhook receivers in these tests listen on this machine.
+	env := map[string]string{"DATABASE_URL": dbURL, "ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn", "LOG_FORMAT": "text",
+		"WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
+	maps.Copy(env, setup.env)
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +131,10 @@ func startApp(t *testing.T, dbURL string) *e2eApp {
 		t.Fatal(err)
 	}
 	a.URL = app.URL()
+	if setup.listened != nil {
+		setup.listened(app.Config, app.listener.Addr().(*net.TCPAddr).Port)
+		a.URL = strings.Replace(a.URL, "127.0.0.1", "localhost", 1)
+	}
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx) }()
 	t.Cleanup(func() {

@@ -10,7 +10,7 @@ import (
 )
 
 func postgresSignInput(id int64, slot int, userID int64) postgres.SignInput {
-	return postgres.SignInput{DeploymentID: id, Slot: slot, UserID: userID, Password: testPassword, ClientIP: "192.0.2.1", Via: "web"}
+	return postgres.SignInput{DeploymentID: id, Slot: slot, UserID: userID, Password: testPassword, Via: "web"}
 }
 
 // TestTokensNeverSign: even the token of an admin who holds the slot's

@@ -74,7 +74,7 @@ func lifecycle(t *testing.T) *lifecycleRun {
 	sign := func(slot int, role string) {
 		t.Helper()
 		_, err := db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: slot, UserID: team[role].ID,
-			Password: audittest.Password, ClientIP: "192.0.2.7", Via: "web"})
+			Password: audittest.Password, Via: "web"})
 		must(err)
 	}
 	sign(1, "Deployment Engineer")
@@ -105,7 +105,7 @@ func lifecycle(t *testing.T) *lifecycleRun {
 	must(db.GrantRole(ctx, team["DevOps Lead"].ID, "Security Engineer", admin))
 	must(db.SetAllowMultipleSlots(ctx, audittest.SeedSlug, true, admin))
 	_, err = db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: 3, UserID: team["DevOps Lead"].ID,
-		Password: audittest.Password, ClientIP: "192.0.2.7", Via: "web"})
+		Password: audittest.Password, Via: "web"})
 	must(err)
 	sign(4, "DevOps Lead")
 	must(db.SetAllowMultipleSlots(ctx, audittest.SeedSlug, false, admin))

@@ -70,8 +70,53 @@ type Config struct {
 	// messages.
 	SigningKeySource string
 
+	// PasswordLogin lets people sign in and sign with a password
+	// (PASSWORD_LOGIN); off, only single sign-on and passkeys remain.
+	PasswordLogin bool
+
+	// OIDC is single sign-on with an OpenID Provider; off when Issuer is
+	// empty.
+	OIDC OIDC
+
+	// WebhookAllowedNetworks are internal networks webhooks may reach
+	// (WEBHOOK_ALLOWED_NETWORKS); every other internal address is refused.
+	WebhookAllowedNetworks []netip.Prefix
+
 	SMTP SMTP
 }
+
+// OIDC configures single sign-on with an OpenID Connect provider (Okta,
+// Microsoft Entra ID, Google, Keycloak…). See README.md.
+type OIDC struct {
+	Issuer       string // OIDC_ISSUER: the provider's issuer URL; empty turns SSO off
+	ClientID     string // OIDC_CLIENT_ID
+	ClientSecret string // OIDC_CLIENT_SECRET or OIDC_CLIENT_SECRET_FILE
+	RedirectURL  string // OIDC_REDIRECT_URL, default BASE_URL/login/sso/callback
+	Name         string // OIDC_NAME: what the button says ("Sign in with Okta")
+	Scopes       []string
+	EmailClaim   string // OIDC_EMAIL_CLAIM, default "email"
+	NameClaim    string // OIDC_NAME_CLAIM, default "name"
+	// RequireVerifiedEmail refuses to create or link a person by an email
+	// the provider does not mark email_verified (OIDC_REQUIRE_VERIFIED_EMAIL).
+	RequireVerifiedEmail bool
+	// CreateUsers creates people at their first sign-in (OIDC_CREATE_USERS),
+	// from AllowedDomains only when that is set (OIDC_ALLOWED_DOMAINS).
+	CreateUsers    bool
+	AllowedDomains []string
+	// RolesClaim names the claim whose values map to roles
+	// (OIDC_ROLES_CLAIM); empty leaves roles to admins.
+	RolesClaim string
+	// RoleMap maps a claim value to a role's name (OIDC_ROLE_MAP).
+	RoleMap map[string]string
+	// AdminValues and AuditorValues are claim values that make a person an
+	// admin or an auditor (OIDC_ADMIN_VALUES, OIDC_AUDITOR_VALUES); empty
+	// leaves that permission to admins.
+	AdminValues   []string
+	AuditorValues []string
+}
+
+// Enabled reports whether single sign-on is configured.
+func (o OIDC) Enabled() bool { return o.Issuer != "" }
 
 // SMTP configures outgoing mail; no mail is sent when Host is empty.
 type SMTP struct {
@@ -124,6 +169,12 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.MetricsAllowedNetworks = r.networks("METRICS_ALLOWED_NETWORKS", DefaultMetricsNetworks)
 	c.SigningKey, c.SigningKeySource = r.signingKey("SIGNING_KEY")
 	c.SMTP = r.smtp()
+	c.WebhookAllowedNetworks = r.networks("WEBHOOK_ALLOWED_NETWORKS", "")
+	c.OIDC = r.oidc(c.BaseURL)
+	c.PasswordLogin = r.boolean("PASSWORD_LOGIN", true)
+	if !c.PasswordLogin && !c.OIDC.Enabled() && r.err == nil {
+		r.fail("PASSWORD_LOGIN=false needs OIDC_ISSUER: without passwords, people sign in through single sign-on (and passkeys)")
+	}
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -192,7 +192,7 @@ func signAll(ctx context.Context, db *postgres.DB, deploymentID int64, users map
 			return fmt.Errorf("demo: nobody holds %s", s.Role)
 		}
 		if _, err := db.Sign(ctx, postgres.SignInput{DeploymentID: deploymentID, Slot: s.Position, UserID: u.ID,
-			Password: Password, ClientIP: "demo", Via: "web"}); err != nil {
+			Password: Password, Via: "web"}); err != nil {
 			return fmt.Errorf("demo: sign %s: %w", s.Role, err)
 		}
 	}

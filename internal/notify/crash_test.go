@@ -41,7 +41,7 @@ func TestCrashWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"BASE_URL": "https://signoff.example.com", "SMTP_FROM": "Signoff <signoff@example.com>"}
+	env := map[string]string{"BASE_URL": "https://signoff.example.com", "SMTP_FROM": "Signoff <signoff@example.com>", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
 	if hostPort := os.Getenv(crashSMTPEnv); hostPort != "" {
 		host, port, _ := strings.Cut(hostPort, ":")
 		env["SMTP_HOST"], env["SMTP_PORT"], env["SMTP_TLS"] = host, port, "none"

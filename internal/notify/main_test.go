@@ -67,6 +67,9 @@ type env struct {
 type envOptions struct {
 	noSMTP bool // SMTP_HOST unset (a mail server still runs, to show it gets nothing)
 	tls    bool
+	// inside keeps webhooks from this machine (no WEBHOOK_ALLOWED_NETWORKS),
+	// as in production; the other tests let them reach their receivers.
+	inside bool
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -82,7 +85,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	e.mail = startSMTP(t, o.tls)
-	env := map[string]string{"BASE_URL": "https://signoff.example.com", "SMTP_FROM": "Signoff <signoff@example.com>"}
+	// The receivers listen on this machine, which webhooks may reach
+	// only when allowed.
+	env := map[string]string{"BASE_URL": "https://signoff.example.com", "SMTP_FROM": "Signoff <signoff@example.com>",
+		"WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128"}
+	if o.inside {
+		delete(env, "WEBHOOK_ALLOWED_NETWORKS")
+	}
 	if !o.noSMTP {
 		host, port := e.mail.hostPort()
 		env["SMTP_HOST"], env["SMTP_PORT"], env["SMTP_TLS"] = host, port, "none"

@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -45,6 +46,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/netguard"
 	"github.com/signoff/signoff/internal/postgres"
 )
 
@@ -153,8 +155,20 @@ func New(db *postgres.DB, cfg *config.Config, logger *slog.Logger, opt Options) 
 	if n.mailTimeout <= 0 {
 		n.mailTimeout = DefaultMailTimeout
 	}
+	// Deliveries never reach inside the network: every connection is
+	// checked at the socket, after DNS (netguard), and no proxy from the
+	// environment stands in between to resolve names out of its sight.
+	guard := netguard.New(cfg.WebhookAllowedNetworks)
 	n.http = &http.Client{
 		Timeout: n.timeout,
+		Transport: &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, Control: guard.Control}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          20,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: n.timeout,
+		},
 		// A redirect is an answer, not a delivery: the URL should be fixed.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

@@ -26,6 +26,7 @@ type receiver struct {
 	statuses []int          // answers to give, in order; then 200
 	hang     chan struct{}  // set: the next request is applied, then never answered
 	got      chan string    // each delivery id as it arrives
+	body     string         // what every answer says
 }
 
 type hookRequest struct {
@@ -64,7 +65,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 			rc.applied[req.DeliveryID]++
 		}
 	}
-	hang := rc.hang
+	hang, answer := rc.hang, rc.body
 	rc.hang = nil
 	rc.mu.Unlock()
 	rc.got <- req.DeliveryID
@@ -76,6 +77,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(status)
+	io.WriteString(w, answer)
 }
 
 func (rc *receiver) url(path string) string { return rc.srv.URL + path }

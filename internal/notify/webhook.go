@@ -137,14 +137,12 @@ func (n *Notifier) post(ctx context.Context, p *postgres.PendingDelivery) (int, 
 		return 0, fmt.Errorf("POST: %w", err)
 	}
 	defer res.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(res.Body, 200))
+	// The answer's body is read (so the connection can be reused) but
+	// never kept or shown: the delivery log would otherwise let an admin
+	// read what a service answered.
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		msg := "the receiver answered " + res.Status
-		if s := strings.TrimSpace(string(snippet)); s != "" {
-			msg += ": " + strings.ToValidUTF8(s, "")
-		}
-		return res.StatusCode, fmt.Errorf("%s", msg)
+		return res.StatusCode, fmt.Errorf("the receiver answered %s", res.Status)
 	}
 	return res.StatusCode, nil
 }

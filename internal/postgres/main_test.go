@@ -229,7 +229,7 @@ func item(t testing.TB, db *postgres.DB, d *signoff.Deployment, path string) sig
 // signAs signs a slot with the test password.
 func signAs(db *postgres.DB, d *signoff.Deployment, slot int, u *signoff.User) (*signoff.Signature, error) {
 	return db.Sign(context.Background(), postgres.SignInput{
-		DeploymentID: d.ID, Slot: slot, UserID: u.ID, Password: testPassword, ClientIP: "192.0.2.1", Via: "web",
+		DeploymentID: d.ID, Slot: slot, UserID: u.ID, Password: testPassword, Via: "web",
 	})
 }
 

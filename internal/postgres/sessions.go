@@ -18,6 +18,11 @@ type StoredSession struct {
 	UserID    int64
 	Data      []byte
 	ExpiresAt time.Time
+	// Recorded when the session starts, for its owner's list of sessions.
+	AuthMethod string // "password", "passkey" or "sso"
+	UserAgent  string
+	ClientIP   string
+	LastSeenAt time.Time // read back only
 }
 
 func sessionKey(id string) []byte {
@@ -54,11 +59,11 @@ func (db *DB) LoadSession(ctx context.Context, id string) (*StoredSession, error
 // SaveSession inserts or replaces a session.
 func (db *DB) SaveSession(ctx context.Context, id string, s StoredSession) error {
 	_, err := db.pool.Exec(ctx, `
-		INSERT INTO sessions (id_hash, user_id, data, expires_at)
-		VALUES ($1, $2, $3, $4)
+		INSERT INTO sessions (id_hash, user_id, data, expires_at, auth_method, user_agent, client_ip)
+		VALUES ($1, $2, $3, $4, coalesce(nullif($5, ''), 'password'), left($6, 300), $7)
 		ON CONFLICT (id_hash) DO UPDATE
 		SET user_id = EXCLUDED.user_id, data = EXCLUDED.data, expires_at = EXCLUDED.expires_at`,
-		sessionKey(id), nullID(s.UserID), s.Data, s.ExpiresAt)
+		sessionKey(id), nullID(s.UserID), s.Data, s.ExpiresAt, s.AuthMethod, s.UserAgent, s.ClientIP)
 	if err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
@@ -87,7 +92,7 @@ func (db *DB) DeleteExpired(ctx context.Context) error {
 	_, err := db.pool.Exec(ctx, `
 		WITH s AS (DELETE FROM sessions WHERE expires_at < now()),
 		     k AS (DELETE FROM idempotency_keys WHERE created_at < now() - $2::interval)
-		DELETE FROM auth_failures WHERE at < now() - $1::interval`, FailureWindow, db.idempotencyTTL)
+		DELETE FROM auth_failures WHERE at < now() - $1::interval`, longestWindow, db.idempotencyTTL)
 	if err != nil {
 		return fmt.Errorf("delete expired sessions: %w", err)
 	}
@@ -119,10 +124,10 @@ func (db *DB) Secret(ctx context.Context, name string, gen func() []byte) ([]byt
 func (db *DB) SessionUser(ctx context.Context, id string) (*StoredSession, *signoff.User, error) {
 	var s StoredSession
 	u, err := scanUser(db.pool.QueryRow(ctx, `
-		SELECT `+userColumns+`, s.data, s.expires_at
+		SELECT `+userColumns+`, s.data, s.expires_at, s.last_seen_at
 		FROM sessions s
 		JOIN users u ON u.id = s.user_id
-		WHERE s.id_hash = $1 AND s.expires_at > now() AND u.active`, sessionKey(id)), &s.Data, &s.ExpiresAt)
+		WHERE s.id_hash = $1 AND s.expires_at > now() AND u.active`, sessionKey(id)), &s.Data, &s.ExpiresAt, &s.LastSeenAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, ErrSessionNotFound
 	}

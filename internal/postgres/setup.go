@@ -198,14 +198,21 @@ func (db *DB) InviteeName(ctx context.Context, token string) (string, error) {
 
 // AcceptInvite spends an invitation and sets the person's password.
 func (db *DB) AcceptInvite(ctx context.Context, token, pw string) (*signoff.User, error) {
-	if err := signoff.ValidatePassword(pw); err != nil {
+	h := sha256.Sum256([]byte(token))
+	var email, name string
+	err := db.pool.QueryRow(ctx, `
+		SELECT u.email, u.name FROM setup_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = $1 AND t.purpose = 'invite'`, h[:]).Scan(&email, &name)
+	if err != nil {
+		return nil, notFound(fmt.Errorf("accept invitation: %w", err), "This invitation link is invalid, expired or already used. Ask an admin for a new one.")
+	}
+	if err := signoff.ValidatePassword(pw, email, name); err != nil {
 		return nil, err
 	}
 	hash, err := db.hashPassword(pw)
 	if err != nil {
 		return nil, fmt.Errorf("accept invitation: %w", err)
 	}
-	h := sha256.Sum256([]byte(token))
 	var u *signoff.User
 	_, err = db.changeSystem(ctx, "accept invitation", func(tx pgx.Tx) (*signoff.Change, error) {
 		var userID int64

@@ -12,15 +12,37 @@ import (
 	"github.com/signoff/signoff/internal/signoff"
 )
 
-// SignInput is an electronic signature request: the signer re-enters their
-// password every time (21 CFR Part 11 §11.200).
+// SignInput is an electronic signature request. The signer proves it is
+// them again every time (21 CFR Part 11 §11.200): with their password,
+// which Sign checks, or with a passkey or a fresh single sign-on, which
+// the web layer verified (Reauthenticated). The signature records which.
 type SignInput struct {
 	DeploymentID int64
 	Slot         int
 	UserID       int64
 	Password     string
-	ClientIP     string
-	Via          string // "web"; tokens never reach here
+	// Reauthenticated is a credential other than the password that the
+	// caller has just verified for UserID: a passkey assertion with user
+	// verification, or an SSO login with a fresh auth_time. When set,
+	// Password is not used.
+	Reauthenticated *signoff.SignedWith
+	Via             string // "web"; tokens never reach here
+}
+
+// reauthenticate is the signer's re-entry of credentials: the one step of
+// signing that differs by credential. It runs before the deployment is
+// locked (a password hash is slow on purpose).
+func (db *DB) reauthenticate(ctx context.Context, in SignInput) (signoff.SignedWith, error) {
+	if in.Reauthenticated != nil {
+		return *in.Reauthenticated, nil
+	}
+	if err := db.CheckPassword(ctx, in.UserID, in.Password); err != nil {
+		if signoff.ErrorCode(err) == signoff.EUNAUTHORIZED {
+			return signoff.SignedWith{}, signoff.Errorf(signoff.EUNAUTHORIZED, "The password is wrong; nothing was signed.")
+		}
+		return signoff.SignedWith{}, err
+	}
+	return signoff.SignedWith{Method: signoff.SignedWithPassword}, nil
 }
 
 // Sign verifies the password, then, holding the deployment's lock, checks
@@ -45,8 +67,8 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 	if !holds {
 		return nil, signoff.Errorf(signoff.EFORBIDDEN, "Only a holder of the %s role can sign this slot.", role)
 	}
-	// The password check is slow on purpose; do it before taking the lock.
-	if err := db.CheckPassword(ctx, in.UserID, in.Password, in.ClientIP); err != nil {
+	with, err := db.reauthenticate(ctx, in)
+	if err != nil {
 		return nil, err
 	}
 	var sig *signoff.Signature
@@ -61,7 +83,7 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 			return nil, err
 		}
 		var c *deploymentChange
-		sig, c, err = insertSignature(ctx, tx, l, st, in)
+		sig, c, err = insertSignature(ctx, tx, l, st, in, with)
 		return c, err
 	})
 	if err != nil {
@@ -113,7 +135,7 @@ func (db *DB) readSigningState(ctx context.Context, tx pgx.Tx, in SignInput) (*s
 // checklist's state, superseding a stale one; the final approval
 // completes and locks the deployment. It returns the signature and the
 // change to record.
-func insertSignature(ctx context.Context, tx pgx.Tx, l *lockedDeployment, st *signingState, in SignInput) (*signoff.Signature, *deploymentChange, error) {
+func insertSignature(ctx context.Context, tx pgx.Tx, l *lockedDeployment, st *signingState, in SignInput, with signoff.SignedWith) (*signoff.Signature, *deploymentChange, error) {
 	var slot signoff.Slot
 	for _, s := range st.slots {
 		if s.Position == in.Slot {
@@ -148,7 +170,7 @@ func insertSignature(ctx context.Context, tx pgx.Tx, l *lockedDeployment, st *si
 	ev := &signoff.SignoffSignEvent{After: signoff.SignoffSignAfter{
 		Slot: sig.Slot, Role: sig.Role, SignerID: sig.Signer.ID, PrintedName: sig.Signer.Name,
 		Meaning: sig.Meaning, ChecklistSHA256: hex.EncodeToString(sig.ChecklistHash),
-		ChecklistRev: sig.ChecklistRev, MultipleSlots: st.t.AllowMultipleSlots,
+		ChecklistRev: sig.ChecklistRev, MultipleSlots: st.t.AllowMultipleSlots, SignedWith: &with,
 	}}
 	var w deploymentWrite
 	if slot.Final {

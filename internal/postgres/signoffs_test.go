@@ -124,7 +124,12 @@ func TestSignOnlyARoleHolderCanSign(t *testing.T) {
 	checkChain(t, db, d.ID)
 }
 
-func TestSignWrongPasswordSignsNothingAndCountsTowardsTheRateLimit(t *testing.T) {
+// Wrong passwords at the signature count against the signer alone, with
+// a stricter throttle than logins; and failed logins, which anyone can
+// cause, never stop anyone from signing (the lockout an attacker found:
+// ten wrong passwords for the CTO's address kept them from the final
+// approval).
+func TestSignWrongPasswordSignsNothingAndIsThrottledPerSigner(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := openDB(t)
@@ -133,10 +138,16 @@ func TestSignWrongPasswordSignsNothingAndCountsTowardsTheRateLimit(t *testing.T)
 	resolveSmall(t, db, d, team.eng)
 	seq := reload(t, db, d).AuditSeq
 
-	for i := range postgres.MaxFailuresPerEmail {
-		// A new address each time: the limit holds per person too.
+	// Strangers fail to log in as the signer, from everywhere.
+	for i := range 40 {
+		_, err := db.Authenticate(ctx, team.eng.Email, "wrong password!", fmt.Sprintf("198.51.100.%d", i%4))
+		if code := signoff.ErrorCode(err); code != signoff.EUNAUTHORIZED && code != signoff.ERATELIMIT {
+			t.Fatal(err)
+		}
+	}
+	for range postgres.ThrottleSigner.Free {
 		_, err := db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: 1, UserID: team.eng.ID,
-			Password: "wrong password!", ClientIP: fmt.Sprintf("198.51.100.%d", i), Via: "web"})
+			Password: "wrong password!", Via: "web"})
 		wantCode(t, err, signoff.EUNAUTHORIZED)
 		if !strings.Contains(signoff.ErrorMessage(err), "nothing was signed") {
 			t.Fatalf("message %q", signoff.ErrorMessage(err))
@@ -144,14 +155,20 @@ func TestSignWrongPasswordSignsNothingAndCountsTowardsTheRateLimit(t *testing.T)
 	}
 	assertNothingSigned(t, db, d, seq)
 	_, err := db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: 1, UserID: team.eng.ID,
-		Password: testPassword, ClientIP: "203.0.113.7", Via: "web"})
-	wantCode(t, err, signoff.ERATELIMIT)
-	// The signature ceremony and the login share the limit.
-	_, err = db.Authenticate(ctx, team.eng.Email, testPassword, "203.0.113.8")
+		Password: testPassword, Via: "web"})
 	wantCode(t, err, signoff.ERATELIMIT)
 	assertNothingSigned(t, db, d, seq)
+	// Logins are another count: the signer still signs in from a clean address.
+	if _, err := db.Authenticate(ctx, team.eng.Email, testPassword, "203.0.113.8"); err != nil {
+		t.Fatalf("login after failed signatures: %v", err)
+	}
 	// Someone else is not limited by it.
 	mustSign(t, db, d, 2, team.dba)
+	// The wait ends; the right password signs.
+	if _, err := db.Pool().Exec(ctx, `UPDATE auth_failures SET at = at - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	mustSign(t, db, d, 1, team.eng)
 }
 
 func TestSignAuditorsAndDeactivatedPeopleCannotSign(t *testing.T) {
@@ -531,7 +548,7 @@ func TestSignParallelWrongPasswordsStopAtTheLimit(t *testing.T) {
 	for i := range tries {
 		tries[i] = func() error {
 			_, err := db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: 1, UserID: team.eng.ID,
-				Password: fmt.Sprintf("wrong password %d", i), ClientIP: fmt.Sprintf("198.51.100.%d", i), Via: "web"})
+				Password: fmt.Sprintf("wrong password %d", i), Via: "web"})
 			return err
 		}
 	}
@@ -546,14 +563,16 @@ func TestSignParallelWrongPasswordsStopAtTheLimit(t *testing.T) {
 			t.Fatalf("try %d: %v", i, err)
 		}
 	}
-	if checked != postgres.MaxFailuresPerEmail || limited != 30-postgres.MaxFailuresPerEmail {
+	if free := postgres.ThrottleSigner.Free; checked != free || limited != 30-free {
 		t.Fatalf("%d wrong passwords checked, %d refused; want %d checked and %d refused",
-			checked, limited, postgres.MaxFailuresPerEmail, 30-postgres.MaxFailuresPerEmail)
+			checked, limited, free, 30-free)
 	}
 	assertNothingSigned(t, db, d, seq)
 	_, err := signAs(db, d, 1, team.eng)
 	wantCode(t, err, signoff.ERATELIMIT)
-	_, err = db.Authenticate(ctx, team.eng.Email, testPassword, "203.0.113.8")
-	wantCode(t, err, signoff.ERATELIMIT)
+	// Signing's throttle is the signer's own: logging in still works.
+	if _, err = db.Authenticate(ctx, team.eng.Email, testPassword, "203.0.113.8"); err != nil {
+		t.Fatal(err)
+	}
 	assertNothingSigned(t, db, d, seq)
 }

@@ -177,22 +177,17 @@ func (db *DB) AuthenticateToken(ctx context.Context, secret string) (*signoff.Us
 	if !signoff.LooksLikeToken(secret) {
 		return nil, nil, signoff.Errorf(signoff.EUNAUTHORIZED, "This is not a Signoff API token.")
 	}
-	var u signoff.User
-	var roleIDs []int64
-	var roleNames []string
+	var us userScan
 	t, err := scanToken(db.pool.QueryRow(ctx, `
 		SELECT `+tokenColumns+`, `+userColumns+tokenJoins+`
-		WHERE t.token_hash = $1`, tokenHash(secret)),
-		&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &roleIDs, &roleNames)
+		WHERE t.token_hash = $1`, tokenHash(secret)), us.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, signoff.Errorf(signoff.EUNAUTHORIZED, "This API token is not valid.")
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("authenticate token: %w", err)
 	}
-	for i := range roleIDs {
-		u.Roles = append(u.Roles, signoff.Role{ID: roleIDs[i], Name: roleNames[i]})
-	}
+	u := us.user()
 	switch {
 	case t.Revoked():
 		return nil, nil, signoff.Errorf(signoff.EUNAUTHORIZED, "This API token was revoked.")
@@ -210,5 +205,5 @@ func (db *DB) AuthenticateToken(ctx context.Context, secret string) (*signoff.Us
 			return nil, nil, fmt.Errorf("authenticate token %d: touch: %w", t.ID, err)
 		}
 	}
-	return &u, t, nil
+	return u, t, nil
 }

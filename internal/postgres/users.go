@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/signoff/signoff/internal/password"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -94,22 +92,36 @@ func grantRoles(ctx context.Context, tx pgx.Tx, userID int64, names []string, by
 }
 
 const userColumns = `u.id, u.email, u.name, u.is_admin, u.is_auditor, u.active, u.created_at,
+	u.password_hash IS NOT NULL, coalesce(u.oidc_issuer, ''),
 	coalesce((SELECT array_agg(r.id ORDER BY r.id) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}'),
 	coalesce((SELECT array_agg(r.name ORDER BY r.id) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}')`
 
 // scanUser reads userColumns, then any extra columns into extra.
 func scanUser(row pgx.Row, extra ...any) (*signoff.User, error) {
-	var u signoff.User
-	var ids []int64
-	var names []string
-	dest := []any{&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &ids, &names}
-	if err := row.Scan(append(dest, extra...)...); err != nil {
+	var u userScan
+	if err := row.Scan(append(u.dest(), extra...)...); err != nil {
 		return nil, err
 	}
-	for i := range ids {
-		u.Roles = append(u.Roles, signoff.Role{ID: ids[i], Name: names[i]})
+	return u.user(), nil
+}
+
+// userScan receives userColumns, for queries that read them among others.
+type userScan struct {
+	u     signoff.User
+	ids   []int64
+	names []string
+}
+
+func (s *userScan) dest() []any {
+	u := &s.u
+	return []any{&u.ID, &u.Email, &u.Name, &u.IsAdmin, &u.IsAuditor, &u.Active, &u.CreatedAt, &u.HasPassword, &u.SSOIssuer, &s.ids, &s.names}
+}
+
+func (s *userScan) user() *signoff.User {
+	for i := range s.ids {
+		s.u.Roles = append(s.u.Roles, signoff.Role{ID: s.ids[i], Name: s.names[i]})
 	}
-	return &u, nil
+	return &s.u
 }
 
 // User returns the person with the id.
@@ -154,150 +166,13 @@ func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Rate limits for password checks, shared by every instance through the
-// auth_failures table: at most MaxFailuresPerEmail failed attempts per
-// email and MaxFailuresPerAddress per client address in any FailureWindow.
-// An address gets more: a whole team behind one NAT or proxy logs in at
-// once on release morning, and an attempt counts until its password is
-// found right.
-const (
-	FailureWindow         = 15 * time.Minute
-	MaxFailuresPerEmail   = 10
-	MaxFailuresPerAddress = 100
-)
-
-// Authenticate checks an email and password. Attempts are limited per
-// email and per client address (see passwordAttempt).
-func (db *DB) Authenticate(ctx context.Context, email, pw, clientIP string) (*signoff.User, error) {
-	email = strings.TrimSpace(email)
-	var id int64
-	ok, err := db.passwordAttempt(ctx, email, clientIP, func() (bool, error) {
-		var hash string
-		var active bool
-		err := db.pool.QueryRow(ctx, `SELECT id, password_hash, active FROM users WHERE lower(email) = lower($1)`, email).Scan(&id, &hash, &active)
-		if errors.Is(err, pgx.ErrNoRows) {
-			hash = db.dummyHash()
-		} else if err != nil {
-			return false, fmt.Errorf("authenticate: %w", err)
-		}
-		ok, err := password.Check(hash, pw)
-		if err != nil {
-			return false, fmt.Errorf("authenticate user %d: %w", id, err)
-		}
-		return ok && id != 0 && active, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, signoff.Errorf(signoff.EUNAUTHORIZED, "Email or password is wrong.")
-	}
-	return db.User(ctx, id)
-}
-
-// CheckPassword re-verifies a signed-in person's password (the signature
-// ceremony); attempts count against the same limit as logins.
-func (db *DB) CheckPassword(ctx context.Context, userID int64, pw, clientIP string) error {
-	var email, hash string
-	var active bool
-	err := db.pool.QueryRow(ctx, `SELECT email, password_hash, active FROM users WHERE id = $1`, userID).Scan(&email, &hash, &active)
-	if err != nil {
-		return notFound(fmt.Errorf("check password of user %d: %w", userID, err), "Person %d not found.", userID)
-	}
-	ok, err := db.passwordAttempt(ctx, email, clientIP, func() (bool, error) {
-		ok, err := password.Check(hash, pw)
-		if err != nil {
-			return false, fmt.Errorf("check password of user %d: %w", userID, err)
-		}
-		return ok && active, nil
-	})
+// SetPassword changes a person's password.
+func (db *DB) SetPassword(ctx context.Context, userID int64, pw string, actor signoff.EventActor) error {
+	u, err := db.User(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return signoff.Errorf(signoff.EUNAUTHORIZED, "The password is wrong; nothing was signed.")
-	}
-	return nil
-}
-
-// passwordAttempt runs one password check under the rate limits of the
-// email and the client address.
-//
-// The attempt is counted before check runs, by the same step that reads
-// the count, and that step holds an advisory lock per key: parallel guesses
-// queue there one by one, so no more than the key's limit of them per
-// window ever reach the (slow) hash check. Past the limit it refuses
-// without checking or counting. A check that succeeds has its attempt
-// forgiven (deleted); a failed or abandoned one stays counted.
-func (db *DB) passwordAttempt(ctx context.Context, email, clientIP string, check func() (bool, error)) (bool, error) {
-	ids, err := db.countAttempt(ctx, email, clientIP)
-	if err != nil {
-		return false, err
-	}
-	ok, err := check()
-	if err != nil || !ok {
-		return false, err
-	}
-	// Forgive even if the caller has gone: a right password is never
-	// held against anyone.
-	if _, err := db.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM auth_failures WHERE id = ANY($1)`, ids); err != nil {
-		return false, fmt.Errorf("forgive successful attempt: %w", err)
-	}
-	return true, nil
-}
-
-// countAttempt records one attempt against the email's counter and the
-// address's unless either already has its limit of attempts within
-// FailureWindow, and returns the recorded ids.
-//
-// One round trip: a batch runs in one implicit transaction, so the
-// advisory locks the first statement takes (always in this order, so no
-// deadlocks) are held until the second has counted and inserted; and the
-// second, a statement of its own, sees every attempt committed by whoever
-// held the locks before.
-func (db *DB) countAttempt(ctx context.Context, email, clientIP string) ([]int64, error) {
-	keys := []string{"email:" + strings.ToLower(email), "ip:" + clientIP}
-	limits := []int{MaxFailuresPerEmail, MaxFailuresPerAddress}
-	var b pgx.Batch
-	b.Queue(`
-		SELECT pg_advisory_xact_lock(hashtextextended('signoff.auth:' || k, 0))
-		FROM unnest($1::text[]) AS k`, keys)
-	b.Queue(`
-		WITH limited AS (
-		    SELECT k.key FROM unnest($1::text[], $3::int[]) AS k (key, max_failures)
-		    WHERE (SELECT count(*) FROM auth_failures f
-		           WHERE f.key = k.key AND f.at > clock_timestamp() - $2::interval)
-		          >= k.max_failures
-		), recorded AS (
-		    INSERT INTO auth_failures (key, at)
-		    SELECT k, clock_timestamp() FROM unnest($1::text[]) AS k
-		    WHERE NOT EXISTS (SELECT FROM limited)
-		    RETURNING id
-		)
-		SELECT EXISTS (SELECT FROM limited), coalesce((SELECT array_agg(id) FROM recorded), '{}')`,
-		keys, FailureWindow, limits)
-	br := db.pool.SendBatch(ctx, &b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("count attempt: lock: %w", err)
-	}
-	var limited bool
-	var ids []int64
-	if err := br.QueryRow().Scan(&limited, &ids); err != nil {
-		return nil, fmt.Errorf("count attempt: %w", err)
-	}
-	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("count attempt: %w", err)
-	}
-	if limited {
-		return nil, signoff.Errorf(signoff.ERATELIMIT, "Too many failed attempts. Wait %d minutes and try again.", int(FailureWindow.Minutes()))
-	}
-	return ids, nil
-}
-
-// SetPassword changes a person's password.
-func (db *DB) SetPassword(ctx context.Context, userID int64, pw string, actor signoff.EventActor) error {
-	if err := signoff.ValidatePassword(pw); err != nil {
+	if err := signoff.ValidatePassword(pw, u.Email, u.Name); err != nil {
 		return err
 	}
 	hash, err := db.hashPassword(pw)

@@ -109,40 +109,98 @@ func TestUserAuthenticate(t *testing.T) {
 	}
 }
 
-func TestUserAuthenticateRateLimitPerEmail(t *testing.T) {
+// The lockout an attacker found: ten wrong passwords for an address made
+// the right one fail, for its owner, from anywhere. Failures now count per
+// account and address together and per address: the guesser slows down,
+// with waits that grow and always end; the owner, from an address without
+// failures, gets in at once.
+func TestLoginThrottleSlowsTheGuesserNotTheOwner(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := openDB(t)
-	bob := addUser(t, db, "Bob Ortiz")
+	cto := addUser(t, db, "Chris Cto")
+	const attacker, office = "198.51.100.66", "203.0.113.1"
+	refused := 0
+	for i := range 10 {
+		_, err := db.Authenticate(ctx, cto.Email, fmt.Sprintf("guess number %d", i), attacker)
+		switch signoff.ErrorCode(err) {
+		case signoff.EUNAUTHORIZED:
+		case signoff.ERATELIMIT:
+			refused++
+		default:
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if refused != 10-postgres.ThrottleAccountAddress.Free {
+		t.Fatalf("%d of 10 guesses refused; want all past the %d free ones", refused, postgres.ThrottleAccountAddress.Free)
+	}
+	// The owner, elsewhere: not refused.
+	if _, err := db.Authenticate(ctx, strings.ToUpper(cto.Email), testPassword, office); err != nil {
+		t.Fatalf("the owner from a clean address after 10 failures elsewhere: %v", err)
+	}
+	// The guesser waits, and is told how long.
+	_, err := db.Authenticate(ctx, cto.Email, testPassword, attacker)
+	wantCode(t, err, signoff.ERATELIMIT)
+	var se *signoff.Error
+	if !errors.As(err, &se) || se.RetryAfter < time.Second || se.RetryAfter > postgres.ThrottleAccountAddress.Max+2*time.Second {
+		t.Fatalf("throttled answer %+v: want a Retry-After of a second or more", se)
+	}
+	// Nothing is locked: once the wait has passed, one more try is let
+	// through (and a right one clears the slate for that address).
+	ageFailures(t, db, se.RetryAfter)
+	if _, err := db.Authenticate(ctx, cto.Email, testPassword, attacker); err != nil {
+		t.Fatalf("after the wait: %v", err)
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key LIKE 'acct:%'`); n != 0 {
+		t.Fatalf("%d failures of the account kept after its right password from that address", n)
+	}
+	// Each wait doubles the one before.
+	for i, want := range []time.Duration{0, 0, 0, 0, 0, time.Second, 2 * time.Second, 4 * time.Second} {
+		if got := postgres.ThrottleAccountAddress.Wait(i); got != want {
+			t.Errorf("wait after %d failures = %s; want %s", i, got, want)
+		}
+	}
+	if got := postgres.ThrottleAccountAddress.Wait(1000); got != postgres.ThrottleAccountAddress.Max {
+		t.Errorf("wait after 1000 failures = %s; want the cap %s", got, postgres.ThrottleAccountAddress.Max)
+	}
+}
+
+// One address spraying passwords over many accounts slows down too (a
+// team behind one NAT stays well under its free failures); others do not.
+// IPv6 clients count by their /64: one host can pick any address in it.
+func TestLoginThrottlePerAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
 	carol := addUser(t, db, "Carol Diaz")
-	for i := range postgres.MaxFailuresPerEmail {
-		// A new address every time: the limit holds per email, so
-		// spreading a guessing attack over addresses does not help.
-		_, err := db.Authenticate(ctx, bob.Email, fmt.Sprintf("guess number %d", i), fmt.Sprintf("198.51.100.%d", i))
-		wantCode(t, err, signoff.EUNAUTHORIZED)
+	spray := func(addr func(i int) string) {
+		t.Helper()
+		for i := range postgres.ThrottleAddress.Free {
+			_, err := db.Authenticate(ctx, fmt.Sprintf("spray%d@example.com", i), "password123", addr(i))
+			wantCode(t, err, signoff.EUNAUTHORIZED)
+		}
 	}
-	_, err := db.Authenticate(ctx, strings.ToUpper(bob.Email), testPassword, "203.0.113.1")
+	spray(func(int) string { return "203.0.113.99" })
+	_, err := db.Authenticate(ctx, carol.Email, testPassword, "203.0.113.99")
 	wantCode(t, err, signoff.ERATELIMIT)
-	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "email:"+bob.Email); n != postgres.MaxFailuresPerEmail {
-		t.Fatalf("%d failures recorded; want %d (a refused attempt is not checked, so not counted)", n, postgres.MaxFailuresPerEmail)
+	if _, err := db.Authenticate(ctx, carol.Email, testPassword, "203.0.113.100"); err != nil {
+		t.Fatalf("another address: %v", err)
 	}
-	// Others are not locked out by it.
-	if _, err := db.Authenticate(ctx, carol.Email, testPassword, "203.0.113.1"); err != nil {
-		t.Fatalf("another person: %v", err)
-	}
-	// The limit is per address too, a higher one.
-	for i := range postgres.MaxFailuresPerAddress {
-		_, err := db.Authenticate(ctx, fmt.Sprintf("spray%d@example.com", i), "password123", "203.0.113.99")
-		wantCode(t, err, signoff.EUNAUTHORIZED)
-	}
-	_, err = db.Authenticate(ctx, carol.Email, testPassword, "203.0.113.99")
+	spray(func(i int) string { return fmt.Sprintf("2001:db8:1:2::%x", i+1) })
+	_, err = db.Authenticate(ctx, carol.Email, testPassword, "2001:db8:1:2:ffff::1")
 	wantCode(t, err, signoff.ERATELIMIT)
-	// Once the window has passed, the person may try again.
-	if _, err := db.Pool().Exec(ctx, `UPDATE auth_failures SET at = at - $1::interval`, postgres.FailureWindow+time.Minute); err != nil {
+	_, err = db.Authenticate(ctx, carol.Email, testPassword, "::ffff:203.0.113.99") // the same IPv4 client, mapped
+	wantCode(t, err, signoff.ERATELIMIT)
+	if _, err := db.Authenticate(ctx, carol.Email, testPassword, "2001:db8:1:3::1"); err != nil {
+		t.Fatalf("another /64: %v", err)
+	}
+}
+
+// ageFailures moves every recorded failure d into the past.
+func ageFailures(t *testing.T, db *postgres.DB, d time.Duration) {
+	t.Helper()
+	if _, err := db.Pool().Exec(context.Background(), `UPDATE auth_failures SET at = at - $1::interval`, d); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := db.Authenticate(ctx, bob.Email, testPassword, "203.0.113.1"); err != nil {
-		t.Fatalf("after the window: %v", err)
 	}
 }
 
@@ -615,11 +673,11 @@ func TestUserAuthenticateRateLimitHoldsUnderParallelGuesses(t *testing.T) {
 	guesses := make([]func() error, 30)
 	for i := range guesses {
 		guesses[i] = func() error {
-			// A new address each time: only the per-email limit applies.
-			_, err := db.Authenticate(ctx, bob.Email, fmt.Sprintf("guess number %d", i), fmt.Sprintf("198.51.100.%d", i))
+			_, err := db.Authenticate(ctx, bob.Email, fmt.Sprintf("guess number %d", i), "198.51.100.7")
 			return err
 		}
 	}
+	free := postgres.ThrottleAccountAddress.Free
 	checked, limited := 0, 0
 	for i, err := range together(guesses...) {
 		switch signoff.ErrorCode(err) {
@@ -631,15 +689,17 @@ func TestUserAuthenticateRateLimitHoldsUnderParallelGuesses(t *testing.T) {
 			t.Fatalf("guess %d: %v", i, err)
 		}
 	}
-	if checked != postgres.MaxFailuresPerEmail || limited != 30-postgres.MaxFailuresPerEmail {
-		t.Fatalf("%d guesses checked against the hash, %d refused; want %d checked (the limit) and %d refused",
-			checked, limited, postgres.MaxFailuresPerEmail, 30-postgres.MaxFailuresPerEmail)
+	// The free failures, and at most the one or two whose wait (1 s,
+	// then 2 s) passed while the others queued: never the rest.
+	if checked < free || checked > free+2 || checked+limited != 30 {
+		t.Fatalf("%d guesses checked against the hash, %d refused; want %d checked (the free failures, plus one per wait that passed) and the rest refused",
+			checked, limited, free)
 	}
-	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "email:"+bob.Email); n != postgres.MaxFailuresPerEmail {
-		t.Fatalf("%d failures recorded; want %d", n, postgres.MaxFailuresPerEmail)
+	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures WHERE key = $1`, "acct:"+bob.Email+"|198.51.100.7"); n != int64(checked) {
+		t.Fatalf("%d failures recorded; want %d", n, checked)
 	}
-	// While limited, even the right password is refused.
-	_, err := db.Authenticate(ctx, bob.Email, testPassword, "203.0.113.1")
+	// While waiting, even the right password is refused from there.
+	_, err := db.Authenticate(ctx, bob.Email, testPassword, "198.51.100.7")
 	wantCode(t, err, signoff.ERATELIMIT)
 }
 
@@ -685,27 +745,32 @@ func TestUserAuthenticateSuccessIsNotCounted(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
 	bob := addUser(t, db, "Bob Ortiz")
-	for range postgres.MaxFailuresPerEmail + 5 {
+	for range postgres.ThrottleAccountAddress.Free + 5 {
 		if _, err := db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.CheckPassword(ctx, bob.ID, testPassword, "192.0.2.1"); err != nil {
+		if err := db.CheckPassword(ctx, bob.ID, testPassword); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := sqlInt(t, db, `SELECT count(*) FROM auth_failures`); n != 0 {
 		t.Fatalf("%d attempts recorded after only correct passwords", n)
 	}
-	// Failures still count, and a success in between does not wipe them.
-	for range postgres.MaxFailuresPerEmail - 1 {
+	// Failures count; a right password from the same address clears the
+	// account's failures there (its owner proved themselves), so the free
+	// failures start again.
+	free := postgres.ThrottleAccountAddress.Free
+	for range free - 1 {
 		_, err := db.Authenticate(ctx, bob.Email, "wrong password", "192.0.2.2")
 		wantCode(t, err, signoff.EUNAUTHORIZED)
 	}
 	if _, err := db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.2"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := db.Authenticate(ctx, bob.Email, "wrong password", "192.0.2.2")
-	wantCode(t, err, signoff.EUNAUTHORIZED)
-	_, err = db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.2")
+	for range free {
+		_, err := db.Authenticate(ctx, bob.Email, "wrong password", "192.0.2.2")
+		wantCode(t, err, signoff.EUNAUTHORIZED)
+	}
+	_, err := db.Authenticate(ctx, bob.Email, testPassword, "192.0.2.2")
 	wantCode(t, err, signoff.ERATELIMIT)
 }

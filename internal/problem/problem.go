@@ -152,7 +152,11 @@ func (e Explainer) Explain(r *http.Request, requestID string, err error) Problem
 		if _, known := statusFor[code]; !known {
 			e.log(r, slog.LevelError, "error code has no HTTP status", requestID, err)
 		}
-		return Problem{Status: status, Code: code, Title: http.StatusText(status), Message: signoff.ErrorMessage(err)}
+		p := Problem{Status: status, Code: code, Title: http.StatusText(status), Message: signoff.ErrorMessage(err)}
+		if e, ok := errors.AsType[*signoff.Error](err); ok {
+			p.RetryAfter = e.RetryAfter
+		}
+		return p
 	}
 	if errors.Is(err, context.Canceled) {
 		return Problem{Status: StatusClientClosed, Code: Cancelled, Title: "Cancelled", Message: "The request was cancelled."}

@@ -46,6 +46,10 @@ const (
 	ActTokenRevoke      = "token.revoke"
 	ActWebhookCreate    = "webhook.create"
 	ActWebhookDelete    = "webhook.delete"
+	ActUserSync         = "user.sync"        // roles and permissions set from the identity provider's claims
+	ActSessionEnd       = "session.end"      // sessions ended by their owner
+	ActPasskeyRegister  = "passkey.register" // a passkey added to a person
+	ActPasskeyRemove    = "passkey.remove"   // a passkey removed
 )
 
 // EventPayload is the canonical content of an event. Its JSON encoding (Go's

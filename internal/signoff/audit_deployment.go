@@ -100,9 +100,29 @@ type SignoffSignAfter struct {
 	MultipleSlots bool   `json:"multiple_slots_allowed,omitempty"`
 	PrintedName   string `json:"printed_name"`
 	Role          string `json:"role"`
-	SignerID      int64  `json:"signer_id"`
-	Slot          int    `json:"slot"`
-	Status        Status `json:"status,omitempty"` // "completed" with Locked
+	// SignedWith is the credential the signer proved themselves with
+	// (absent from signatures given before it was recorded: all were
+	// given with the password).
+	SignedWith *SignedWith `json:"signed_with,omitempty"`
+	SignerID   int64       `json:"signer_id"`
+	Slot       int         `json:"slot"`
+	Status     Status      `json:"status,omitempty"` // "completed" with Locked
+}
+
+// How a signer proves it is them at the moment of signing.
+const (
+	SignedWithPassword = "password" // typed again
+	SignedWithPasskey  = "passkey"  // a passkey assertion with user verification
+	SignedWithSSO      = "sso"      // the identity provider re-authenticated them (prompt=login, max_age=0)
+)
+
+// SignedWith is the credential a signature was given with: the method,
+// and which passkey or which provider's login (with its auth_time).
+type SignedWith struct {
+	AuthTime   string `json:"auth_time,omitempty"`  // sso: when the provider re-authenticated the signer (RFC 3339, UTC)
+	Credential string `json:"credential,omitempty"` // passkey: its credential id, base64url
+	Issuer     string `json:"issuer,omitempty"`     // sso: the provider's issuer URL
+	Method     string `json:"method"`               // SignedWithPassword, SignedWithPasskey or SignedWithSSO
 }
 
 // SignoffRevokeBefore is the signature a revocation ended.

@@ -7,6 +7,7 @@ package signoff
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. The web layer maps each to one HTTP status (see internal/ui).
@@ -33,6 +34,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, on an ERATELIMIT, is how long until trying again can
+	// work (sent as Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("signoff: %s: %s", e.Code, e.Message) }

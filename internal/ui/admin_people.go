@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/signoff/signoff/internal/postgres"
@@ -16,6 +17,9 @@ type peopleView struct {
 	Me         *signoff.User
 	InviteLink string // shown once, right after an invitation
 	InviteFor  string
+	ResetLink  string // shown once, right after a reset link is issued
+	ResetFor   string
+	ResetSent  bool // the link was mailed to them too
 	Form       personForm
 	Error      string
 }
@@ -64,6 +68,45 @@ func (s *Server) personCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.renderPeople(w, r, http.StatusCreated, peopleView{InviteFor: u.Name, InviteLink: s.cfg.BaseURL + "/invite?token=" + token})
+}
+
+// personReset issues a one-time link with which a person who forgot their
+// password chooses a new one. It is shown to the admin once and, with
+// SMTP, mailed to the person; it is stored nowhere but as a hash.
+func (s *Server) personReset(w http.ResponseWriter, r *http.Request) {
+	uid, err := idParam(r, "uid")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !s.cfg.PasswordLogin {
+		s.fail(w, r, signoff.Errorf(signoff.ECONFLICT, "Passwords are turned off here; people sign in with single sign-on or passkeys."))
+		return
+	}
+	u, err := s.db.User(r.Context(), uid)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	token, err := s.db.IssueReset(r.Context(), uid, s.mail != nil, actor(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := peopleView{ResetFor: u.Name, ResetLink: s.cfg.BaseURL + "/reset?token=" + token}
+	if s.mail != nil {
+		body := "Hello " + u.Name + ",\n\n" + currentUser(r.Context()).Name + " sent you a link to choose a new Signoff password. " +
+			"It works once, for 24 hours:\n\n" + v.ResetLink + "\n\nSetting a password ends every session of yours. " +
+			"If you did not ask for this, tell your Signoff admin.\n"
+		if err := s.mail(r.Context(), u.Email, "Choose a new Signoff password", body); err != nil {
+			// The admin has the link on screen; the reason goes to the log.
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "reset link not mailed", slog.String("request_id", requestID(r.Context())),
+				slog.Int64("user_id", uid), slog.Any("err", err))
+		} else {
+			v.ResetSent = true
+		}
+	}
+	s.renderPeople(w, r, http.StatusCreated, v)
 }
 
 func (s *Server) personActive(w http.ResponseWriter, r *http.Request) {
@@ -192,7 +235,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.startSession(w, r, u.ID); err != nil {
+	if err := s.startSession(w, r, u.ID, signoff.SignedWithPassword); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -57,8 +57,17 @@ func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := webhookForm{URL: r.PostFormValue("url"), Format: r.PostFormValue("format"), Events: r.PostForm["event"]}
-	hook, err := s.db.CreateWebhook(r.Context(), signoff.NewWebhook{URL: f.URL, Format: f.Format,
-		Secret: r.PostFormValue("secret"), Events: f.Events}, actor(r))
+	n := signoff.NewWebhook{URL: f.URL, Format: f.Format, Secret: r.PostFormValue("secret"), Events: f.Events}
+	err := n.Validate()
+	if err == nil {
+		if gerr := s.webhookGuard.CheckURL(r.Context(), n.URL); gerr != nil {
+			err = signoff.Errorf(signoff.EINVALID, "This webhook cannot be added: %s.", gerr)
+		}
+	}
+	var hook *signoff.Webhook
+	if err == nil {
+		hook, err = s.db.CreateWebhook(r.Context(), n, actor(r))
+	}
 	if err != nil {
 		if code := signoff.ErrorCode(err); code == signoff.EINVALID {
 			s.renderWebhooks(w, r, problem.Status(code), webhooksView{Form: f, Error: signoff.ErrorMessage(err)})

@@ -10,11 +10,12 @@ import (
 
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
+	"github.com/signoff/signoff/internal/ui"
 )
 
 func TestWebhooksAdminPage(t *testing.T) {
 	t.Parallel()
-	a := newApp(t)
+	a := newAppWith(t, appConfig{opts: func(o *ui.Options) { o.WebhookResolver = tableDNS{"hooks.example.com": "93.184.215.14"} }})
 	admin := a.user("Ada Admin", true, false)
 	alice := a.user("Alice Chen", false, false)
 	c := a.login(admin)

@@ -28,7 +28,7 @@ func TestLoginLimitCountsTheProxysAddress(t *testing.T) {
 	// Wrong guesses up to the address's limit, each at another account and
 	// each claiming another origin in front of the proxy's entry: all from
 	// one client.
-	for i := range postgres.MaxFailuresPerAddress {
+	for i := range postgres.ThrottleAddress.Free {
 		if code := login("nobody"+strconv.Itoa(i)+"@example.com", "wrong password", "198.51.100."+strconv.Itoa(i%250)+", 203.0.113.9"); code == http.StatusTooManyRequests {
 			t.Fatalf("guess %d already limited", i+1)
 		}

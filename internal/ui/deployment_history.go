@@ -104,7 +104,7 @@ func (v historyView) describe(e historyEvent) string {
 	case *signoff.NoteEditEvent:
 		return "Edited note " + b.After.Name
 	case *signoff.SignoffSignEvent:
-		s := b.After.PrintedName + " signed as " + b.After.Role + ": “" + b.After.Meaning + "”"
+		s := b.After.PrintedName + " signed as " + b.After.Role + signedWithText(b.After.SignedWith) + ": “" + b.After.Meaning + "”"
 		if b.After.Locked {
 			s += " — deployment completed and locked"
 		}
@@ -211,4 +211,18 @@ func (s *Server) deploymentHistory(w http.ResponseWriter, r *http.Request) {
 		v.Events[i], v.Events[j] = v.Events[j], v.Events[i]
 	}
 	s.render(w, r, http.StatusOK, historyPage(s.page(w, r, "History · "+d.Name(), "deployments"), v))
+}
+
+// signedWithText says how a signer proved it was them, for the history.
+func signedWithText(w *signoff.SignedWith) string {
+	if w == nil {
+		return ""
+	}
+	switch w.Method {
+	case signoff.SignedWithPasskey:
+		return " with passkey " + w.Credential
+	case signoff.SignedWithSSO:
+		return " after logging in again at " + w.Issuer + " (" + w.AuthTime + ")"
+	}
+	return " with their password"
 }

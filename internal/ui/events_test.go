@@ -123,7 +123,7 @@ func TestEveryEventKindInHistoryAndLive(t *testing.T) {
 		return func() error {
 			u := team[roles[slot-1]]
 			_, err := a.db.Sign(ctx, postgres.SignInput{DeploymentID: d.ID, Slot: slot, UserID: u.ID,
-				Password: testPassword, ClientIP: "test", Via: "web"})
+				Password: testPassword, Via: "web"})
 			return err
 		}
 	}
@@ -171,7 +171,7 @@ func TestEveryEventKindInHistoryAndLive(t *testing.T) {
 		},
 			"", ""},
 		{"sign", sign(2),
-			"Person 2 signed as Database Administrator: “I approve this deployment as Database Administrator.”",
+			"Person 2 signed as Database Administrator with their password: “I approve this deployment as Database Administrator.”",
 			"summary status-badge status-start signoff-jump signoff"},
 		{"revoke", func() error {
 			return a.db.Revoke(ctx, d.ID, 2, "Signed too early", team[roles[1]], "web")
@@ -182,7 +182,7 @@ func TestEveryEventKindInHistoryAndLive(t *testing.T) {
 		{"stale it", state("1.1.1.1", signoff.ItemOpen, ""), "", ""},
 		{"tick back", state("1.1.1.1", signoff.ItemDone, ""), "", ""},
 		{"sign over a stale signature", sign(2),
-			"Person 2 signed as Database Administrator: “I approve this deployment as Database Administrator.”",
+			"Person 2 signed as Database Administrator with their password: “I approve this deployment as Database Administrator.”",
 			"summary status-badge status-start signoff-jump signoff"},
 		{"go live", func() error {
 			_, err := a.db.SetStatus(ctx, d.ID, signoff.StatusLive, "", as)
@@ -201,7 +201,7 @@ func TestEveryEventKindInHistoryAndLive(t *testing.T) {
 			return nil
 		}, "", ""},
 		{"final approval", sign(len(roles)),
-			"Person 8 signed as CTO/Technical Director: “I approve this deployment as CTO/Technical Director.” — deployment completed and locked",
+			"Person 8 signed as CTO/Technical Director with their password: “I approve this deployment as CTO/Technical Director.” — deployment completed and locked",
 			"reload"},
 	}
 	// The live viewer of these steps saw everything before another step:

@@ -39,11 +39,3 @@ func idParam(r *http.Request, name string) (int64, error) {
 	}
 	return id, nil
 }
-
-// safeNext keeps post-login redirects on this site.
-func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/deployments"
-	}
-	return next
-}

@@ -152,6 +152,17 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// noStore tells browsers and proxies to keep no copy of the answer (a
+// handler may still say more, e.g. "private, no-store" on a download):
+// after signing out, Back must not show a page that held an invitation
+// link or someone's sign-offs.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // MaxBodyBytes bounds request bodies; template uploads get more: a file
 // of MaxTemplateBytes, which the preview carries to the confirmation in
 // base64 (a third larger), fits in MaxTemplateFormBytes.

@@ -42,7 +42,7 @@ func (s *Server) Router() chi.Router {
 	// body may be large. An import is previewed first; the preview carries
 	// the file to the confirmation.
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody(MaxTemplateFormBytes), s.loadUser, s.requireUser, s.requireAdmin)
+		r.Use(limitBody(MaxTemplateFormBytes), noStore, s.loadUser, s.requireUser, s.requireAdmin)
 		r.Post("/templates/preview", s.templatePreview)
 		r.Post("/templates/roles", s.templateRoles)
 		r.Post("/templates", s.templateImport)
@@ -51,7 +51,9 @@ func (s *Server) Router() chi.Router {
 	})
 
 	r.Group(func(r chi.Router) {
-		r.Use(limitBody(MaxBodyBytes), s.loadUser)
+		// Nothing behind a session is kept by a browser or a proxy: pages
+		// show invitation and reset links, tokens, and people's data.
+		r.Use(limitBody(MaxBodyBytes), noStore, s.loadUser)
 
 		// Public: signing in and the one-time first-admin setup.
 		r.Get("/login", s.loginForm)
@@ -61,6 +63,14 @@ func (s *Server) Router() chi.Router {
 		r.Post("/setup", s.setup)
 		r.Get("/invite", s.inviteForm)
 		r.Post("/invite", s.acceptInvite)
+		r.Get("/reset", s.resetForm)
+		r.Post("/reset", s.reset)
+		r.Post("/login/passkey/options", s.passkeyLoginOptions)
+		r.Post("/login/passkey", s.passkeyLogin)
+		r.Get("/login/sso", s.ssoLogin)
+		// The provider sends people back here; a signature's
+		// re-authentication checks its signer itself (ssoSigned).
+		r.Get("/login/sso/callback", s.ssoCallback)
 
 		// Everyone signed in: read.
 		r.Group(func(r chi.Router) {
@@ -84,6 +94,15 @@ func (s *Server) Router() chi.Router {
 			r.Get("/templates/{slug}/diff", s.templateDiff)
 			r.Get("/_load/read-floor", s.readFloor)
 
+			// One's own account: password, passkeys, sessions.
+			r.Get("/account", s.account)
+			r.Post("/account/password", s.accountPassword)
+			r.Post("/account/passkeys/options", s.passkeyRegisterOptions)
+			r.Post("/account/passkeys", s.passkeyAdd)
+			r.Post("/account/passkeys/{pid}/delete", s.passkeyRemove)
+			r.Post("/account/sessions/{ref}/end", s.accountSessionEnd)
+			r.Post("/account/sessions/end-others", s.accountSessionsEnd)
+
 			// Everyone who may change checklists (not auditors). A form
 			// with a form key is done at most once (form_once.go).
 			r.Group(func(r chi.Router) {
@@ -99,6 +118,7 @@ func (s *Server) Router() chi.Router {
 				// Signing checks the role itself: only its holders pass.
 				r.Get("/deployments/{id}/slots/{slot}/sign", s.signForm)
 				r.Post("/deployments/{id}/slots/{slot}/sign", s.sign)
+				r.Post("/deployments/{id}/slots/{slot}/sign/passkey", s.signPasskeyOptions)
 				r.Post("/deployments/{id}/slots/{slot}/revoke", s.revoke)
 			})
 
@@ -115,6 +135,7 @@ func (s *Server) Router() chi.Router {
 				r.Get("/admin/people", s.peopleList)
 				r.Post("/admin/people", s.personCreate)
 				r.Post("/admin/people/{uid}/active", s.personActive)
+				r.Post("/admin/people/{uid}/reset", s.personReset)
 				r.Post("/admin/people/{uid}/permissions", s.personPermissions)
 				r.Post("/admin/people/{uid}/roles", s.personRoleGrant)
 				r.Post("/admin/people/{uid}/roles/withdraw", s.personRoleWithdraw)

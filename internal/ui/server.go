@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/signoff/signoff/internal/audit"
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/metrics"
+	"github.com/signoff/signoff/internal/netguard"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/problem"
 	"github.com/signoff/signoff/internal/signoff"
@@ -38,6 +40,16 @@ type Server struct {
 	checklists *checklistCache
 	readiness  *readiness   // the last readiness check (health.go)
 	exports    longRequests // bulk exports streaming now (drain.go)
+	// webauthn is the passkey relying party; nil when BASE_URL's host is
+	// an IP address (passkeys.go).
+	webauthn *webauthn.WebAuthn
+	// sso is single sign-on; nil without OIDC_ISSUER (sso.go).
+	sso *sso
+	// mail sends a message at once (a reset link); nil without SMTP.
+	mail func(ctx context.Context, to, subject, body string) error
+	// webhookGuard refuses webhooks to internal addresses as they are
+	// added (deliveries are checked again at the socket, in notify).
+	webhookGuard *netguard.Guard
 }
 
 // Options are the Server's optional parts.
@@ -47,6 +59,12 @@ type Options struct {
 	Now     func() time.Time
 	// Signer signs audit exports; nil uses the key kept in the database.
 	Signer *audit.Signer
+	// Mail sends one message at once, outside the mail log (a reset
+	// link must be stored nowhere); nil when SMTP is not configured.
+	Mail func(ctx context.Context, to, subject, body string) error
+	// WebhookResolver resolves webhook host names as they are added; nil
+	// is the system's resolver (tests answer from a table).
+	WebhookResolver netguard.Resolver
 }
 
 // New builds the web layer. The session key is shared by every instance:
@@ -62,13 +80,25 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	}
 	s := &Server{
 		db: db, cfg: cfg, logger: logger, live: opt.Live, metrics: opt.Metrics, now: opt.Now,
-		problems:   problem.Explainer{Logger: logger, Fault: postgres.Fault},
-		sessions:   newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies()),
-		checklists: newChecklistCache(checklistCacheSize),
-		readiness:  &readiness{metrics: opt.Metrics, logger: logger},
+		problems:     problem.Explainer{Logger: logger, Fault: postgres.Fault},
+		checklists:   newChecklistCache(checklistCacheSize),
+		readiness:    &readiness{metrics: opt.Metrics, logger: logger},
+		webhookGuard: netguard.New(cfg.WebhookAllowedNetworks),
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.mail = opt.Mail
+	if cfg.OIDC.Enabled() {
+		s.sso = &sso{cfg: cfg.OIDC}
+	}
+	var err error
+	if s.webauthn, err = newWebAuthn(cfg.BaseURL); err != nil {
+		return nil, err
+	}
+	s.sessions = newSessionStore(db, key, cfg.SessionTTL, cfg.SecureCookies(), s.clientIP, logger)
+	if opt.WebhookResolver != nil {
+		s.webhookGuard = s.webhookGuard.WithResolver(opt.WebhookResolver)
 	}
 	if s.signer = opt.Signer; s.signer == nil {
 		seed, err := db.SigningSeed(ctx)

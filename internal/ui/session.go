@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -31,14 +32,31 @@ type sessionStore struct {
 	db     *postgres.DB
 	codecs []securecookie.Codec
 	opts   sessions.Options
+	// clientIP is the address a session is recorded as started from.
+	clientIP func(*http.Request) string
+	logger   *slog.Logger
 }
 
-func newSessionStore(db *postgres.DB, key []byte, ttl time.Duration, secure bool) *sessionStore {
+// touchEvery is how stale a session's "last used" may get before a
+// request refreshes it: the list of sessions needs no finer grain, and
+// most requests then write nothing.
+const touchEvery = 5 * time.Minute
+
+// Session values beside the person's id.
+const (
+	sessionAuth     = "auth"     // how the session was started: "password", "passkey" or "sso"
+	sessionWebAuthn = "webauthn" // a passkey ceremony in flight (passkeys.go)
+	sessionOIDC     = "oidc"     // a single sign-on in flight (sso.go)
+)
+
+func newSessionStore(db *postgres.DB, key []byte, ttl time.Duration, secure bool, clientIP func(*http.Request) string, logger *slog.Logger) *sessionStore {
 	codec := securecookie.New(key, nil)
 	codec.MaxAge(int(ttl.Seconds()))
 	return &sessionStore{
-		db:     db,
-		codecs: []securecookie.Codec{codec},
+		db:       db,
+		clientIP: clientIP,
+		logger:   logger,
+		codecs:   []securecookie.Codec{codec},
 		opts: sessions.Options{
 			Path: "/", MaxAge: int(ttl.Seconds()), Secure: secure, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		},
@@ -102,8 +120,10 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		return fmt.Errorf("encode session: %w", err)
 	}
 	uid, _ := sess.Values["uid"].(int64)
+	method, _ := sess.Values[sessionAuth].(string)
 	err = s.db.SaveSession(r.Context(), sess.ID, postgres.StoredSession{
 		UserID: uid, Data: []byte(data), ExpiresAt: time.Now().Add(time.Duration(sess.Options.MaxAge) * time.Second),
+		AuthMethod: method, UserAgent: r.UserAgent(), ClientIP: s.clientIP(r),
 	})
 	if err != nil {
 		return err
@@ -134,12 +154,8 @@ func (s *sessionStore) rotate(ctx context.Context, sess *sessions.Session) error
 // says whether flash messages are waiting, so pages only go through the
 // full session when there is something to show.
 func (s *sessionStore) signedIn(r *http.Request, name string) (u *signoff.User, flashes bool, err error) {
-	c, err := r.Cookie(name)
-	if err != nil {
-		return nil, false, nil
-	}
-	var id string
-	if err := securecookie.DecodeMulti(name, c.Value, &id, s.codecs...); err != nil {
+	id := s.cookieID(r, name)
+	if id == "" {
 		return nil, false, nil
 	}
 	stored, u, err := s.db.SessionUser(r.Context(), id)
@@ -154,5 +170,24 @@ func (s *sessionStore) signedIn(r *http.Request, name string) (u *signoff.User, 
 		return nil, false, nil
 	}
 	_, flashes = values["_flash"]
+	if time.Since(stored.LastSeenAt) > touchEvery {
+		if err := s.db.TouchSession(r.Context(), id); err != nil {
+			// The page is still right; only the session list is behind.
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "touch session", slog.Any("err", err))
+		}
+	}
 	return u, flashes, nil
+}
+
+// cookieID is the session id the request's cookie carries, or "".
+func (s *sessionStore) cookieID(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	var id string
+	if err := securecookie.DecodeMulti(name, c.Value, &id, s.codecs...); err != nil {
+		return ""
+	}
+	return id
 }

@@ -190,7 +190,7 @@ func SignAll(ctx context.Context, db *postgres.DB, team Team, id int64) error {
 			return fmt.Errorf("nobody holds %s", s.Role)
 		}
 		if _, err := db.Sign(ctx, postgres.SignInput{DeploymentID: id, Slot: s.Position, UserID: u.ID,
-			Password: Password, ClientIP: "audittest", Via: "web"}); err != nil {
+			Password: Password, Via: "web"}); err != nil {
 			return fmt.Errorf("sign %s: %w", s.Role, err)
 		}
 	}

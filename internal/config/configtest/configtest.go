@@ -40,6 +40,8 @@ func BadSettings(t testing.TB) []BadSetting {
 		t.Fatal(err)
 	}
 	key := "bm90IGEga2V5IGF0IGFsbCwganVzdCB0ZXh0" // base64 of 27 bytes
+	sso := map[string]string{"OIDC_ISSUER": "https://acme.okta.com", "OIDC_CLIENT_ID": "signoff", "OIDC_CLIENT_SECRET": "s3cret"}
+	withClaim := map[string]string{"OIDC_ISSUER": "https://acme.okta.com", "OIDC_CLIENT_ID": "signoff", "OIDC_CLIENT_SECRET": "s3cret", "OIDC_ROLES_CLAIM": "groups"}
 	return []BadSetting{
 		{"DATABASE_URL", "postgres://u:hunter2@db:notaport/x", nil},
 		{"DATABASE_URL", "://nope", nil},
@@ -89,5 +91,19 @@ func BadSettings(t testing.TB) []BadSetting {
 		{"SMTP_PASSWORD_FILE", missing, nil},
 		{"SMTP_FROM", "not an address", nil},
 		{"SMTP_TLS", "maybe", nil},
+		{"WEBHOOK_ALLOWED_NETWORKS", "10.0.5.0/24,intranet", nil},
+		{"PASSWORD_LOGIN", "no", nil},
+		{"PASSWORD_LOGIN", "false", nil}, // without OIDC_ISSUER nobody could sign in
+		{"OIDC_ISSUER", "acme.okta.com", nil},
+		{"OIDC_ISSUER", "https://acme.okta.com?x=1", map[string]string{"OIDC_CLIENT_ID": "signoff", "OIDC_CLIENT_SECRET": "s3cret"}},
+		{"OIDC_CLIENT_ID", "", map[string]string{"OIDC_ISSUER": "https://acme.okta.com", "OIDC_CLIENT_SECRET": "s3cret"}},
+		{"OIDC_CLIENT_SECRET", "", map[string]string{"OIDC_ISSUER": "https://acme.okta.com", "OIDC_CLIENT_ID": "signoff"}},
+		{"OIDC_CLIENT_SECRET_FILE", missing, map[string]string{"OIDC_ISSUER": "https://acme.okta.com", "OIDC_CLIENT_ID": "signoff"}},
+		{"OIDC_REDIRECT_URL", "/callback", sso},
+		{"OIDC_SCOPES", "email profile", sso},
+		{"OIDC_REQUIRE_VERIFIED_EMAIL", "sometimes", sso},
+		{"OIDC_CREATE_USERS", "yes please", sso},
+		{"OIDC_ROLE_MAP", "dba:Database Administrator", withClaim},
+		{"OIDC_ROLES_CLAIM", "", map[string]string{"OIDC_ISSUER": "https://acme.okta.com", "OIDC_CLIENT_ID": "signoff", "OIDC_CLIENT_SECRET": "s3cret", "OIDC_ADMIN_VALUES": "admins"}},
 	}
 }
