@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/signoff/signoff/internal/audit"
 	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/config"
 	"github.com/signoff/signoff/internal/embeddedpg"
@@ -41,9 +45,16 @@ type App struct {
 	// the default. Tests lower it.
 	PasswordCost password.Params
 
-	cluster  *embeddedpg.Cluster
-	server   *http.Server
-	listener net.Listener
+	// Risk says whether the role the app connects as could rewrite the
+	// audit log (OpenDB logs a warning when it could).
+	Risk postgres.RewriteRisk
+
+	cluster     *embeddedpg.Cluster
+	runtimeURL  string // what the app serves with
+	migrateURL  string // the schema owner's: what migrates
+	runtimeRole string // granted postgres.RuntimeGrantsSQL after migrating; "" when one role does both
+	server      *http.Server
+	listener    net.Listener
 }
 
 // NewApp returns an App that has not started anything yet.
@@ -57,23 +68,22 @@ func NewApp(cfg *config.Config, logger *slog.Logger) *App {
 // cluster a server hosts: that server migrated it when it started, and a
 // newer command must not change the schema under it. Either way it
 // refuses a schema it does not know (an error wrapping postgres.ErrSchema).
+//
+// The app runs as a role that cannot rewrite the audit log and migrates as
+// the schema's owner: the embedded cluster makes both roles; with
+// DATABASE_URL, MIGRATE_DATABASE_URL names the owner (see
+// docs/audit.md). Running as a role that could rewrite history is logged
+// as a warning (and shown on /readyz and the admin pages).
 func (a *App) OpenDB(ctx context.Context, migrate bool) error {
-	url := a.Config.DatabaseURL
-	if a.Config.Embedded() {
-		cluster, err := a.startCluster(ctx)
-		if err != nil {
-			return err
-		}
-		a.cluster = cluster
-		url = cluster.URL()
-		migrate = migrate && !cluster.Joined()
+	if err := a.resolveRoles(ctx); err != nil {
+		return err
 	}
-	if migrate {
-		if err := postgres.Migrate(ctx, url); err != nil {
+	if migrate && (a.cluster == nil || !a.cluster.Joined()) {
+		if err := a.migrate(ctx); err != nil {
 			return err
 		}
 	}
-	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger,
+	db, err := postgres.Open(ctx, a.runtimeURL, postgres.Options{MaxConns: a.Config.DBMaxConns, Logger: a.Logger,
 		PasswordCost: a.PasswordCost, IdempotencyTTL: a.Config.IdempotencyKeyTTL})
 	if err != nil {
 		return err
@@ -85,11 +95,73 @@ func (a *App) OpenDB(ctx context.Context, migrate bool) error {
 	if err := db.CheckSchema(ctx); err != nil {
 		return err
 	}
+	if a.Risk, err = db.RewriteRisk(ctx); err != nil {
+		return err
+	}
+	if w := a.Risk.Warning(); w != "" {
+		a.Logger.Warn(w, "db_role", a.Risk.Role)
+	}
 	if a.Hosting && a.cluster != nil {
 		// Commands may use the database now that its schema is right.
 		return a.cluster.Share()
 	}
 	return nil
+}
+
+// resolveRoles works out the URLs the app serves and migrates with: the
+// embedded cluster's runtime and owner roles (handing an older cluster's
+// objects to the owner the first time), or DATABASE_URL and
+// MIGRATE_DATABASE_URL.
+func (a *App) resolveRoles(ctx context.Context) error {
+	cfg := a.Config
+	if !cfg.Embedded() {
+		a.runtimeURL, a.migrateURL = cfg.DatabaseURL, cfg.DatabaseURL
+		if cfg.MigrateDatabaseURL != "" {
+			a.migrateURL = cfg.MigrateDatabaseURL
+			pc, err := pgconn.ParseConfig(cfg.DatabaseURL) // checked by config.Load
+			if err != nil {
+				return errors.New("DATABASE_URL is not a PostgreSQL connection string")
+			}
+			a.runtimeRole = pc.User
+		}
+		return nil
+	}
+	cluster, err := a.startCluster(ctx)
+	if err != nil {
+		return err
+	}
+	a.cluster = cluster
+	if a.migrateURL, err = cluster.RoleURL(ctx, postgres.OwnerRole); err != nil {
+		return err
+	}
+	if a.runtimeURL, err = cluster.RoleURL(ctx, postgres.RuntimeRole); err != nil {
+		return err
+	}
+	a.runtimeRole = postgres.RuntimeRole
+	if !cluster.Joined() {
+		// Idempotent; a cluster made before the split had its superuser
+		// own everything.
+		return postgres.HandOver(ctx, cluster.URL(), postgres.OwnerRole)
+	}
+	return nil
+}
+
+// migrate brings the schema up to date as its owner and grants the
+// runtime role what it may do.
+func (a *App) migrate(ctx context.Context) error {
+	if err := postgres.Migrate(ctx, a.migrateURL); err != nil {
+		return err
+	}
+	return a.grantRuntime(ctx)
+}
+
+// grantRuntime applies postgres.RuntimeGrantsSQL when the app serves as a
+// role of its own.
+func (a *App) grantRuntime(ctx context.Context) error {
+	if a.runtimeRole == "" {
+		return nil
+	}
+	return postgres.GrantRuntime(ctx, a.migrateURL, a.runtimeRole)
 }
 
 // startCluster starts the embedded cluster, or joins the one a server
@@ -114,13 +186,12 @@ func (a *App) startCluster(ctx context.Context) (*embeddedpg.Cluster, error) {
 	return cluster, err
 }
 
-// databaseURL is the URL the app uses, embedded or configured.
-func (a *App) databaseURL() string {
-	if a.cluster != nil {
-		return a.cluster.URL()
-	}
-	return a.Config.DatabaseURL
-}
+// RuntimeURL is the URL the app serves with: DATABASE_URL, or the embedded
+// cluster's runtime role.
+func (a *App) RuntimeURL() string { return a.runtimeURL }
+
+// MigrateURL is the URL the app migrates with: the schema owner's.
+func (a *App) MigrateURL() string { return a.migrateURL }
 
 // Listen opens the listening socket (ADDR may use port 0).
 func (a *App) Listen() error {
@@ -153,6 +224,9 @@ func (a *App) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.openLog(ctx, signer); err != nil {
+		return err
+	}
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
 			return err
@@ -165,8 +239,8 @@ func (a *App) Serve(ctx context.Context) error {
 	hub.ListenOn(changes)
 	a.Notifier.ListenOn(changes)
 	m := metrics.New(metrics.Sources{Pool: a.DB.Pool(), LiveConnections: hub.Connections,
-		QueueDepth: a.Notifier.QueueDepth, TickBatching: a.DB.TickBatching})
-	opts := ui.Options{Live: hub, Metrics: m, Signer: signer}
+		QueueDepth: a.Notifier.QueueDepth, TickBatching: a.DB.TickBatching, Log: a.DB.LogStats})
+	opts := ui.Options{Live: hub, Metrics: m, Signer: signer, DBWarning: a.Risk.Warning()}
 	if a.Config.SMTP.Host != "" {
 		opts.Mail = a.Notifier.SendNow
 	}
@@ -198,6 +272,7 @@ func (a *App) Serve(ctx context.Context) error {
 	// timeout; end them first and let browsers reconnect elsewhere.
 	a.server.RegisterOnShutdown(hub.Shutdown)
 	go a.sweep(ctx)
+	go a.integrateLog(ctx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.listener) }()
@@ -244,6 +319,49 @@ func (a *App) drain(web *ui.Server) error {
 		return fmt.Errorf("shutdown: requests still running %s after SIGTERM were cut off", budget)
 	}
 	return nil
+}
+
+// openLog lets the store sign the transparency log's checkpoints with the
+// server's key, naming the log after BASE_URL's host the first time.
+func (a *App) openLog(ctx context.Context, signer *audit.Signer) error {
+	u, err := url.Parse(a.Config.BaseURL) // checked by config.Load
+	if err != nil {
+		return fmt.Errorf("BASE_URL: %w", err)
+	}
+	_, err = a.DB.SetLogKey(ctx, signer.PrivateKey(), u.Host+"/signoff-audit-log", a.Config.WitnessKeys)
+	return err
+}
+
+// logInterval is how often the server integrates pending audit events
+// into the transparency log and signs a checkpoint.
+const logInterval = time.Second
+
+// integrateLog integrates the transparency log every logInterval until
+// ctx ends. A failure is logged when it first happens and then once a
+// minute while it lasts; a fork (an audit event that does not extend its
+// chain as the log holds it) is an error, and the log grows no more.
+func (a *App) integrateLog(ctx context.Context) {
+	t := time.NewTicker(logInterval)
+	defer t.Stop()
+	var last string
+	var logged time.Time
+	for {
+		_, err := a.DB.IntegrateLog(ctx)
+		switch {
+		case err == nil:
+			last = ""
+		case ctx.Err() != nil:
+			return
+		case err.Error() != last || time.Since(logged) > time.Minute:
+			last, logged = err.Error(), time.Now()
+			a.Logger.Error("transparency log: integration failed", "err", err, "fork", errors.Is(err, postgres.ErrLogFork))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // announceSetup prints the one-time link that creates the first admin,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,8 +15,11 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/signoff/signoff/internal/audit"
 	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/transparency"
 )
 
 const exportUsage = "usage: signoff export ID [--format json|csv|pdf|md] [-o FILE]"
@@ -47,7 +51,14 @@ func cmdExport(ctx context.Context, cfg *config.Config, logger *slog.Logger, arg
 	if err != nil {
 		return err
 	}
-	rec, err := app.DB.DeploymentRecord(ctx, id)
+	read := app.DB.DeploymentRecord
+	if *format == "json" {
+		if err := app.openLog(ctx, signer); err != nil {
+			return err
+		}
+		read = app.DB.SignedRecord // with its proof in the transparency log
+	}
+	rec, err := read(ctx, id)
 	if err != nil {
 		return errors.New(messageOf(err))
 	}
@@ -103,7 +114,7 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-const verifyUsage = "usage: signoff verify FILE.json [--key PUBLIC_KEY_BASE64_OR_FILE]"
+const verifyUsage = "usage: signoff verify FILE.json [--key PUBLIC_KEY_BASE64_OR_FILE] [--witness WITNESS_KEY ...]"
 
 // cmdVerify checks an export offline. It reads no configuration and opens
 // no database: an auditor runs it anywhere.
@@ -111,8 +122,21 @@ func cmdVerify(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	keyArg := fs.String("key", "", "the server's public key: base64, PEM, or a file holding either")
+	var witnessArgs stringList
+	fs.Var(&witnessArgs, "witness", "a witness's verifier key (or a file holding it) whose cosignature the record's log checkpoint must carry; repeatable")
 	if err := fs.Parse(reorder(args)); err != nil || fs.NArg() != 1 {
 		return usageError(verifyUsage)
+	}
+	var witnesses []note.Verifier
+	for _, arg := range witnessArgs {
+		if b, err := os.ReadFile(arg); err == nil {
+			arg = string(b)
+		}
+		v, err := transparency.ParseWitnessKey(arg)
+		if err != nil {
+			return usageError(fmt.Sprintf("--witness: %v", err))
+		}
+		witnesses = append(witnesses, v)
 	}
 	file := fs.Arg(0)
 	data, err := os.ReadFile(file)
@@ -127,7 +151,7 @@ func cmdVerify(args []string, stdout io.Writer) error {
 		}
 		key = k
 	}
-	res, err := audit.Verify(data, key)
+	res, err := audit.Verify(data, key, witnesses...)
 	if err != nil {
 		return fmt.Errorf("verify %s: FAILED: %w", file, err)
 	}
@@ -167,11 +191,57 @@ func cmdKeys(ctx context.Context, cfg *config.Config, logger *slog.Logger, args 
 	if err != nil {
 		return err
 	}
+	history, err := app.DB.SigningKeyHistory(ctx)
+	if err != nil {
+		return err
+	}
+	var earlier []earlierKey
+	for _, k := range history {
+		if !k.PublicKey.Equal(signer.Public()) {
+			earlier = append(earlier, earlierKey{PublicKey: base64.StdEncoding.EncodeToString(k.PublicKey),
+				Fingerprint: audit.Fingerprint(k.PublicKey), PublishedAt: k.PublishedAt.UTC().Format(time.RFC3339)})
+		}
+	}
+	// The transparency log's name and key, for witnesses (none before a
+	// server first named the log).
+	var logOrigin, logKey string
+	if origin, err := app.DB.LogOrigin(ctx); err == nil {
+		if logKey, err = transparency.LogVerifierKey(origin, signer.Public()); err != nil {
+			return err
+		}
+		logOrigin = origin
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(audit.PublicKeyInfo(signer.Public()))
+		return enc.Encode(keysJSON{PublicKeyJSON: audit.PublicKeyInfo(signer.Public()), LogOrigin: logOrigin, LogKey: logKey, Earlier: earlier})
 	}
-	_, err = io.WriteString(stdout, audit.PublicKeyText(signer.Public()))
-	return err
+	if _, err = io.WriteString(stdout, audit.PublicKeyText(signer.Public())); err != nil {
+		return err
+	}
+	if logKey != "" {
+		fmt.Fprintf(stdout, "\n# Transparency log %s; its key, for witnesses (signoff witness --log-key):\n# %s\n", logOrigin, logKey)
+	}
+	if len(earlier) > 0 {
+		fmt.Fprintln(stdout, "\n# Earlier keys: each verifies what it signed before it was replaced.")
+	}
+	for _, k := range earlier {
+		fmt.Fprintf(stdout, "# %s, first published %s\n%s\n", k.Fingerprint, k.PublishedAt, k.PublicKey)
+	}
+	return nil
+}
+
+// keysJSON is `signoff keys --json`: the current key, and the earlier keys
+// that still verify what they signed.
+type keysJSON struct {
+	audit.PublicKeyJSON
+	LogOrigin string       `json:"log_origin,omitempty"` // the transparency log's name
+	LogKey    string       `json:"log_key,omitempty"`    // its verifier key, for witnesses
+	Earlier   []earlierKey `json:"earlier"`
+}
+
+type earlierKey struct {
+	PublicKey   string `json:"public_key"`
+	Fingerprint string `json:"fingerprint"`
+	PublishedAt string `json:"published_at"`
 }

@@ -116,7 +116,7 @@ func TestCLIExportAndVerify(t *testing.T) {
 	pubB64 := base64.StdEncoding.EncodeToString(pub)
 
 	// Every format, to a file, with a one-line report.
-	for format, magic := range map[string]string{"json": "{\n  \"format\": \"signoff-audit-record\"", "csv": "deployment_id,seq,at,",
+	for format, magic := range map[string]string{"json": "{\"checkpoint\":{\"algorithm\":\"ed25519\"", "csv": "deployment_id,seq,at,",
 		"pdf": "%PDF-", "md": "# VoxFlow Production Deployment Checklist\n"} {
 		file := filepath.Join(dir, "d."+format)
 		r := signoffExec(t, env, "export", id, "--format", format, "-o", file)
@@ -132,7 +132,7 @@ func TestCLIExportAndVerify(t *testing.T) {
 	// To standard output, the file and nothing else.
 	r := signoffExec(t, env, "export", "--format", "json", id)
 	file := filepath.Join(dir, "d.json")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "{\n") || r.stderr != "" {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, `{"checkpoint":`) || r.stderr != "" {
 		t.Fatalf("export to stdout: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if _, err := audit.Verify([]byte(r.stdout), pub); err != nil {
@@ -242,14 +242,19 @@ func TestSigningKeySources(t *testing.T) {
 		t.Fatalf("a second key file was made: %v", err)
 	}
 
-	// DATABASE_URL and no key: one kept in the database, shared by every
-	// instance, with a warning; each server publishes the key it signs with.
+	// DATABASE_URL and no key: one generated in DATA_DIR, never in the
+	// database, shared by the server and the commands beside it; each
+	// server publishes the key it signs with.
 	url := pgtest.URL(t)
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	dataDir := filepath.Join(t.TempDir(), "data")
 	keyOf := func(server bool, env map[string]string) (*audit.Signer, error) {
 		t.Helper()
 		env["DATABASE_URL"] = url
+		if env["DATA_DIR"] == "" {
+			env["DATA_DIR"] = dataDir
+		}
 		cfg, err := config.Load(func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
@@ -269,24 +274,27 @@ func TestSigningKeySources(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	published := func() []byte {
+	stored := func() postgres.SigningKeys {
 		t.Helper()
 		k, err := db.SigningKeys(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return k.Published
+		return k
 	}
 	a, err := keyOf(true, map[string]string{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, err := keyOf(false, map[string]string{})
-	if err != nil || !a.Public().Equal(b.Public()) || !a.Public().Equal(ed25519.PublicKey(published())) {
-		t.Fatalf("a server and a command on one database do not share the stored key (%v)", err)
+	if err != nil || !a.Public().Equal(b.Public()) || !a.Public().Equal(ed25519.PublicKey(stored().Published)) {
+		t.Fatalf("a server and a command on one database and DATA_DIR do not share the key (%v)", err)
 	}
-	if !strings.Contains(logs.String(), "SIGNING_KEY_FILE") {
-		t.Fatalf("no warning recommending SIGNING_KEY_FILE:\n%s", logs.String())
+	if k, err := dataDirKey(dataDir, a.Public()); err != nil || !k.Public().Equal(a.Public()) {
+		t.Fatalf("the key is not DATA_DIR/signing.key: %v", err)
+	}
+	if stored().Seed != nil {
+		t.Fatal("a key was kept in the database")
 	}
 
 	// A command with another key is refused: the server would not vouch
@@ -299,21 +307,91 @@ func TestSigningKeySources(t *testing.T) {
 	}
 	// A server given a key by its operator changes keys, and says so.
 	rotated, err := keyOf(true, map[string]string{"SIGNING_KEY_FILE": keyFile})
-	if err != nil || !rotated.Public().Equal(ed25519.PublicKey(published())) || !strings.Contains(logs.String(), "the audit signing key changed") {
-		t.Fatalf("rotation to SIGNING_KEY_FILE: %v; published %x", err, published())
+	if err != nil || !rotated.Public().Equal(ed25519.PublicKey(stored().Published)) || !strings.Contains(logs.String(), "the audit signing key changed") {
+		t.Fatalf("rotation to SIGNING_KEY_FILE: %v; published %x", err, stored().Published)
 	}
-	// Now the published key is kept outside the database: a command or a
-	// server without it is refused, and no other key is made or kept.
+	// A command or a server without the published key (a machine with
+	// another DATA_DIR) is refused, and no other key is made or kept.
 	for _, server := range []bool{false, true} {
-		if _, err := keyOf(server, map[string]string{}); err == nil || !strings.Contains(err.Error(), rotated.Fingerprint()) || !strings.Contains(err.Error(), "SIGNING_KEY_FILE") {
+		env := map[string]string{"DATA_DIR": filepath.Join(t.TempDir(), "elsewhere")}
+		if _, err := keyOf(server, env); err == nil || !strings.Contains(err.Error(), rotated.Fingerprint()) || !strings.Contains(err.Error(), "SIGNING_KEY_FILE") {
 			t.Fatalf("server %v without the published key: %v; want a refusal naming it and SIGNING_KEY_FILE", server, err)
 		}
 	}
 	if s, err := keyOf(false, map[string]string{"SIGNING_KEY": testKey}); err != nil || !s.Public().Equal(rotated.Public()) {
 		t.Fatalf("a command with the server's key: %v", err)
 	}
-	if !rotated.Public().Equal(ed25519.PublicKey(published())) {
+	if !rotated.Public().Equal(ed25519.PublicKey(stored().Published)) {
 		t.Fatal("a refused process changed the published key")
+	}
+	// Every key that signed stays listed, oldest first.
+	history, err := db.SigningKeyHistory(ctx)
+	if err != nil || len(history) != 2 || !history[0].PublicKey.Equal(a.Public()) || !history[1].PublicKey.Equal(rotated.Public()) {
+		t.Fatalf("key history %v (%v); want the first key, then the rotated one", history, err)
+	}
+}
+
+// A database that kept its signing key in app_secrets (before issue 14):
+// commands may still sign with it, and the first server to start retires
+// it, signing from then on with a key in DATA_DIR; the old key stays
+// listed, and its seed is gone from the database.
+func TestLegacySigningKeyRetired(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	db, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	seed, err := db.SigningSeed(ctx) // what an older server made
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	if err := db.PublishSigningKey(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	env := map[string]string{"DATABASE_URL": url, "DATA_DIR": filepath.Join(t.TempDir(), "data")}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := func(server bool) *audit.Signer {
+		t.Helper()
+		app := NewApp(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		defer app.Close()
+		if err := app.OpenDB(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		get := app.Signer
+		if server {
+			get = app.serverSigner
+		}
+		s, err := get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := signer(false); !s.Public().Equal(legacy) || !strings.Contains(logs.String(), "kept in the database") {
+		t.Fatalf("a command before the server retired the legacy key signs with %s; want %s and a warning", s.Fingerprint(), audit.Fingerprint(legacy))
+	}
+	fresh := signer(true)
+	if fresh.Public().Equal(legacy) || !strings.Contains(logs.String(), "retiring the audit signing key") {
+		t.Fatalf("the server kept the legacy key:\n%s", logs.String())
+	}
+	k, err := db.SigningKeys(ctx)
+	if err != nil || k.Seed != nil || !fresh.Public().Equal(ed25519.PublicKey(k.Published)) {
+		t.Fatalf("after retiring: seed %x, published %x (%v)", k.Seed, k.Published, err)
+	}
+	if s := signer(false); !s.Public().Equal(fresh.Public()) {
+		t.Fatal("a command after the retirement does not sign with the new key")
+	}
+	history, err := db.SigningKeyHistory(ctx)
+	if err != nil || len(history) != 2 || !history[0].PublicKey.Equal(legacy) {
+		t.Fatalf("key history %v (%v); want the legacy key first", history, err)
 	}
 }
 
@@ -323,7 +401,8 @@ func TestSigningKeyOfFreshDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	cfg, err := config.Load(func(k string) string { return map[string]string{"DATABASE_URL": url}[k] })
+	env := map[string]string{"DATABASE_URL": url, "DATA_DIR": filepath.Join(t.TempDir(), "data")}
+	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func cmdMigrate(ctx context.Context, cfg *config.Config, logger *slog.Logger, ar
 	if err := app.OpenDB(ctx, false); err != nil && !errors.Is(err, postgres.ErrSchema) {
 		return err
 	}
-	m, err := postgres.NewMigrator(app.databaseURL())
+	m, err := postgres.NewMigrator(app.MigrateURL())
 	if err != nil {
 		return err
 	}
@@ -46,6 +46,9 @@ func cmdMigrate(ctx context.Context, cfg *config.Config, logger *slog.Logger, ar
 	switch args[0] {
 	case "up":
 		if err := m.Up(); err != nil {
+			return err
+		}
+		if err := app.grantRuntime(ctx); err != nil {
 			return err
 		}
 	case "down":

@@ -33,7 +33,12 @@ Commands:
   demo                           fill an empty database with demo people and deployments
   export ID [--format json|csv|pdf|md] [-o FILE]
                                  export one deployment (JSON: the signed audit record)
-  verify FILE.json [--key KEY]   check an exported record offline (no database, no configuration)
+  verify FILE.json [--key KEY] [--witness WKEY ...]
+                                 check an exported record offline (no database, no configuration);
+                                 --witness requires that witness's cosignature of its log checkpoint
+  witness --log URL --log-key KEY [--state DIR] [--once]
+                                 witness a server's transparency log: cosign what extends it, refuse forks
+  witness key [--state DIR]      print this witness's verifier key (for WITNESS_KEYS and verify --witness)
   keys [--json]                  print the public key that signs audit exports
   token create --name NAME --user EMAIL
                                  issue an API token acting as a person (prints its secret once)
@@ -52,8 +57,12 @@ func main() {
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
 		fmt.Fprintln(os.Stderr, "signoff: "+msg)
 		var ue usageError
-		if errors.As(err, &ue) {
+		var ee exitError
+		switch {
+		case errors.As(err, &ue):
 			os.Exit(2)
+		case errors.As(err, &ee):
+			os.Exit(ee.code)
 		}
 		os.Exit(1)
 	}
@@ -73,9 +82,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	if cmd == "verify" {
+	switch cmd {
+	case "verify":
 		// Offline: no configuration, no database.
 		return cmdVerify(args, stdout)
+	case "witness":
+		// Apart from the server: its own key and state, no configuration.
+		return cmdWitness(ctx, args, stdout, stderr)
 	}
 	// Every setting is checked before any command creates or starts
 	// anything.

@@ -4,20 +4,26 @@ package main
 // way (resolveKey):
 //
 //  1. SIGNING_KEY or SIGNING_KEY_FILE (parsed by config.Load);
-//  2. without DATABASE_URL, DATA_DIR/signing.key, generated on first use;
-//  3. with DATABASE_URL, the seed kept in the database, generated on first
-//     use.
+//  2. DATA_DIR/signing.key, generated on first use: outside the database,
+//     whichever database it is, so that whoever can read the database
+//     cannot sign.
 //
-// The database also records the public key the server signs with: each
-// server publishes its key there as it starts. That record is what keeps
+// The database records the public key the server signs with: each server
+// publishes its key there as it starts, and every key that ever signed is
+// kept (audit_signing_keys), so `signoff keys` lists the earlier ones that
+// verify what they signed before a rotation. That record is what keeps
 // everyone on one key. A key is generated only for a database that records
-// none, so no process ever makes a second key beside the server's (as a
-// command pointed at the embedded cluster by DATABASE_URL once did, and its
-// exports then failed to verify against the key the server publishes). A
+// none, so no process ever makes a second key beside the server's. A
 // command whose key is not the published one is refused, since nobody
 // could verify what it signs. A server may publish another key only if an
 // operator chose it (configured, or a key file put in DATA_DIR): that is a
 // key rotation, and it is logged.
+//
+// Before issue 14 a server with DATABASE_URL and no key kept its key in the
+// database (app_secrets). A server that finds such a key retires it: it
+// signs from then on with a new key in DATA_DIR (or the configured one),
+// deletes the old seed, and the old public key stays listed as an earlier
+// key. Commands may still sign with it until a server has retired it.
 
 import (
 	"context"
@@ -41,8 +47,9 @@ const signingKeyFile = "signing.key"
 type signingKey struct {
 	*audit.Signer
 	source string // for messages: SIGNING_KEY, SIGNING_KEY_FILE, the key file's path, or "the database"
-	// chosen: an operator put the key where it was found, rather than the
-	// app generating it in the database.
+	// chosen: the key is configured or kept in DATA_DIR, rather than the
+	// legacy one kept in the database (which only a command still uses,
+	// until a server retires it).
 	chosen bool
 }
 
@@ -53,7 +60,7 @@ func (a *App) Signer(ctx context.Context) (*audit.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := a.resolveKey(ctx, stored)
+	k, err := a.resolveKey(stored, false)
 	if err != nil {
 		return nil, err
 	}
@@ -73,61 +80,63 @@ func (a *App) serverSigner(ctx context.Context) (*audit.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := a.resolveKey(ctx, stored)
+	k, err := a.resolveKey(stored, true)
 	if err != nil {
 		return nil, err
 	}
-	if stored.Published != nil && !k.Public().Equal(ed25519.PublicKey(stored.Published)) {
-		if !k.chosen {
-			return nil, fmt.Errorf("this database's exports are signed with key %s, kept outside the database, and no SIGNING_KEY or SIGNING_KEY_FILE is set; "+
-				"set SIGNING_KEY_FILE to that key (or to a new one, to change keys)", audit.Fingerprint(stored.Published))
-		}
+	switch {
+	case stored.LegacyPublished():
+		a.Logger.Warn("retiring the audit signing key kept in the database, where whoever could read the database could sign: exports and checkpoints are signed with the key outside it from now on; those signed before verify with the old key, which `signoff keys` lists",
+			"old_key_fingerprint", audit.Fingerprint(stored.Published), "key_fingerprint", k.Fingerprint(), "key_source", k.source)
+	case stored.Published != nil && !k.Public().Equal(ed25519.PublicKey(stored.Published)):
 		a.Logger.Warn("the audit signing key changed: exports are signed with the new key from now on; those signed before verify with the old one",
 			"old_key_fingerprint", audit.Fingerprint(stored.Published), "key_fingerprint", k.Fingerprint(), "key_source", k.source)
 	}
 	if err := a.DB.PublishSigningKey(ctx, k.Public()); err != nil {
 		return nil, err
 	}
-	a.warnIfInDatabase(k)
+	if stored.Seed != nil {
+		if err := a.DB.ForgetLegacySigningSeed(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return k.Signer, nil
 }
 
 // resolveKey finds this process's key (see the top of this file). stored
 // is what the database holds; a key is generated only when it records no
-// published key.
-func (a *App) resolveKey(ctx context.Context, stored postgres.SigningKeys) (signingKey, error) {
+// published key, or (for a server) when the published key is the legacy
+// one kept in the database, which a server retires.
+func (a *App) resolveKey(stored postgres.SigningKeys, server bool) (signingKey, error) {
 	cfg := a.Config
-	switch {
-	case cfg.SigningKey != nil:
+	if cfg.SigningKey != nil {
 		return signingKey{audit.NewSigner(cfg.SigningKey), cfg.SigningKeySource, true}, nil
-	case cfg.Embedded():
-		return dataDirKey(cfg.DataDir, stored.Published)
-	case stored.Seed == nil && stored.Published != nil:
-		return signingKey{}, fmt.Errorf("this database's exports are signed with key %s, which is kept outside the database, and no SIGNING_KEY or SIGNING_KEY_FILE is set; "+
-			"give this process that key with SIGNING_KEY_FILE (for the embedded database: use the server's DATA_DIR and no DATABASE_URL)", audit.Fingerprint(stored.Published))
 	}
-	seed := stored.Seed
-	if seed == nil {
-		var err error
-		if seed, err = a.DB.SigningSeed(ctx); err != nil { // the database's first key
-			return signingKey{}, err
+	legacy := stored.LegacyPublished()
+	if legacy && !server {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, signingKeyFile)); errors.Is(err, fs.ErrNotExist) {
+			s, err := audit.SignerFromSeed(stored.Seed)
+			if err != nil {
+				return signingKey{}, fmt.Errorf("signing key in the database: %w", err)
+			}
+			return signingKey{s, "the database", false}, nil
 		}
 	}
-	s, err := audit.SignerFromSeed(seed)
-	if err != nil {
-		return signingKey{}, fmt.Errorf("signing key in the database: %w", err)
+	published := stored.Published
+	if legacy {
+		published = nil // retired: a new key may be made
 	}
-	return signingKey{s, "the database", false}, nil
+	return dataDirKey(cfg.DataDir, published)
 }
 
-// warnIfInDatabase says, once per process, what keeping the key in the
-// database costs.
+// warnIfInDatabase says, once per process, what signing with a key kept in
+// the database costs (a command, until a server retires that key).
 func (a *App) warnIfInDatabase(k signingKey) {
 	if k.chosen {
 		return
 	}
-	a.Logger.Warn("the audit signing key is kept in the database, where anyone who can read the database can sign; "+
-		"set SIGNING_KEY_FILE to a key kept elsewhere (see docs/audit.md)", "key_fingerprint", k.Fingerprint())
+	a.Logger.Warn("this command signs with the audit signing key kept in the database, where anyone who can read the database can sign; "+
+		"the next server to start retires it (see docs/audit.md)", "key_fingerprint", k.Fingerprint())
 }
 
 // dataDirKey reads DATA_DIR/signing.key, creating it (mode 0600) with a new

@@ -22,7 +22,7 @@ func (a *API) deploymentExport(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, errorf(codeUnavailable, "This server has no audit signing key loaded, so it cannot sign exports; nothing was exported."))
 		return
 	}
-	rec, err := a.db.DeploymentRecord(r.Context(), id)
+	rec, err := a.db.SignedRecord(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -67,17 +67,21 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	s, err := ui.New(ctx, db, cfg, logger, ui.Options{})
+	// One key signs exports and the transparency log's checkpoints, for
+	// the web application and the API alike, as in a server.
+	signer, err := audit.SignerFromSeed(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetLogKey(ctx, signer.PrivateKey(), "signoff.test/audit-log", nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ui.New(ctx, db, cfg, logger, ui.Options{Signer: signer})
 	if err != nil {
 		t.Fatal(err)
 	}
 	web := httptest.NewServer(s.Handler())
 	t.Cleanup(web.Close)
-
-	signer, err := audit.SignerFromSeed(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := chi.NewRouter()
 	r.Mount("/api/v1", api.New(db, logger, api.Options{Signer: signer}).Routes())
 	signed := httptest.NewServer(r)

@@ -43,6 +43,10 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 		Slots: make([]Slot, 0, len(rec.Slots)), Signoffs: make([]Signoff, 0, len(rec.Signatures)),
 		Comments: make([]Comment, 0, len(rec.Comments)), Events: make([]Event, 0, len(rec.Events)),
 	}
+	if p := rec.Log; p != nil {
+		doc.Log = &Log{Checkpoint: p.Checkpoint, LeafIndex: p.Index, InclusionProof: p.Proof.Strings(),
+			ChainIndex: p.ChainIndex, ChainProof: p.ChainProof.Strings()}
+	}
 	if t := cl.Template; t != nil {
 		doc.Template = Template{Slug: t.Slug, Title: t.Title, Version: t.Version}
 	}

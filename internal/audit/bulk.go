@@ -18,10 +18,11 @@ import (
 )
 
 // BulkStore is what a bulk export reads: completed deployments page by
-// page, and one deployment's record at a time. postgres.DB is one.
+// page, and one deployment's record at a time, with its proof in the
+// transparency log. postgres.DB is one.
 type BulkStore interface {
 	CompletedDeploymentIDs(ctx context.Context, f signoff.DeploymentFilter, after int64, limit int) ([]int64, error)
-	DeploymentRecord(ctx context.Context, id int64) (*signoff.Record, error)
+	SignedRecord(ctx context.Context, id int64) (*signoff.Record, error)
 }
 
 // BulkPage is how many deployment ids a bulk export asks for at a time.
@@ -81,7 +82,7 @@ func WriteBulk(ctx context.Context, w io.Writer, store BulkStore, f signoff.Depl
 			if err := ctx.Err(); err != nil {
 				return m.Deployments, err
 			}
-			rec, err := store.DeploymentRecord(ctx, id)
+			rec, err := store.SignedRecord(ctx, id)
 			if err != nil {
 				return m.Deployments, err
 			}

@@ -234,7 +234,7 @@ func bulkDeployments(tb testing.TB, n int) *postgres.DB {
 	}
 	ids := cloneDeployments(tb, db, src, n-1)
 	for _, id := range []int64{ids[0], ids[len(ids)/2], ids[len(ids)-1]} {
-		rec, err := db.DeploymentRecord(context.Background(), id)
+		rec, err := db.SignedRecord(context.Background(), id)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -278,9 +278,9 @@ func (h *heapWatch) CompletedDeploymentIDs(ctx context.Context, f signoff.Deploy
 	return ids, err
 }
 
-func (h *heapWatch) DeploymentRecord(ctx context.Context, id int64) (*signoff.Record, error) {
+func (h *heapWatch) SignedRecord(ctx context.Context, id int64) (*signoff.Record, error) {
 	h.collect()
-	return h.BulkStore.DeploymentRecord(ctx, id)
+	return h.BulkStore.SignedRecord(ctx, id)
 }
 
 func (h *heapWatch) collect() {

@@ -4,22 +4,26 @@
 // signoff.Record, and Verify needs nothing but the file (and, ideally, the
 // server's public key).
 //
-// The JSON export is canonical: Encode writes it one way only, and Verify
-// re-encodes what it parsed and requires the same bytes, so any edited
-// byte, whitespace and key order included, fails. docs/audit.md describes
-// the schema and the verification algorithm for re-implementers.
+// The JSON export is canonical: Encode writes it one way only (version 2:
+// RFC 8785, JSON Canonicalization Scheme), and Verify re-encodes what it
+// parsed and requires the same bytes, so any edited byte, whitespace and
+// key order included, fails. docs/audit.md describes the schema and the
+// verification algorithm for re-implementers, and verifier/python holds
+// an independent verifier written from it.
 package audit
 
-// Format and Version identify the JSON export's schema.
+// Format and Version identify the JSON export's schema. Version 1 files
+// (exported before issue 14) still verify.
 const (
 	Format  = "signoff-audit-record"
-	Version = 1
+	Version = 2
 )
 
-// Document is the JSON export, schema version 1. Fields appear in the file
-// in this order; times are RFC 3339 UTC with microseconds
-// (signoff.TimeFormat); hashes are lowercase hex; optional values are null,
-// never missing.
+// Document is the JSON export. In version 2 the file is the RFC 8785
+// canonical form of this object (members sorted, no whitespace) and a
+// newline; in version 1 it was encoding/json's, indented, fields in this
+// order. Times are RFC 3339 UTC with microseconds (signoff.TimeFormat);
+// hashes are lowercase hex; optional values are null, never missing.
 type Document struct {
 	Format     string     `json:"format"`  // "signoff-audit-record"
 	Version    int        `json:"version"` // 1
@@ -32,9 +36,26 @@ type Document struct {
 	Signoffs   []Signoff  `json:"signoffs"`
 	Comments   []Comment  `json:"comments"`
 	Events     []Event    `json:"events"`
-	// Checkpoint must stay last: the record digest covers every byte
-	// before it.
-	Checkpoint Checkpoint `json:"checkpoint"`
+	// Log (version 2) proves the last event is its chain's head in a
+	// signed, cosigned checkpoint of the server's transparency log.
+	Log *Log `json:"log,omitempty"`
+	// Checkpoint signs the record. In version 1 it must stay last: the
+	// record digest covers every byte before it; in version 2 the digest
+	// is of the canonical form of everything else.
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+}
+
+// Log is a record's proof in the transparency log (docs/audit.md, "The
+// transparency log"): the last event's entry is leaf LeafIndex of the log
+// of the checkpoint's size, and its chain's head there.
+type Log struct {
+	// Checkpoint is the signed note: the checkpoint text, the log's
+	// signature (the server's key) and the witnesses' cosignatures.
+	Checkpoint     string   `json:"checkpoint"`
+	LeafIndex      int64    `json:"leaf_index"`
+	InclusionProof []string `json:"inclusion_proof"` // base64 hashes
+	ChainIndex     int64    `json:"chain_index"`     // the chain's place among the chain heads
+	ChainProof     []string `json:"chain_proof"`     // base64 hashes
 }
 
 // Deployment is the deployment's header.

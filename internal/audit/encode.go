@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // checkpointMarker separates the record from its checkpoint in a canonical
@@ -16,10 +18,18 @@ import (
 // indented deeper, so it occurs exactly once.
 const checkpointMarker = ",\n  \"checkpoint\": {"
 
-// Encode writes doc in its one canonical form: encoding/json with fields in
-// struct order, two-space indentation, no HTML escaping, and a final
-// newline.
+// Encode writes doc in its one canonical form: for version 2, RFC 8785
+// (JCS) and a newline (EncodeCanonical); for version 1, encoding/json with
+// fields in struct order, two-space indentation, no HTML escaping, and a
+// final newline.
 func Encode(doc *Document) ([]byte, error) {
+	if doc.Version != 1 {
+		b, err := EncodeCanonical(doc)
+		if err != nil {
+			return nil, err
+		}
+		return append(b, '\n'), nil
+	}
 	var buf bytes.Buffer
 	buf.Grow(1024 + 700*len(doc.Events) + 400*len(doc.Items))
 	enc := json.NewEncoder(&buf)
@@ -29,6 +39,37 @@ func Encode(doc *Document) ([]byte, error) {
 		return nil, fmt.Errorf("encode audit record: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// EncodeCanonical is v's RFC 8785 canonical form: object members sorted by
+// name, strings in their shortest form (only ", \\ and control characters
+// escaped, as \\b \\t \\n \\f \\r or \\u00xx), numbers as ECMAScript
+// writes doubles (every integer here is below 2^53 and is written as
+// one), no whitespace.
+func EncodeCanonical(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode audit record: %w", err)
+	}
+	val := jsontext.Value(b)
+	if err := val.Canonicalize(); err != nil {
+		return nil, fmt.Errorf("encode audit record: %w", err)
+	}
+	return val, nil
+}
+
+// recordDigest is what a version 2 checkpoint signs of the record: the
+// SHA-256 of the canonical form of the document without its checkpoint.
+func recordDigest(doc *Document) (string, error) {
+	c := doc.Checkpoint
+	doc.Checkpoint = nil
+	b, err := EncodeCanonical(doc)
+	doc.Checkpoint = c
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // recordPart returns the bytes the record digest covers: everything before
@@ -42,9 +83,14 @@ func recordPart(file []byte) ([]byte, error) {
 }
 
 // CheckpointMessage is the text the checkpoint signature covers, one
-// "name value" line each, newline-terminated.
+// "name value" line each, newline-terminated; version 2 records' first
+// line is "signoff-checkpoint/v2", so no signature moves between versions.
 func CheckpointMessage(c *Checkpoint) []byte {
-	return []byte("signoff-checkpoint/v1\n" +
+	return checkpointMessage(c, 1)
+}
+
+func checkpointMessage(c *Checkpoint, version int) []byte {
+	return []byte("signoff-checkpoint/v" + strconv.Itoa(version) + "\n" +
 		"deployment " + strconv.FormatInt(c.DeploymentID, 10) + "\n" +
 		"events " + strconv.FormatInt(c.EventCount, 10) + "\n" +
 		"head " + c.HeadSHA256 + "\n" +
@@ -55,7 +101,10 @@ func CheckpointMessage(c *Checkpoint) []byte {
 // Seal fills doc's checkpoint (head, count, record digest, signature) and
 // returns the canonical file.
 func Seal(doc *Document, s *Signer, signedAt string) ([]byte, error) {
-	doc.Checkpoint = Checkpoint{}
+	if doc.Version != 1 {
+		return sealCanonical(doc, s, signedAt)
+	}
+	doc.Checkpoint = &Checkpoint{}
 	draft, err := Encode(doc)
 	if err != nil {
 		return nil, err
@@ -65,7 +114,7 @@ func Seal(doc *Document, s *Signer, signedAt string) ([]byte, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(record)
-	c := &doc.Checkpoint
+	c := doc.Checkpoint
 	c.DeploymentID = doc.Deployment.ID
 	c.EventCount = int64(len(doc.Events))
 	if n := len(doc.Events); n > 0 {
@@ -92,4 +141,23 @@ func Seal(doc *Document, s *Signer, signedAt string) ([]byte, error) {
 	}
 	buf.WriteString("}\n")
 	return buf.Bytes(), nil
+}
+
+// sealCanonical seals a version 2 document: the checkpoint signs the
+// digest of the canonical form of everything else.
+func sealCanonical(doc *Document, s *Signer, signedAt string) ([]byte, error) {
+	doc.Checkpoint = nil
+	digest, err := recordDigest(doc)
+	if err != nil {
+		return nil, err
+	}
+	c := &Checkpoint{DeploymentID: doc.Deployment.ID, EventCount: int64(len(doc.Events)),
+		RecordSHA256: digest, SignedAt: signedAt, Algorithm: "ed25519",
+		PublicKey: base64.StdEncoding.EncodeToString(s.Public()), KeyFingerprint: s.Fingerprint()}
+	if n := len(doc.Events); n > 0 {
+		c.HeadSHA256 = doc.Events[n-1].SHA256
+	}
+	c.Signature = base64.StdEncoding.EncodeToString(s.sign(checkpointMessage(c, doc.Version)))
+	doc.Checkpoint = c
+	return Encode(doc)
 }

@@ -36,6 +36,10 @@ func (s *Signer) Fingerprint() string { return Fingerprint(s.Public()) }
 
 func (s *Signer) sign(msg []byte) []byte { return ed25519.Sign(s.key, msg) }
 
+// PrivateKey is the key itself, for the transparency log's checkpoints,
+// which the same key signs (in a format no export message can take).
+func (s *Signer) PrivateKey() ed25519.PrivateKey { return s.key }
+
 // ParsePrivateKey reads an Ed25519 private key as SIGNING_KEY or the file
 // named by SIGNING_KEY_FILE holds it: base64 (standard or URL alphabet,
 // padded or not) of the 32-byte seed or the 64-byte private key, or a PEM

@@ -93,7 +93,7 @@ func lifecycle(t *testing.T) *lifecycleRun {
 		must(err)
 	}
 	run := &lifecycleRun{db: db, team: team}
-	run.stale, err = db.DeploymentRecord(ctx, d.ID)
+	run.stale, err = db.SignedRecord(ctx, d.ID)
 	must(err)
 
 	must(db.Revoke(ctx, d.ID, 1, revokeReason, team["Deployment Engineer"], "web"))
@@ -112,7 +112,7 @@ func lifecycle(t *testing.T) *lifecycleRun {
 	for slot, role := range audittest.Roles[4:] {
 		sign(slot+5, role)
 	}
-	run.final, err = db.DeploymentRecord(ctx, d.ID)
+	run.final, err = db.SignedRecord(ctx, d.ID)
 	must(err)
 	if !run.final.Deployment.Locked() {
 		t.Fatalf("the lifecycle deployment ended %s, not locked", run.final.Deployment.Status)

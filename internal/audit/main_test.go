@@ -59,6 +59,9 @@ func signedDeployment(t testing.TB, o audittest.Options) (*postgres.DB, *signoff
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	if _, err := db.SetLogKey(ctx, testSigner.PrivateKey(), "signoff.test/audit-log", nil); err != nil {
+		t.Fatal(err)
+	}
 	team, err := audittest.NewTeam(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +82,7 @@ func signedDeployment(t testing.TB, o audittest.Options) (*postgres.DB, *signoff
 	if _, err := db.AddComment(ctx, d.ID, "1.1.1.1", "comment after lock", team.As("DevOps Lead")); err == nil {
 		t.Fatal("a locked deployment took a comment")
 	}
-	rec, err := db.DeploymentRecord(ctx, d.ID)
+	rec, err := db.SignedRecord(ctx, d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -156,6 +156,13 @@ func (r *replay) moveStatus(p *signoff.DecodedEvent, e *signoff.DeploymentStatus
 	if string(e.Before.Status) != r.status {
 		return fmt.Errorf("deployment.status from %q, but the events before it leave the deployment %q", e.Before.Status, r.status)
 	}
+	d := signoff.Deployment{Status: e.Before.Status}
+	if err := d.CanMoveTo(e.After.Status); err != nil {
+		return fmt.Errorf("deployment.status from %q to %q, which is not a move a deployment can make", e.Before.Status, e.After.Status)
+	}
+	if (e.After.Status == signoff.StatusAborted) != (e.After.Reason != "") {
+		return fmt.Errorf("deployment.status to %q with reason %q: an abort, and only an abort, gives a reason", e.After.Status, e.After.Reason)
+	}
 	at := p.At
 	switch e.After.Status {
 	case signoff.StatusInProgress:
@@ -176,12 +183,15 @@ func (r *replay) itemState(p *signoff.DecodedEvent, e *signoff.ItemStateEvent) e
 	if !a.State.Valid() {
 		return fmt.Errorf("item.state to unknown state %q", a.State)
 	}
+	if (a.State == signoff.ItemNA) != (a.NAReason != "") {
+		return fmt.Errorf("item.state to %q with N/A reason %q: N/A, and only N/A, needs a reason", a.State, a.NAReason)
+	}
+	if err := r.checkItemBefore(p, e); err != nil {
+		return err
+	}
 	at := p.At
 	for _, path := range e.Leaves(p.Target) {
-		i, ok := r.index[path]
-		if !ok {
-			return fmt.Errorf("item.state on item %s, which the deployment does not have", path)
-		}
+		i := r.index[path] // checked by checkItemBefore
 		r.items[i].State, r.items[i].NAReason = a.State, a.NAReason
 		v := &r.itemViews[i]
 		v.stateBy, v.stateAt = actorRef(p), &at
@@ -190,6 +200,42 @@ func (r *replay) itemState(p *signoff.DecodedEvent, e *signoff.ItemStateEvent) e
 	r.rev++
 	if r.status == string(signoff.StatusDraft) {
 		r.status = string(signoff.StatusInProgress) // the first change starts the deployment
+	}
+	return nil
+}
+
+// checkItemBefore checks an item.state event against the items as the
+// events before it leave them: a tick, untick or N/A of one leaf names
+// the state it changes (its before) and changes it; an N/A on a parent
+// (its leaves in after.items) has before {"open", ""} and closes only
+// open leaves below the parent.
+func (r *replay) checkItemBefore(p *signoff.DecodedEvent, e *signoff.ItemStateEvent) error {
+	t, ok := r.index[p.Target.Path]
+	if !ok {
+		return fmt.Errorf("item.state on %s, which the deployment does not have", p.Target)
+	}
+	if len(e.After.Items) == 0 {
+		it := r.items[t]
+		switch {
+		case it.HasChildren:
+			return fmt.Errorf("item.state on %s, a parent, without the leaves it changed", p.Target)
+		case e.Before.Items != nil || e.Before.State != it.State || e.Before.NAReason != it.NAReason:
+			return fmt.Errorf("item.state on %s says it was %q (%q), but the events before it leave it %q (%q)",
+				p.Target, e.Before.State, e.Before.NAReason, it.State, it.NAReason)
+		case e.After.State == it.State && e.After.NAReason == it.NAReason:
+			return fmt.Errorf("item.state on %s changes nothing", p.Target)
+		}
+		return nil
+	}
+	if !r.items[t].HasChildren || e.After.State != signoff.ItemNA ||
+		e.Before.State != signoff.ItemOpen || e.Before.NAReason != "" || e.Before.Items != nil {
+		return fmt.Errorf("item.state on %s lists leaves, which only an N/A on a parent (before: open) does", p.Target)
+	}
+	for _, path := range e.After.Items {
+		i, ok := r.index[path]
+		if !ok || !strings.HasPrefix(path, p.Target.Path+".") || r.items[i].HasChildren || r.items[i].State != signoff.ItemOpen {
+			return fmt.Errorf("item.state on %s closes %s, which is not an open leaf below it", p.Target, path)
+		}
 	}
 	return nil
 }
@@ -208,6 +254,9 @@ func (r *replay) comment(p *signoff.DecodedEvent, e *signoff.ItemCommentEvent) e
 	if _, err := r.item(p); err != nil {
 		return err
 	}
+	if e.After.Body == "" {
+		return fmt.Errorf("item.comment on %s is empty", p.Target)
+	}
 	r.comments = append(r.comments, Comment{Item: p.Target.Path, At: p.At, Author: who(p), Body: e.After.Body})
 	return nil
 }
@@ -218,6 +267,9 @@ func (r *replay) evidence(p *signoff.DecodedEvent, e *signoff.ItemEvidenceEvent)
 	if err != nil {
 		return err
 	}
+	if e.Before.Evidence != r.itemViews[i].evidence {
+		return fmt.Errorf("item.evidence on %s replaces %q, but the events before it leave %q", p.Target, e.Before.Evidence, r.itemViews[i].evidence)
+	}
 	r.itemViews[i].evidence = e.After.Evidence
 	return nil
 }
@@ -227,6 +279,11 @@ func (r *replay) note(p *signoff.DecodedEvent, e *signoff.NoteEditEvent) error {
 	pos := p.Target.Position()
 	if pos > len(r.notes) {
 		return fmt.Errorf("note.edit on %q, which the deployment does not have", p.Target)
+	}
+	n := r.notes[pos-1]
+	if e.Before.Name != n.Name || e.After.Name != n.Name || e.Before.Value != n.Value {
+		return fmt.Errorf("note.edit on %s says it changes %q of %q, but the events before it leave %q of %q",
+			p.Target, e.Before.Value, e.Before.Name, n.Value, n.Name)
 	}
 	at := p.At
 	r.notes[pos-1].Value = e.After.Value
@@ -261,6 +318,13 @@ func (r *replay) sign(p *signoff.DecodedEvent, e *signoff.SignoffSignEvent) erro
 		return fmt.Errorf("%s is on %s, whose role the deployment.create event says is %s", desc, p.Target, r.create.Slots[pos-1])
 	case a.SignerID != p.Actor.ID || a.PrintedName != p.Actor.Name:
 		return fmt.Errorf("%s names signer %d (%s), but the event's actor is %d (%s)", desc, a.SignerID, a.PrintedName, p.Actor.ID, p.Actor.Name)
+	case a.Meaning != signoff.Meaning(a.Role):
+		return fmt.Errorf("%s means %q, not %q", desc, a.Meaning, signoff.Meaning(a.Role))
+	case p.Actor.ID == 0 || p.Actor.Via != "web":
+		return fmt.Errorf("%s was given through %q by actor %d: a person signs, on the web", desc, p.Actor.Via, p.Actor.ID)
+	}
+	if err := r.checkReplaced(desc, pos, e.Before); err != nil {
+		return err
 	}
 	if k := r.standing[pos-1]; k >= 0 {
 		// A new signature on a slot ends the one it replaces.
@@ -283,6 +347,27 @@ func (r *replay) sign(p *signoff.DecodedEvent, e *signoff.SignoffSignEvent) erro
 	return nil
 }
 
+// checkReplaced checks a signature's before: absent on a slot with no
+// standing signature, else the stale signature it replaces (a standing
+// signature that is not stale cannot be replaced).
+func (r *replay) checkReplaced(desc string, pos int, before *signoff.SignoffSignBefore) error {
+	k := r.standing[pos-1]
+	if k < 0 {
+		if before != nil {
+			return fmt.Errorf("%s says it replaces a signature, but the slot has none standing", desc)
+		}
+		return nil
+	}
+	old := r.sigs[k].so
+	switch {
+	case old.ChecklistRev >= r.rev:
+		return fmt.Errorf("%s is given over a standing signature that is not stale", desc)
+	case before == nil || before.State != "stale" || before.SignerID != old.SignerID || before.PrintedName != old.PrintedName:
+		return fmt.Errorf("%s does not name the stale signature it replaces (%d, %s)", desc, old.SignerID, old.PrintedName)
+	}
+	return nil
+}
+
 // revoke ends the standing signature of a slot.
 func (r *replay) revoke(p *signoff.DecodedEvent, e *signoff.SignoffRevokeEvent) error {
 	pos, err := r.slotOf(p)
@@ -292,6 +377,10 @@ func (r *replay) revoke(p *signoff.DecodedEvent, e *signoff.SignoffRevokeEvent) 
 	k := r.standing[pos-1]
 	if k < 0 {
 		return fmt.Errorf("signoff.revoke on slot %d, which has no standing signature", pos)
+	}
+	if old := r.sigs[k].so; e.Before.PrintedName != old.PrintedName || e.Before.Role != old.Role || e.After.Reason == "" || !e.After.Revoked {
+		return fmt.Errorf("signoff.revoke on slot %d names %s (%s), revoked %v with reason %q; the standing signature is %s (%s), and a revocation needs a reason",
+			pos, e.Before.PrintedName, e.Before.Role, e.After.Revoked, e.After.Reason, old.PrintedName, old.Role)
 	}
 	at := p.At
 	so := &r.sigs[k].so

@@ -6,11 +6,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -25,6 +29,12 @@ type Result struct {
 	SignedAt     string
 	Fingerprint  string
 	KeyGiven     bool // checked against a key the auditor gave, not the one in the file
+	// LogOrigin and LogSize name the transparency log checkpoint the
+	// record is proven in (version 2); Witnesses lists the witnesses whose
+	// cosignatures of it were required and checked.
+	LogOrigin string
+	LogSize   int64
+	Witnesses []string
 }
 
 // Summary is the one line `signoff verify` prints.
@@ -33,8 +43,17 @@ func (r *Result) Summary() string {
 	if !r.KeyGiven {
 		key = "key " + r.Fingerprint + " (self-asserted: the key inside the file; compare this fingerprint with the one your server publishes at /.well-known/signoff-signing-key, or pass --key)"
 	}
-	return fmt.Sprintf("OK deployment %d (%s): %d events, chain intact, head %s, record agrees with them, %d sign-offs match the checklist state they attest to, checkpoint of %s signed by %s",
+	line := fmt.Sprintf("OK deployment %d (%s): %d events, chain intact, head %s, record agrees with them, %d sign-offs match the checklist state they attest to, checkpoint of %s signed by %s",
 		r.DeploymentID, r.Name, r.Events, r.Head, r.Signoffs, r.SignedAt, key)
+	switch {
+	case r.LogOrigin == "":
+		line += "; a version 1 record, from before the transparency log"
+	case len(r.Witnesses) == 0:
+		line += fmt.Sprintf("; its last event is its chain's head in checkpoint %d of log %s (no witness required: pass --witness KEY)", r.LogSize, r.LogOrigin)
+	default:
+		line += fmt.Sprintf("; its last event is its chain's head in checkpoint %d of log %s, cosigned by %s", r.LogSize, r.LogOrigin, strings.Join(r.Witnesses, ", "))
+	}
+	return line
 }
 
 // Error is a failed verification, naming the first bad event when the
@@ -67,16 +86,26 @@ func fail(seq int64, format string, args ...any) error {
 // events before it describe, that every field of the record the events can
 // back is what they make it (checkRecord), and that the checkpoint
 // signature (over the head, the count and the SHA-256 of the whole record)
-// is good. With key nil it trusts the
-// public key inside the file, which only proves the file is unchanged since
-// whoever holds that key signed it.
-func Verify(file []byte, key ed25519.PublicKey) (*Result, error) {
+// is good. For a version 2 record it also checks the record's proof in the
+// transparency log (verifyLog): its last event is its chain's head in a
+// checkpoint signed by the same key and cosigned by every one of
+// witnesses. With key nil it trusts the public key inside the file, which
+// only proves the file is unchanged since whoever holds that key signed
+// it.
+func Verify(file []byte, key ed25519.PublicKey, witnesses ...note.Verifier) (*Result, error) {
 	doc, err := parseCanonical(file)
 	if err != nil {
 		return nil, err
 	}
-	if doc.Format != Format || doc.Version != Version {
-		return nil, fail(0, "not a Signoff audit record of version %d (format %q, version %d)", Version, doc.Format, doc.Version)
+	switch {
+	case doc.Format != Format || (doc.Version != 1 && doc.Version != Version):
+		return nil, fail(0, "not a Signoff audit record of version 1 or %d (format %q, version %d)", Version, doc.Format, doc.Version)
+	case doc.Checkpoint == nil:
+		return nil, fail(0, "the record has no checkpoint")
+	case doc.Version == 1 && doc.Log != nil:
+		return nil, fail(0, "a version 1 record has no log member")
+	case doc.Version == 1 && len(witnesses) > 0:
+		return nil, fail(0, "this record (version 1, exported before the transparency log) carries no checkpoint of the log, so no witness cosigned it")
 	}
 	payloads, err := verifyChain(doc)
 	if err != nil {
@@ -85,31 +114,27 @@ func Verify(file []byte, key ed25519.PublicKey) (*Result, error) {
 	if err := verifyState(doc, payloads); err != nil {
 		return nil, err
 	}
-	return verifyCheckpoint(file, doc, key)
+	res, err := verifyCheckpoint(file, doc, key)
+	if err != nil || doc.Version == 1 {
+		return res, err
+	}
+	return res, verifyLog(doc, res, witnesses)
 }
 
-// parseCanonical parses the file strictly and requires it to be exactly
-// what Encode writes for what was parsed.
+// parseCanonical parses the file strictly (go-json-experiment/json: every
+// member known, once, named exactly, of its type, valid UTF-8) and
+// requires it to be exactly what Encode writes for what was parsed.
 func parseCanonical(file []byte) (*Document, error) {
-	dec := json.NewDecoder(bytes.NewReader(file))
-	dec.DisallowUnknownFields()
 	var doc Document
-	if err := dec.Decode(&doc); err != nil {
-		off := dec.InputOffset()
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
+	if err := jsonv2.Unmarshal(file, &doc, jsonv2.RejectUnknownMembers(true)); err != nil {
+		var se *jsontext.SyntacticError
+		var me *jsonv2.SemanticError
+		off := int64(0)
 		switch {
 		case errors.As(err, &se):
-			off = se.Offset
-		case errors.As(err, &te):
-			off = te.Offset
-		default:
-			// An unknown field is reported after the whole value: find it.
-			if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-				if i := bytes.Index(file, []byte(name+": ")); i >= 0 {
-					off = int64(i)
-				}
-			}
+			off = se.ByteOffset
+		case errors.As(err, &me):
+			off = me.ByteOffset
 		}
 		return nil, located(file, off, "not a valid audit record: "+err.Error())
 	}
@@ -130,6 +155,11 @@ func parseCanonical(file []byte) (*Document, error) {
 // located names the line, and the event when inside one, of a file offset.
 func located(file []byte, off int64, msg string) error {
 	off = max(0, min(off, int64(len(file))))
+	if !bytes.HasPrefix(file, []byte("{\n")) {
+		// One line (version 2): the byte, and the event from the JSON
+		// pointer of the value there.
+		return &Error{Seq: eventAt(file, off), Msg: msg}
+	}
 	e := &Error{Line: bytes.Count(file[:off], []byte("\n")) + 1, Msg: msg}
 	head := file[:off]
 	start := bytes.Index(file, []byte("\n  \"events\": ["))
@@ -148,6 +178,27 @@ func located(file []byte, off int64, msg string) error {
 	return e
 }
 
+// eventAt is the seq of the event (its place in "events") that the byte
+// at off of a version 2 file lies in, or 0.
+func eventAt(file []byte, off int64) int64 {
+	dec := jsontext.NewDecoder(bytes.NewReader(file), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	for {
+		if _, err := dec.ReadToken(); err != nil || dec.InputOffset() > off {
+			break
+		}
+	}
+	rest, ok := strings.CutPrefix(string(dec.StackPointer()), "/events/")
+	if !ok {
+		return 0
+	}
+	i, _, _ := strings.Cut(rest, "/")
+	n, err := strconv.ParseInt(i, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n + 1
+}
+
 // verifyChain checks that events run 1, 2, 3… with each one's prev_sha256
 // its predecessor's sha256 (32 zero bytes for the first) and its sha256 the
 // SHA-256 of prev ‖ payload, and that the readable fields repeat the
@@ -161,6 +212,7 @@ func verifyChain(doc *Document) ([]*signoff.DecodedEvent, error) {
 	chain := "deployment/" + strconv.FormatInt(doc.Deployment.ID, 10)
 	prev := make([]byte, sha256.Size)
 	out := make([]*signoff.DecodedEvent, 0, len(doc.Events))
+	var last time.Time
 	for i := range doc.Events {
 		e := &doc.Events[i]
 		want := int64(i + 1)
@@ -185,22 +237,47 @@ func verifyChain(doc *Document) ([]*signoff.DecodedEvent, error) {
 		if err != nil {
 			return nil, fail(want, "%v", err)
 		}
-		switch {
-		case pl.V != 1:
-			return nil, fail(want, "payload version %d, want 1", pl.V)
-		case pl.Chain != chain:
-			return nil, fail(want, "payload belongs to chain %q, not %q", pl.Chain, chain)
-		case pl.Seq != want:
-			return nil, fail(want, "payload says seq %d", pl.Seq)
-		case pl.At != e.At || pl.Action != e.Action || pl.Target.String() != e.Target ||
-			pl.Actor.ID != e.Actor.ID || pl.Actor.Name != e.Actor.Name || pl.Actor.Via != e.Actor.Via:
-			return nil, fail(want, "at, actor, action or target differ from the payload")
+		if last, err = checkEnvelope(e, pl, chain, want, last); err != nil {
+			return nil, err
 		}
 		out = append(out, pl)
 		prev = h
 	}
 	return out, nil
 }
+
+// checkEnvelope checks what a payload says of its event: the version, the
+// chain and place, that the file's readable fields repeat it, the actor's
+// door, and a time in the format after the previous event's (last). It
+// returns the event's time.
+func checkEnvelope(e *Event, pl *signoff.DecodedEvent, chain string, want int64, last time.Time) (time.Time, error) {
+	switch {
+	case pl.V != 1:
+		return last, fail(want, "payload version %d, want 1", pl.V)
+	case pl.Chain != chain:
+		return last, fail(want, "payload belongs to chain %q, not %q", pl.Chain, chain)
+	case pl.Seq != want:
+		return last, fail(want, "payload says seq %d", pl.Seq)
+	case pl.At != e.At || pl.Action != e.Action || pl.Target.String() != e.Target ||
+		pl.Actor.ID != e.Actor.ID || pl.Actor.Name != e.Actor.Name || pl.Actor.Via != e.Actor.Via:
+		return last, fail(want, "at, actor, action or target differ from the payload")
+	case !validVia[pl.Actor.Via]:
+		return last, fail(want, "actor.via is %q, not web, api, cli or system", pl.Actor.Via)
+	case pl.Actor.ID < 0 || pl.Actor.Name == "":
+		return last, fail(want, "the actor has id %d and name %q: want a person's id (0 for the system) and a name", pl.Actor.ID, pl.Actor.Name)
+	}
+	at, err := time.Parse(signoff.TimeFormat, pl.At)
+	if err != nil || at.Format(signoff.TimeFormat) != pl.At {
+		return last, fail(want, "at %q is not a UTC time with microseconds (%s)", pl.At, signoff.TimeFormat)
+	}
+	if !at.After(last) {
+		return last, fail(want, "at %s is not after the previous event's %s: event times rise with the chain", pl.At, last.Format(signoff.TimeFormat))
+	}
+	return at, nil
+}
+
+// validVia are the doors a change comes through.
+var validVia = map[string]bool{"web": true, "api": true, "cli": true, "system": true}
 
 // verifyState replays the events: every sign-off's checklist hash must be
 // the hash of the state the events before its signoff.sign event give, and
@@ -223,7 +300,7 @@ func verifyState(doc *Document, payloads []*signoff.DecodedEvent) error {
 // verifyCheckpoint checks the signed head against the chain and the file,
 // and the signature against the key.
 func verifyCheckpoint(file []byte, doc *Document, key ed25519.PublicKey) (*Result, error) {
-	c := &doc.Checkpoint
+	c := doc.Checkpoint
 	last := doc.Events[len(doc.Events)-1]
 	switch {
 	case c.DeploymentID != doc.Deployment.ID:
@@ -237,12 +314,11 @@ func verifyCheckpoint(file []byte, doc *Document, key ed25519.PublicKey) (*Resul
 	case doc.ExportedAt != c.SignedAt:
 		return nil, fail(0, "exported_at is %s, but the checkpoint was signed at %s: Signoff signs a file when it makes it", doc.ExportedAt, c.SignedAt)
 	}
-	record, err := recordPart(file)
+	got, err := signedDigest(file, doc)
 	if err != nil {
 		return nil, fail(0, "%v", err)
 	}
-	sum := sha256.Sum256(record)
-	if got := hex.EncodeToString(sum[:]); got != c.RecordSHA256 {
+	if got != c.RecordSHA256 {
 		return nil, fail(0, "the record (every byte before the checkpoint) hashes to %s, but the checkpoint signed %s: the file was changed after it was signed", got, c.RecordSHA256)
 	}
 	pub, err := base64.StdEncoding.Strict().DecodeString(c.PublicKey)
@@ -259,7 +335,7 @@ func verifyCheckpoint(file []byte, doc *Document, key ed25519.PublicKey) (*Resul
 	if err != nil || len(sig) != ed25519.SignatureSize || base64.StdEncoding.EncodeToString(sig) != c.Signature {
 		return nil, fail(0, "the checkpoint's signature is not the base64 of an Ed25519 signature")
 	}
-	if !ed25519.Verify(pub, CheckpointMessage(c), sig) {
+	if !ed25519.Verify(pub, checkpointMessage(c, doc.Version), sig) {
 		return nil, fail(0, "the checkpoint signature does not verify with key %s", c.KeyFingerprint)
 	}
 	d := doc.Deployment
@@ -268,6 +344,21 @@ func verifyCheckpoint(file []byte, doc *Document, key ed25519.PublicKey) (*Resul
 		Events: c.EventCount, Head: c.HeadSHA256, Signoffs: len(doc.Signoffs), SignedAt: c.SignedAt,
 		Fingerprint: c.KeyFingerprint, KeyGiven: key != nil,
 	}, nil
+}
+
+// signedDigest is the record digest a checkpoint signs: of every byte
+// before the checkpoint member (version 1), or of the canonical form of the
+// document without it (version 2).
+func signedDigest(file []byte, doc *Document) (string, error) {
+	if doc.Version != 1 {
+		return recordDigest(doc)
+	}
+	record, err := recordPart(file)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(record)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // decodeHash reads a SHA-256 written as 64 lowercase hex digits.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func TestValidExportVerifies(t *testing.T) {
 	if err := json.Unmarshal(file, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Format != audit.Format || doc.Version != 1 || doc.Template.Version != 1 || len(doc.Items) != 222 || len(doc.Slots) != 8 {
+	if doc.Format != audit.Format || doc.Version != audit.Version || doc.Template.Version != 1 || len(doc.Items) != 222 || len(doc.Slots) != 8 {
 		t.Fatalf("document header: %s v%d, template v%d, %d items, %d slots", doc.Format, doc.Version, doc.Template.Version, len(doc.Items), len(doc.Slots))
 	}
 	for _, so := range doc.Signoffs {
@@ -92,17 +93,29 @@ func TestEverySingleByteFlipFails(t *testing.T) {
 		check(k * (len(file) - 1) / 299)
 	}
 	// Every byte of one event in the middle of the chain.
-	mid := rec.Events[len(rec.Events)/2].Seq
-	start := bytes.Index(file, fmt.Appendf(nil, "\n    {\n      \"seq\": %d,\n", mid))
-	end := bytes.Index(file[start+1:], []byte("\n    }")) + start + 1 + len("\n    }")
-	if start < 0 || end <= start {
-		t.Fatalf("event %d not found", mid)
+	mid := rec.Events[len(rec.Events)/2]
+	start := bytes.Index(file, []byte(`{"action":"`+mid.Action+`","actor":{"id":`+strconv.FormatInt(mid.Actor.ID, 10)+`,"name":`))
+	for start >= 0 && !bytes.Contains(file[start:start+4000], fmt.Appendf(nil, `"seq":%d,"sha256"`, mid.Seq)) {
+		next := bytes.Index(file[start+1:], []byte(`{"action":"`+mid.Action+`"`))
+		if next < 0 {
+			start = -1
+			break
+		}
+		start += 1 + next
 	}
+	if start < 0 {
+		t.Fatalf("event %d not found", mid.Seq)
+	}
+	end := bytes.Index(file[start:], []byte(`"}`)) + start + 2
 	for i := start; i < end; i++ {
 		check(i)
 	}
-	// Every byte of the checkpoint.
-	for i := bytes.Index(file, []byte(`"checkpoint": {`)); i < len(file); i++ {
+	// Every byte of the checkpoint (the file's first member) and of the
+	// log's proof.
+	for i := 0; i < bytes.Index(file, []byte(`,"comments":`)); i++ {
+		check(i)
+	}
+	for i := bytes.Index(file, []byte(`"log":{`)); i < bytes.Index(file, []byte(`,"notes":`)); i++ {
 		check(i)
 	}
 }
@@ -112,8 +125,8 @@ func TestFlipNamesTheEvent(t *testing.T) {
 	t.Parallel()
 	_, rec := signedDeployment(t, audittest.Options{})
 	file := exportJSON(t, rec)
-	i := bytes.Index(file, []byte(`"target": "item/1.1.2.3"`))
-	payload := bytes.Index(file[i:], []byte(`"payload": "`)) + i + len(`"payload": "`) + 5
+	i := bytes.Index(file, []byte(`\"target\":\"item/1.1.2.3\"`)) // inside the payload's string
+	payload := bytes.LastIndex(file[:i], []byte(`"payload":"`)) + len(`"payload":"`) + 5
 	_, err := audit.Verify(flip(file, payload), nil)
 	var ve *audit.Error
 	if !errors.As(err, &ve) || ve.Seq == 0 {
@@ -235,7 +248,9 @@ func TestSignoffWhoseHashDoesNotMatchFails(t *testing.T) {
 	}
 
 	// An earlier item.state event rewritten (chain recomputed, re-signed):
-	// the state at the first signature no longer matches its hash.
+	// an N/A without a reason is refused where it stands (were it given
+	// one, the state at the first signature would no longer match its
+	// hash).
 	doc = parse(t, exportJSON(t, rec))
 	for i := range doc.Events {
 		e := &doc.Events[i]
@@ -245,7 +260,7 @@ func TestSignoffWhoseHashDoesNotMatchFails(t *testing.T) {
 		}
 	}
 	rechain(doc)
-	if _, err := audit.Verify(reseal(t, doc, testSigner), nil); err == nil || !strings.Contains(err.Error(), "claims checklist SHA-256") {
+	if _, err := audit.Verify(reseal(t, doc, testSigner), nil); err == nil || !strings.Contains(err.Error(), "N/A, and only N/A, needs a reason") {
 		t.Fatalf("rewritten history: err = %v", err)
 	}
 }
@@ -259,16 +274,16 @@ func TestWrongPublicKeyFails(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 
-	// Someone re-signs an edited record with their own key: it passes on
-	// the file's own (self-asserted) key, and fails on the server's. (The
+	// Someone re-signs an edited record with their own key: the log's
+	// checkpoint, signed by the server's key, gives it away even on the
+	// file's own (self-asserted) key, and it fails on the server's. (The
 	// edit is to an item's text, which the events cannot back: only the
 	// signature protects it.)
 	doc := parse(t, file)
 	doc.Items[0].Text = "**Production server provisioned** somewhere"
 	forged := reseal(t, doc, otherSigner)
-	res, err := audit.Verify(forged, nil)
-	if err != nil || !strings.Contains(res.Summary(), "self-asserted") || res.Fingerprint != otherSigner.Fingerprint() {
-		t.Fatalf("forged with its own key: %v %+v", err, res)
+	if _, err := audit.Verify(forged, nil); err == nil || !strings.Contains(err.Error(), "log: signed checkpoint") {
+		t.Fatalf("forged with its own key: %v; want the log's checkpoint to fail", err)
 	}
 	if _, err := audit.Verify(forged, testSigner.Public()); err == nil {
 		t.Fatal("a record re-signed with another key verifies against the server's key")

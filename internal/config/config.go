@@ -16,17 +16,23 @@ import (
 	"time"
 
 	"github.com/signoff/signoff/internal/audit"
+	"github.com/signoff/signoff/internal/transparency"
 )
 
 // Config is the whole configuration.
 type Config struct {
-	DatabaseURL string        // DATABASE_URL; empty starts the embedded PostgreSQL
-	Addr        string        // ADDR, the listen address
-	BaseURL     string        // BASE_URL, how people reach the app (links in logs and mail)
-	DataDir     string        // DATA_DIR, for the embedded database and generated keys
-	LogLevel    string        // LOG_LEVEL: debug, info, warn, error
-	LogFormat   string        // LOG_FORMAT: json or text
-	SessionTTL  time.Duration // SESSION_TTL
+	DatabaseURL string // DATABASE_URL; empty starts the embedded PostgreSQL
+	// MigrateDatabaseURL connects as the role that owns the schema and
+	// runs migrations (MIGRATE_DATABASE_URL), when DATABASE_URL's role is
+	// the runtime role that may not rewrite the audit log; empty migrates
+	// as DATABASE_URL's role.
+	MigrateDatabaseURL string
+	Addr               string        // ADDR, the listen address
+	BaseURL            string        // BASE_URL, how people reach the app (links in logs and mail)
+	DataDir            string        // DATA_DIR, for the embedded database and generated keys
+	LogLevel           string        // LOG_LEVEL: debug, info, warn, error
+	LogFormat          string        // LOG_FORMAT: json or text
+	SessionTTL         time.Duration // SESSION_TTL
 	// PostgresBinDir is the folder holding the PostgreSQL server programs
 	// for the embedded database (POSTGRES_BIN_DIR); empty searches PATH and
 	// the usual install folders.
@@ -81,6 +87,12 @@ type Config struct {
 	// WebhookAllowedNetworks are internal networks webhooks may reach
 	// (WEBHOOK_ALLOWED_NETWORKS); every other internal address is refused.
 	WebhookAllowedNetworks []netip.Prefix
+
+	// WitnessKeys are the verifier keys of the witnesses whose
+	// cosignatures the server accepts and keeps (WITNESS_KEYS, comma
+	// separated), as `signoff witness` prints them; exports prefer
+	// checkpoints all of them cosigned.
+	WitnessKeys []string
 
 	SMTP SMTP
 }
@@ -145,6 +157,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	r := &reader{getenv: getenv}
 	c := &Config{}
 	c.DatabaseURL = r.databaseURL("DATABASE_URL")
+	c.MigrateDatabaseURL = r.databaseURL("MIGRATE_DATABASE_URL")
+	if c.MigrateDatabaseURL != "" && c.DatabaseURL == "" {
+		r.fail("MIGRATE_DATABASE_URL needs DATABASE_URL (the embedded database makes its own owner and runtime roles)")
+	}
 	c.Addr = r.listenAddr("ADDR", ":8080")
 	c.BaseURL = r.baseURL("BASE_URL", "http://"+hostFor(c.Addr))
 	c.DataDir = r.str("DATA_DIR", "signoff-data")
@@ -168,6 +184,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.MetricsToken = r.secret("METRICS_TOKEN", minMetricsToken)
 	c.MetricsAllowedNetworks = r.networks("METRICS_ALLOWED_NETWORKS", DefaultMetricsNetworks)
 	c.SigningKey, c.SigningKeySource = r.signingKey("SIGNING_KEY")
+	c.WitnessKeys = r.witnessKeys("WITNESS_KEYS")
 	c.SMTP = r.smtp()
 	c.WebhookAllowedNetworks = r.networks("WEBHOOK_ALLOWED_NETWORKS", "")
 	c.OIDC = r.oidc(c.BaseURL)
@@ -229,6 +246,22 @@ func (r *reader) signingKey(name string) (ed25519.PrivateKey, string) {
 		return nil, ""
 	}
 	return k, source
+}
+
+// witnessKeys reads comma-separated witness verifier keys.
+func (r *reader) witnessKeys(name string) []string {
+	var keys []string
+	for k := range strings.SplitSeq(r.getenv(name), ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		if _, err := transparency.ParseWitnessKey(k); err != nil {
+			r.fail("%s: %v", name, err)
+			return nil
+		}
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 func hostFor(addr string) string {

@@ -74,6 +74,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Config says where and how to run the cluster.
@@ -1023,4 +1024,92 @@ func tail(p string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return p + " ends with:\n" + strings.Join(lines, "\n")
+}
+
+// RoleURL returns a URL of Config.Database for a login role other than the
+// superuser, creating the role the first time with a generated password
+// kept in DataDir/<role>.password (mode 0600), as the superuser's is. The
+// role gets no privilege here: the app decides what each role may do (an
+// owner that migrates, a runtime role that cannot rewrite the audit log).
+// A process that joined the cluster finds the role and its password as the
+// host left them.
+func (c *Cluster) RoleURL(ctx context.Context, role string) (string, error) {
+	if role == "" || role == superuser || !roleNameRE.MatchString(role) {
+		return "", fmt.Errorf("role %q: want a lowercase name other than %s", role, superuser)
+	}
+	path := filepath.Join(c.dataDir, role+".password")
+	pw, err := readOrCreatePassword(path)
+	if err != nil {
+		return "", fmt.Errorf("role %s: %w", role, err)
+	}
+	conn, err := pgx.Connect(ctx, c.urlFor("postgres"))
+	if err != nil {
+		return "", fmt.Errorf("role %s: connect: %w", role, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	// The password is set every time, so the file is what counts (a copied
+	// data folder, a file restored from a backup).
+	ident := pgx.Identifier{role}.Sanitize()
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+		return "", fmt.Errorf("role %s: %w", role, err)
+	}
+	verb := "ALTER"
+	if !exists {
+		verb = "CREATE"
+	}
+	// Neither statement takes parameters; the password is hex.
+	if _, err := conn.Exec(ctx, verb+" ROLE "+ident+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '"+pw+"'"); err != nil &&
+		!(verb == "CREATE" && isDuplicate(err)) {
+		return "", fmt.Errorf("role %s: %w", role, err)
+	}
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(role, pw),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.FormatUint(uint64(c.port), 10)),
+		Path:     "/" + c.cfg.Database,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String(), nil
+}
+
+var roleNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// readOrCreatePassword reads a password file, or writes a new random
+// password to it (mode 0600) if there is none; of two processes creating
+// it at once, the first one's stands.
+func readOrCreatePassword(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if pw := strings.TrimSpace(string(b)); pw != "" {
+			return pw, nil
+		}
+		return "", fmt.Errorf("%s is empty", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 24)
+	rand.Read(raw) // never fails (crypto/rand)
+	pw := hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readOrCreatePassword(path)
+	}
+	if err != nil {
+		return "", err
+	}
+	_, err = f.WriteString(pw + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return pw, nil
+}
+
+// isDuplicate reports a role created meanwhile by another process.
+func isDuplicate(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42710" // duplicate_object
 }

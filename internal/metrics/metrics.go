@@ -32,6 +32,10 @@ type Sources struct {
 	// TickBatching counts ticks written together and the transactions
 	// that wrote them (postgres.DB.TickBatching).
 	TickBatching func() (ticks, transactions int64)
+	// Log reports the transparency log's integrator: leaves it appended,
+	// integrations it refused because an event did not extend its chain,
+	// and the newest checkpoint's size (postgres.DB.LogStats).
+	Log func() (integrated, forks, size int64)
 }
 
 // New registers every collector.
@@ -83,6 +87,21 @@ func New(src Sources) *Metrics {
 				Name: "signoff_tick_batch_transactions_total",
 				Help: "Transactions the group commit wrote ticks in.",
 			}, func() float64 { _, n := src.TickBatching(); return float64(n) }))
+	}
+	if src.Log != nil {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "signoff_log_integrated_total",
+				Help: "Audit events this instance appended to the transparency log.",
+			}, func() float64 { n, _, _ := src.Log(); return float64(n) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "signoff_log_forks_total",
+				Help: "Integrations refused because an audit event did not extend its chain as the log holds it (the audit table was changed): the log stops growing.",
+			}, func() float64 { _, n, _ := src.Log(); return float64(n) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "signoff_log_size",
+				Help: "Leaves in the newest checkpoint this instance signed.",
+			}, func() float64 { _, _, n := src.Log(); return float64(n) }))
 	}
 	if src.Pool != nil {
 		reg.MustRegister(poolCollector{src.Pool})

@@ -55,7 +55,10 @@ func TestAuditLogIsAppendOnlyInTheDatabase(t *testing.T) {
 		if !errors.As(err, &pe) {
 			t.Fatalf("%s: error %v; want the database to refuse", q, err)
 		}
-		if pe.Code != "42501" || !strings.Contains(pe.Message, "append-only") {
+		// TRUNCATE is refused before the trigger is asked: the
+		// transparency log's tables refer to the events.
+		truncatedLog := strings.HasPrefix(q, "TRUNCATE") && pe.Code == "0A000" && strings.Contains(pe.Message, "foreign key")
+		if (pe.Code != "42501" || !strings.Contains(pe.Message, "append-only")) && !truncatedLog {
 			t.Fatalf("%s: refused with %s %q; want 42501 append-only", q, pe.Code, pe.Message)
 		}
 	}
@@ -301,5 +304,13 @@ func execOrFail(t *testing.T, c *pgx.Conn, sql string) {
 	t.Helper()
 	if _, err := c.Exec(context.Background(), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// The grants docs/audit.md shows are the ones the server applies.
+func TestDocumentedGrantsAreTheServers(t *testing.T) {
+	t.Parallel()
+	if got := strings.TrimSpace(documentedGrants(t)); got != postgres.RuntimeGrantsSQL {
+		t.Fatalf("docs/audit.md grants:\n%s\n\npostgres.RuntimeGrantsSQL:\n%s", got, postgres.RuntimeGrantsSQL)
 	}
 }

@@ -31,6 +31,9 @@ type DB struct {
 
 	ticks tickLines // ticks waiting for their deployment (tick_line.go)
 
+	log      logSigner // signs the transparency log's checkpoints (transparency.go)
+	logStats logStats
+
 	passwordCost   password.Params
 	idempotencyTTL time.Duration // how long idempotency keys are kept
 	// dummyHash is checked when no user matches, so a wrong email costs as

@@ -30,7 +30,11 @@ func (s *Server) deploymentExport(format string) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		rec, err := s.db.DeploymentRecord(r.Context(), id)
+		read := s.db.DeploymentRecord
+		if format == "json" {
+			read = s.db.SignedRecord // with its proof in the transparency log
+		}
+		rec, err := read(r.Context(), id)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -37,6 +37,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		s.write(w, r, []byte("not ready: "+says+"\n"))
 		return
 	}
+	if s.dbWarning != "" {
+		s.write(w, r, []byte("ready\nwarning: "+s.dbWarning+"\n"))
+		return
+	}
 	s.write(w, r, []byte("ready\n"))
 }
 

@@ -32,6 +32,13 @@ func (s *Server) Router() chi.Router {
 	r.Get("/metrics", s.metricsHandler)
 	// The public key that signs audit exports, for auditors to verify with.
 	r.Get("/.well-known/signoff-signing-key", s.signingKey)
+	// The transparency log over every audit event, for witnesses and
+	// auditors: signed checkpoints, tiles and proofs (transparency.go).
+	r.Get("/.well-known/signoff-log/checkpoint", s.logCheckpoint)
+	r.Get("/.well-known/signoff-log/tile/*", s.logTile)
+	r.Get("/.well-known/signoff-log/proof/inclusion", s.logInclusionProof)
+	r.Get("/.well-known/signoff-log/proof/consistency", s.logConsistencyProof)
+	r.With(limitBody(maxCosignedNote)).Post("/.well-known/signoff-log/cosignature", s.logCosignature)
 	r.Get("/static/*", http.StripPrefix("/static/", staticHandler(web.Static)).ServeHTTP)
 
 	// The JSON API for pipelines: bearer tokens, no session (internal/api

@@ -36,6 +36,8 @@ type Server struct {
 	metrics  *metrics.Metrics
 	now      func() time.Time
 	signer   *audit.Signer
+	// dbWarning says the database role could rewrite history ("" when not).
+	dbWarning string
 	// checklists caches deployment checklists and their rendering.
 	checklists *checklistCache
 	readiness  *readiness   // the last readiness check (health.go)
@@ -65,6 +67,10 @@ type Options struct {
 	// WebhookResolver resolves webhook host names as they are added; nil
 	// is the system's resolver (tests answer from a table).
 	WebhookResolver netguard.Resolver
+	// DBWarning, when not empty, says the app's database role could
+	// rewrite history (postgres.RewriteRisk): /readyz and the admin pages
+	// show it.
+	DBWarning string
 }
 
 // New builds the web layer. The session key is shared by every instance:
@@ -84,6 +90,7 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 		checklists:   newChecklistCache(checklistCacheSize),
 		readiness:    &readiness{metrics: opt.Metrics, logger: logger},
 		webhookGuard: netguard.New(cfg.WebhookAllowedNetworks),
+		dbWarning:    opt.DBWarning,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -106,6 +113,11 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 			return nil, fmt.Errorf("signing key: %w", err)
 		}
 		if s.signer, err = audit.SignerFromSeed(seed); err != nil {
+			return nil, err
+		}
+		// The same key signs the transparency log's checkpoints (the
+		// server sets it in Serve).
+		if _, err := db.SetLogKey(ctx, s.signer.PrivateKey(), "signoff.test/audit-log", cfg.WitnessKeys); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,10 @@
+DROP TABLE audit_log_cosignatures;
+DROP TABLE audit_log_checkpoints;
+DROP TABLE audit_log_hashes;
+DROP TABLE audit_log_entries;
+DROP TABLE audit_log_origin;
+DROP TRIGGER audit_events_enqueue ON audit_events;
+DROP TABLE audit_log_pending;
+DROP FUNCTION audit_log_enqueue();
+DROP TABLE audit_signing_keys;
+DROP FUNCTION audit_append_only();
