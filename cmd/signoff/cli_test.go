@@ -30,6 +30,11 @@ import (
 func cli(t *testing.T, dbURL, stdin string, args ...string) (string, error) {
 	t.Helper()
 	t.Setenv("DATABASE_URL", dbURL)
+	if os.Getenv("DATA_DIR") == "" {
+		// A command that makes a signing key keeps it under DATA_DIR: never
+		// in the package folder.
+		t.Setenv("DATA_DIR", t.TempDir())
+	}
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return out.String(), err
