@@ -62,6 +62,9 @@ func (db *DB) AddPasskey(ctx context.Context, handle []byte, p signoff.Passkey, 
 		return p, err
 	}
 	p.Name = name
+	if p.Transports == nil {
+		p.Transports = []string{} // pgx writes a nil slice as NULL; an authenticator may report none
+	}
 	_, err = db.changeSystem(ctx, "add passkey", func(tx pgx.Tx) (*signoff.Change, error) {
 		var sameHandle bool
 		var count int
