@@ -305,6 +305,20 @@ func TestSigningKeySources(t *testing.T) {
 		!strings.Contains(err.Error(), "SIGNING_KEY_FILE holds signing key") || !strings.Contains(err.Error(), a.Fingerprint()) {
 		t.Fatalf("a command with another key: %v; want a refusal naming the server's key", err)
 	}
+	// A record signed before the rotation, for the check after it.
+	team, err := audittest.NewTeam(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := audittest.Completed(ctx, db, team, audittest.Options{Fast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRecord := filepath.Join(t.TempDir(), "before-rotation.json")
+	if r := signoffExec(t, []string{"DATABASE_URL=" + url, "DATA_DIR=" + dataDir}, "export", strconv.FormatInt(d.ID, 10), "-o", oldRecord); r.code != 0 {
+		t.Fatalf("export before the rotation: exit %d %s", r.code, r.stderr)
+	}
+
 	// A server given a key by its operator changes keys, and says so.
 	rotated, err := keyOf(true, map[string]string{"SIGNING_KEY_FILE": keyFile})
 	if err != nil || !rotated.Public().Equal(ed25519.PublicKey(stored().Published)) || !strings.Contains(logs.String(), "the audit signing key changed") {
@@ -328,6 +342,20 @@ func TestSigningKeySources(t *testing.T) {
 	history, err := db.SigningKeyHistory(ctx)
 	if err != nil || len(history) != 2 || !history[0].PublicKey.Equal(a.Public()) || !history[1].PublicKey.Equal(rotated.Public()) {
 		t.Fatalf("key history %v (%v); want the first key, then the rotated one", history, err)
+	}
+	// signoff keys lists the earlier key, and the record it signed still
+	// verifies against it (and only against it).
+	keys := signoffExec(t, []string{"DATABASE_URL=" + url, "SIGNING_KEY_FILE=" + keyFile}, "keys")
+	if keys.code != 0 || !strings.Contains(keys.stdout, a.Fingerprint()) || !strings.Contains(keys.stdout, base64.StdEncoding.EncodeToString(a.Public())) {
+		t.Fatalf("signoff keys after the rotation: exit %d; want the earlier key %s listed:\n%s%s", keys.code, a.Fingerprint(), keys.stdout, keys.stderr)
+	}
+	r := signoffExec(t, nil, "verify", oldRecord, "--key", base64.StdEncoding.EncodeToString(a.Public()))
+	if line := oneLine(t, "verify the old record", r.stdout); r.code != 0 || !strings.HasPrefix(line, "OK deployment ") {
+		t.Fatalf("a record signed before the rotation, with its key: exit %d %q %s", r.code, line, r.stderr)
+	}
+	r = signoffExec(t, nil, "verify", oldRecord, "--key", base64.StdEncoding.EncodeToString(rotated.Public()))
+	if r.code != 1 || !strings.Contains(r.stderr, "not by the given key "+rotated.Fingerprint()) {
+		t.Fatalf("the old record against the new key: exit %d %q", r.code, r.stderr)
 	}
 }
 

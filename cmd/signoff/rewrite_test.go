@@ -17,6 +17,7 @@ import (
 
 	"github.com/signoff/signoff/internal/audit"
 	"github.com/signoff/signoff/internal/audit/audittest"
+	"github.com/signoff/signoff/internal/pgtest"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 	"github.com/signoff/signoff/internal/transparency"
@@ -247,3 +248,18 @@ func logSize(t *testing.T, base string, pub ed25519.PublicKey) int64 {
 }
 
 func base64Key(pub ed25519.PublicKey) string { return audit.PublicKeyInfo(pub).PublicKey }
+
+// A server given a DATABASE_URL whose role could rewrite history (here a
+// superuser, as many first setups are) serves, and says so: in its log at
+// start and on /readyz, which stays ready.
+func TestServeAsARoleThatCouldRewriteHistoryWarns(t *testing.T) {
+	t.Parallel()
+	srv := startServe(t, t.TempDir(), "DATABASE_URL="+pgtest.URL(t), "LOG_LEVEL=info")
+	body := string(get(t, srv.base+"/readyz"))
+	if !strings.HasPrefix(body, "ready\n") || !strings.Contains(body, "warning: the app connects to PostgreSQL as postgres (a superuser)") {
+		t.Fatalf("/readyz as a superuser: %q; want ready and the warning", body)
+	}
+	if !strings.Contains(srv.logs.String(), "can disable the audit log's protections and rewrite history") {
+		t.Fatalf("no warning in the start-up log:\n%s", srv.logs.String())
+	}
+}
