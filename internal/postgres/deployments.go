@@ -97,23 +97,24 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 		noteNames = append(noteNames, f.Name)
 		noteLong = append(noteLong, f.Long)
 	}
-	var slotPos []int32
+	var slotPos, slotAbove []int32
 	var slotGroups, slotRoles []string
-	var slotFinal []bool
+	var slotGoNoGo []bool
 	for _, s := range t.Slots() {
 		slotPos = append(slotPos, int32(s.Position))
 		slotGroups = append(slotGroups, s.Group)
 		slotRoles = append(slotRoles, s.Role)
+		slotAbove = append(slotAbove, int32(s.Above))
+		slotGoNoGo = append(slotGoNoGo, s.GoNoGo)
 	}
-	slotFinal = finalSlots(t)
 	_, err = tx.Exec(ctx, `
 		WITH notes AS (
 		    INSERT INTO deployment_notes (deployment_id, position, name, long)
 		    SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bool[])
 		)
-		INSERT INTO deployment_slots (deployment_id, position, group_name, role_name, final)
-		SELECT $1, * FROM unnest($5::int[], $6::text[], $7::text[], $8::bool[])`,
-		id, notePos, noteNames, noteLong, slotPos, slotGroups, slotRoles, slotFinal)
+		INSERT INTO deployment_slots (deployment_id, position, group_name, role_name, final, above, go_no_go)
+		SELECT $1, * FROM unnest($5::int[], $6::text[], $7::text[], $8::bool[], $9::int[], $10::bool[])`,
+		id, notePos, noteNames, noteLong, slotPos, slotGroups, slotRoles, signoff.FinalSlots(t), slotAbove, slotGoNoGo)
 	if err != nil {
 		return nil, fmt.Errorf("create deployment %d: copy notes and slots: %w", id, err)
 	}
@@ -145,23 +146,6 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 		key.claimed = true
 	}
 	return d, nil
-}
-
-// finalSlots marks the slots of a "Final …" group; without such a group the
-// last slot is the final approval.
-func finalSlots(t *signoff.Template) []bool {
-	slots := t.Slots()
-	out := make([]bool, len(slots))
-	found := false
-	for i, s := range slots {
-		if signoff.IsFinalGroup(s.Group) {
-			out[i], found = true, true
-		}
-	}
-	if !found && len(out) > 0 {
-		out[len(out)-1] = true
-	}
-	return out
 }
 
 const deploymentColumns = `

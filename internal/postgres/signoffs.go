@@ -27,6 +27,9 @@ type SignInput struct {
 	// Password is not used.
 	Reauthenticated *signoff.SignedWith
 	Via             string // "web"; tokens never reach here
+	// Seen is the checklist state the sign page showed. When set (the web
+	// always sets it), a checklist that changed since is not signed.
+	Seen *signoff.Seen
 }
 
 // reauthenticate is the signer's re-entry of credentials: the one step of
@@ -76,6 +79,16 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 		st, err := db.readSigningState(ctx, tx, in)
 		if err != nil {
 			return nil, err
+		}
+		if in.Seen != nil {
+			events, err := deploymentEvents(ctx, tx, in.DeploymentID, in.Seen.AuditSeq, 0)
+			if err != nil {
+				return nil, err
+			}
+			hash := st.cl.StateHash(st.d.ID)
+			if err := signoff.CheckSeen(*in.Seen, hash[:], events); err != nil {
+				return nil, err
+			}
 		}
 		if err := signoff.CheckSign(signoff.SignRequest{
 			Deployment: st.d, Checklist: st.cl, Slots: st.slots, Slot: in.Slot, Signer: st.signer, AllowMultiple: st.t.AllowMultipleSlots,
@@ -157,6 +170,13 @@ func insertSignature(ctx context.Context, tx pgx.Tx, l *lockedDeployment, st *si
 			return nil, nil, fmt.Errorf("sign: supersede signature %d: %w", slot.Signature.ID, err)
 		}
 	}
+	// The signer's own request for changes ends with their signature.
+	if rj := slot.Rejection; rj != nil {
+		if _, err := tx.Exec(ctx, `
+			UPDATE signoff_rejections SET ended_at = $2, end_reason = 'signed' WHERE id = $1`, rj.ID, l.Now); err != nil {
+			return nil, nil, fmt.Errorf("sign: end request for changes %d: %w", rj.ID, err)
+		}
+	}
 	err := tx.QueryRow(ctx, `
 		INSERT INTO signoffs (deployment_id, slot, role_name, signer_id, signer_name, meaning,
 		                      signed_at, checklist_hash, checklist_rev, audit_seq)
@@ -173,7 +193,7 @@ func insertSignature(ctx context.Context, tx pgx.Tx, l *lockedDeployment, st *si
 		ChecklistRev: sig.ChecklistRev, MultipleSlots: st.t.AllowMultipleSlots, SignedWith: &with,
 	}}
 	var w deploymentWrite
-	if slot.Final {
+	if signoff.Locks(st.slots, slot.Position, l.ChecklistRev) {
 		completed := signoff.StatusCompleted
 		w.status = &completed
 		ev.After.Status, ev.After.Locked = completed, true
@@ -231,12 +251,15 @@ func (db *DB) Slots(ctx context.Context, deploymentID int64) ([]signoff.Slot, er
 }
 
 const slotsSQL = `
-		SELECT ds.position, ds.group_name, ds.role_name, ds.final,
+		SELECT ds.position, ds.group_name, ds.role_name, ds.final, ds.above, ds.go_no_go,
 		       s.id, s.signer_id, s.signer_name, s.meaning, s.signed_at,
-		       s.checklist_hash, s.checklist_rev, s.audit_seq
+		       s.checklist_hash, s.checklist_rev, s.audit_seq,
+		       rj.id, rj.user_id, rj.user_name, rj.comment, rj.created_at
 		FROM deployment_slots ds
 		LEFT JOIN signoffs s ON s.deployment_id = ds.deployment_id
 		     AND s.slot = ds.position AND s.ended_at IS NULL
+		LEFT JOIN signoff_rejections rj ON rj.deployment_id = ds.deployment_id
+		     AND rj.slot = ds.position AND rj.ended_at IS NULL
 		WHERE ds.deployment_id = $1
 		ORDER BY ds.position`
 
@@ -258,9 +281,13 @@ func scanSlots(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Slot, er
 			signer, meaning        *string
 			signedAt               *time.Time
 			hash                   []byte
+			rjID, rjBy             *int64
+			rjName, rjComment      *string
+			rjAt                   *time.Time
 		)
-		if err := rows.Scan(&s.Position, &s.Group, &s.Role, &s.Final,
-			&id, &signerID, &signer, &meaning, &signedAt, &hash, &rev, &seq); err != nil {
+		if err := rows.Scan(&s.Position, &s.Group, &s.Role, &s.Final, &s.Above, &s.GoNoGo,
+			&id, &signerID, &signer, &meaning, &signedAt, &hash, &rev, &seq,
+			&rjID, &rjBy, &rjName, &rjComment, &rjAt); err != nil {
 			return nil, fmt.Errorf("slots of deployment %d: %w", deploymentID, err)
 		}
 		if id != nil {
@@ -269,6 +296,10 @@ func scanSlots(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Slot, er
 				Signer:  signoff.UserRef{ID: *signerID, Name: *signer},
 				Meaning: *meaning, SignedAt: *signedAt, ChecklistHash: hash, ChecklistRev: *rev, AuditSeq: *seq,
 			}
+		}
+		if rjID != nil {
+			s.Rejection = &signoff.Rejection{ID: *rjID, Slot: s.Position,
+				By: signoff.UserRef{ID: *rjBy, Name: *rjName}, Comment: *rjComment, At: *rjAt}
 		}
 		out = append(out, s)
 	}

@@ -1,17 +1,38 @@
 package signoff
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
 
 // Slot is a sign-off slot of a deployment with its standing signature.
 type Slot struct {
-	Position  int
-	Group     string
-	Role      string
-	Final     bool
+	Position int
+	Group    string
+	Role     string
+	// Final marks the slots of the template's final group: its last
+	// sign-off group, declared by where it stands, not by its name.
+	Final bool
+	// Above is how many items, in document order, stand above the slot's
+	// group: what its signature attests to. Zero means every item (the
+	// sign-off block at the end, and deployments started before gates).
+	Above int
+	// GoNoGo marks a gate that must be signed before the deployment goes
+	// live (see IsGoNoGo).
+	GoNoGo    bool
 	Signature *Signature // the standing one, nil when unsigned
+	Rejection *Rejection // a standing request for changes, nil when none
+}
+
+// Rejection is a role holder's refusal of their slot, with what they want
+// changed. It stands until the same person withdraws it or signs.
+type Rejection struct {
+	ID      int64
+	Slot    int
+	By      UserRef
+	Comment string
+	At      time.Time
 }
 
 // SlotState is what a slot shows.
@@ -57,9 +78,14 @@ func Meaning(role string) string {
 	return "I approve this deployment as " + role + "."
 }
 
-// IsFinalGroup reports whether a sign-off group is the final approval.
-func IsFinalGroup(name string) bool {
-	return strings.Contains(strings.ToLower(name), "final")
+// Attests is how many items, in document order, a signature on the slot
+// attests to, of a checklist of n: a gate's items above it; the final
+// approval's, everything.
+func (s *Slot) Attests(n int) int {
+	if s.Final || s.Above <= 0 || s.Above > n {
+		return n
+	}
+	return s.Above
 }
 
 // SignRequest is everything the rules need to decide whether a person may
@@ -100,8 +126,14 @@ func CheckSign(r SignRequest) error {
 			}
 		}
 	}
-	if p := r.Checklist.Progress(0, 0); !p.Complete() {
-		return Errorf(ECONFLICT, "Every item must be done or N/A before signing off: %d of %d are still open.", p.Total-p.Resolved(), p.Total)
+	if rj := slot.Rejection; rj != nil && rj.By.ID != r.Signer.ID {
+		return Errorf(ECONFLICT, "%s asked for changes on the %s slot; only they can sign it or withdraw the request.", rj.By.Name, slot.Role)
+	}
+	if p := r.Checklist.ProgressAbove(slot.Attests(len(r.Checklist.Items))); !p.Complete() {
+		if slot.Attests(len(r.Checklist.Items)) < len(r.Checklist.Items) {
+			return Errorf(ECONFLICT, "Every item above this sign-off must be done or N/A before signing it: %d of %d are still open.", p.Open(), p.Total)
+		}
+		return Errorf(ECONFLICT, "Every item must be done or N/A before signing off: %d of %d are still open.", p.Open(), p.Total)
 	}
 	if slot.Final {
 		var waiting []string
@@ -115,4 +147,84 @@ func CheckSign(r SignRequest) error {
 		}
 	}
 	return nil
+}
+
+// Locks reports whether signing the slot at pos now gives the last
+// required signature, completing and locking the deployment: the slot is
+// in the final group and every other final slot is signed freshly (the
+// final group's slots wait for every other slot, CheckSign).
+func Locks(slots []Slot, pos int, checklistRev int64) bool {
+	final := false
+	for i := range slots {
+		s := &slots[i]
+		switch {
+		case s.Position == pos:
+			final = s.Final
+		case s.Final && s.State(checklistRev) != SlotSigned:
+			return false
+		}
+	}
+	return final
+}
+
+// FinalSlots marks the slots of a template's final group, its last
+// sign-off group: the final approval is declared by where the group
+// stands, never guessed from its name ("Semi-final review" is a group
+// like any other).
+func FinalSlots(t *Template) []bool {
+	slots := t.Slots()
+	out := make([]bool, len(slots))
+	last := len(t.SignoffGroups) - 1
+	for i, s := range slots {
+		out[i] = s.GroupIndex == last
+	}
+	return out
+}
+
+// Seen is the checklist state a sign page showed: the hash the signer was
+// asked to attest to, and the last audit event the page knew of.
+type Seen struct {
+	SHA256   []byte
+	AuditSeq int64
+}
+
+// CheckSeen refuses a signature when the checklist state is no longer the
+// one the signer was shown (current is its hash now), saying what changed
+// since: events are the deployment's events after seen.AuditSeq.
+func CheckSeen(seen Seen, current []byte, events []Event) error {
+	if string(seen.SHA256) == string(current) {
+		return nil
+	}
+	var changes []string
+	for _, e := range events {
+		if e.Action != ActItemState && e.Action != ActNoteEdit {
+			continue
+		}
+		changes = append(changes, describeChange(e))
+	}
+	const shown = 5
+	list := strings.Join(changes[:min(len(changes), shown)], "; ")
+	if len(changes) > shown {
+		list += fmt.Sprintf("; and %d more", len(changes)-shown)
+	}
+	if list == "" {
+		list = "the checklist is not the one the page showed"
+	}
+	return Errorf(ECONFLICT, "The checklist changed while you were reading it (%s); nothing was signed. Review the changes and sign again.", list)
+}
+
+// describeChange says in a few words who changed what.
+func describeChange(e Event) string {
+	d, err := DecodeEvent([]byte(e.Payload))
+	if err != nil {
+		return e.Actor.Name + " changed " + e.Target
+	}
+	switch b := d.Body.(type) {
+	case *ItemStateEvent:
+		what := map[ItemState]string{ItemDone: "ticked", ItemOpen: "reopened", ItemNA: "marked N/A"}[b.After.State]
+		return e.Actor.Name + " " + what + " item " + d.Target.Path
+	case *NoteEditEvent:
+		return e.Actor.Name + " edited the note " + b.After.Name
+	}
+	return e.Actor.Name + " changed " + e.Target
 }

@@ -95,7 +95,21 @@ type TemplateItem struct {
 type SignoffGroup struct {
 	Name  string
 	Slots []SignoffSlot
+	// Above is how many items stand above the group in the source: a
+	// group anywhere in a template is a gate that attests to them. The
+	// sign-off block at the end stands below every item.
+	Above int
+	// GoNoGo: the group's heading, or the heading of the block holding
+	// it, says "Go/No-Go": it is signed before the deployment goes live.
+	GoNoGo bool
 }
+
+// goNoGoRe finds "Go/No-Go" in a heading, however it is spelt: "Go / No
+// Go", "go-no-go".
+var goNoGoRe = regexp.MustCompile(`(?i)\bgo\s*[/-]?\s*no[\s-]*go\b`)
+
+// IsGoNoGo reports whether a heading names a go/no-go gate.
+func IsGoNoGo(heading string) bool { return goNoGoRe.MatchString(heading) }
 
 // SignoffSlot is one "- **Role**: ____ Date: ____" line or one row of a
 // sign-off table.
@@ -158,7 +172,8 @@ func (t *Template) Slots() []SlotDef {
 	var out []SlotDef
 	for gi, g := range t.SignoffGroups {
 		for _, s := range g.Slots {
-			out = append(out, SlotDef{Group: g.Name, GroupIndex: gi, Role: s.Role, Position: len(out) + 1})
+			out = append(out, SlotDef{Group: g.Name, GroupIndex: gi, Role: s.Role, Position: len(out) + 1,
+				Above: g.Above, GoNoGo: g.GoNoGo && gi < len(t.SignoffGroups)-1})
 		}
 	}
 	return out
@@ -170,6 +185,8 @@ type SlotDef struct {
 	GroupIndex int
 	Role       string
 	Position   int // 1-based across the whole template
+	Above      int  // the items its group attests to (SignoffGroup.Above)
+	GoNoGo     bool // signed before going live; never the final group
 }
 
 // conditionalRe finds the markers that make an item conditional: a

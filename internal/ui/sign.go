@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"net/http"
 	"net/url"
 
@@ -169,6 +172,11 @@ func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, in *post
 // finishSign stores the signature of a re-authenticated signer and sends
 // them to the deployment; a refusal is the caller's to show.
 func (s *Server) finishSign(w http.ResponseWriter, r *http.Request, in postgres.SignInput) error {
+	seen, err := seenState(r)
+	if err != nil {
+		return err
+	}
+	in.Seen = seen
 	sig, err := s.db.Sign(r.Context(), in)
 	if err != nil {
 		return err
@@ -177,6 +185,16 @@ func (s *Server) finishSign(w http.ResponseWriter, r *http.Request, in postgres.
 	s.flash(w, r, "success", fmt.Sprintf("Signed as %s: %q", sig.Role, sig.Meaning))
 	http.Redirect(w, r, fmt.Sprintf("/deployments/%d#signoff", in.DeploymentID), http.StatusSeeOther)
 	return nil
+}
+
+// seenState reads the checklist state the sign page showed (seenFields).
+func seenState(r *http.Request) (*signoff.Seen, error) {
+	sum, err := hex.DecodeString(r.PostFormValue("checklist_sha256"))
+	seq, serr := strconv.ParseInt(r.PostFormValue("seen_seq"), 10, 64)
+	if err != nil || len(sum) != sha256.Size || serr != nil || seq < 0 {
+		return nil, signoff.Errorf(signoff.EINVALID, "The form did not say which checklist state you were shown; nothing was signed. Read the checklist below and sign again.")
+	}
+	return &signoff.Seen{SHA256: sum, AuditSeq: seq}, nil
 }
 
 // signRefused shows the ceremony again with the reason, so the signer can act.

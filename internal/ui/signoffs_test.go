@@ -43,10 +43,28 @@ func (a *app) resolveAll(d *signoff.Deployment, by *signoff.User, na ...string) 
 	}
 }
 
-// sign signs a slot through the web form.
+var seenField = regexp.MustCompile(`name="(checklist_sha256|seen_seq)" value="([^"]*)"`)
+
+// signForm reads the sign page of a slot and returns its password form's
+// fields: the checklist state it shows, and the password.
+func (c *client) signForm(d *signoff.Deployment, slot int) url.Values {
+	c.t.Helper()
+	res := c.get(dpath(d, fmt.Sprintf("/slots/%d/sign", slot)))
+	form := url.Values{"password": {testPassword}}
+	for _, m := range seenField.FindAllStringSubmatch(res.Body, 2) {
+		form.Set(m[1], m[2])
+	}
+	if len(form) != 3 {
+		c.t.Fatalf("the sign page of slot %d (%d) shows no checklist state:\n%.600s", slot, res.StatusCode, res.Body)
+	}
+	return form
+}
+
+// sign signs a slot through the web form, as a browser would: the page,
+// then the form it shows.
 func (c *client) sign(d *signoff.Deployment, slot int) {
 	c.t.Helper()
-	res := c.post(dpath(d, fmt.Sprintf("/slots/%d/sign", slot)), url.Values{"password": {testPassword}}, false)
+	res := c.post(dpath(d, fmt.Sprintf("/slots/%d/sign", slot)), c.signForm(d, slot), false)
 	if res.StatusCode != http.StatusSeeOther {
 		c.t.Fatalf("sign slot %d: %d\n%.600s", slot, res.StatusCode, res.Body)
 	}

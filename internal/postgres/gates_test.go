@@ -1,0 +1,207 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/signoff/signoff/internal/postgres"
+	"github.com/signoff/signoff/internal/signoff"
+)
+
+// gateTeam signs the gated template the docs show
+// (docs/examples/gated-release.md): a go/no-go gate of two slots after 3
+// items, a verification gate of one after 5, a final group of two after
+// all 7.
+type gateTeam struct {
+	eng, pm, sec, em, cto, member *signoff.User
+}
+
+const (
+	slotGoEng = iota + 1
+	slotGoPM
+	slotVerify
+	slotFinalEM
+	slotFinalCTO
+)
+
+func newGatedDeployment(t *testing.T, db *postgres.DB) (*signoff.Deployment, gateTeam) {
+	t.Helper()
+	src, err := os.ReadFile("../../docs/examples/gated-release.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tpl, _, err := db.ImportTemplate(ctx, src, "", signoff.EventActor{Name: "test", Via: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := gateTeam{
+		eng:    addUser(t, db, "Erin Engineer", "Deployment Engineer"),
+		pm:     addUser(t, db, "Priya Product", "Product Manager"),
+		sec:    addUser(t, db, "Sol Security", "Security Engineer"),
+		em:     addUser(t, db, "Emil Manager", "Engineering Manager"),
+		cto:    addUser(t, db, "Chris Cto", "CTO/Technical Director"),
+		member: addUser(t, db, "Mo Member"),
+	}
+	d, err := db.CreateDeployment(ctx, signoff.NewDeployment{
+		TemplateSlug: tpl.Slug, Service: "voxflow-api", Environment: "production", Version: "v2.5.0",
+	}, as(team.eng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, team
+}
+
+// gatedLeaves are the deployment's leaves in document order.
+func gatedLeaves(t *testing.T, db *postgres.DB, d *signoff.Deployment) []string {
+	t.Helper()
+	items, err := db.Items(context.Background(), d.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, it := range items {
+		if !it.HasChildren {
+			out = append(out, it.Path)
+		}
+	}
+	if len(out) != 7 {
+		t.Fatalf("the gated template has %d leaves, want 7: %v", len(out), out)
+	}
+	return out
+}
+
+// A gate attests to the items above it and is signed once they are
+// resolved; the final group of two stays open after its first signature
+// and locks the deployment with its last.
+func TestGatesAndAFinalGroupOfTwo(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	d, team := newGatedDeployment(t, db)
+	leaves := gatedLeaves(t, db, d)
+
+	slots, err := db.Slots(context.Background(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range slots {
+		wantFinal := s.Position >= slotFinalEM
+		if s.Final != wantFinal || s.GoNoGo != (s.Position <= slotGoPM) {
+			t.Errorf("slot %d (%s): final %v, go/no-go %v", s.Position, s.Role, s.Final, s.GoNoGo)
+		}
+	}
+
+	_, err = signAs(db, d, slotGoEng, team.eng)
+	wantCode(t, err, signoff.ECONFLICT)
+	if msg := signoff.ErrorMessage(err); !strings.Contains(msg, "above this sign-off") || !strings.Contains(msg, "3 of 3") {
+		t.Fatalf("a gate over open items: %q", msg)
+	}
+	for _, p := range leaves[:3] {
+		tick(t, db, d, p, signoff.ItemDone, team.eng)
+	}
+	mustSign(t, db, d, slotGoEng, team.eng)
+	mustSign(t, db, d, slotGoPM, team.pm)
+	_, err = signAs(db, d, slotVerify, team.sec)
+	wantCode(t, err, signoff.ECONFLICT)
+	for _, p := range leaves[3:5] {
+		tick(t, db, d, p, signoff.ItemDone, team.eng)
+	}
+	// The go/no-go signatures attest to the first three items only, but a
+	// change anywhere still makes them stale (rule 5): they are signed again.
+	mustSign(t, db, d, slotVerify, team.sec)
+	mustSign(t, db, d, slotGoEng, team.eng)
+	mustSign(t, db, d, slotGoPM, team.pm)
+	_, err = signAs(db, d, slotFinalEM, team.em)
+	wantCode(t, err, signoff.ECONFLICT) // the monitoring items are open
+	for _, p := range leaves[5:] {
+		tick(t, db, d, p, signoff.ItemDone, team.eng)
+	}
+	for _, s := range []struct {
+		pos int
+		u   *signoff.User
+	}{{slotGoEng, team.eng}, {slotGoPM, team.pm}, {slotVerify, team.sec}} {
+		mustSign(t, db, d, s.pos, s.u)
+	}
+
+	mustSign(t, db, d, slotFinalEM, team.em)
+	if got := reload(t, db, d); got.Locked() || got.Status == signoff.StatusCompleted {
+		t.Fatalf("the first of two final signatures locked the deployment: %+v", got)
+	}
+	if after := signEvent(t, lastEvent(t, db, d.ID)); after["locked"] != nil {
+		t.Fatalf("the first final signature's event says locked: %v", after)
+	}
+	mustSign(t, db, d, slotFinalCTO, team.cto)
+	got := reload(t, db, d)
+	if !got.Locked() || got.Status != signoff.StatusCompleted {
+		t.Fatalf("the last final signature did not lock: %+v", got)
+	}
+	if after := signEvent(t, lastEvent(t, db, d.ID)); after["locked"] != true {
+		t.Fatalf("the last final signature's event: %v", after)
+	}
+	checkChain(t, db, d.ID)
+}
+
+// The final approval is the last group, whatever the names: a group
+// called "Semi-final review" is an ordinary one.
+func TestFinalApprovalIsTheLastGroupNotAName(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	ctx := context.Background()
+	src := strings.Replace(smallTemplate, "### Technical Sign-off", "### Semi-final review", 1)
+	src = strings.Replace(src, "# Small Release Checklist", "# Semi Final Checklist", 1)
+	tpl, _, err := db.ImportTemplate(ctx, []byte(src), "", signoff.EventActor{Name: "test", Via: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := newSignTeam(t, db)
+	d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: tpl.Slug, Service: "s", Environment: "production", Version: "v1"}, as(team.eng))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolveSmall(t, db, d, team.eng)
+	mustSign(t, db, d, 1, team.eng)
+	if reload(t, db, d).Locked() {
+		t.Fatal("a signature in the \"Semi-final review\" group locked the deployment")
+	}
+	mustSign(t, db, d, 2, team.dba)
+	mustSign(t, db, d, 3, team.cto)
+	if !reload(t, db, d).Locked() {
+		t.Fatal("the last group's signature did not lock")
+	}
+}
+
+// A signature binds the state the signer was shown: a checklist changed
+// since answers a conflict naming the change, and nothing is signed.
+func TestSignRefusesAChecklistChangedSinceItWasShown(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	team := newSignTeam(t, db)
+	d := newSmallDeployment(t, db, team.eng, "voxflow-api")
+	resolveSmall(t, db, d, team.eng)
+	shown := reload(t, db, d)
+	hash := currentStateHash(t, db, d)
+	seen := &signoff.Seen{SHA256: hash[:], AuditSeq: shown.AuditSeq}
+
+	tick(t, db, d, "1.2.1", signoff.ItemNA, team.dba) // someone else, meanwhile
+	seq := reload(t, db, d).AuditSeq
+	_, err := db.Sign(context.Background(), postgres.SignInput{DeploymentID: d.ID, Slot: 1, UserID: team.eng.ID,
+		Password: testPassword, Via: "web", Seen: seen})
+	wantCode(t, err, signoff.ECONFLICT)
+	if msg := signoff.ErrorMessage(err); !strings.Contains(msg, "Dara Dba marked N/A item 1.2.1") || !strings.Contains(msg, "nothing was signed") {
+		t.Fatalf("message %q should say who changed what", msg)
+	}
+	assertNothingSigned(t, db, d, seq)
+
+	// Shown the state as it now is, the signer signs.
+	hash = currentStateHash(t, db, d)
+	sig, err := db.Sign(context.Background(), postgres.SignInput{DeploymentID: d.ID, Slot: 1, UserID: team.eng.ID,
+		Password: testPassword, Via: "web", Seen: &signoff.Seen{SHA256: hash[:], AuditSeq: seq}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sig.ChecklistHash) != string(hash[:]) {
+		t.Fatal("the signature is not bound to the state shown")
+	}
+}

@@ -1,0 +1,3 @@
+ALTER TABLE deployments DROP COLUMN abort_reason, DROP COLUMN aborted_by;
+DROP TABLE signoff_rejections;
+ALTER TABLE deployment_slots DROP COLUMN go_no_go, DROP COLUMN above;
