@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -152,22 +153,30 @@ const deploymentColumns = `
 	d.id, d.template_version_id, t.slug, t.title, v.version,
 	d.service, d.environment, d.version, d.planned_at, d.status,
 	d.went_live_at, d.completed_at, d.aborted_at, d.locked_at,
-	d.created_by, u.name, d.created_at, d.updated_at, d.checklist_rev, d.audit_seq`
+	d.created_by, u.name, d.created_at, d.updated_at, d.checklist_rev, d.audit_seq,
+	d.aborted_by, ab.name, coalesce(d.abort_reason, '')`
 
 const deploymentJoins = `
 	FROM deployments d
 	JOIN template_versions v ON v.id = d.template_version_id
 	JOIN templates t ON t.id = v.template_id
-	JOIN users u ON u.id = d.created_by`
+	JOIN users u ON u.id = d.created_by
+	LEFT JOIN users ab ON ab.id = d.aborted_by`
 
 func scanDeployment(row pgx.Row, extra ...any) (*signoff.Deployment, error) {
 	var d signoff.Deployment
+	var abortedBy *int64
+	var abortedByName *string
 	dest := []any{&d.ID, &d.TemplateVersionID, &d.TemplateSlug, &d.TemplateTitle, &d.TemplateVersion,
 		&d.Service, &d.Environment, &d.Version, &d.PlannedAt, &d.Status,
 		&d.WentLiveAt, &d.CompletedAt, &d.AbortedAt, &d.LockedAt,
-		&d.CreatedBy.ID, &d.CreatedBy.Name, &d.CreatedAt, &d.UpdatedAt, &d.ChecklistRev, &d.AuditSeq}
+		&d.CreatedBy.ID, &d.CreatedBy.Name, &d.CreatedAt, &d.UpdatedAt, &d.ChecklistRev, &d.AuditSeq,
+		&abortedBy, &abortedByName, &d.AbortReason}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
+	}
+	if abortedBy != nil && abortedByName != nil {
+		d.AbortedBy = &signoff.UserRef{ID: *abortedBy, Name: *abortedByName}
 	}
 	return &d, nil
 }
@@ -263,15 +272,20 @@ func (db *DB) Environments(ctx context.Context) ([]string, error) {
 
 // Checklist loads a deployment's items and notes with its template.
 func (db *DB) Checklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {
+	return db.checklist(ctx, db.pool, d)
+}
+
+// checklist is Checklist on q: the pool, or a change's transaction.
+func (db *DB) checklist(ctx context.Context, q querier, d *signoff.Deployment) (*signoff.Checklist, error) {
 	t, err := db.templateStructure(ctx, d.TemplateVersionID)
 	if err != nil {
 		return nil, err
 	}
-	items, err := db.items(ctx, db.pool, d.ID, "")
+	items, err := db.items(ctx, q, d.ID, "")
 	if err != nil {
 		return nil, err
 	}
-	notes, err := db.notes(ctx, db.pool, d.ID)
+	notes, err := db.notes(ctx, q, d.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -413,17 +427,19 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 		if err := cur.CanMoveTo(to); err != nil {
 			return nil, err
 		}
-		var column string
+		if err := db.checkMove(ctx, tx, id, to, actor); err != nil {
+			return nil, err
+		}
+		var err error
 		switch to {
 		case signoff.StatusLive:
-			column = "went_live_at"
+			_, err = tx.Exec(ctx, `UPDATE deployments SET went_live_at = $2 WHERE id = $1`, id, l.Now)
 		case signoff.StatusAborted:
-			column = "aborted_at"
+			_, err = tx.Exec(ctx, `UPDATE deployments SET aborted_at = $2, aborted_by = $3, abort_reason = $4 WHERE id = $1`,
+				id, l.Now, actor.ID, reason)
 		}
-		if column != "" {
-			if _, err := tx.Exec(ctx, `UPDATE deployments SET `+column+` = $2 WHERE id = $1`, id, l.Now); err != nil {
-				return nil, fmt.Errorf("set status of deployment %d: %w", id, err)
-			}
+		if err != nil {
+			return nil, fmt.Errorf("set status of deployment %d: %w", id, err)
 		}
 		return &deploymentChange{Change: signoff.NewChange(actor, signoff.DeploymentTarget(id), &signoff.DeploymentStatusEvent{
 			Before: signoff.DeploymentStatusBefore{Status: cur.Status}, After: signoff.DeploymentStatusAfter{Status: to, Reason: reason},
@@ -439,6 +455,50 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 		return db.Deployment(ctx, id)
 	}
 	return d, nil
+}
+
+// checkMove applies the rules of who may take a deployment live or abort
+// it, and refuses going live before the go/no-go sign-off.
+func (db *DB) checkMove(ctx context.Context, tx pgx.Tx, id int64, to signoff.Status, actor signoff.EventActor) error {
+	if to != signoff.StatusLive && to != signoff.StatusAborted {
+		return nil
+	}
+	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, actor.ID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return signoff.Errorf(signoff.EFORBIDDEN, "Only a person can take a deployment live or abort it.")
+	} else if err != nil {
+		return fmt.Errorf("set status of deployment %d: read %d: %w", id, actor.ID, err)
+	}
+	d, err := readDeployment(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	slots, err := db.slots(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := signoff.CanMove(u, d, slots, to); err != nil || to != signoff.StatusLive {
+		return err
+	}
+	cl, err := db.checklist(ctx, tx, d)
+	if err != nil {
+		return err
+	}
+	return signoff.CheckGoLive(d, cl, slots).Err()
+}
+
+// GoLive says what stands open if the deployment went live now: what a
+// person is asked to confirm before going live.
+func (db *DB) GoLive(ctx context.Context, d *signoff.Deployment) (signoff.GoLive, error) {
+	cl, err := db.checklist(ctx, db.pool, d)
+	if err != nil {
+		return signoff.GoLive{}, err
+	}
+	slots, err := db.slots(ctx, db.pool, d.ID)
+	if err != nil {
+		return signoff.GoLive{}, err
+	}
+	return signoff.CheckGoLive(d, cl, slots), nil
 }
 
 // SectionProgress counts a deployment's tasks (leaves) by section, without

@@ -205,3 +205,53 @@ func TestSignRefusesAChecklistChangedSinceItWasShown(t *testing.T) {
 		t.Fatal("the signature is not bound to the state shown")
 	}
 }
+
+// Going live and aborting are for the owner, role holders and admins;
+// going live waits for the go/no-go gate; an abort records who and why.
+func TestWhoMayMoveADeploymentAndTheGoNoGoGate(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	ctx := context.Background()
+	d, team := newGatedDeployment(t, db)
+	leaves := gatedLeaves(t, db, d)
+	auditor := addUser(t, db, "Ada Auditor")
+	if _, err := db.Pool().Exec(ctx, `UPDATE users SET is_auditor = true WHERE id = $1`, auditor.ID); err != nil {
+		t.Fatal(err)
+	}
+	seq := reload(t, db, d).AuditSeq
+	for _, u := range []*signoff.User{team.member, auditor} {
+		_, err := db.SetStatus(ctx, d.ID, signoff.StatusLive, "", as(u))
+		wantCode(t, err, signoff.EFORBIDDEN)
+		_, err = db.SetStatus(ctx, d.ID, signoff.StatusAborted, "no", as(u))
+		wantCode(t, err, signoff.EFORBIDDEN)
+	}
+	// A role holder (not the owner) may, once the go/no-go gate is signed.
+	_, err := db.SetStatus(ctx, d.ID, signoff.StatusLive, "", as(team.sec))
+	wantCode(t, err, signoff.ECONFLICT)
+	if msg := signoff.ErrorMessage(err); !strings.Contains(msg, "go/no-go") || !strings.Contains(msg, "Deployment Engineer (unsigned), Product Manager (unsigned)") {
+		t.Fatalf("going live before the go/no-go gate: %q", msg)
+	}
+	if got := reload(t, db, d); got.AuditSeq != seq || got.Status != signoff.StatusDraft {
+		t.Fatalf("refused moves changed the deployment: %+v", got)
+	}
+	for _, p := range leaves[:3] {
+		tick(t, db, d, p, signoff.ItemDone, team.eng)
+	}
+	mustSign(t, db, d, slotGoEng, team.eng)
+	g, err := db.GoLive(ctx, reload(t, db, d))
+	if err != nil || len(g.Waiting) != 1 || g.Open != 0 {
+		t.Fatalf("go-live check with one go/no-go slot signed: %+v, %v", g, err)
+	}
+	mustSign(t, db, d, slotGoPM, team.pm)
+	if _, err := db.SetStatus(ctx, d.ID, signoff.StatusLive, "", as(team.sec)); err != nil {
+		t.Fatalf("a role holder going live after the go/no-go gate: %v", err)
+	}
+	if _, err := db.SetStatus(ctx, d.ID, signoff.StatusAborted, "Smoke tests failed in eu-west.", as(team.cto)); err != nil {
+		t.Fatal(err)
+	}
+	got := reload(t, db, d)
+	if got.AbortedBy == nil || got.AbortedBy.ID != team.cto.ID || got.AbortReason != "Smoke tests failed in eu-west." || got.AbortedAt == nil {
+		t.Fatalf("an aborted deployment should say who, when and why: %+v", got)
+	}
+	checkChain(t, db, d.ID)
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -69,6 +70,9 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 	}
 	if !holds {
 		return nil, signoff.Errorf(signoff.EFORBIDDEN, "Only a holder of the %s role can sign this slot.", role)
+	}
+	if in.Seen != nil && len(in.Seen.SHA256) != sha256.Size {
+		return nil, signoff.Errorf(signoff.EINVALID, "The form did not say which checklist state you were shown; nothing was signed. Read the checklist and sign again.")
 	}
 	with, err := db.reauthenticate(ctx, in)
 	if err != nil {

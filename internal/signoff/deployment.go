@@ -62,6 +62,8 @@ type Deployment struct {
 	WentLiveAt        *time.Time
 	CompletedAt       *time.Time
 	AbortedAt         *time.Time
+	AbortedBy         *UserRef // who aborted it (nil before migration 0017 knew)
+	AbortReason       string
 	LockedAt          *time.Time
 	CreatedBy         UserRef
 	CreatedAt         time.Time

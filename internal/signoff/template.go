@@ -184,7 +184,7 @@ type SlotDef struct {
 	Group      string
 	GroupIndex int
 	Role       string
-	Position   int // 1-based across the whole template
+	Position   int  // 1-based across the whole template
 	Above      int  // the items its group attests to (SignoffGroup.Above)
 	GoNoGo     bool // signed before going live; never the final group
 }

@@ -44,6 +44,20 @@ func (v *deploymentView) CanEdit() bool {
 	return v.User.CanEditChecklists() && v.D.Writable() == nil
 }
 
+// CanMove reports whether the viewer may take the deployment live or
+// abort it: its owner, a holder of a role it is signed by, an admin.
+func (v *deploymentView) CanMove() bool {
+	return v.CanEdit() && signoff.CanMove(v.User, v.D, v.Slots, signoff.StatusLive) == nil
+}
+
+// abortedBy names who aborted a deployment, when the record says.
+func abortedBy(d *signoff.Deployment) string {
+	if d.AbortedBy == nil {
+		return ""
+	}
+	return " by " + d.AbortedBy.Name
+}
+
 type phaseView struct {
 	Num       int
 	Title     string

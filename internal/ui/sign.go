@@ -4,9 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/problem"
@@ -172,11 +172,7 @@ func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, in *post
 // finishSign stores the signature of a re-authenticated signer and sends
 // them to the deployment; a refusal is the caller's to show.
 func (s *Server) finishSign(w http.ResponseWriter, r *http.Request, in postgres.SignInput) error {
-	seen, err := seenState(r)
-	if err != nil {
-		return err
-	}
-	in.Seen = seen
+	in.Seen = seenState(r)
 	sig, err := s.db.Sign(r.Context(), in)
 	if err != nil {
 		return err
@@ -188,13 +184,15 @@ func (s *Server) finishSign(w http.ResponseWriter, r *http.Request, in postgres.
 }
 
 // seenState reads the checklist state the sign page showed (seenFields).
-func seenState(r *http.Request) (*signoff.Seen, error) {
+// A form without it is refused by the store, after it checked that the
+// signer holds the slot's role.
+func seenState(r *http.Request) *signoff.Seen {
 	sum, err := hex.DecodeString(r.PostFormValue("checklist_sha256"))
 	seq, serr := strconv.ParseInt(r.PostFormValue("seen_seq"), 10, 64)
 	if err != nil || len(sum) != sha256.Size || serr != nil || seq < 0 {
-		return nil, signoff.Errorf(signoff.EINVALID, "The form did not say which checklist state you were shown; nothing was signed. Read the checklist below and sign again.")
+		return &signoff.Seen{}
 	}
-	return &signoff.Seen{SHA256: sum, AuditSeq: seq}, nil
+	return &signoff.Seen{SHA256: sum, AuditSeq: seq}
 }
 
 // signRefused shows the ceremony again with the reason, so the signer can act.
