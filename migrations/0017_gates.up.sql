@@ -48,3 +48,7 @@ UPDATE deployments d SET aborted_by = e.actor_id, abort_reason = e.payload::json
 FROM audit_events e
 WHERE e.deployment_id = d.id AND d.status = 'aborted' AND e.action = 'deployment.status'
   AND e.payload::jsonb #>> '{after,status}' = 'aborted';
+
+-- A request for changes is news to the deployment's owner.
+ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check,
+    ADD CONSTRAINT notifications_kind_check CHECK (kind IN ('signable', 'stale', 'overdue', 'rejected'));

@@ -44,6 +44,21 @@ func staleMail(d *signoff.Deployment, nt signoff.Notice, to postgres.Recipient, 
 	return subject, b.String()
 }
 
+func rejectedMail(d *signoff.Deployment, nt signoff.Notice, to postgres.Recipient, link string) (subject, body string) {
+	s, rj := nt.Slot, nt.Slot.Rejection
+	subject = mailPrefix + d.Name() + ": " + rj.By.Name + " asked for changes as " + s.Role
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello %s,\n\n", to.Name)
+	fmt.Fprintf(&b, "%s will not sign %s as %s yet, and asks for changes:\n\n", rj.By.Name, d.Name(), s.Role)
+	for _, line := range strings.Split(rj.Comment, "\n") {
+		fmt.Fprintf(&b, "  %s\n", line)
+	}
+	fmt.Fprintf(&b, "\nThe %s sign-off waits until %s withdraws the request or signs.\n", s.Group, rj.By.Name)
+	fmt.Fprintf(&b, "\nSee the deployment:\n%s\n", link)
+	fmt.Fprintf(&b, "\n-- \nYou get this because you created this deployment in Signoff.\n")
+	return subject, b.String()
+}
+
 func overdueMail(d *signoff.Deployment, items []signoff.Notice, to postgres.Recipient, link string) (subject, body string) {
 	if len(items) == 1 {
 		subject = mailPrefix + d.Name() + ": 1 item overdue"

@@ -129,6 +129,15 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 		Service: n.Service, Environment: n.Environment, Version: n.Version,
 		Items: paths, Notes: noteNames, Slots: slotRoles,
 	}
+	for _, a := range slotAbove {
+		if a > 0 { // a gate: say what each slot attests to
+			after.Gates = make([]int, len(slotAbove))
+			for i, a := range slotAbove {
+				after.Gates[i] = int(a)
+			}
+			break
+		}
+	}
 	if n.PlannedAt != nil {
 		after.PlannedAt = n.PlannedAt.UTC().Format(time.RFC3339)
 	}
@@ -209,7 +218,7 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 		limit = 100
 	}
 	q := `SELECT ` + deploymentColumns + `,
-		       p.total, p.done, p.na, s.slots, s.signed, o.overdue` + deploymentJoins + `
+		       p.total, p.done, p.na, s.slots, s.signed, s.stale, o.overdue` + deploymentJoins + `
 		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
 		CROSS JOIN LATERAL (
 		    SELECT count(*) AS overdue FROM deployment_items i
@@ -219,7 +228,8 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 		) o
 		CROSS JOIN LATERAL (
 		    SELECT count(*) AS slots,
-		           count(sg.id) FILTER (WHERE sg.checklist_rev = d.checklist_rev) AS signed
+		           count(sg.id) FILTER (WHERE ` + fresh("sg") + `) AS signed,
+		           count(sg.id) FILTER (WHERE NOT ` + fresh("sg") + `) AS stale
 		    FROM deployment_slots ds
 		    LEFT JOIN signoffs sg ON sg.deployment_id = ds.deployment_id
 		         AND sg.slot = ds.position AND sg.ended_at IS NULL
@@ -236,13 +246,13 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 	defer rows.Close()
 	var out []*signoff.Deployment
 	for rows.Next() {
-		var total, done, na, slots, signed, overdue int
-		d, err := scanDeployment(rows, &total, &done, &na, &slots, &signed, &overdue)
+		var total, done, na, slots, signed, stale, overdue int
+		d, err := scanDeployment(rows, &total, &done, &na, &slots, &signed, &stale, &overdue)
 		if err != nil {
 			return nil, fmt.Errorf("list deployments: %w", err)
 		}
 		d.Progress = signoff.Progress{Total: total, Done: done, NA: na}
-		d.Slots, d.Signed, d.Overdue = slots, signed, overdue
+		d.Slots, d.Signed, d.Stale, d.Overdue = slots, signed, stale, overdue
 		out = append(out, d)
 	}
 	return out, rows.Err()

@@ -108,22 +108,28 @@ func TestGatesAndAFinalGroupOfTwo(t *testing.T) {
 	for _, p := range leaves[3:5] {
 		tick(t, db, d, p, signoff.ItemDone, team.eng)
 	}
-	// The go/no-go signatures attest to the first three items only, but a
-	// change anywhere still makes them stale (rule 5): they are signed again.
+	// The go/no-go signatures attest to the first three items only: a
+	// change below the gate leaves them standing, a change above stales.
 	mustSign(t, db, d, slotVerify, team.sec)
-	mustSign(t, db, d, slotGoEng, team.eng)
-	mustSign(t, db, d, slotGoPM, team.pm)
+	if st := slotState(t, db, d, slotGoEng); st != signoff.SlotSigned {
+		t.Fatalf("the go/no-go signature after changes below it: %s", st)
+	}
 	_, err = signAs(db, d, slotFinalEM, team.em)
 	wantCode(t, err, signoff.ECONFLICT) // the monitoring items are open
 	for _, p := range leaves[5:] {
 		tick(t, db, d, p, signoff.ItemDone, team.eng)
 	}
-	for _, s := range []struct {
-		pos int
-		u   *signoff.User
-	}{{slotGoEng, team.eng}, {slotGoPM, team.pm}, {slotVerify, team.sec}} {
-		mustSign(t, db, d, s.pos, s.u)
+	tick(t, db, d, leaves[4], signoff.ItemOpen, team.eng)
+	tick(t, db, d, leaves[4], signoff.ItemDone, team.eng)
+	if st := slotState(t, db, d, slotVerify); st != signoff.SlotStale {
+		t.Fatalf("the verification gate after a change above it: %s", st)
 	}
+	if st := slotState(t, db, d, slotGoEng); st != signoff.SlotSigned {
+		t.Fatalf("the go/no-go gate after a change below it: %s", st)
+	}
+	_, err = signAs(db, d, slotFinalEM, team.em)
+	wantCode(t, err, signoff.ECONFLICT) // the verification gate is stale
+	mustSign(t, db, d, slotVerify, team.sec)
 
 	mustSign(t, db, d, slotFinalEM, team.em)
 	if got := reload(t, db, d); got.Locked() || got.Status == signoff.StatusCompleted {

@@ -254,8 +254,9 @@ func (db *DB) Slots(ctx context.Context, deploymentID int64) ([]signoff.Slot, er
 	return db.slots(ctx, db.pool, deploymentID)
 }
 
-const slotsSQL = `
+var slotsSQL = `
 		SELECT ds.position, ds.group_name, ds.role_name, ds.final, ds.above, ds.go_no_go,
+		       `+aboveChanged("s")+`,
 		       s.id, s.signer_id, s.signer_name, s.meaning, s.signed_at,
 		       s.checklist_hash, s.checklist_rev, s.audit_seq,
 		       rj.id, rj.user_id, rj.user_name, rj.comment, rj.created_at
@@ -266,6 +267,24 @@ const slotsSQL = `
 		     AND rj.slot = ds.position AND rj.ended_at IS NULL
 		WHERE ds.deployment_id = $1
 		ORDER BY ds.position`
+
+// aboveChanged is whether an item above a gate (slot alias ds) changed
+// after its standing signature (alias sig) was given: a gate's signature
+// goes stale then. Event times rise along a deployment's chain, so an
+// item's state_at after the signature's time is a change after it.
+func aboveChanged(sig string) string {
+	return `(ds.above > 0 AND NOT ds.final AND ` + sig + `.id IS NOT NULL AND EXISTS (
+		    SELECT 1 FROM deployment_items ai
+		    WHERE ai.deployment_id = ds.deployment_id AND ai.position <= ds.above
+		      AND ai.state_at > ` + sig + `.signed_at))`
+}
+
+// fresh is whether the standing signature sig on slot ds of deployment d
+// is fresh (signoff.Slot.State).
+func fresh(sig string) string {
+	return `(CASE WHEN ds.above > 0 AND NOT ds.final THEN NOT ` + aboveChanged(sig) + `
+		     ELSE ` + sig + `.checklist_rev = d.checklist_rev END)`
+}
 
 func (db *DB) slots(ctx context.Context, q querier, deploymentID int64) ([]signoff.Slot, error) {
 	rows, err := q.Query(ctx, slotsSQL, deploymentID)
@@ -289,7 +308,7 @@ func scanSlots(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Slot, er
 			rjName, rjComment      *string
 			rjAt                   *time.Time
 		)
-		if err := rows.Scan(&s.Position, &s.Group, &s.Role, &s.Final, &s.Above, &s.GoNoGo,
+		if err := rows.Scan(&s.Position, &s.Group, &s.Role, &s.Final, &s.Above, &s.GoNoGo, &s.AboveChanged,
 			&id, &signerID, &signer, &meaning, &signedAt, &hash, &rev, &seq,
 			&rjID, &rjBy, &rjName, &rjComment, &rjAt); err != nil {
 			return nil, fmt.Errorf("slots of deployment %d: %w", deploymentID, err)
@@ -371,7 +390,7 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 		LEFT JOIN signoffs s ON s.deployment_id = d.id AND s.slot = ds.position AND s.ended_at IS NULL
 		CROSS JOIN LATERAL (`+progressSumsSQL+`) p
 		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
-		  AND (s.id IS NULL OR s.checklist_rev < d.checklist_rev)
+		  AND (s.id IS NULL OR NOT `+fresh("s")+`)
 		  -- One person, one slot: not offered a second one (unless allowed).
 		  AND (t.allow_multiple_slots OR NOT EXISTS (
 		      SELECT 1 FROM signoffs mine
@@ -395,4 +414,72 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// Reject records a role holder's request for changes on their slot, with
+// what must change: the slot (and its gate) is held until they withdraw
+// it or sign.
+func (db *DB) Reject(ctx context.Context, deploymentID int64, slotPos int, comment string, by *signoff.User, via string) error {
+	comment = strings.TrimSpace(comment)
+	if err := signoff.ValidateText("What must change", comment, 1, signoff.MaxCommentLen); err != nil {
+		return err
+	}
+	_, err := db.changeDeployment(ctx, deploymentID, "reject", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		d, err := readDeployment(ctx, tx, deploymentID)
+		if err != nil {
+			return nil, err
+		}
+		slots, err := db.slots(ctx, tx, deploymentID)
+		if err != nil {
+			return nil, err
+		}
+		slot, err := signoff.CheckReject(d, slots, slotPos, by)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO signoff_rejections (deployment_id, slot, user_id, user_name, comment, created_at, audit_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, deploymentID, slotPos, by.ID, by.Name, comment, l.Now, l.AuditSeq+1); err != nil {
+			return nil, fmt.Errorf("reject slot %d: %w", slotPos, err)
+		}
+		return &deploymentChange{Change: signoff.NewChange(
+			signoff.EventActor{ID: by.ID, Name: by.Name, Via: via}, signoff.SlotTarget(slotPos), &signoff.SignoffRejectEvent{
+				After: signoff.SignoffRejectAfter{Comment: comment, PrintedName: by.Name, Role: slot.Role, UserID: by.ID},
+			})}, nil
+	})
+	return err
+}
+
+// Withdraw ends a standing request for changes; only the person who made
+// it may.
+func (db *DB) Withdraw(ctx context.Context, deploymentID int64, slotPos int, by *signoff.User, via string) error {
+	_, err := db.changeDeployment(ctx, deploymentID, "withdraw", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		d := signoff.Deployment{Status: l.Status, LockedAt: l.LockedAt}
+		if err := d.Writable(); err != nil {
+			return nil, err
+		}
+		var id, userID, seq int64
+		var name, comment string
+		err := tx.QueryRow(ctx, `
+			SELECT id, user_id, user_name, comment, audit_seq FROM signoff_rejections
+			WHERE deployment_id = $1 AND slot = $2 AND ended_at IS NULL`, deploymentID, slotPos).
+			Scan(&id, &userID, &name, &comment, &seq)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("withdraw on slot %d: %w", slotPos, err),
+				"Nobody asked for changes on slot %d of deployment %d.", slotPos, deploymentID)
+		}
+		if userID != by.ID {
+			return nil, signoff.Errorf(signoff.EFORBIDDEN, "Only %s can withdraw their request for changes.", name)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE signoff_rejections SET ended_at = $2, end_reason = 'withdrawn' WHERE id = $1`, id, l.Now); err != nil {
+			return nil, fmt.Errorf("withdraw request for changes %d: %w", id, err)
+		}
+		return &deploymentChange{Change: signoff.NewChange(
+			signoff.EventActor{ID: by.ID, Name: by.Name, Via: via}, signoff.SlotTarget(slotPos), &signoff.SignoffWithdrawEvent{
+				Before: signoff.SignoffWithdrawBefore{Comment: comment, PrintedName: name, RejectedSeq: seq},
+				After:  signoff.SignoffWithdrawAfter{Withdrawn: true},
+			})}, nil
+	})
+	return err
 }

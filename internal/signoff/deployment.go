@@ -74,6 +74,7 @@ type Deployment struct {
 	// Filled by list queries.
 	Progress Progress
 	Signed   int // standing, fresh signatures
+	Stale    int // standing signatures the checklist changed under
 	Slots    int
 	Overdue  int
 }

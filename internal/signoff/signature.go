@@ -15,9 +15,13 @@ type Slot struct {
 	// sign-off group, declared by where it stands, not by its name.
 	Final bool
 	// Above is how many items, in document order, stand above the slot's
-	// group: what its signature attests to. Zero means every item (the
-	// sign-off block at the end, and deployments started before gates).
+	// group when it is a gate: what its signature attests to. Zero means
+	// the whole checklist (the final group, a group below every item, and
+	// deployments started before gates).
 	Above int
+	// AboveChanged: an item above the gate changed after its standing
+	// signature was given (read with the slot).
+	AboveChanged bool
 	// GoNoGo marks a gate that must be signed before the deployment goes
 	// live (see IsGoNoGo).
 	GoNoGo    bool
@@ -44,16 +48,26 @@ const (
 	SlotStale    SlotState = "stale" // signed, but the checklist changed since
 )
 
-// State is the slot's state against the deployment's current checklist rev.
+// State is the slot's state against the deployment's current checklist
+// rev: a signature goes stale when the checklist changes after it; a
+// gate's, when an item above the gate does.
 func (s *Slot) State(checklistRev int64) SlotState {
 	switch {
 	case s.Signature == nil:
 		return SlotUnsigned
+	case s.Gate():
+		if s.AboveChanged {
+			return SlotStale
+		}
 	case s.Signature.ChecklistRev < checklistRev:
 		return SlotStale
 	}
 	return SlotSigned
 }
+
+// Gate reports whether the slot's signature attests to the items above
+// it only.
+func (s *Slot) Gate() bool { return s.Above > 0 && !s.Final }
 
 // Signature is an electronic signature on a slot (21 CFR Part 11 §11.50:
 // printed name, time, meaning; §11.70: bound to the record by its hash).
@@ -82,7 +96,7 @@ func Meaning(role string) string {
 // attests to, of a checklist of n: a gate's items above it; the final
 // approval's, everything.
 func (s *Slot) Attests(n int) int {
-	if s.Final || s.Above <= 0 || s.Above > n {
+	if !s.Gate() || s.Above > n {
 		return n
 	}
 	return s.Above
@@ -227,4 +241,30 @@ func describeChange(e Event) string {
 		return e.Actor.Name + " edited the note " + b.After.Name
 	}
 	return e.Actor.Name + " changed " + e.Target
+}
+
+// CheckReject applies the rules of a request for changes: a holder of the
+// slot's role refuses it, while it holds no signature and no other
+// request, on a deployment that may still change.
+func CheckReject(d *Deployment, slots []Slot, pos int, by *User) (*Slot, error) {
+	if err := d.Writable(); err != nil {
+		return nil, err
+	}
+	var slot *Slot
+	for i := range slots {
+		if slots[i].Position == pos {
+			slot = &slots[i]
+		}
+	}
+	switch {
+	case slot == nil:
+		return nil, Errorf(ENOTFOUND, "This deployment has no sign-off slot %d.", pos)
+	case by.IsAuditor || !by.Active || !by.HasRole(slot.Role):
+		return nil, Errorf(EFORBIDDEN, "Only a holder of the %s role can ask for changes on this slot.", slot.Role)
+	case slot.Rejection != nil:
+		return nil, Errorf(ECONFLICT, "%s already asked for changes on the %s slot.", slot.Rejection.By.Name, slot.Role)
+	case slot.Signature != nil:
+		return nil, Errorf(ECONFLICT, "The %s slot holds %s's signature; it must be revoked before asking for changes.", slot.Role, slot.Signature.Signer.Name)
+	}
+	return slot, nil
 }

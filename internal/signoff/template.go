@@ -168,12 +168,20 @@ func (t *Template) Counts() Counts {
 }
 
 // Slots returns the template's sign-off slots in order, with their group.
+// A slot's Above is its group's when the group is a gate: not the final
+// group, and items stand below it.
 func (t *Template) Slots() []SlotDef {
 	var out []SlotDef
+	items := t.Counts().Items
+	last := len(t.SignoffGroups) - 1
 	for gi, g := range t.SignoffGroups {
+		above := g.Above
+		if gi == last || above >= items {
+			above = 0
+		}
 		for _, s := range g.Slots {
 			out = append(out, SlotDef{Group: g.Name, GroupIndex: gi, Role: s.Role, Position: len(out) + 1,
-				Above: g.Above, GoNoGo: g.GoNoGo && gi < len(t.SignoffGroups)-1})
+				Above: above, GoNoGo: g.GoNoGo && gi < last})
 		}
 	}
 	return out
@@ -185,7 +193,7 @@ type SlotDef struct {
 	GroupIndex int
 	Role       string
 	Position   int  // 1-based across the whole template
-	Above      int  // the items its group attests to (SignoffGroup.Above)
+	Above      int  // a gate's: the items it attests to (SignoffGroup.Above); else 0
 	GoNoGo     bool // signed before going live; never the final group
 }
 

@@ -347,7 +347,7 @@ func auditPage(p Page, v auditView) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = pips(d.Signed, d.Slots).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = pips(d.Signed, d.Stale, d.Slots).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
