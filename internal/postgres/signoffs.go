@@ -256,7 +256,7 @@ func (db *DB) Slots(ctx context.Context, deploymentID int64) ([]signoff.Slot, er
 
 var slotsSQL = `
 		SELECT ds.position, ds.group_name, ds.role_name, ds.final, ds.above, ds.go_no_go,
-		       `+aboveChanged("s")+`,
+		       ` + aboveChanged("s") + `,
 		       s.id, s.signer_id, s.signer_name, s.meaning, s.signed_at,
 		       s.checklist_hash, s.checklist_rev, s.audit_seq,
 		       rj.id, rj.user_id, rj.user_name, rj.comment, rj.created_at
