@@ -421,9 +421,6 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 // it or sign.
 func (db *DB) Reject(ctx context.Context, deploymentID int64, slotPos int, comment string, by *signoff.User, via string) error {
 	comment = strings.TrimSpace(comment)
-	if err := signoff.ValidateText("What must change", comment, 1, signoff.MaxCommentLen); err != nil {
-		return err
-	}
 	_, err := db.changeDeployment(ctx, deploymentID, "reject", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
 		d, err := readDeployment(ctx, tx, deploymentID)
 		if err != nil {
@@ -435,6 +432,10 @@ func (db *DB) Reject(ctx context.Context, deploymentID int64, slotPos int, comme
 		}
 		slot, err := signoff.CheckReject(d, slots, slotPos, by)
 		if err != nil {
+			return nil, err
+		}
+		// Checked after the role, so only a holder hears about the comment.
+		if err := signoff.ValidateText("What must change", comment, 1, signoff.MaxCommentLen); err != nil {
 			return nil, err
 		}
 		if _, err := tx.Exec(ctx, `

@@ -242,13 +242,21 @@ func TestMySignoffsAndListPips(t *testing.T) {
 		}
 		return r
 	}
-	checkPips := func(when string, d *signoff.Deployment, signed int) {
+	checkPips := func(when string, d *signoff.Deployment, signed int, stale ...int) {
 		t.Helper()
 		r := pips(d)
-		if !strings.Contains(r, fmt.Sprintf(`title="%d of 8 sign-off slots signed" data-testid="signoff-state"`, signed)) ||
-			strings.Count(r, `class="pip is-signed"`) != signed || strings.Count(r, `class="pip"`) != 8-signed ||
-			!strings.Contains(r, fmt.Sprintf("%d/8", signed)) {
-			t.Errorf("%s: deployment %d's pips do not show %d of 8 signed:\n%.1500s", when, d.ID, signed, r)
+		title := fmt.Sprintf("%d of 8 sign-off slots signed", signed)
+		nStale := 0
+		if len(stale) > 0 {
+			nStale = stale[0]
+			title += fmt.Sprintf("; %d stale, to be signed again", nStale)
+		}
+		if !strings.Contains(r, `title="`+title+`" data-testid="signoff-state"`) ||
+			strings.Count(r, `class="pip is-signed"`) != signed || strings.Count(r, `class="pip is-stale"`) != nStale ||
+			strings.Count(r, `class="pip"`) != 8-signed-nStale ||
+			!strings.Contains(r, fmt.Sprintf("%d/8", signed)) ||
+			(nStale > 0) != strings.Contains(r, fmt.Sprintf(`data-testid="signoff-stale">%d stale<`, nStale)) {
+			t.Errorf("%s: deployment %d's pips do not show %d of 8 signed, %d stale:\n%.1500s", when, d.ID, signed, nStale, r)
 		}
 	}
 	checkPips("before signing", ready, 0)
@@ -273,5 +281,6 @@ func TestMySignoffsAndListPips(t *testing.T) {
 	if _, txt := staleChanges(t, "My sign-offs", r); txt != "1 change since you signed" {
 		t.Errorf("stale row reads %q", txt)
 	}
-	checkPips("after the sign-off went stale", ready, 0)
+	// The list says a stale signature stands, not just 0/8 (issue 12).
+	checkPips("after the sign-off went stale", ready, 0, 1)
 }
