@@ -261,3 +261,64 @@ func TestWhoMayMoveADeploymentAndTheGoNoGoGate(t *testing.T) {
 	}
 	checkChain(t, db, d.ID)
 }
+
+// A request for changes: a role holder refuses their slot with a comment
+// (one event); it holds the slot against other holders until its maker
+// withdraws it (one event) or signs (which ends it).
+func TestRejectAndWithdraw(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	ctx := context.Background()
+	d, team := newGatedDeployment(t, db)
+	leaves := gatedLeaves(t, db, d)
+	for _, p := range leaves[:3] {
+		tick(t, db, d, p, signoff.ItemDone, team.eng)
+	}
+	other := addUser(t, db, "Pat Product", "Product Manager")
+	seq := reload(t, db, d).AuditSeq
+	wantCode(t, db.Reject(ctx, d.ID, slotGoPM, "Not yet.", team.member, "web"), signoff.EFORBIDDEN)
+	wantCode(t, db.Reject(ctx, d.ID, slotGoPM, "   ", team.pm, "web"), signoff.EINVALID)
+	wantCode(t, db.Withdraw(ctx, d.ID, slotGoPM, team.pm, "web"), signoff.ENOTFOUND)
+	if got := reload(t, db, d).AuditSeq; got != seq {
+		t.Fatalf("refused requests wrote events: seq %d → %d", seq, got)
+	}
+
+	if err := db.Reject(ctx, d.ID, slotGoPM, "Link the change ticket first.", team.pm, "web"); err != nil {
+		t.Fatal(err)
+	}
+	ev := lastEvent(t, db, d.ID)
+	if ev.Seq != seq+1 || ev.Action != signoff.ActSignoffReject || ev.Target != "slot/2" {
+		t.Fatalf("the request for changes recorded %d %s %s", ev.Seq, ev.Action, ev.Target)
+	}
+	wantCode(t, db.Reject(ctx, d.ID, slotGoPM, "Me too.", other, "web"), signoff.ECONFLICT)
+	_, err := signAs(db, d, slotGoPM, other)
+	wantCode(t, err, signoff.ECONFLICT)
+	wantCode(t, db.Withdraw(ctx, d.ID, slotGoPM, other, "web"), signoff.EFORBIDDEN)
+	g, err := db.GoLive(ctx, reload(t, db, d))
+	if err != nil || len(g.Waiting) != 2 || !strings.Contains(g.Waiting[1], "changes requested by Priya Product") {
+		t.Fatalf("go-live with a request for changes: %+v, %v", g, err)
+	}
+
+	if err := db.Withdraw(ctx, d.ID, slotGoPM, team.pm, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := lastEvent(t, db, d.ID); ev.Action != signoff.ActSignoffWithdraw || ev.Seq != seq+2 {
+		t.Fatalf("the withdrawal recorded %d %s", ev.Seq, ev.Action)
+	}
+	// Made again, it ends with its maker's signature.
+	if err := db.Reject(ctx, d.ID, slotGoPM, "One more look.", team.pm, "web"); err != nil {
+		t.Fatal(err)
+	}
+	mustSign(t, db, d, slotGoPM, team.pm)
+	slots, err := db.Slots(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rj := slots[slotGoPM-1].Rejection; rj != nil {
+		t.Fatalf("a request for changes stands after its maker signed: %+v", rj)
+	}
+	if n := sqlInt(t, db, `SELECT count(*) FROM signoff_rejections WHERE deployment_id = $1 AND end_reason = 'signed'`, d.ID); n != 1 {
+		t.Fatalf("%d requests ended by a signature, want 1", n)
+	}
+	checkChain(t, db, d.ID)
+}
