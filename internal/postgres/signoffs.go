@@ -391,6 +391,11 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 		CROSS JOIN LATERAL (`+progressSumsSQL+`) p
 		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
 		  AND (s.id IS NULL OR NOT `+fresh("s")+`)
+		  -- Not a slot another person's request for changes holds.
+		  AND NOT EXISTS (
+		      SELECT 1 FROM signoff_rejections rj
+		      WHERE rj.deployment_id = d.id AND rj.slot = ds.position
+		        AND rj.ended_at IS NULL AND rj.user_id <> $1)
 		  -- One person, one slot: not offered a second one (unless allowed).
 		  AND (t.allow_multiple_slots OR NOT EXISTS (
 		      SELECT 1 FROM signoffs mine
