@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/signoff/signoff/internal/audit"
@@ -65,7 +66,17 @@ func gatedRecord(t *testing.T, db *postgres.DB) *signoff.Record {
 func TestGatedRecordVerifies(t *testing.T) {
 	t.Parallel()
 	db, _ := signedDeployment(t, audittest.Options{Fast: true})
-	file := exportJSON(t, gatedRecord(t, db))
+	rec := gatedRecord(t, db)
+	e := exportAll(t, rec)
+	file := e.json
+	// The Markdown export fills the gates' blanks where they stand.
+	if !strings.Contains(e.md, "- **Deployment Engineer**: ") || !strings.Contains(e.md, "## Go/No-Go") ||
+		strings.Index(e.md, "## Go/No-Go") > strings.Index(e.md, "## Execution") {
+		t.Errorf("the Markdown export of a gated deployment:\n%s", e.md)
+	}
+	if !strings.Contains(e.pdf.all(), "Go/No-Go") {
+		t.Error("the PDF does not name the go/no-go gate")
+	}
 	mustVerify(t, file, testSigner.Public())
 	doc := parse(t, file)
 	var states []string
