@@ -181,6 +181,9 @@ func TestBrowserGatesRejectionsAndGoingLive(t *testing.T) {
 	sol := a.tabFor(t, browser, "sol", a.sec)
 	sol.navigate(dpath(d, ""))
 	sol.submit(`[data-testid=slot][data-role="Security Engineer"] [data-testid=sign]`)
+	if got := sol.text("[data-testid=attests]"); got != "the 5 tasks above this sign-off (5 of 5 resolved)" {
+		sol.fail("the gate's sign page says it attests to %q", got)
+	}
 	a.setItem(d, a.eng, leaves[5].Path, signoff.ItemDone, "")
 	sol.do(chromedp.SendKeys(chromedp.ID("sign-password"), e2ePassword))
 	if st := sol.submit(`form[action$="/sign"] button[type=submit]`); st != http.StatusConflict {
@@ -235,7 +238,8 @@ func TestBrowserGoLiveConfirmationAndAbort(t *testing.T) {
 	if st := b.submit(`form[action$="/status"] input[value=live] ~ button`); st != http.StatusOK {
 		b.fail("going live with items open: status %d", st)
 	}
-	if got := b.text("[data-testid=golive-open]"); !strings.Contains(got, "47 pre-deployment items are open") || b.count("[data-testid=golive-items] li") != 5 {
+	if got := b.text("[data-testid=golive-open]"); !strings.Contains(got, "47 pre-deployment items are open") || b.count("[data-testid=golive-items] li") != 5 ||
+		!strings.Contains(got, "and 42 more items.") {
 		b.fail("the confirmation reads %q", got)
 	}
 	if got := a.deploymentNow(d).Status; got != signoff.StatusDraft {

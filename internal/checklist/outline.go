@@ -369,6 +369,9 @@ func (d *doc) warn(pieces []piece) {
 	if checked > 0 {
 		d.warnf(first, "%s ticked in the file; every deployment starts with all items open", plural(checked, "item is", "items are"))
 	}
+	if n := len(d.groups); n > 0 && d.groups[n-1].goNoGo && len(d.groups[n-1].slots) > 0 {
+		d.warnf(d.groups[n-1].slots[0].line, "%q is the last sign-off group, so it is the final approval (signed after every item), not a go/no-go gate; add a sign-off group below it", d.groups[n-1].name)
+	}
 }
 
 func (d *doc) warnf(line int, format string, args ...any) {

@@ -160,6 +160,18 @@ func TestParseGates(t *testing.T) {
 	}
 }
 
+// A go/no-go group that is the last one is the final approval: the
+// import says so.
+func TestParseWarnsOfAGoNoGoThatIsLast(t *testing.T) {
+	r, err := Read([]byte("# T\n\n## Do\n- [ ] it\n\n## Go/No-Go\n- **CTO**: ____ Date: ____\n"), "t.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 1 || r.Warnings[0].Line != 7 || !strings.Contains(r.Warnings[0].Msg, "final approval") {
+		t.Fatalf("warnings %+v", r.Warnings)
+	}
+}
+
 func TestParseSeedSignoff(t *testing.T) {
 	tpl := mustParse(t, Seed)
 	want := []signoff.SignoffGroup{

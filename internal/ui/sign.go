@@ -25,6 +25,17 @@ type signView struct {
 	SSO               string // the provider's name, when the signer signs in through it
 }
 
+// attests says what a gate's signature attests to: the items above it.
+func (sv signView) attests() string {
+	n := sv.Slot.Attests(len(sv.V.CL.Items))
+	p := sv.V.CL.ProgressAbove(n)
+	s := fmt.Sprintf("the %d %s above this sign-off (%d of %d resolved)", p.Total, plural(p.Total, "task", "tasks"), p.Resolved(), p.Total)
+	if sv.Slot.GoNoGo {
+		s += "; it must be given before the deployment goes live"
+	}
+	return s
+}
+
 // signBlocked runs the store's rules ahead of time, for the page only:
 // the store checks them again, under the lock, when the form is posted.
 func signBlocked(v *deploymentView, slot signoff.Slot) string {
