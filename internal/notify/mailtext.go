@@ -21,6 +21,10 @@ func signableMail(d *signoff.Deployment, nt signoff.Notice, to postgres.Recipien
 	switch {
 	case s.Final:
 		fmt.Fprintf(&b, "%s is ready for its final approval as %s: every item is done or N/A and every other sign-off is given.\n", d.Name(), s.Role)
+	case s.GoNoGo:
+		fmt.Fprintf(&b, "%s is ready for its go/no-go sign-off as %s: every item above it is done or N/A. It must be given before the deployment goes live.\n", d.Name(), s.Role)
+	case s.Gate():
+		fmt.Fprintf(&b, "%s is ready for your %s sign-off as %s: every item above it is done or N/A.\n", d.Name(), s.Group, s.Role)
 	default:
 		fmt.Fprintf(&b, "%s is ready for your sign-off as %s: every item of its checklist is done or N/A.\n", d.Name(), s.Role)
 	}
