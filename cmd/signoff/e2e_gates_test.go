@@ -155,6 +155,15 @@ func TestBrowserGatesRejectionsAndGoingLive(t *testing.T) {
 		owner.fail("going live over a request for changes reads %q", msg)
 	}
 	a.waitNotices(d, "rejected", 1)
+	var subject, body string
+	if err := a.DB.Pool().QueryRow(context.Background(), `
+		SELECT subject, body FROM notification_emails WHERE deployment_id = $1 AND kind = 'rejected' AND user_id = $2`,
+		d.ID, a.owner.ID).Scan(&subject, &body); err != nil {
+		t.Fatalf("the owner's mail about the request for changes: %v", err)
+	}
+	if !strings.Contains(subject, "Priya Product asked for changes as Product Manager") || !strings.Contains(body, "Link the change ticket first.") {
+		t.Errorf("the owner's mail reads %q:\n%s", subject, body)
+	}
 
 	// She withdraws it and signs: the deployment may go live.
 	pm.navigate(dpath(d, ""))
