@@ -202,6 +202,9 @@ func TestBrowserGatesRejectionsAndGoingLive(t *testing.T) {
 		!strings.Contains(msg, "Erin Engineer ticked item "+leaves[5].Path) || !strings.Contains(msg, "nothing was signed") {
 		sol.fail("the 409 reads %q", msg)
 	}
+	if sol.count("[data-testid=changed-since]") != 1 {
+		sol.fail("the 409 page has no link to what changed")
+	}
 	sol.shot("sign-409-changed")
 	if s := a.slot(d, slotOf(t, a.e2eApp, d, "Security Engineer")); s.Signature != nil {
 		t.Fatalf("a refused signature was stored: %+v", s.Signature)

@@ -17,6 +17,9 @@ type signView struct {
 	V     *deploymentView
 	Slot  signoff.Slot
 	Error string
+	// ChangedSince links to what changed since the page the signer posted
+	// from, when the checklist changed under them.
+	ChangedSince string
 	// Blocked says why signing would be refused right now (items open,
 	// other slots unsigned), so nobody types a password in vain.
 	Blocked string
@@ -101,8 +104,12 @@ func (s *Server) signForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderSign(w http.ResponseWriter, r *http.Request, status int, v *deploymentView, slot signoff.Slot, msg string) {
-	sv := signView{V: v, Slot: slot, Error: msg}
-	if msg == "" {
+	s.renderSignView(w, r, status, signView{V: v, Slot: slot, Error: msg})
+}
+
+func (s *Server) renderSignView(w http.ResponseWriter, r *http.Request, status int, sv signView) {
+	v, slot := sv.V, sv.Slot
+	if sv.Error == "" {
 		sv.Blocked = signBlocked(v, slot)
 	}
 	if err := s.signMethods(r, &sv); err != nil {
@@ -220,7 +227,11 @@ func (s *Server) signRefused(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	s.problems.Explain(r, requestID(r.Context()), err).SetHeaders(w.Header())
-	s.renderSign(w, r, problem.Status(code), v, slot, signoff.ErrorMessage(err))
+	sv := signView{V: v, Slot: slot, Error: signoff.ErrorMessage(err)}
+	if seen := seenState(r); code == signoff.ECONFLICT && seen.SHA256 != nil && seen.AuditSeq < v.D.AuditSeq {
+		sv.ChangedSince = fmt.Sprintf("%s/history?since=%d", v.URL(), seen.AuditSeq)
+	}
+	s.renderSignView(w, r, problem.Status(code), sv)
 }
 
 // revoke withdraws a standing signature, with a reason.
