@@ -3,6 +3,8 @@ package ui_test
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -66,5 +68,34 @@ func TestOffersOnlyWhatCanBeDone(t *testing.T) {
 	}
 	if res := c.post(dpath(d, "/status"), url.Values{"status": {"live"}}, false); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("going live with nothing open: %d", res.StatusCode)
+	}
+}
+
+// The import preview of the docs' gated template says what each group is.
+func TestImportPreviewShowsGates(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	c := a.login(a.user("Rachel Kim", true, false))
+	src, err := os.ReadFile("../../docs/examples/gated-release.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := c.post("/templates/preview", url.Values{"source": {string(src)}}, false)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("preview: %d\n%.800s", res.StatusCode, res.Body)
+	}
+	kinds := regexp.MustCompile(`data-testid="group-kind">([^<]*)<`).FindAllStringSubmatch(res.Body, -1)
+	want := []string{
+		"Go/no-go gate: attests to the 3 items above it; signed before going live.",
+		"Gate: attests to the 5 items above it.",
+		"Final approval: attests to every item; its last signature locks the deployment.",
+	}
+	if len(kinds) != len(want) {
+		t.Fatalf("group kinds %q", kinds)
+	}
+	for i, k := range kinds {
+		if k[1] != want[i] {
+			t.Errorf("group %d: %q, want %q", i+1, k[1], want[i])
+		}
 	}
 }
