@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -92,4 +93,40 @@ func (a *e2eApp) signedWith(t *testing.T, d *signoff.Deployment, pos int) signof
 	}
 	t.Fatalf("no signature on slot %d", pos)
 	return signoff.SignedWith{}
+}
+
+// tabFor opens a tab signed in as u.
+func (a *e2eApp) tabFor(t *testing.T, browser context.Context, name string, u *signoff.User) *tab {
+	t.Helper()
+	b := newTab(t, browser, a.URL, name)
+	b.login(u)
+	return b
+}
+
+// deploymentNow reads a deployment as it stands.
+func (a *e2eApp) deploymentNow(d *signoff.Deployment) *signoff.Deployment {
+	a.t.Helper()
+	got, err := a.DB.Deployment(context.Background(), d.ID)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return got
+}
+
+// waitNotices waits until the notifier recorded want notices of a kind
+// for a deployment (it follows the audit chain on its own).
+func (a *e2eApp) waitNotices(d *signoff.Deployment, kind string, want int) {
+	a.t.Helper()
+	var n int
+	for range 200 {
+		if err := a.DB.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM notifications WHERE deployment_id = $1 AND kind = $2`, d.ID, kind).Scan(&n); err != nil {
+			a.t.Fatal(err)
+		}
+		if n == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.t.Errorf("%d %s notices for deployment %d, want %d", n, kind, d.ID, want)
 }

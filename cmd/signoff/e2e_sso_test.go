@@ -15,6 +15,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -284,7 +285,11 @@ func TestSingleSignOnWithARealProvider(t *testing.T) {
 
 	// A provider that answers with an old login is refused: nothing signed.
 	p.staleFor = time.Hour
-	res, _ = b.postForm(signURL, url.Values{"method": {"sso"}})
+	ssoForm := url.Values{"method": {"sso"}}
+	for _, m := range regexp.MustCompile(`name="(checklist_sha256|seen_seq)" value="([^"]*)"`).FindAllStringSubmatch(body, 2) {
+		ssoForm.Set(m[1], m[2])
+	}
+	res, _ = b.postForm(signURL, ssoForm)
 	if q := p.lastAsked(); len(q.Prompt) != 1 || q.Prompt[0] != "login" || q.MaxAge == nil || *q.MaxAge != 0 {
 		t.Fatalf("a signature asked prompt %v, max_age %v; want login and 0", q.Prompt, q.MaxAge)
 	}
@@ -298,7 +303,7 @@ func TestSingleSignOnWithARealProvider(t *testing.T) {
 
 	// A fresh login signs, and the signature says so.
 	p.staleFor = 0
-	res, _ = b.postForm(signURL, url.Values{"method": {"sso"}})
+	res, _ = b.postForm(signURL, ssoForm)
 	res, body = b.idpLogin(res, "dana", "dana's idp password")
 	if res.Request.URL.Path != fmt.Sprintf("/deployments/%d", d.ID) || !strings.Contains(body, "Signed as Database Administrator") {
 		t.Fatalf("after re-authenticating: %d at %s", res.StatusCode, res.Request.URL)

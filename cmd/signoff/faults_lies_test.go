@@ -226,7 +226,7 @@ func (l *answerLog) mover(ctx context.Context, base, email, token string, i int)
 			for ctx.Err() == nil {
 				t0 := time.Now()
 				req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/deployments/%d/status", base, id),
-					strings.NewReader(url.Values{"status": {to}, "reason": {"test"}}.Encode()))
+					strings.NewReader(url.Values{"status": {to}, "reason": {"test"}, "confirm": {"yes"}}.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.Header.Set("Origin", base)
 				code, body, err := send(ctx, c, req)

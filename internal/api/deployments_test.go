@@ -229,7 +229,18 @@ func TestDeploymentStatus(t *testing.T) {
 
 	res := e.call(http.MethodPost, dpath(d.ID, "/status"), secret, `{"status":"in_progress"}`)
 	wantStatus(t, res, http.StatusOK)
+	// A member who neither started it nor holds a role it names may not
+	// take it live; with pre-deployment items open, the owner is asked
+	// to confirm.
+	bob := e.user("Bob Member", false, false)
+	_, bobs := e.token(bob, "bob")
+	wantError(t, e.call(http.MethodPost, dpath(d.ID, "/status"), bobs, `{"status":"live","confirm":true}`), http.StatusForbidden, "forbidden")
 	res = e.call(http.MethodPost, dpath(d.ID, "/status"), secret, `{"status":"live"}`)
+	wantError(t, res, http.StatusConflict, "conflict")
+	if b := string(res.Body); !strings.Contains(b, "pre-deployment items are open") || !strings.Contains(b, `\"confirm\": true`) {
+		t.Fatalf("going live unconfirmed: %s", res.Body)
+	}
+	res = e.call(http.MethodPost, dpath(d.ID, "/status"), secret, `{"status":"live","confirm":true}`)
 	wantStatus(t, res, http.StatusOK)
 	var got deploymentBody
 	res.Decode(t, &got)

@@ -110,7 +110,7 @@ func TestIdempotentRetryWithoutTheFirstAnswer(t *testing.T) {
 	wantStatus(t, first, http.StatusCreated)
 	var d deploymentBody
 	first.Decode(t, &d)
-	status := keyed(http.MethodPost, dpath(d.ID, "/status"), secret, `{"status":"live"}`, "go-live")
+	status := keyed(http.MethodPost, dpath(d.ID, "/status"), secret, `{"status":"live","confirm":true}`, "go-live")
 	wantStatus(t, e.send(e.web, status), http.StatusOK)
 	if _, err := e.db.Pool().Exec(context.Background(), `UPDATE idempotency_keys SET answer_status = NULL, answer_body = NULL, answer_location = NULL`); err != nil {
 		t.Fatal(err)

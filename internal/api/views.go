@@ -192,6 +192,18 @@ type slotJSON struct {
 	Final     bool              `json:"final"`
 	State     signoff.SlotState `json:"state"`
 	Signature *signatureJSON    `json:"signature"`
+	// Attests is a gate's number of items above it (0: every item);
+	// GoNoGo, that it is signed before going live.
+	Attests   int            `json:"attests"`
+	GoNoGo    bool           `json:"go_no_go"`
+	Rejection *rejectionJSON `json:"rejection"`
+}
+
+// rejectionJSON is a standing request for changes on a slot.
+type rejectionJSON struct {
+	By      userJSON  `json:"by"`
+	Comment string    `json:"comment"`
+	At      time.Time `json:"at"`
 }
 
 // signatureJSON is an electronic signature's manifestation: printed name,
@@ -244,7 +256,13 @@ func newDeploymentJSON(d *signoff.Deployment, cl *signoff.Checklist, slots []sig
 			UpdatedBy: userRef(n.UpdatedBy), UpdatedAt: utc(n.UpdatedAt)})
 	}
 	for _, s := range slots {
-		sj := slotJSON{Position: s.Position, Group: s.Group, Role: s.Role, Final: s.Final, State: s.State(d.ChecklistRev)}
+		sj := slotJSON{Position: s.Position, Group: s.Group, Role: s.Role, Final: s.Final, State: s.State(d.ChecklistRev), GoNoGo: s.GoNoGo}
+		if s.Gate() {
+			sj.Attests = s.Above
+		}
+		if rj := s.Rejection; rj != nil {
+			sj.Rejection = &rejectionJSON{By: userJSON{ID: rj.By.ID, Name: rj.By.Name}, Comment: rj.Comment, At: rj.At.UTC()}
+		}
 		if sig := s.Signature; sig != nil {
 			sj.Signature = &signatureJSON{
 				Signer: userJSON{ID: sig.Signer.ID, Name: sig.Signer.Name}, PrintedName: sig.Signer.Name,

@@ -147,6 +147,9 @@ func Build(rec *signoff.Record, now time.Time) (*Document, error) {
 	for _, c := range rec.Comments {
 		doc.Comments = append(doc.Comments, Comment{Item: c.ItemPath, At: ts(c.CreatedAt), Author: person(c.Author), Body: c.Body})
 	}
+	// Requests for changes are what their events say (the table keeps
+	// nothing the events do not).
+	doc.Rejections = r.rejections
 	return doc, nil
 }
 

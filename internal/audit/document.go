@@ -35,7 +35,10 @@ type Document struct {
 	Slots      []Slot     `json:"slots"`
 	Signoffs   []Signoff  `json:"signoffs"`
 	Comments   []Comment  `json:"comments"`
-	Events     []Event    `json:"events"`
+	// Rejections are the requests for changes, absent when none was made
+	// (records made before they existed verify unchanged).
+	Rejections []Rejection `json:"rejections,omitempty"`
+	Events     []Event     `json:"events"`
 	// Log (version 2) proves the last event is its chain's head in a
 	// signed, cosigned checkpoint of the server's transparency log.
 	Log *Log `json:"log,omitempty"`
@@ -180,6 +183,20 @@ type Comment struct {
 	At     string `json:"at"`
 	Author Person `json:"author"`
 	Body   string `json:"body"`
+}
+
+// Rejection is a role holder's refusal of their slot, asking for changes:
+// it stood until withdrawn or until they signed.
+type Rejection struct {
+	Slot        int     `json:"slot"`
+	Role        string  `json:"role"`
+	UserID      int64   `json:"user_id"`
+	PrintedName string  `json:"printed_name"`
+	Comment     string  `json:"comment"`
+	At          string  `json:"at"`
+	AuditSeq    int64   `json:"audit_seq"` // its signoff.reject event
+	Status      string  `json:"status"`    // standing, withdrawn, signed
+	EndedAt     *string `json:"ended_at"`
 }
 
 // Event is one link of the deployment's audit hash chain. Payload is the

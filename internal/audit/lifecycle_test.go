@@ -77,6 +77,11 @@ func lifecycle(t *testing.T) *lifecycleRun {
 			Password: audittest.Password, Via: "web"})
 		must(err)
 	}
+	// A request for changes withdrawn, and one ended by its maker's
+	// signature.
+	must(db.Reject(ctx, d.ID, 1, "Rollback plan missing", team["Deployment Engineer"], "web"))
+	must(db.Withdraw(ctx, d.ID, 1, team["Deployment Engineer"], "web"))
+	must(db.Reject(ctx, d.ID, 2, "Backup not verified yet", team["Database Administrator"], "web"))
 	sign(1, "Deployment Engineer")
 	sign(2, "Database Administrator")
 	for _, c := range []struct {

@@ -21,7 +21,8 @@ func TestPythonVerifierAgrees(t *testing.T) {
 	t.Parallel()
 	run := lifecycle(t)
 	final, stale := exportJSON(t, run.final), exportJSON(t, run.stale)
-	files := map[string][]byte{"final.json": final, "stale.json": stale}
+	gated := exportJSON(t, gatedRecord(t, run.db))
+	files := map[string][]byte{"final.json": final, "stale.json": stale, "gated.json": gated}
 	for _, name := range []string{"tiny-export.json", "tiny-export-v2.json", "lifecycle-export.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
@@ -55,6 +56,8 @@ func TestPythonVerifierAgrees(t *testing.T) {
 		"signoff-status":  func(d *audit.Document) { d.Signoffs[0].Status = "standing" },
 		"signoff-meaning": func(d *audit.Document) { d.Signoffs[1].Meaning = "I did not read it." },
 		"comment":         func(d *audit.Document) { d.Comments[0].Body = "forged" },
+		"rejection":       func(d *audit.Document) { d.Rejections[0].Comment = "forged" },
+		"no-rejections":   func(d *audit.Document) { d.Rejections = nil },
 		"template-title":  func(d *audit.Document) { d.Template.Title = "Another" },
 		"unbacked-text":   func(d *audit.Document) { d.Items[0].Text = "unbacked" },
 		"unbacked-group":  func(d *audit.Document) { d.Slots[0].Group = "unbacked" },
@@ -68,6 +71,15 @@ func TestPythonVerifierAgrees(t *testing.T) {
 	}
 	for name, edit := range edits {
 		doc := parse(t, final)
+		edit(doc)
+		files["edit-"+name+".json"] = reseal(t, doc, testSigner)
+	}
+	// A gate's slot, edited: it went stale by an item above it.
+	for name, edit := range map[string]func(d *audit.Document){
+		"gate-state": func(d *audit.Document) { d.Slots[2].State = "signed" },
+		"gate-rev":   func(d *audit.Document) { d.Slots[0].State = "stale" },
+	} {
+		doc := parse(t, gated)
 		edit(doc)
 		files["edit-"+name+".json"] = reseal(t, doc, testSigner)
 	}
@@ -120,7 +132,7 @@ func TestPythonVerifierAgrees(t *testing.T) {
 	}
 	// The exports and the edits only the signature protects verify; the
 	// rest does not.
-	if want := 5 + 2; accepted != want {
-		t.Errorf("%d files verified; want %d (5 exports, 2 edits of what the events cannot back)", accepted, want)
+	if want := 6 + 2; accepted != want {
+		t.Errorf("%d files verified; want %d (6 exports, 2 edits of what the events cannot back)", accepted, want)
 	}
 }

@@ -40,10 +40,19 @@ type replay struct {
 	notes     []signoff.Note
 	noteViews []noteView
 
+	// gates, per slot, how many items a gate's signature attests to (0:
+	// the whole checklist), from the deployment.create event; changed,
+	// per item, the seq of the last event that changed it.
+	gates   []int
+	changed []int64
+
 	sigs     []sigView
 	bySeq    map[int64]int // signoff.sign seq → index in sigs
 	standing []int         // by slot position - 1: index in sigs, or -1
 	comments []Comment
+
+	rejections []Rejection
+	rejecting  []int // by slot position - 1: index in rejections of the standing one, or -1
 }
 
 type itemView struct {
@@ -104,10 +113,37 @@ func newReplay(deploymentID int64, create *signoff.DecodedEvent) (*replay, error
 		r.notes = append(r.notes, signoff.Note{Position: i + 1, Name: name})
 		r.noteViews[i].history = []NoteChange{}
 	}
+	r.rejecting = make([]int, len(a.Slots))
 	for i := range r.standing {
-		r.standing[i] = -1
+		r.standing[i], r.rejecting[i] = -1, -1
+	}
+	if a.Gates != nil {
+		if len(a.Gates) != len(a.Slots) {
+			return nil, fmt.Errorf("the deployment.create event gives %d gates for %d slots", len(a.Gates), len(a.Slots))
+		}
+		for i, g := range a.Gates {
+			if g < 0 || g >= len(a.Items) {
+				return nil, fmt.Errorf("the deployment.create event says slot %d attests to %d items of %d", i+1, g, len(a.Items))
+			}
+		}
+		r.gates, r.changed = a.Gates, make([]int64, len(a.Items))
 	}
 	return r, nil
+}
+
+// stale reports whether the standing signature sigs[k] is stale: the
+// checklist changed after it, or, for a gate's, an item above the gate.
+func (r *replay) stale(k int) bool {
+	so := &r.sigs[k].so
+	if r.gates != nil && r.gates[so.Slot-1] > 0 {
+		for _, seq := range r.changed[:r.gates[so.Slot-1]] {
+			if seq > so.AuditSeq {
+				return true
+			}
+		}
+		return false
+	}
+	return so.ChecklistRev < r.rev
 }
 
 // actorRef is who an event names, as the database refers to them: nobody
@@ -147,6 +183,10 @@ func (r *replay) apply(p *signoff.DecodedEvent) error {
 		return r.sign(p, e)
 	case *signoff.SignoffRevokeEvent:
 		return r.revoke(p, e)
+	case *signoff.SignoffRejectEvent:
+		return r.reject(p, e)
+	case *signoff.SignoffWithdrawEvent:
+		return r.withdraw(p, e)
 	}
 	return fmt.Errorf("a %s event has no place after a deployment's first event", p.Action)
 }
@@ -195,6 +235,9 @@ func (r *replay) itemState(p *signoff.DecodedEvent, e *signoff.ItemStateEvent) e
 		r.items[i].State, r.items[i].NAReason = a.State, a.NAReason
 		v := &r.itemViews[i]
 		v.stateBy, v.stateAt = actorRef(p), &at
+		if r.changed != nil {
+			r.changed[i] = p.Seq
+		}
 		v.history = append(v.history, ItemChange{Seq: p.Seq, At: at, Actor: who(p), State: string(a.State), NAReason: a.NAReason})
 	}
 	r.rev++
@@ -326,6 +369,16 @@ func (r *replay) sign(p *signoff.DecodedEvent, e *signoff.SignoffSignEvent) erro
 	if err := r.checkReplaced(desc, pos, e.Before); err != nil {
 		return err
 	}
+	if k := r.rejecting[pos-1]; k >= 0 {
+		// A request for changes holds the slot for the one who made it:
+		// their signature ends it; nobody else's may be given.
+		rj := &r.rejections[k]
+		if rj.UserID != a.SignerID {
+			return fmt.Errorf("%s is given while %s's request for changes (event %d) stands on the slot", desc, rj.PrintedName, rj.AuditSeq)
+		}
+		rj.Status, rj.EndedAt = "signed", &p.At
+		r.rejecting[pos-1] = -1
+	}
 	if k := r.standing[pos-1]; k >= 0 {
 		// A new signature on a slot ends the one it replaces.
 		so := &r.sigs[k].so
@@ -360,7 +413,7 @@ func (r *replay) checkReplaced(desc string, pos int, before *signoff.SignoffSign
 	}
 	old := r.sigs[k].so
 	switch {
-	case old.ChecklistRev >= r.rev:
+	case !r.stale(k):
 		return fmt.Errorf("%s is given over a standing signature that is not stale", desc)
 	case before == nil || before.State != "stale" || before.SignerID != old.SignerID || before.PrintedName != old.PrintedName:
 		return fmt.Errorf("%s does not name the stale signature it replaces (%d, %s)", desc, old.SignerID, old.PrintedName)
@@ -389,6 +442,51 @@ func (r *replay) revoke(p *signoff.DecodedEvent, e *signoff.SignoffRevokeEvent) 
 	return nil
 }
 
+// reject records a request for changes: a person refusing an unsigned
+// slot, with a comment. One stands on a slot at a time.
+func (r *replay) reject(p *signoff.DecodedEvent, e *signoff.SignoffRejectEvent) error {
+	pos, err := r.slotOf(p)
+	if err != nil {
+		return err
+	}
+	a := e.After
+	switch {
+	case r.standing[pos-1] >= 0:
+		return fmt.Errorf("signoff.reject on slot %d, which holds a signature", pos)
+	case r.rejecting[pos-1] >= 0:
+		return fmt.Errorf("signoff.reject on slot %d, which already holds a request for changes", pos)
+	case a.Comment == "" || a.Role != r.create.Slots[pos-1]:
+		return fmt.Errorf("signoff.reject on slot %d with comment %q for role %q: it needs a comment and the slot's role %q", pos, a.Comment, a.Role, r.create.Slots[pos-1])
+	case p.Actor.ID == 0 || a.UserID != p.Actor.ID || a.PrintedName != p.Actor.Name:
+		return fmt.Errorf("signoff.reject on slot %d names %d (%s), but the event's actor is %d (%s)", pos, a.UserID, a.PrintedName, p.Actor.ID, p.Actor.Name)
+	}
+	r.rejecting[pos-1] = len(r.rejections)
+	r.rejections = append(r.rejections, Rejection{Slot: pos, Role: a.Role, UserID: a.UserID, PrintedName: a.PrintedName,
+		Comment: a.Comment, At: p.At, AuditSeq: p.Seq, Status: "standing"})
+	return nil
+}
+
+// withdraw ends a standing request for changes, by the one who made it.
+func (r *replay) withdraw(p *signoff.DecodedEvent, e *signoff.SignoffWithdrawEvent) error {
+	pos, err := r.slotOf(p)
+	if err != nil {
+		return err
+	}
+	k := r.rejecting[pos-1]
+	if k < 0 {
+		return fmt.Errorf("signoff.withdraw on slot %d, which holds no request for changes", pos)
+	}
+	rj := &r.rejections[k]
+	b := e.Before
+	if b.RejectedSeq != rj.AuditSeq || b.Comment != rj.Comment || b.PrintedName != rj.PrintedName || !e.After.Withdrawn || p.Actor.ID != rj.UserID {
+		return fmt.Errorf("signoff.withdraw on slot %d by %d names request %d by %s; the standing one is event %d by %s (%d), which only they withdraw",
+			pos, p.Actor.ID, b.RejectedSeq, b.PrintedName, rj.AuditSeq, rj.PrintedName, rj.UserID)
+	}
+	rj.Status, rj.EndedAt = "withdrawn", &p.At
+	r.rejecting[pos-1] = -1
+	return nil
+}
+
 // slotOf is the position of the slot an event's target names.
 func (r *replay) slotOf(p *signoff.DecodedEvent) (int, error) {
 	n := p.Target.Position()
@@ -402,7 +500,7 @@ func (r *replay) slotOf(p *signoff.DecodedEvent) (int, error) {
 // checklist as stale.
 func (r *replay) finish() {
 	for _, k := range r.standing {
-		if k >= 0 && r.sigs[k].so.ChecklistRev < r.rev {
+		if k >= 0 && r.stale(k) {
 			r.sigs[k].so.Status = "stale"
 		}
 	}
@@ -432,10 +530,23 @@ func replaySignatures(deploymentID int64, events []signoff.Event) (*replay, erro
 	return replayRecord(deploymentID, events, true)
 }
 
+// signatureFate reports whether an action bears on what became of a
+// signature: the signature events, and with gates the item changes (a
+// gate's signature goes stale only by an item above it).
+func signatureFate(action string, gates bool) bool {
+	switch action {
+	case signoff.ActSignoffSign, signoff.ActSignoffRevoke, signoff.ActSignoffReject, signoff.ActSignoffWithdraw:
+		return true
+	case signoff.ActItemState:
+		return gates
+	}
+	return false
+}
+
 func replayRecord(deploymentID int64, events []signoff.Event, signaturesOnly bool) (*replay, error) {
 	var r *replay
 	for _, e := range events {
-		if r != nil && signaturesOnly && e.Action != signoff.ActSignoffSign && e.Action != signoff.ActSignoffRevoke {
+		if r != nil && signaturesOnly && !signatureFate(e.Action, r.gates != nil) {
 			if e.Action == signoff.ActItemState || e.Action == signoff.ActNoteEdit {
 				r.rev++
 			}

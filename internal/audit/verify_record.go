@@ -134,6 +134,11 @@ func checkRecord(doc *Document, r *replay) error {
 			n, len(r.sigs), r.sigs[n].so.AuditSeq)
 	}
 
+	if c.count("rejections", len(doc.Rejections), len(r.rejections)) {
+		for i := range doc.Rejections {
+			c.eq("rejections["+strconv.Itoa(i)+"]", "on slot "+strconv.Itoa(r.rejections[i].Slot), doc.Rejections[i], r.rejections[i])
+		}
+	}
 	if c.count("comments", len(doc.Comments), len(r.comments)) {
 		for i := range doc.Comments {
 			c.eq("comments["+strconv.Itoa(i)+"]", "on item "+r.comments[i].Item, doc.Comments[i], r.comments[i])

@@ -47,8 +47,10 @@ type section struct {
 }
 
 type group struct {
-	name  string
-	slots []*slot
+	name   string
+	slots  []*slot
+	above  int  // items read before the group
+	goNoGo bool // its heading or its block's says Go/No-Go
 }
 
 // read parses the source into a doc.
@@ -220,6 +222,7 @@ type builder struct {
 	sec   *section
 	claim *claim
 	group string // the sign-off group being read
+	block string // the heading of the sign-off block being read
 	items int
 }
 
@@ -232,7 +235,7 @@ func (b *builder) heading(i int, p piece, title, phaseLevel, sectionLevel int, c
 	case b.claim != nil:
 		d.notesIntro.add(frag{nodes: nodesOf(p.heading)})
 	case c != nil:
-		b.claim, b.group = c, ""
+		b.claim, b.group, b.block = c, "", p.text
 		if c.notes && d.notesHeading == "" {
 			d.notesHeading = p.text
 		}
@@ -315,8 +318,16 @@ func (b *builder) slots(p piece) {
 			name = b.phase.title
 		}
 	}
+	if name == "" && b.claim != nil {
+		name = b.block // a gate written as one heading over its slots
+	}
 	if len(d.groups) == 0 || d.groups[len(d.groups)-1].name != name {
-		d.groups = append(d.groups, &group{name: name})
+		block := ""
+		if b.claim != nil {
+			block = b.block
+		}
+		d.groups = append(d.groups, &group{name: name, above: b.items,
+			goNoGo: signoff.IsGoNoGo(name) || signoff.IsGoNoGo(block)})
 	}
 	g := d.groups[len(d.groups)-1]
 	for _, s := range p.slots {
@@ -357,6 +368,9 @@ func (d *doc) warn(pieces []piece) {
 	}
 	if checked > 0 {
 		d.warnf(first, "%s ticked in the file; every deployment starts with all items open", plural(checked, "item is", "items are"))
+	}
+	if n := len(d.groups); n > 0 && d.groups[n-1].goNoGo && len(d.groups[n-1].slots) > 0 {
+		d.warnf(d.groups[n-1].slots[0].line, "%q is the last sign-off group, so it is the final approval (signed after every item), not a go/no-go gate; add a sign-off group below it", d.groups[n-1].name)
 	}
 }
 
@@ -401,7 +415,7 @@ func (d *doc) template() *signoff.Template {
 		}
 	}
 	for _, g := range d.groups {
-		sg := signoff.SignoffGroup{Name: g.name}
+		sg := signoff.SignoffGroup{Name: g.name, Above: g.above, GoNoGo: g.goNoGo}
 		for _, s := range g.slots {
 			sg.Slots = append(sg.Slots, signoff.SignoffSlot{Role: s.role})
 		}

@@ -119,12 +119,65 @@ func TestParseSeedConditional(t *testing.T) {
 	}
 }
 
+// TestParseGates reads the gated template the docs show: sign-off groups
+// between phases and inside one, each attesting to the items above it.
+func TestParseGates(t *testing.T) {
+	src, err := os.ReadFile("../../docs/examples/gated-release.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := mustParse(t, src)
+	want := []signoff.SignoffGroup{
+		{Name: "Go/No-Go", Slots: slots("Deployment Engineer", "Product Manager"), Above: 3, GoNoGo: true},
+		{Name: "Verification Sign-off", Slots: slots("Security Engineer"), Above: 5},
+		{Name: "Final Approval", Slots: slots("Engineering Manager", "CTO/Technical Director"), Above: 7},
+	}
+	if !reflect.DeepEqual(tpl.SignoffGroups, want) {
+		t.Errorf("sign-off groups:\ngot  %+v\nwant %+v", tpl.SignoffGroups, want)
+	}
+	var phases []string
+	for _, p := range tpl.Phases {
+		phases = append(phases, p.Title)
+	}
+	if want := []string{"Preparation", "Execution"}; !reflect.DeepEqual(phases, want) {
+		t.Errorf("phases %q, want %q", phases, want)
+	}
+	if got := len(tpl.Phases[1].Sections); got != 2 {
+		t.Errorf("the execution phase has %d sections, want 2 (Deploy, Monitoring)", got)
+	}
+	defs := tpl.Slots()
+	final := signoff.FinalSlots(tpl)
+	for i, d := range defs {
+		if wantFinal := d.Group == "Final Approval"; final[i] != wantFinal {
+			t.Errorf("slot %d (%s) final = %v", d.Position, d.Role, final[i])
+		}
+		if d.GoNoGo != (d.Group == "Go/No-Go") {
+			t.Errorf("slot %d (%s) go/no-go = %v", d.Position, d.Role, d.GoNoGo)
+		}
+	}
+	if got, err := Read(src, "gated-release.md"); err != nil || got.Template.Source != string(src) {
+		t.Errorf("the gated template does not export byte for byte (err %v)", err)
+	}
+}
+
+// A go/no-go group that is the last one is the final approval: the
+// import says so.
+func TestParseWarnsOfAGoNoGoThatIsLast(t *testing.T) {
+	r, err := Read([]byte("# T\n\n## Do\n- [ ] it\n\n## Go/No-Go\n- **CTO**: ____ Date: ____\n"), "t.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 1 || r.Warnings[0].Line != 7 || !strings.Contains(r.Warnings[0].Msg, "final approval") {
+		t.Fatalf("warnings %+v", r.Warnings)
+	}
+}
+
 func TestParseSeedSignoff(t *testing.T) {
 	tpl := mustParse(t, Seed)
 	want := []signoff.SignoffGroup{
-		{Name: "Technical Sign-off", Slots: slots("Deployment Engineer", "Database Administrator", "Security Engineer", "DevOps Lead")},
-		{Name: "Business Sign-off", Slots: slots("Product Manager", "Engineering Manager", "Operations Manager")},
-		{Name: "Final Approval", Slots: slots("CTO/Technical Director")},
+		{Name: "Technical Sign-off", Slots: slots("Deployment Engineer", "Database Administrator", "Security Engineer", "DevOps Lead"), Above: 222},
+		{Name: "Business Sign-off", Slots: slots("Product Manager", "Engineering Manager", "Operations Manager"), Above: 222},
+		{Name: "Final Approval", Slots: slots("CTO/Technical Director"), Above: 222},
 	}
 	if !reflect.DeepEqual(tpl.SignoffGroups, want) {
 		t.Errorf("sign-off groups:\ngot  %+v\nwant %+v", tpl.SignoffGroups, want)

@@ -148,6 +148,12 @@ func (r *run) reconcile(ctx context.Context, cl *signoff.Checklist, slots []sign
 			if err := r.tellStale(ctx, nt, base); err != nil {
 				return err
 			}
+		case signoff.NoticeRejected:
+			if err := r.toOwner(ctx, nt.Kind, func(to postgres.Recipient) (string, string) {
+				return rejectedMail(r.d, nt, to, r.n.deploymentURL(r.d.ID))
+			}); err != nil {
+				return err
+			}
 		case signoff.NoticeOverdue:
 			// Items falling overdue together are told together.
 			if firstOverdue == 0 {

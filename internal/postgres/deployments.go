@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -97,23 +98,24 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 		noteNames = append(noteNames, f.Name)
 		noteLong = append(noteLong, f.Long)
 	}
-	var slotPos []int32
+	var slotPos, slotAbove []int32
 	var slotGroups, slotRoles []string
-	var slotFinal []bool
+	var slotGoNoGo []bool
 	for _, s := range t.Slots() {
 		slotPos = append(slotPos, int32(s.Position))
 		slotGroups = append(slotGroups, s.Group)
 		slotRoles = append(slotRoles, s.Role)
+		slotAbove = append(slotAbove, int32(s.Above))
+		slotGoNoGo = append(slotGoNoGo, s.GoNoGo)
 	}
-	slotFinal = finalSlots(t)
 	_, err = tx.Exec(ctx, `
 		WITH notes AS (
 		    INSERT INTO deployment_notes (deployment_id, position, name, long)
 		    SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bool[])
 		)
-		INSERT INTO deployment_slots (deployment_id, position, group_name, role_name, final)
-		SELECT $1, * FROM unnest($5::int[], $6::text[], $7::text[], $8::bool[])`,
-		id, notePos, noteNames, noteLong, slotPos, slotGroups, slotRoles, slotFinal)
+		INSERT INTO deployment_slots (deployment_id, position, group_name, role_name, final, above, go_no_go)
+		SELECT $1, * FROM unnest($5::int[], $6::text[], $7::text[], $8::bool[], $9::int[], $10::bool[])`,
+		id, notePos, noteNames, noteLong, slotPos, slotGroups, slotRoles, signoff.FinalSlots(t), slotAbove, slotGoNoGo)
 	if err != nil {
 		return nil, fmt.Errorf("create deployment %d: copy notes and slots: %w", id, err)
 	}
@@ -126,6 +128,15 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 		Template: t.Slug, TemplateVersion: t.Version, TemplateTitle: t.Title,
 		Service: n.Service, Environment: n.Environment, Version: n.Version,
 		Items: paths, Notes: noteNames, Slots: slotRoles,
+	}
+	for _, a := range slotAbove {
+		if a > 0 { // a gate: say what each slot attests to
+			after.Gates = make([]int, len(slotAbove))
+			for i, a := range slotAbove {
+				after.Gates[i] = int(a)
+			}
+			break
+		}
 	}
 	if n.PlannedAt != nil {
 		after.PlannedAt = n.PlannedAt.UTC().Format(time.RFC3339)
@@ -147,43 +158,34 @@ func (db *DB) CreateDeployment(ctx context.Context, n signoff.NewDeployment, act
 	return d, nil
 }
 
-// finalSlots marks the slots of a "Final …" group; without such a group the
-// last slot is the final approval.
-func finalSlots(t *signoff.Template) []bool {
-	slots := t.Slots()
-	out := make([]bool, len(slots))
-	found := false
-	for i, s := range slots {
-		if signoff.IsFinalGroup(s.Group) {
-			out[i], found = true, true
-		}
-	}
-	if !found && len(out) > 0 {
-		out[len(out)-1] = true
-	}
-	return out
-}
-
 const deploymentColumns = `
 	d.id, d.template_version_id, t.slug, t.title, v.version,
 	d.service, d.environment, d.version, d.planned_at, d.status,
 	d.went_live_at, d.completed_at, d.aborted_at, d.locked_at,
-	d.created_by, u.name, d.created_at, d.updated_at, d.checklist_rev, d.audit_seq`
+	d.created_by, u.name, d.created_at, d.updated_at, d.checklist_rev, d.audit_seq,
+	d.aborted_by, ab.name, coalesce(d.abort_reason, '')`
 
 const deploymentJoins = `
 	FROM deployments d
 	JOIN template_versions v ON v.id = d.template_version_id
 	JOIN templates t ON t.id = v.template_id
-	JOIN users u ON u.id = d.created_by`
+	JOIN users u ON u.id = d.created_by
+	LEFT JOIN users ab ON ab.id = d.aborted_by`
 
 func scanDeployment(row pgx.Row, extra ...any) (*signoff.Deployment, error) {
 	var d signoff.Deployment
+	var abortedBy *int64
+	var abortedByName *string
 	dest := []any{&d.ID, &d.TemplateVersionID, &d.TemplateSlug, &d.TemplateTitle, &d.TemplateVersion,
 		&d.Service, &d.Environment, &d.Version, &d.PlannedAt, &d.Status,
 		&d.WentLiveAt, &d.CompletedAt, &d.AbortedAt, &d.LockedAt,
-		&d.CreatedBy.ID, &d.CreatedBy.Name, &d.CreatedAt, &d.UpdatedAt, &d.ChecklistRev, &d.AuditSeq}
+		&d.CreatedBy.ID, &d.CreatedBy.Name, &d.CreatedAt, &d.UpdatedAt, &d.ChecklistRev, &d.AuditSeq,
+		&abortedBy, &abortedByName, &d.AbortReason}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
+	}
+	if abortedBy != nil && abortedByName != nil {
+		d.AbortedBy = &signoff.UserRef{ID: *abortedBy, Name: *abortedByName}
 	}
 	return &d, nil
 }
@@ -216,7 +218,7 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 		limit = 100
 	}
 	q := `SELECT ` + deploymentColumns + `,
-		       p.total, p.done, p.na, s.slots, s.signed, o.overdue` + deploymentJoins + `
+		       p.total, p.done, p.na, s.slots, s.signed, s.stale, o.overdue` + deploymentJoins + `
 		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
 		CROSS JOIN LATERAL (
 		    SELECT count(*) AS overdue FROM deployment_items i
@@ -226,7 +228,8 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 		) o
 		CROSS JOIN LATERAL (
 		    SELECT count(*) AS slots,
-		           count(sg.id) FILTER (WHERE sg.checklist_rev = d.checklist_rev) AS signed
+		           count(sg.id) FILTER (WHERE ` + fresh("sg") + `) AS signed,
+		           count(sg.id) FILTER (WHERE NOT ` + fresh("sg") + `) AS stale
 		    FROM deployment_slots ds
 		    LEFT JOIN signoffs sg ON sg.deployment_id = ds.deployment_id
 		         AND sg.slot = ds.position AND sg.ended_at IS NULL
@@ -243,13 +246,13 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 	defer rows.Close()
 	var out []*signoff.Deployment
 	for rows.Next() {
-		var total, done, na, slots, signed, overdue int
-		d, err := scanDeployment(rows, &total, &done, &na, &slots, &signed, &overdue)
+		var total, done, na, slots, signed, stale, overdue int
+		d, err := scanDeployment(rows, &total, &done, &na, &slots, &signed, &stale, &overdue)
 		if err != nil {
 			return nil, fmt.Errorf("list deployments: %w", err)
 		}
 		d.Progress = signoff.Progress{Total: total, Done: done, NA: na}
-		d.Slots, d.Signed, d.Overdue = slots, signed, overdue
+		d.Slots, d.Signed, d.Stale, d.Overdue = slots, signed, stale, overdue
 		out = append(out, d)
 	}
 	return out, rows.Err()
@@ -279,15 +282,20 @@ func (db *DB) Environments(ctx context.Context) ([]string, error) {
 
 // Checklist loads a deployment's items and notes with its template.
 func (db *DB) Checklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {
+	return db.checklist(ctx, db.pool, d)
+}
+
+// checklist is Checklist on q: the pool, or a change's transaction.
+func (db *DB) checklist(ctx context.Context, q querier, d *signoff.Deployment) (*signoff.Checklist, error) {
 	t, err := db.templateStructure(ctx, d.TemplateVersionID)
 	if err != nil {
 		return nil, err
 	}
-	items, err := db.items(ctx, db.pool, d.ID, "")
+	items, err := db.items(ctx, q, d.ID, "")
 	if err != nil {
 		return nil, err
 	}
-	notes, err := db.notes(ctx, db.pool, d.ID)
+	notes, err := db.notes(ctx, q, d.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -429,17 +437,19 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 		if err := cur.CanMoveTo(to); err != nil {
 			return nil, err
 		}
-		var column string
+		if err := db.checkMove(ctx, tx, id, to, actor); err != nil {
+			return nil, err
+		}
+		var err error
 		switch to {
 		case signoff.StatusLive:
-			column = "went_live_at"
+			_, err = tx.Exec(ctx, `UPDATE deployments SET went_live_at = $2 WHERE id = $1`, id, l.Now)
 		case signoff.StatusAborted:
-			column = "aborted_at"
+			_, err = tx.Exec(ctx, `UPDATE deployments SET aborted_at = $2, aborted_by = $3, abort_reason = $4 WHERE id = $1`,
+				id, l.Now, actor.ID, reason)
 		}
-		if column != "" {
-			if _, err := tx.Exec(ctx, `UPDATE deployments SET `+column+` = $2 WHERE id = $1`, id, l.Now); err != nil {
-				return nil, fmt.Errorf("set status of deployment %d: %w", id, err)
-			}
+		if err != nil {
+			return nil, fmt.Errorf("set status of deployment %d: %w", id, err)
 		}
 		return &deploymentChange{Change: signoff.NewChange(actor, signoff.DeploymentTarget(id), &signoff.DeploymentStatusEvent{
 			Before: signoff.DeploymentStatusBefore{Status: cur.Status}, After: signoff.DeploymentStatusAfter{Status: to, Reason: reason},
@@ -455,6 +465,50 @@ func (db *DB) SetStatus(ctx context.Context, id int64, to signoff.Status, reason
 		return db.Deployment(ctx, id)
 	}
 	return d, nil
+}
+
+// checkMove applies the rules of who may take a deployment live or abort
+// it, and refuses going live before the go/no-go sign-off.
+func (db *DB) checkMove(ctx context.Context, tx pgx.Tx, id int64, to signoff.Status, actor signoff.EventActor) error {
+	if to != signoff.StatusLive && to != signoff.StatusAborted {
+		return nil
+	}
+	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, actor.ID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return signoff.Errorf(signoff.EFORBIDDEN, "Only a person can take a deployment live or abort it.")
+	} else if err != nil {
+		return fmt.Errorf("set status of deployment %d: read %d: %w", id, actor.ID, err)
+	}
+	d, err := readDeployment(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	slots, err := db.slots(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := signoff.CanMove(u, d, slots, to); err != nil || to != signoff.StatusLive {
+		return err
+	}
+	cl, err := db.checklist(ctx, tx, d)
+	if err != nil {
+		return err
+	}
+	return signoff.CheckGoLive(d, cl, slots).Err()
+}
+
+// GoLive says what stands open if the deployment went live now: what a
+// person is asked to confirm before going live.
+func (db *DB) GoLive(ctx context.Context, d *signoff.Deployment) (signoff.GoLive, error) {
+	cl, err := db.checklist(ctx, db.pool, d)
+	if err != nil {
+		return signoff.GoLive{}, err
+	}
+	slots, err := db.slots(ctx, db.pool, d.ID)
+	if err != nil {
+		return signoff.GoLive{}, err
+	}
+	return signoff.CheckGoLive(d, cl, slots), nil
 }
 
 // SectionProgress counts a deployment's tasks (leaves) by section, without

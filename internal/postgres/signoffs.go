@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -27,6 +28,9 @@ type SignInput struct {
 	// Password is not used.
 	Reauthenticated *signoff.SignedWith
 	Via             string // "web"; tokens never reach here
+	// Seen is the checklist state the sign page showed. When set (the web
+	// always sets it), a checklist that changed since is not signed.
+	Seen *signoff.Seen
 }
 
 // reauthenticate is the signer's re-entry of credentials: the one step of
@@ -67,6 +71,9 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 	if !holds {
 		return nil, signoff.Errorf(signoff.EFORBIDDEN, "Only a holder of the %s role can sign this slot.", role)
 	}
+	if in.Seen != nil && len(in.Seen.SHA256) != sha256.Size {
+		return nil, signoff.Errorf(signoff.EINVALID, "The form did not say which checklist state you were shown; nothing was signed. Read the checklist and sign again.")
+	}
 	with, err := db.reauthenticate(ctx, in)
 	if err != nil {
 		return nil, err
@@ -76,6 +83,16 @@ func (db *DB) Sign(ctx context.Context, in SignInput) (*signoff.Signature, error
 		st, err := db.readSigningState(ctx, tx, in)
 		if err != nil {
 			return nil, err
+		}
+		if in.Seen != nil {
+			events, err := deploymentEvents(ctx, tx, in.DeploymentID, in.Seen.AuditSeq, 0)
+			if err != nil {
+				return nil, err
+			}
+			hash := st.cl.StateHash(st.d.ID)
+			if err := signoff.CheckSeen(*in.Seen, hash[:], events); err != nil {
+				return nil, err
+			}
 		}
 		if err := signoff.CheckSign(signoff.SignRequest{
 			Deployment: st.d, Checklist: st.cl, Slots: st.slots, Slot: in.Slot, Signer: st.signer, AllowMultiple: st.t.AllowMultipleSlots,
@@ -157,6 +174,13 @@ func insertSignature(ctx context.Context, tx pgx.Tx, l *lockedDeployment, st *si
 			return nil, nil, fmt.Errorf("sign: supersede signature %d: %w", slot.Signature.ID, err)
 		}
 	}
+	// The signer's own request for changes ends with their signature.
+	if rj := slot.Rejection; rj != nil {
+		if _, err := tx.Exec(ctx, `
+			UPDATE signoff_rejections SET ended_at = $2, end_reason = 'signed' WHERE id = $1`, rj.ID, l.Now); err != nil {
+			return nil, nil, fmt.Errorf("sign: end request for changes %d: %w", rj.ID, err)
+		}
+	}
 	err := tx.QueryRow(ctx, `
 		INSERT INTO signoffs (deployment_id, slot, role_name, signer_id, signer_name, meaning,
 		                      signed_at, checklist_hash, checklist_rev, audit_seq)
@@ -173,7 +197,7 @@ func insertSignature(ctx context.Context, tx pgx.Tx, l *lockedDeployment, st *si
 		ChecklistRev: sig.ChecklistRev, MultipleSlots: st.t.AllowMultipleSlots, SignedWith: &with,
 	}}
 	var w deploymentWrite
-	if slot.Final {
+	if signoff.Locks(st.slots, slot.Position, l.ChecklistRev) {
 		completed := signoff.StatusCompleted
 		w.status = &completed
 		ev.After.Status, ev.After.Locked = completed, true
@@ -230,15 +254,37 @@ func (db *DB) Slots(ctx context.Context, deploymentID int64) ([]signoff.Slot, er
 	return db.slots(ctx, db.pool, deploymentID)
 }
 
-const slotsSQL = `
-		SELECT ds.position, ds.group_name, ds.role_name, ds.final,
+var slotsSQL = `
+		SELECT ds.position, ds.group_name, ds.role_name, ds.final, ds.above, ds.go_no_go,
+		       ` + aboveChanged("s") + `,
 		       s.id, s.signer_id, s.signer_name, s.meaning, s.signed_at,
-		       s.checklist_hash, s.checklist_rev, s.audit_seq
+		       s.checklist_hash, s.checklist_rev, s.audit_seq,
+		       rj.id, rj.user_id, rj.user_name, rj.comment, rj.created_at
 		FROM deployment_slots ds
 		LEFT JOIN signoffs s ON s.deployment_id = ds.deployment_id
 		     AND s.slot = ds.position AND s.ended_at IS NULL
+		LEFT JOIN signoff_rejections rj ON rj.deployment_id = ds.deployment_id
+		     AND rj.slot = ds.position AND rj.ended_at IS NULL
 		WHERE ds.deployment_id = $1
 		ORDER BY ds.position`
+
+// aboveChanged is whether an item above a gate (slot alias ds) changed
+// after its standing signature (alias sig) was given: a gate's signature
+// goes stale then. Event times rise along a deployment's chain, so an
+// item's state_at after the signature's time is a change after it.
+func aboveChanged(sig string) string {
+	return `(ds.above > 0 AND NOT ds.final AND ` + sig + `.id IS NOT NULL AND EXISTS (
+		    SELECT 1 FROM deployment_items ai
+		    WHERE ai.deployment_id = ds.deployment_id AND ai.position <= ds.above
+		      AND ai.state_at > ` + sig + `.signed_at))`
+}
+
+// fresh is whether the standing signature sig on slot ds of deployment d
+// is fresh (signoff.Slot.State).
+func fresh(sig string) string {
+	return `(CASE WHEN ds.above > 0 AND NOT ds.final THEN NOT ` + aboveChanged(sig) + `
+		     ELSE ` + sig + `.checklist_rev = d.checklist_rev END)`
+}
 
 func (db *DB) slots(ctx context.Context, q querier, deploymentID int64) ([]signoff.Slot, error) {
 	rows, err := q.Query(ctx, slotsSQL, deploymentID)
@@ -258,9 +304,13 @@ func scanSlots(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Slot, er
 			signer, meaning        *string
 			signedAt               *time.Time
 			hash                   []byte
+			rjID, rjBy             *int64
+			rjName, rjComment      *string
+			rjAt                   *time.Time
 		)
-		if err := rows.Scan(&s.Position, &s.Group, &s.Role, &s.Final,
-			&id, &signerID, &signer, &meaning, &signedAt, &hash, &rev, &seq); err != nil {
+		if err := rows.Scan(&s.Position, &s.Group, &s.Role, &s.Final, &s.Above, &s.GoNoGo, &s.AboveChanged,
+			&id, &signerID, &signer, &meaning, &signedAt, &hash, &rev, &seq,
+			&rjID, &rjBy, &rjName, &rjComment, &rjAt); err != nil {
 			return nil, fmt.Errorf("slots of deployment %d: %w", deploymentID, err)
 		}
 		if id != nil {
@@ -269,6 +319,10 @@ func scanSlots(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Slot, er
 				Signer:  signoff.UserRef{ID: *signerID, Name: *signer},
 				Meaning: *meaning, SignedAt: *signedAt, ChecklistHash: hash, ChecklistRev: *rev, AuditSeq: *seq,
 			}
+		}
+		if rjID != nil {
+			s.Rejection = &signoff.Rejection{ID: *rjID, Slot: s.Position,
+				By: signoff.UserRef{ID: *rjBy, Name: *rjName}, Comment: *rjComment, At: *rjAt}
 		}
 		out = append(out, s)
 	}
@@ -336,7 +390,12 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 		LEFT JOIN signoffs s ON s.deployment_id = d.id AND s.slot = ds.position AND s.ended_at IS NULL
 		CROSS JOIN LATERAL (`+progressSumsSQL+`) p
 		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
-		  AND (s.id IS NULL OR s.checklist_rev < d.checklist_rev)
+		  AND (s.id IS NULL OR NOT `+fresh("s")+`)
+		  -- Not a slot another person's request for changes holds.
+		  AND NOT EXISTS (
+		      SELECT 1 FROM signoff_rejections rj
+		      WHERE rj.deployment_id = d.id AND rj.slot = ds.position
+		        AND rj.ended_at IS NULL AND rj.user_id <> $1)
 		  -- One person, one slot: not offered a second one (unless allowed).
 		  AND (t.allow_multiple_slots OR NOT EXISTS (
 		      SELECT 1 FROM signoffs mine
@@ -360,4 +419,73 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// Reject records a role holder's request for changes on their slot, with
+// what must change: the slot (and its gate) is held until they withdraw
+// it or sign.
+func (db *DB) Reject(ctx context.Context, deploymentID int64, slotPos int, comment string, by *signoff.User, via string) error {
+	comment = strings.TrimSpace(comment)
+	_, err := db.changeDeployment(ctx, deploymentID, "reject", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		d, err := readDeployment(ctx, tx, deploymentID)
+		if err != nil {
+			return nil, err
+		}
+		slots, err := db.slots(ctx, tx, deploymentID)
+		if err != nil {
+			return nil, err
+		}
+		slot, err := signoff.CheckReject(d, slots, slotPos, by)
+		if err != nil {
+			return nil, err
+		}
+		// Checked after the role, so only a holder hears about the comment.
+		if err := signoff.ValidateText("What must change", comment, 1, signoff.MaxCommentLen); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO signoff_rejections (deployment_id, slot, user_id, user_name, comment, created_at, audit_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, deploymentID, slotPos, by.ID, by.Name, comment, l.Now, l.AuditSeq+1); err != nil {
+			return nil, fmt.Errorf("reject slot %d: %w", slotPos, err)
+		}
+		return &deploymentChange{Change: signoff.NewChange(
+			signoff.EventActor{ID: by.ID, Name: by.Name, Via: via}, signoff.SlotTarget(slotPos), &signoff.SignoffRejectEvent{
+				After: signoff.SignoffRejectAfter{Comment: comment, PrintedName: by.Name, Role: slot.Role, UserID: by.ID},
+			})}, nil
+	})
+	return err
+}
+
+// Withdraw ends a standing request for changes; only the person who made
+// it may.
+func (db *DB) Withdraw(ctx context.Context, deploymentID int64, slotPos int, by *signoff.User, via string) error {
+	_, err := db.changeDeployment(ctx, deploymentID, "withdraw", func(tx pgx.Tx, l *lockedDeployment) (*deploymentChange, error) {
+		d := signoff.Deployment{Status: l.Status, LockedAt: l.LockedAt}
+		if err := d.Writable(); err != nil {
+			return nil, err
+		}
+		var id, userID, seq int64
+		var name, comment string
+		err := tx.QueryRow(ctx, `
+			SELECT id, user_id, user_name, comment, audit_seq FROM signoff_rejections
+			WHERE deployment_id = $1 AND slot = $2 AND ended_at IS NULL`, deploymentID, slotPos).
+			Scan(&id, &userID, &name, &comment, &seq)
+		if err != nil {
+			return nil, notFound(fmt.Errorf("withdraw on slot %d: %w", slotPos, err),
+				"Nobody asked for changes on slot %d of deployment %d.", slotPos, deploymentID)
+		}
+		if userID != by.ID {
+			return nil, signoff.Errorf(signoff.EFORBIDDEN, "Only %s can withdraw their request for changes.", name)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE signoff_rejections SET ended_at = $2, end_reason = 'withdrawn' WHERE id = $1`, id, l.Now); err != nil {
+			return nil, fmt.Errorf("withdraw request for changes %d: %w", id, err)
+		}
+		return &deploymentChange{Change: signoff.NewChange(
+			signoff.EventActor{ID: by.ID, Name: by.Name, Via: via}, signoff.SlotTarget(slotPos), &signoff.SignoffWithdrawEvent{
+				Before: signoff.SignoffWithdrawBefore{Comment: comment, PrintedName: name, RejectedSeq: seq},
+				After:  signoff.SignoffWithdrawAfter{Withdrawn: true},
+			})}, nil
+	})
+	return err
 }

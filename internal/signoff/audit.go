@@ -32,6 +32,8 @@ const (
 	ActNoteEdit         = "note.edit"
 	ActSignoffSign      = "signoff.sign"
 	ActSignoffRevoke    = "signoff.revoke"
+	ActSignoffReject    = "signoff.reject"   // a role holder refuses their slot, asking for changes
+	ActSignoffWithdraw  = "signoff.withdraw" // they withdraw that request
 	ActDeploymentLock   = "deployment.lock"
 	ActUserCreate       = "user.create"
 	ActUserUpdate       = "user.update"

@@ -208,6 +208,8 @@ var bodies = map[string][]kind{
 	ActNoteEdit:         {kindOf[NoteEditEvent](TargetNote)},
 	ActSignoffSign:      {kindOf[SignoffSignEvent](TargetSlot)},
 	ActSignoffRevoke:    {kindOf[SignoffRevokeEvent](TargetSlot)},
+	ActSignoffReject:    {kindOf[SignoffRejectEvent](TargetSlot)},
+	ActSignoffWithdraw:  {kindOf[SignoffWithdrawEvent](TargetSlot)},
 
 	ActUserCreate: {kindOf[UserCreateEvent](TargetUser), kindOf[SetupAdminEvent](TargetUser), kindOf[SSOCreateEvent](TargetUser)},
 	ActUserUpdate: {kindOf[UserPermissionsEvent](TargetUser), kindOf[UserPasswordEvent](TargetUser), kindOf[UserInvitationEvent](TargetUser),

@@ -16,13 +16,18 @@ package signoff
 // DeploymentCreateAfter is the deployment as created: what it runs and
 // the shape of its checklist.
 type DeploymentCreateAfter struct {
-	Environment string   `json:"environment"`
-	Items       []string `json:"items"`                // every item path, document order
-	Notes       []string `json:"notes"`                // note field names, positions 1, 2, …
-	PlannedAt   string   `json:"planned_at,omitempty"` // RFC 3339 to the second; absent when none
-	Service     string   `json:"service"`
-	Slots       []string `json:"slots"` // sign-off roles, positions 1, 2, …
-	Template    string   `json:"template"`
+	Environment string `json:"environment"`
+	// Gates says, per slot (positions 1, 2, …), how many items, the first
+	// in Items, its signature attests to: a gate's (its signature goes
+	// stale only when one of them changes); 0 for the whole checklist.
+	// Absent when no slot is a gate.
+	Gates     []int    `json:"gates,omitempty"`
+	Items     []string `json:"items"`                // every item path, document order
+	Notes     []string `json:"notes"`                // note field names, positions 1, 2, …
+	PlannedAt string   `json:"planned_at,omitempty"` // RFC 3339 to the second; absent when none
+	Service   string   `json:"service"`
+	Slots     []string `json:"slots"` // sign-off roles, positions 1, 2, …
+	Template  string   `json:"template"`
 	// TemplateTitle and TemplateVersion name the template version the
 	// deployment snapshotted.
 	TemplateTitle   string `json:"template_title"`
@@ -138,6 +143,28 @@ type SignoffRevokeAfter struct {
 	Revoked bool   `json:"revoked"` // always true
 }
 
+// SignoffRejectAfter is a request for changes: a holder of the slot's
+// role refuses it, saying what must change.
+type SignoffRejectAfter struct {
+	Comment     string `json:"comment"`
+	PrintedName string `json:"printed_name"`
+	Role        string `json:"role"`
+	UserID      int64  `json:"user_id"`
+}
+
+// SignoffWithdrawBefore is the request for changes a withdrawal ended:
+// rejected_seq is its signoff.reject event.
+type SignoffWithdrawBefore struct {
+	Comment     string `json:"comment"`
+	PrintedName string `json:"printed_name"`
+	RejectedSeq int64  `json:"rejected_seq"`
+}
+
+// SignoffWithdrawAfter marks it withdrawn.
+type SignoffWithdrawAfter struct {
+	Withdrawn bool `json:"withdrawn"` // always true
+}
+
 // DeploymentCreateEvent records a new deployment (target deployment/<id>).
 type DeploymentCreateEvent struct{ After DeploymentCreateAfter }
 
@@ -182,6 +209,20 @@ type SignoffRevokeEvent struct {
 	Before SignoffRevokeBefore
 	After  SignoffRevokeAfter
 }
+
+// SignoffRejectEvent records a request for changes (target slot/<position>).
+type SignoffRejectEvent struct{ After SignoffRejectAfter }
+
+// SignoffWithdrawEvent records its withdrawal (target slot/<position>).
+type SignoffWithdrawEvent struct {
+	Before SignoffWithdrawBefore
+	After  SignoffWithdrawAfter
+}
+
+func (*SignoffRejectEvent) Action() string                 { return ActSignoffReject }
+func (*SignoffWithdrawEvent) Action() string               { return ActSignoffWithdraw }
+func (e *SignoffRejectEvent) sides() (before, after any)   { return nil, &e.After }
+func (e *SignoffWithdrawEvent) sides() (before, after any) { return &e.Before, &e.After }
 
 func (*DeploymentCreateEvent) Action() string { return ActDeploymentCreate }
 func (*DeploymentStatusEvent) Action() string { return ActDeploymentStatus }

@@ -154,6 +154,17 @@ func samples() []sample {
 	add("signoff.revoke", SlotTarget(8), &SignoffRevokeEvent{
 		Before: SignoffRevokeBefore{PrintedName: weird, Role: "CTO", Signature: 11}, After: SignoffRevokeAfter{Reason: weird, Revoked: true}},
 		map[string]any{"signature": int64(11), "role": "CTO", "printed_name": weird}, map[string]any{"revoked": true, "reason": weird})
+	add("signoff.reject", SlotTarget(2), &SignoffRejectEvent{After: SignoffRejectAfter{Comment: weird, PrintedName: weird, Role: "DBA", UserID: 5}},
+		nil, map[string]any{"comment": weird, "printed_name": weird, "role": "DBA", "user_id": int64(5)})
+	add("signoff.withdraw", SlotTarget(2), &SignoffWithdrawEvent{
+		Before: SignoffWithdrawBefore{Comment: weird, PrintedName: weird, RejectedSeq: 9}, After: SignoffWithdrawAfter{Withdrawn: true}},
+		map[string]any{"comment": weird, "printed_name": weird, "rejected_seq": int64(9)}, map[string]any{"withdrawn": true})
+	gated := DeploymentCreateAfter{Environment: "production", Gates: []int{2, 0}, Items: []string{"1.1.1", "1.1.2"},
+		Service: "voxflow-api", Slots: []string{"DBA", "CTO"}, Template: "voxflow-" + weird, TemplateTitle: "VoxFlow " + weird,
+		TemplateVersion: 3, Version: "v2.4.0<"}
+	gm := createMap([]string{"1.1.1", "1.1.2"}, nil, []string{"DBA", "CTO"}, nil)
+	gm["gates"] = []int{2, 0}
+	add("deployment.create with gates", DeploymentTarget(42), &DeploymentCreateEvent{After: gated}, nil, gm)
 
 	// The system chain (postgres users.go, setup.go, roles.go, templates.go, tokens.go, webhooks.go).
 	for _, c := range []struct {
@@ -344,7 +355,7 @@ func TestOldPayloadsReadBackByteForByte(t *testing.T) {
 	// TestPayloadsReadBack holds them to what they write.
 	newer := map[string]bool{}
 	for _, b := range []EventBody{&UserResetEvent{}, &SSOLinkEvent{}, &SSOCreateEvent{}, &UserSyncEvent{},
-		&SessionEndEvent{}, &PasskeyRegisterEvent{}, &PasskeyRemoveEvent{}} {
+		&SessionEndEvent{}, &PasskeyRegisterEvent{}, &PasskeyRemoveEvent{}, &SignoffRejectEvent{}, &SignoffWithdrawEvent{}} {
 		newer[fmt.Sprintf("%T", b)] = true
 	}
 	for _, candidates := range bodies {

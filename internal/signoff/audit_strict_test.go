@@ -124,6 +124,9 @@ func wrongTypes(v []byte) [][]byte {
 	case 't', 'f':
 		return [][]byte{[]byte(`"true"`), []byte("1")}
 	case '[':
+		if len(v) > 1 && v[1] >= '0' && v[1] <= '9' { // a list of numbers
+			return [][]byte{[]byte(`"x"`), []byte(`["1"]`), []byte(`[null]`), []byte(`[1.5]`), []byte(`{}`)}
+		}
 		return [][]byte{[]byte(`"x"`), []byte(`[1]`), []byte(`[null]`), []byte(`{}`)}
 	case '{':
 		return [][]byte{[]byte(`"x"`), []byte(`[]`)}

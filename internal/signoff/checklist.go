@@ -112,6 +112,26 @@ func (c *Checklist) Progress(phase, section int) Progress {
 	return p
 }
 
+// ProgressAbove counts the tasks among the first n items in document
+// order: what a gate standing below them attests to.
+func (c *Checklist) ProgressAbove(n int) Progress {
+	var p Progress
+	for i := range c.Items[:min(n, len(c.Items))] {
+		it := &c.Items[i]
+		if it.HasChildren {
+			continue
+		}
+		p.Total++
+		switch it.State {
+		case ItemDone:
+			p.Done++
+		case ItemNA:
+			p.NA++
+		}
+	}
+	return p
+}
+
 // Overdue lists open tasks (leaves) whose due time (go-live plus the section's window)
 // has passed at now.
 func (c *Checklist) Overdue(wentLive *time.Time, now time.Time) []*Item {

@@ -62,6 +62,8 @@ type Deployment struct {
 	WentLiveAt        *time.Time
 	CompletedAt       *time.Time
 	AbortedAt         *time.Time
+	AbortedBy         *UserRef // who aborted it (nil before migration 0017 knew)
+	AbortReason       string
 	LockedAt          *time.Time
 	CreatedBy         UserRef
 	CreatedAt         time.Time
@@ -72,6 +74,7 @@ type Deployment struct {
 	// Filled by list queries.
 	Progress Progress
 	Signed   int // standing, fresh signatures
+	Stale    int // standing signatures the checklist changed under
 	Slots    int
 	Overdue  int
 }

@@ -10,6 +10,7 @@ const (
 	NoticeSignable = "signable" // a slot can be signed now: its role's holders hear of it
 	NoticeStale    = "stale"    // a standing signature went stale: the owner hears of it
 	NoticeOverdue  = "overdue"  // a timed item passed its due time: the owner hears of it
+	NoticeRejected = "rejected" // a role holder asked for changes on their slot: the owner hears of it
 )
 
 // Notice is one condition that holds for a deployment at some moment.
@@ -28,9 +29,11 @@ type Notice struct {
 // Notices lists the conditions that hold for a deployment at now, in a
 // stable order. These are PRODUCT.md's rules seen from the other side:
 //
-//   - a slot is signable when every item is resolved and the slot has no
-//     fresh signature; the final approval also needs every other slot
-//     signed freshly;
+//   - a slot is signable when every item it attests to is resolved (a
+//     gate's: those above it), it has no fresh signature and nobody's
+//     request for changes stands on it; the final approval also needs
+//     every other slot signed freshly;
+//   - a request for changes that stands on a slot is news to the owner;
 //   - a standing signature given before the checklist's latest change is
 //     stale;
 //   - an open timed item of a live deployment is overdue once its due time
@@ -42,21 +45,27 @@ func Notices(d *Deployment, cl *Checklist, slots []Slot, now time.Time) []Notice
 		return nil
 	}
 	var out []Notice
-	if cl.Progress(0, 0).Complete() {
-		othersSigned := true
-		for i := range slots {
-			if !slots[i].Final && slots[i].State(d.ChecklistRev) != SlotSigned {
-				othersSigned = false
-			}
+	othersSigned := true
+	for i := range slots {
+		if !slots[i].Final && slots[i].State(d.ChecklistRev) != SlotSigned {
+			othersSigned = false
 		}
-		for i := range slots {
-			s := &slots[i]
-			state := s.State(d.ChecklistRev)
-			if state == SlotSigned || s.Final && !othersSigned {
-				continue
-			}
-			out = append(out, Notice{Kind: NoticeSignable, Subject: "slot/" + strconv.Itoa(s.Position),
-				Slot: s, Resign: state == SlotStale})
+	}
+	for i := range slots {
+		s := &slots[i]
+		state := s.State(d.ChecklistRev)
+		switch {
+		case state == SlotSigned || s.Rejection != nil || s.Final && !othersSigned:
+			continue
+		case !cl.ProgressAbove(s.Attests(len(cl.Items))).Complete():
+			continue
+		}
+		out = append(out, Notice{Kind: NoticeSignable, Subject: "slot/" + strconv.Itoa(s.Position),
+			Slot: s, Resign: state == SlotStale})
+	}
+	for i := range slots {
+		if s := &slots[i]; s.Rejection != nil {
+			out = append(out, Notice{Kind: NoticeRejected, Subject: "rejection/" + strconv.FormatInt(s.Rejection.ID, 10), Slot: s})
 		}
 	}
 	for i := range slots {

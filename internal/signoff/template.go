@@ -95,7 +95,21 @@ type TemplateItem struct {
 type SignoffGroup struct {
 	Name  string
 	Slots []SignoffSlot
+	// Above is how many items stand above the group in the source: a
+	// group anywhere in a template is a gate that attests to them. The
+	// sign-off block at the end stands below every item.
+	Above int
+	// GoNoGo: the group's heading, or the heading of the block holding
+	// it, says "Go/No-Go": it is signed before the deployment goes live.
+	GoNoGo bool
 }
+
+// goNoGoRe finds "Go/No-Go" in a heading, however it is spelt: "Go / No
+// Go", "go-no-go".
+var goNoGoRe = regexp.MustCompile(`(?i)\bgo\s*[/-]?\s*no[\s-]*go\b`)
+
+// IsGoNoGo reports whether a heading names a go/no-go gate.
+func IsGoNoGo(heading string) bool { return goNoGoRe.MatchString(heading) }
 
 // SignoffSlot is one "- **Role**: ____ Date: ____" line or one row of a
 // sign-off table.
@@ -154,11 +168,20 @@ func (t *Template) Counts() Counts {
 }
 
 // Slots returns the template's sign-off slots in order, with their group.
+// A slot's Above is its group's when the group is a gate: not the final
+// group, and items stand below it.
 func (t *Template) Slots() []SlotDef {
 	var out []SlotDef
+	items := t.Counts().Items
+	last := len(t.SignoffGroups) - 1
 	for gi, g := range t.SignoffGroups {
+		above := g.Above
+		if gi == last || above >= items {
+			above = 0
+		}
 		for _, s := range g.Slots {
-			out = append(out, SlotDef{Group: g.Name, GroupIndex: gi, Role: s.Role, Position: len(out) + 1})
+			out = append(out, SlotDef{Group: g.Name, GroupIndex: gi, Role: s.Role, Position: len(out) + 1,
+				Above: above, GoNoGo: g.GoNoGo && gi < last})
 		}
 	}
 	return out
@@ -169,7 +192,9 @@ type SlotDef struct {
 	Group      string
 	GroupIndex int
 	Role       string
-	Position   int // 1-based across the whole template
+	Position   int  // 1-based across the whole template
+	Above      int  // a gate's: the items it attests to (SignoffGroup.Above); else 0
+	GoNoGo     bool // signed before going live; never the final group
 }
 
 // conditionalRe finds the markers that make an item conditional: a

@@ -271,7 +271,7 @@ func (c *pageChanges) add(p *signoff.DecodedEvent) {
 	case *signoff.SignoffSignEvent:
 		c.reload = c.reload || e.After.Locked // the final approval locks the page
 		c.signing = true
-	case *signoff.SignoffRevokeEvent:
+	case *signoff.SignoffRevokeEvent, *signoff.SignoffRejectEvent, *signoff.SignoffWithdrawEvent:
 		c.signing = true
 	case *signoff.ItemStateEvent, *signoff.ItemCommentEvent, *signoff.ItemEvidenceEvent:
 		c.item(p.Target)

@@ -111,6 +111,10 @@ func (v historyView) describe(e historyEvent) string {
 		return s
 	case *signoff.SignoffRevokeEvent:
 		return "Revoked " + b.Before.PrintedName + "'s signature as " + b.Before.Role + ": " + b.After.Reason
+	case *signoff.SignoffRejectEvent:
+		return b.After.PrintedName + " asked for changes as " + b.After.Role + ": " + b.After.Comment
+	case *signoff.SignoffWithdrawEvent:
+		return b.Before.PrintedName + " withdrew their request for changes"
 	}
 	return e.Action + " " + e.Target
 }

@@ -44,6 +44,20 @@ func (v *deploymentView) CanEdit() bool {
 	return v.User.CanEditChecklists() && v.D.Writable() == nil
 }
 
+// CanMove reports whether the viewer may take the deployment live or
+// abort it: its owner, a holder of a role it is signed by, an admin.
+func (v *deploymentView) CanMove() bool {
+	return v.CanEdit() && signoff.CanMove(v.User, v.D, v.Slots, signoff.StatusLive) == nil
+}
+
+// abortedBy names who aborted a deployment, when the record says.
+func abortedBy(d *signoff.Deployment) string {
+	if d.AbortedBy == nil {
+		return ""
+	}
+	return " by " + d.AbortedBy.Name
+}
+
 type phaseView struct {
 	Num       int
 	Title     string
@@ -197,9 +211,11 @@ func (v *deploymentView) RowClass(it *signoff.Item) string {
 func topPath(path string) string { return signoff.TopPath(path) }
 
 type slotGroup struct {
-	Name  string
-	Final bool
-	Slots []signoff.Slot
+	Name   string
+	Final  bool
+	Gate   bool // attests to the items above it
+	GoNoGo bool
+	Slots  []signoff.Slot
 }
 
 // SlotGroups arranges the slots as the template groups them.
@@ -207,7 +223,7 @@ func (v *deploymentView) SlotGroups() []slotGroup {
 	var out []slotGroup
 	for _, s := range v.Slots {
 		if len(out) == 0 || out[len(out)-1].Name != s.Group {
-			out = append(out, slotGroup{Name: s.Group, Final: s.Final})
+			out = append(out, slotGroup{Name: s.Group, Final: s.Final, Gate: s.Gate(), GoNoGo: s.GoNoGo})
 		}
 		g := &out[len(out)-1]
 		g.Slots = append(g.Slots, s)
@@ -241,10 +257,26 @@ func (v *deploymentView) SlotState(s signoff.Slot) signoff.SlotState {
 	return s.State(v.D.ChecklistRev)
 }
 
-// CanSign says whether to offer "Sign as <role>" to the viewer; the
-// server checks every rule again when the form is posted.
+// CanSign says whether to offer "Sign as <role>" to the viewer: not where
+// signing could never succeed (another person's request for changes holds
+// the slot, or the viewer signed another slot and one person signs one).
+// Items still open only wait: the sign page says what. The server checks
+// every rule again when the form is posted.
 func (v *deploymentView) CanSign(s signoff.Slot) bool {
-	return v.CanEdit() && v.User.HasRole(s.Role) && v.SlotState(s) != signoff.SlotSigned
+	if !v.CanEdit() || !v.User.HasRole(s.Role) || v.SlotState(s) == signoff.SlotSigned {
+		return false
+	}
+	if s.Rejection != nil && s.Rejection.By.ID != v.User.ID {
+		return false
+	}
+	if t := v.CL.Template; t == nil || !t.AllowMultipleSlots {
+		for _, o := range v.Slots {
+			if o.Position != s.Position && o.Signature != nil && o.Signature.Signer.ID == v.User.ID {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // CanRevoke says whether to offer revoking a standing signature.

@@ -73,7 +73,7 @@ func TestFormSentTwiceIsDoneOnce(t *testing.T) {
 		t.Fatalf("%d comments; want 1", n)
 	}
 
-	live := url.Values{"status": {"live"}, "form_key": {formKeyIn(t, c, d)}}
+	live := url.Values{"status": {"live"}, "confirm": {"yes"}, "form_key": {formKeyIn(t, c, d)}}
 	for i := range 2 {
 		if res := c.post(d+"/status", live, false); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("going live, sent %d times: %d\n%.300s", i+1, res.StatusCode, res.Body)

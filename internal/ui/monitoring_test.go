@@ -33,7 +33,7 @@ func TestTimedMonitoringCountdownsAndOverdue(t *testing.T) {
 		t.Fatal("a draft deployment shows countdowns or overdue items")
 	}
 
-	if res := c.post(dpath(d, "/status"), url.Values{"status": {"live"}}, false); res.StatusCode != http.StatusSeeOther {
+	if res := c.post(dpath(d, "/status"), url.Values{"status": {"live"}, "confirm": {"yes"}}, false); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("mark live: %d %.300s", res.StatusCode, res.Body)
 	}
 	// Three hours ago: the first-2-hours items are past due, the rest not.

@@ -90,6 +90,8 @@ var access = map[string]string{
 	"GET /deployments/{id}/slots/{slot}/sign":        "holder",
 	"POST /deployments/{id}/slots/{slot}/sign":       "holder",
 	"POST /deployments/{id}/slots/{slot}/revoke":     "editor",
+	"POST /deployments/{id}/slots/{slot}/reject":     "holder",
+	"POST /deployments/{id}/slots/{slot}/withdraw":   "editor",
 	"GET /admin/people":                              "admin",
 	"POST /admin/people":                             "admin",
 	"POST /admin/people/{uid}/active":                "admin",

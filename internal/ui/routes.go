@@ -127,6 +127,10 @@ func (s *Server) Router() chi.Router {
 				r.Post("/deployments/{id}/slots/{slot}/sign", s.sign)
 				r.Post("/deployments/{id}/slots/{slot}/sign/passkey", s.signPasskeyOptions)
 				r.Post("/deployments/{id}/slots/{slot}/revoke", s.revoke)
+				// A request for changes: the store checks the role, and
+				// that only its maker withdraws it.
+				r.Post("/deployments/{id}/slots/{slot}/reject", s.reject)
+				r.Post("/deployments/{id}/slots/{slot}/withdraw", s.withdraw)
 			})
 
 			// Auditors and admins: the audit workspace and bulk exports.

@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/problem"
@@ -14,12 +17,26 @@ type signView struct {
 	V     *deploymentView
 	Slot  signoff.Slot
 	Error string
+	// ChangedSince links to what changed since the page the signer posted
+	// from, when the checklist changed under them.
+	ChangedSince string
 	// Blocked says why signing would be refused right now (items open,
 	// other slots unsigned), so nobody types a password in vain.
 	Blocked string
 	// How the signer can prove it is them (signMethods).
 	Password, Passkey bool
 	SSO               string // the provider's name, when the signer signs in through it
+}
+
+// attests says what a gate's signature attests to: the items above it.
+func (sv signView) attests() string {
+	n := sv.Slot.Attests(len(sv.V.CL.Items))
+	p := sv.V.CL.ProgressAbove(n)
+	s := fmt.Sprintf("the %d %s above this sign-off (%d of %d resolved)", p.Total, plural(p.Total, "task", "tasks"), p.Resolved(), p.Total)
+	if sv.Slot.GoNoGo {
+		s += "; it must be given before the deployment goes live"
+	}
+	return s
 }
 
 // signBlocked runs the store's rules ahead of time, for the page only:
@@ -87,8 +104,12 @@ func (s *Server) signForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderSign(w http.ResponseWriter, r *http.Request, status int, v *deploymentView, slot signoff.Slot, msg string) {
-	sv := signView{V: v, Slot: slot, Error: msg}
-	if msg == "" {
+	s.renderSignView(w, r, status, signView{V: v, Slot: slot, Error: msg})
+}
+
+func (s *Server) renderSignView(w http.ResponseWriter, r *http.Request, status int, sv signView) {
+	v, slot := sv.V, sv.Slot
+	if sv.Error == "" {
 		sv.Blocked = signBlocked(v, slot)
 	}
 	if err := s.signMethods(r, &sv); err != nil {
@@ -169,6 +190,7 @@ func (s *Server) reauthenticate(w http.ResponseWriter, r *http.Request, in *post
 // finishSign stores the signature of a re-authenticated signer and sends
 // them to the deployment; a refusal is the caller's to show.
 func (s *Server) finishSign(w http.ResponseWriter, r *http.Request, in postgres.SignInput) error {
+	in.Seen = seenState(r)
 	sig, err := s.db.Sign(r.Context(), in)
 	if err != nil {
 		return err
@@ -177,6 +199,18 @@ func (s *Server) finishSign(w http.ResponseWriter, r *http.Request, in postgres.
 	s.flash(w, r, "success", fmt.Sprintf("Signed as %s: %q", sig.Role, sig.Meaning))
 	http.Redirect(w, r, fmt.Sprintf("/deployments/%d#signoff", in.DeploymentID), http.StatusSeeOther)
 	return nil
+}
+
+// seenState reads the checklist state the sign page showed (seenFields).
+// A form without it is refused by the store, after it checked that the
+// signer holds the slot's role.
+func seenState(r *http.Request) *signoff.Seen {
+	sum, err := hex.DecodeString(r.PostFormValue("checklist_sha256"))
+	seq, serr := strconv.ParseInt(r.PostFormValue("seen_seq"), 10, 64)
+	if err != nil || len(sum) != sha256.Size || serr != nil || seq < 0 {
+		return &signoff.Seen{}
+	}
+	return &signoff.Seen{SHA256: sum, AuditSeq: seq}
 }
 
 // signRefused shows the ceremony again with the reason, so the signer can act.
@@ -193,7 +227,11 @@ func (s *Server) signRefused(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	s.problems.Explain(r, requestID(r.Context()), err).SetHeaders(w.Header())
-	s.renderSign(w, r, problem.Status(code), v, slot, signoff.ErrorMessage(err))
+	sv := signView{V: v, Slot: slot, Error: signoff.ErrorMessage(err)}
+	if seen := seenState(r); code == signoff.ECONFLICT && seen.SHA256 != nil && seen.AuditSeq < v.D.AuditSeq {
+		sv.ChangedSince = fmt.Sprintf("%s/history?since=%d", v.URL(), seen.AuditSeq)
+	}
+	s.renderSignView(w, r, problem.Status(code), sv)
 }
 
 // revoke withdraws a standing signature, with a reason.

@@ -43,10 +43,28 @@ func (a *app) resolveAll(d *signoff.Deployment, by *signoff.User, na ...string) 
 	}
 }
 
-// sign signs a slot through the web form.
+var seenField = regexp.MustCompile(`name="(checklist_sha256|seen_seq)" value="([^"]*)"`)
+
+// signForm reads the sign page of a slot and returns its password form's
+// fields: the checklist state it shows, and the password.
+func (c *client) signForm(d *signoff.Deployment, slot int) url.Values {
+	c.t.Helper()
+	res := c.get(dpath(d, fmt.Sprintf("/slots/%d/sign", slot)))
+	form := url.Values{"password": {testPassword}}
+	for _, m := range seenField.FindAllStringSubmatch(res.Body, 2) {
+		form.Set(m[1], m[2])
+	}
+	if len(form) != 3 {
+		c.t.Fatalf("the sign page of slot %d (%d) shows no checklist state:\n%.600s", slot, res.StatusCode, res.Body)
+	}
+	return form
+}
+
+// sign signs a slot through the web form, as a browser would: the page,
+// then the form it shows.
 func (c *client) sign(d *signoff.Deployment, slot int) {
 	c.t.Helper()
-	res := c.post(dpath(d, fmt.Sprintf("/slots/%d/sign", slot)), url.Values{"password": {testPassword}}, false)
+	res := c.post(dpath(d, fmt.Sprintf("/slots/%d/sign", slot)), c.signForm(d, slot), false)
 	if res.StatusCode != http.StatusSeeOther {
 		c.t.Fatalf("sign slot %d: %d\n%.600s", slot, res.StatusCode, res.Body)
 	}
@@ -224,13 +242,21 @@ func TestMySignoffsAndListPips(t *testing.T) {
 		}
 		return r
 	}
-	checkPips := func(when string, d *signoff.Deployment, signed int) {
+	checkPips := func(when string, d *signoff.Deployment, signed int, stale ...int) {
 		t.Helper()
 		r := pips(d)
-		if !strings.Contains(r, fmt.Sprintf(`title="%d of 8 sign-off slots signed" data-testid="signoff-state"`, signed)) ||
-			strings.Count(r, `class="pip is-signed"`) != signed || strings.Count(r, `class="pip"`) != 8-signed ||
-			!strings.Contains(r, fmt.Sprintf("%d/8", signed)) {
-			t.Errorf("%s: deployment %d's pips do not show %d of 8 signed:\n%.1500s", when, d.ID, signed, r)
+		title := fmt.Sprintf("%d of 8 sign-off slots signed", signed)
+		nStale := 0
+		if len(stale) > 0 {
+			nStale = stale[0]
+			title += fmt.Sprintf("; %d stale, to be signed again", nStale)
+		}
+		if !strings.Contains(r, `title="`+title+`" data-testid="signoff-state"`) ||
+			strings.Count(r, `class="pip is-signed"`) != signed || strings.Count(r, `class="pip is-stale"`) != nStale ||
+			strings.Count(r, `class="pip"`) != 8-signed-nStale ||
+			!strings.Contains(r, fmt.Sprintf("%d/8", signed)) ||
+			(nStale > 0) != strings.Contains(r, fmt.Sprintf(`data-testid="signoff-stale">%d stale<`, nStale)) {
+			t.Errorf("%s: deployment %d's pips do not show %d of 8 signed, %d stale:\n%.1500s", when, d.ID, signed, nStale, r)
 		}
 	}
 	checkPips("before signing", ready, 0)
@@ -255,5 +281,6 @@ func TestMySignoffsAndListPips(t *testing.T) {
 	if _, txt := staleChanges(t, "My sign-offs", r); txt != "1 change since you signed" {
 		t.Errorf("stale row reads %q", txt)
 	}
-	checkPips("after the sign-off went stale", ready, 0)
+	// The list says a stale signature stands, not just 0/8 (issue 12).
+	checkPips("after the sign-off went stale", ready, 0, 1)
 }

@@ -2,9 +2,12 @@ package ui
 
 import (
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/signoff/signoff/internal/signoff"
 )
 
 // joinNames lists names for a sentence: “A”, “A and B”, “A, B and C”.
@@ -43,3 +46,24 @@ func diffOpLabel(op byte) string {
 // textareaText is text for a <textarea>: HTML drops one line feed right
 // after the start tag, so one more keeps a first blank line.
 func textareaText(s string) string { return "\n" + s }
+
+// groupKind says what a sign-off group of t is: the final approval (the
+// last group), a go/no-go gate or a gate, and what it attests to.
+func groupKind(t *signoff.Template, gi int) string {
+	defs := t.Slots()
+	for _, d := range defs {
+		if d.GroupIndex != gi {
+			continue
+		}
+		switch {
+		case gi == len(t.SignoffGroups)-1:
+			return "Final approval: attests to every item; its last signature locks the deployment."
+		case d.GoNoGo:
+			return fmt.Sprintf("Go/no-go gate: attests to the %d items above it; signed before going live.", d.Above)
+		case d.Above > 0:
+			return fmt.Sprintf("Gate: attests to the %d items above it.", d.Above)
+		}
+		return "Attests to every item."
+	}
+	return ""
+}

@@ -170,6 +170,8 @@ SIGNOFF = [("slot", "i"), ("role", "s"), ("signer_id", "i"), ("printed_name", "s
            ("meaning", "s"), ("checklist_sha256", "s"), ("checklist_rev", "i"), ("multiple_slots_allowed", "b"),
            ("audit_seq", "i"), ("status", "s"), ("ended_at", "s?"), ("ended_by", ("o?", PERSON)), ("end_reason", "s")]
 COMMENT = [("item", "s"), ("at", "s"), ("author", ("o", PERSON)), ("body", "s")]
+REJECTION = [("slot", "i"), ("role", "s"), ("user_id", "i"), ("printed_name", "s"), ("comment", "s"), ("at", "s"),
+             ("audit_seq", "i"), ("status", "s"), ("ended_at", "s?")]
 EVENT = [("seq", "i"), ("at", "s"), ("actor", ("o", ACTOR)), ("action", "s"), ("target", "s"), ("payload", "s"),
          ("prev_sha256", "s"), ("sha256", "s")]
 LOG = [("checkpoint", "s"), ("leaf_index", "i"), ("inclusion_proof", ("l", "s")), ("chain_index", "i"),
@@ -179,8 +181,8 @@ CHECKPOINT = [("deployment_id", "i"), ("event_count", "i"), ("head_sha256", "s")
 DOCUMENT = [("format", "s"), ("version", "i"), ("exported_at", "s"), ("deployment", ("o", DEPLOYMENT)),
             ("template", ("o", TEMPLATE)), ("items", ("l", ("o", ITEM))), ("notes", ("l", ("o", NOTE))),
             ("slots", ("l", ("o", SLOT))), ("signoffs", ("l", ("o", SIGNOFF))), ("comments", ("l", ("o", COMMENT))),
-            ("events", ("l", ("o", EVENT))), ("log", ("o?", LOG)), ("checkpoint", ("o?", CHECKPOINT))]
-OPTIONAL_MEMBERS = {"log", "checkpoint"}  # may be absent (and then are null)
+            ("rejections", ("l", ("o", REJECTION))), ("events", ("l", ("o", EVENT))), ("log", ("o?", LOG)), ("checkpoint", ("o?", CHECKPOINT))]
+OPTIONAL_MEMBERS = {"log", "checkpoint", "rejections"}  # may be absent (and then are null)
 
 
 def check_type(where, v, t):
@@ -240,7 +242,7 @@ def go_document(doc):
 
 # ------------------------------------------------------------ payloads
 
-S, I, B, LS = "s", "i", "b", "ls"
+S, I, B, LS, LI = "s", "i", "b", "ls", "li"
 # How a signer proved it was them (absent from signatures given before it
 # was recorded); a tuple type is a nested object read the same way.
 SIGNED_WITH = ("o", [("auth_time", S, True), ("credential", S, True), ("issuer", S, True), ("method", S, False)])
@@ -249,7 +251,7 @@ SIGNED_WITH = ("o", [("auth_time", S, True), ("credential", S, True), ("issuer",
 # "?" on the side: it may be absent.
 ITEM_STATE = [("state", S, False), ("na_reason", S, False), ("items", LS, True)]
 PAYLOADS = {
-    "deployment.create": (None, [("environment", S, False), ("items", LS, False), ("notes", LS, False),
+    "deployment.create": (None, [("environment", S, False), ("gates", LI, True), ("items", LS, False), ("notes", LS, False),
                                  ("planned_at", S, True), ("service", S, False), ("slots", LS, False),
                                  ("template", S, False), ("template_title", S, False),
                                  ("template_version", I, False), ("version", S, False)]),
@@ -264,11 +266,14 @@ PAYLOADS = {
                            ("slot", I, False), ("status", S, True)]),
     "signoff.revoke": ([("printed_name", S, False), ("role", S, False), ("signature", I, False)],
                        [("reason", S, False), ("revoked", B, False)]),
+    "signoff.reject": (None, [("comment", S, False), ("printed_name", S, False), ("role", S, False), ("user_id", I, False)]),
+    "signoff.withdraw": ([("comment", S, False), ("printed_name", S, False), ("rejected_seq", I, False)],
+                         [("withdrawn", B, False)]),
 }
 SIGN_BEFORE = [("printed_name", S, False), ("signature", I, False), ("signer_id", I, False), ("state", S, False)]
 TARGETS = {"deployment.create": "deployment", "deployment.status": "deployment", "item.state": "item",
            "item.comment": "item", "item.evidence": "item", "note.edit": "note", "signoff.sign": "slot",
-           "signoff.revoke": "slot"}
+           "signoff.revoke": "slot", "signoff.reject": "slot", "signoff.withdraw": "slot"}
 ENVELOPE = ["v", "chain", "seq", "at", "actor", "action", "target", "before", "after"]
 NUMBER = re.compile(r"^[1-9][0-9]*$")
 
@@ -292,7 +297,8 @@ def read_side(where, v, fields):
             out[k] = read_side("%s.%s" % (where, k), x, t[1])
             continue
         ok = (t == S and isinstance(x, str) or t == I and type(x) is int or t == B and isinstance(x, bool)
-              or t == LS and (x is None and not omitempty or isinstance(x, list) and all(isinstance(e, str) for e in x)))
+              or t == LS and (x is None and not omitempty or isinstance(x, list) and all(isinstance(e, str) for e in x))
+              or t == LI and isinstance(x, list) and all(type(e) is int for e in x))
         if not ok:
             raise Fail("%s.%s is not of its type" % (where, k))
         if omitempty and (x in ("", 0, False, None) and type(x) is not int or type(x) is int and x == 0 or x == []):
@@ -423,6 +429,14 @@ class Replay:
                       for i, n in enumerate(a["notes"] or [])]
         self.slots = a["slots"] or []
         self.sigs, self.standing, self.comments = [], [None] * len(self.slots), []
+        self.rejections, self.rejecting = [], [None] * len(self.slots)
+        # A gate's signature attests to the first n items, and goes stale
+        # only when one of them changes; changed: per item, the seq of the
+        # last event that changed it.
+        self.gates, self.changed = a["gates"], [0] * len(self.items)
+        if self.gates is not None:
+            if len(self.gates) != len(self.slots) or any(g < 0 or g >= len(self.items) for g in self.gates):
+                raise Fail("event 1: gates %r for %d slots and %d items" % (self.gates, len(self.slots), len(self.items)))
 
     @staticmethod
     def who(ev):
@@ -478,6 +492,7 @@ class Replay:
         for p in leaves:
             it = self.items[self.index[p]]
             it["state"], it["na_reason"], it["state_by"], it["state_at"] = a["state"], a["na_reason"], self.ref(ev), ev["at"]
+            self.changed[self.index[p]] = ev["seq"]
             it["history"].append({"seq": ev["seq"], "at": ev["at"], "actor": self.who(ev), "state": a["state"],
                                   "na_reason": a["na_reason"]})
         self.rev += 1
@@ -538,11 +553,18 @@ class Replay:
                 raise Fail("the sign-off of slot %d replaces nothing" % pos)
         else:
             old = self.sigs[k]["so"]
-            if old["checklist_rev"] >= self.rev:
+            if not self.stale(k):
                 raise Fail("the sign-off of slot %d is over a standing signature that is not stale" % pos)
             if b is None or b["state"] != "stale" or b["signer_id"] != old["signer_id"] or b["printed_name"] != old["printed_name"]:
                 raise Fail("the sign-off of slot %d does not name the stale signature it replaces" % pos)
             old.update(status="superseded", ended_at=ev["at"], ended_by=self.ref(ev), end_reason="superseded")
+        j = self.rejecting[pos - 1]
+        if j is not None:
+            rj = self.rejections[j]
+            if rj["user_id"] != a["signer_id"]:
+                raise Fail("the sign-off of slot %d is given while %s's request for changes stands" % (pos, rj["printed_name"]))
+            rj.update(status="signed", ended_at=ev["at"])
+            self.rejecting[pos - 1] = None
         self.standing[pos - 1] = len(self.sigs)
         self.sigs.append({"locked": bool(a["locked"]), "so": {
             "slot": a["slot"], "role": a["role"], "signer_id": a["signer_id"], "printed_name": a["printed_name"],
@@ -567,9 +589,42 @@ class Replay:
         old.update(status="revoked", ended_at=ev["at"], ended_by=self.ref(ev), end_reason=a["reason"])
         self.standing[pos - 1] = None
 
+    def signoff_reject(self, ev, b, a):
+        pos = ev["target"]
+        if pos > len(self.slots):
+            raise Fail("signoff.reject on slot %d" % pos)
+        if self.standing[pos - 1] is not None or self.rejecting[pos - 1] is not None:
+            raise Fail("signoff.reject on slot %d, which holds a signature or a request for changes" % pos)
+        if a["comment"] == "" or a["role"] != self.slots[pos - 1]:
+            raise Fail("signoff.reject on slot %d needs a comment and the slot's role" % pos)
+        if ev["actor"]["id"] == 0 or a["user_id"] != ev["actor"]["id"] or a["printed_name"] != ev["actor"]["name"]:
+            raise Fail("signoff.reject on slot %d names another person than its actor" % pos)
+        self.rejecting[pos - 1] = len(self.rejections)
+        self.rejections.append({"slot": pos, "role": a["role"], "user_id": a["user_id"], "printed_name": a["printed_name"],
+                                "comment": a["comment"], "at": ev["at"], "audit_seq": ev["seq"], "status": "standing",
+                                "ended_at": None})
+
+    def signoff_withdraw(self, ev, b, a):
+        pos = ev["target"]
+        if pos > len(self.slots) or self.rejecting[pos - 1] is None:
+            raise Fail("signoff.withdraw on slot %d, which holds no request for changes" % pos)
+        rj = self.rejections[self.rejecting[pos - 1]]
+        if (b["rejected_seq"] != rj["audit_seq"] or b["comment"] != rj["comment"] or b["printed_name"] != rj["printed_name"]
+                or not a["withdrawn"] or ev["actor"]["id"] != rj["user_id"]):
+            raise Fail("signoff.withdraw on slot %d does not name the standing request, or not by its maker" % pos)
+        rj.update(status="withdrawn", ended_at=ev["at"])
+        self.rejecting[pos - 1] = None
+
+    def stale(self, k):
+        so = self.sigs[k]["so"]
+        n = self.gates[so["slot"] - 1] if self.gates is not None else 0
+        if n > 0:
+            return any(seq > so["audit_seq"] for seq in self.changed[:n])
+        return so["checklist_rev"] < self.rev
+
     def finish(self):
         for k in self.standing:
-            if k is not None and self.sigs[k]["so"]["checklist_rev"] < self.rev:
+            if k is not None and self.stale(k):
                 self.sigs[k]["so"]["status"] = "stale"
 
     def effective(self, it):
@@ -635,6 +690,11 @@ def compare(doc, r):
     for i, (got, want) in enumerate(zip(doc["signoffs"] or [], r.sigs)):
         for k, v in want["so"].items():
             eq("signoffs[%d].%s" % (i, k), got[k], v)
+    if "rejections" in doc and not doc["rejections"]:
+        raise Fail("the record lists rejections as %s: absent, when there are none" % json.dumps(doc["rejections"]))
+    count("rejections", doc.get("rejections"), r.rejections)
+    for i, (got, want) in enumerate(zip(doc.get("rejections") or [], r.rejections)):
+        eq("rejections[%d]" % i, got, want)
     count("comments", doc["comments"], r.comments)
     for i, (got, want) in enumerate(zip(doc["comments"] or [], r.comments)):
         eq("comments[%d]" % i, got, want)
