@@ -1,9 +1,9 @@
 package ui
 
 import (
+	"bytes"
 	"container/list"
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,7 +48,7 @@ type phasesKey struct {
 type checklistEntry struct {
 	key    checklistKey
 	cl     *signoff.Checklist
-	phases map[phasesKey]string
+	phases map[phasesKey]*gzSegment
 }
 
 // checklistCacheSize bounds memory: an entry is about 0.5 MB for the
@@ -82,27 +82,32 @@ func (c *checklistCache) checklist(d *signoff.Deployment, load func() (*signoff.
 		return nil, err
 	}
 	c.mu.Lock()
-	c.put(&checklistEntry{key: k, cl: cl, phases: map[phasesKey]string{}})
+	c.put(&checklistEntry{key: k, cl: cl, phases: map[phasesKey]*gzSegment{}})
 	c.mu.Unlock()
 	return cl, nil
 }
 
-// phases returns v's phases as HTML, rendered once per phasesKey. v.CL
-// must be the checklist this cache gave for v.D.
-func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (string, error) {
+// phases returns v's phases as compressed HTML, rendered and compressed
+// once per phasesKey. v.CL must be the checklist this cache gave for v.D.
+func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegment, error) {
 	k := phasesKey{checklistKey: keyOf(v.D), editable: v.CanEdit(), overdueAsOf: v.overdueAsOf()}
 	c.mu.Lock()
 	if e := c.get(k.checklistKey); e != nil && e.cl == v.CL {
-		if html, ok := e.phases[k]; ok {
+		if seg, ok := e.phases[k]; ok {
 			c.mu.Unlock()
-			return html, nil
+			return seg, nil
 		}
 	}
 	c.mu.Unlock()
 
 	html, err := renderPhases(ctx, v)
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	seg, err := newGzSegment(html.Bytes())
+	putRenderBuffer(html)
+	if err != nil {
+		return nil, err
 	}
 
 	c.mu.Lock()
@@ -111,21 +116,23 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (string,
 		if len(e.phases) >= maxRenderings {
 			clear(e.phases)
 		}
-		e.phases[k] = html
+		e.phases[k] = seg
 	}
-	return html, nil
+	return seg, nil
 }
 
-// renderPhases renders v's phases, the bulk of the deployment page.
-func renderPhases(ctx context.Context, v *deploymentView) (string, error) {
-	var b strings.Builder
-	b.Grow(384 << 10)
+// renderPhases renders v's phases, the bulk of the deployment page, into
+// a render buffer the caller gives back with putRenderBuffer.
+func renderPhases(ctx context.Context, v *deploymentView) (*bytes.Buffer, error) {
+	b := renderBuffers.Get().(*bytes.Buffer)
+	b.Reset()
 	for _, ph := range v.Phases() {
-		if err := phaseBlock(v, ph).Render(ctx, &b); err != nil {
-			return "", err
+		if err := phaseBlock(v, ph).Render(ctx, b); err != nil {
+			putRenderBuffer(b)
+			return nil, err
 		}
 	}
-	return b.String(), nil
+	return b, nil
 }
 
 // get returns the entry for k, or nil. The caller holds mu.
