@@ -28,6 +28,8 @@ type checklistCache struct {
 	max     int
 	lru     *list.List // of *checklistEntry, most recently used first
 	entries map[int64]*list.Element
+
+	recompressing chan struct{} // a semaphore of one
 }
 
 // checklistKey names one state of one deployment's checklist.
@@ -60,7 +62,7 @@ const checklistCacheSize = 64
 const maxRenderings = 4
 
 func newChecklistCache(max int) *checklistCache {
-	return &checklistCache{max: max, lru: list.New(), entries: make(map[int64]*list.Element)}
+	return &checklistCache{max: max, lru: list.New(), entries: make(map[int64]*list.Element), recompressing: make(chan struct{}, 1)}
 }
 
 func keyOf(d *signoff.Deployment) checklistKey {
@@ -95,6 +97,9 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegm
 	if e := c.get(k.checklistKey); e != nil && e.cl == v.CL {
 		if seg, ok := e.phases[k]; ok {
 			c.mu.Unlock()
+			if seg.level < maxSegmentLevel && seg.hits.Add(1) == recompressAfter {
+				c.recompress(k, v.CL, seg)
+			}
 			return seg, nil
 		}
 	}
@@ -104,7 +109,7 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegm
 	if err != nil {
 		return nil, err
 	}
-	seg, err := newGzSegment(html.Bytes())
+	seg, err := newGzSegment(html.Bytes(), segmentLevel)
 	putRenderBuffer(html)
 	if err != nil {
 		return nil, err
@@ -119,6 +124,43 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegm
 		e.phases[k] = seg
 	}
 	return seg, nil
+}
+
+// recompressAfter is how many views of one rendering make it worth
+// compressing harder: a page viewed once after a change is compressed
+// fast; one a crowd reloads is compressed again at the best ratio, in the
+// background, which also halves the time each reader spends inflating it
+// (fewer, longer matches).
+const recompressAfter = 3
+
+// recompress replaces seg, k's rendering of cl, with the same HTML
+// compressed at maxSegmentLevel. One at a time: a busy moment leaves the
+// rest at the fast level until their next views.
+func (c *checklistCache) recompress(k phasesKey, cl *signoff.Checklist, seg *gzSegment) {
+	select {
+	case c.recompressing <- struct{}{}:
+	default:
+		seg.hits.Store(0) // try again after a few more views
+		return
+	}
+	go func() {
+		defer func() { <-c.recompressing }()
+		html, err := seg.html()
+		if err != nil {
+			return // cannot happen to bytes this process compressed; keep seg
+		}
+		better, err := newGzSegment(html, maxSegmentLevel)
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if el, ok := c.entries[k.deployment]; ok {
+			if e := el.Value.(*checklistEntry); e.key == k.checklistKey && e.cl == cl && e.phases[k] == seg {
+				e.phases[k] = better
+			}
+		}
+	}()
 }
 
 // renderPhases renders v's phases, the bulk of the deployment page, into

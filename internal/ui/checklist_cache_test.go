@@ -183,4 +183,30 @@ func TestCachedPageCompressedOnce(t *testing.T) {
 			t.Fatal("the compressed page does not show the tick")
 		}
 	}
+
+	// A page viewed often is compressed again, harder, in the background:
+	// fewer bytes, the same page.
+	first := get("gzip")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := get("gzip")
+		if len(res.Body) < len(first.Body)*9/10 {
+			zr, err := gzip.NewReader(strings.NewReader(res.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			unzipped, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatalf("gunzip: %v", err)
+			}
+			if phasesOf(t, string(unzipped)) != phasesOf(t, get("identity").Body) {
+				t.Fatal("the page compressed again differs")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d bytes compressed (first %d) after many views", len(res.Body), len(first.Body))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -89,7 +89,7 @@ func gunzip(t *testing.T, b []byte) []byte {
 func TestCompressSplicesSegments(t *testing.T) {
 	t.Parallel()
 	before, middle, after := pageLike(5000, "a"), pageLike(331<<10, "b"), pageLike(3*gzipFlushAt+17, "c")
-	seg, err := newGzSegment(middle)
+	seg, err := newGzSegment(middle, segmentLevel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestAcceptsGzip(t *testing.T) {
 func TestSegmentComponentOutsideTheSplicer(t *testing.T) {
 	t.Parallel()
 	html := pageLike(10000, "s")
-	seg, err := newGzSegment(html)
+	seg, err := newGzSegment(html, maxSegmentLevel)
 	if err != nil {
 		t.Fatal(err)
 	}

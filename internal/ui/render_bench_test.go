@@ -44,7 +44,7 @@ func BenchmarkRenderDeploymentPage(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		phases, err := newGzSegment(html.Bytes())
+		phases, err := newGzSegment(html.Bytes(), segmentLevel)
 		putRenderBuffer(html)
 		if err != nil {
 			b.Fatal(err)
