@@ -407,10 +407,10 @@ func TestBulkZipProcess(t *testing.T) {
 }
 
 // runBulkChild runs the export of the first limit deployments at url in a
-// child process and returns what it measured.
-func runBulkChild(tb testing.TB, url string, limit int) bulkResult {
+// child process of the test binary bin and returns what it measured.
+func runBulkChild(tb testing.TB, bin, url string, limit int) bulkResult {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBulkZipProcess$", "-test.count=1")
+	cmd := exec.Command(bin, "-test.run=^TestBulkZipProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), bulkChildURL+"="+url, bulkChildLimit+"="+strconv.Itoa(limit))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
