@@ -124,12 +124,15 @@ func BenchmarkBulkZip(b *testing.B) {
 				b.ReportMetric(base.Seconds, "baseline-export-s")
 				b.ReportMetric(base.VmHWMKB/1024, "baseline-VmHWM-MB")
 				b.ReportMetric(r.Seconds/base.Seconds, "time-ratio")
+				b.ReportMetric(base.CPUSeconds, "baseline-cpu-s")
+				b.ReportMetric(r.CPUSeconds/base.CPUSeconds, "cpu-ratio")
 			}
 			if r.Deployments != limit {
 				b.Fatalf("the export wrote %d deployments; want %d", r.Deployments, limit)
 			}
 			const MiB = 1 << 20
 			b.ReportMetric(r.Seconds, "export-s")
+			b.ReportMetric(r.CPUSeconds, "cpu-s")
 			b.ReportMetric(float64(r.ZipBytes)/MiB, "zip-MB")
 			b.ReportMetric(r.RSSBeforeKB/1024, "rss-before-MB")
 			b.ReportMetric(r.VmHWMKB/1024, "VmHWM-MB")
