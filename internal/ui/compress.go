@@ -48,8 +48,16 @@ func compress() func(http.Handler) http.Handler {
 				return
 			}
 			gw := &gzipWriter{ResponseWriter: w, accepts: acceptsGzip(r)}
-			defer gw.finish()
+			returned := false
+			defer func() {
+				if returned {
+					gw.finish()
+				} else {
+					gw.abandon() // a panic: recoverPanics answers, if it still can
+				}
+			}()
 			next.ServeHTTP(gw, r)
+			returned = true
 		})
 	}
 }
@@ -284,6 +292,23 @@ func (w *gzipWriter) finish() {
 		} else {
 			_ = w.send(true) // a failure here is a client gone
 		}
+		putGzipBuffer(w.raw)
+		putGzipBuffer(w.out)
+		w.raw, w.out = nil, nil
+	}
+	w.done = true
+}
+
+// abandon drops an answer whose handler panicked: what was gathered is
+// not sent (a cut page must not end as if whole), and if nothing was
+// sent, the headers no longer claim an encoding, so that the error page
+// written in its place is read as it is.
+func (w *gzipWriter) abandon() {
+	if w.on && !w.headersSent {
+		w.Header().Del("Content-Encoding")
+		w.Header().Del("Content-Length")
+	}
+	if w.on {
 		putGzipBuffer(w.raw)
 		putGzipBuffer(w.out)
 		w.raw, w.out = nil, nil

@@ -245,3 +245,40 @@ func TestSegmentComponentOutsideTheSplicer(t *testing.T) {
 		t.Fatalf("%v, %d bytes", err, b.Len())
 	}
 }
+
+// TestCompressPanicSendsNoGzip: a handler that panics after writing part
+// of a compressed answer leaves nothing sent and no encoding claimed, so
+// the error page written in its place is plain.
+func TestCompressPanicSendsNoGzip(t *testing.T) {
+	t.Parallel()
+	recoverer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if recover() != nil {
+					w.Header().Set("Content-Type", "text/plain")
+					w.WriteHeader(http.StatusInternalServerError)
+					w.Write([]byte("sorry"))
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewServer(recoverer(compress()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusOK)
+		w.Write(pageLike(3000, "p"))
+		panic("render failed")
+	}))))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusInternalServerError || res.Header.Get("Content-Encoding") != "" || string(body) != "sorry" {
+		t.Fatalf("status %d, encoding %q, body %q", res.StatusCode, res.Header.Get("Content-Encoding"), body)
+	}
+}

@@ -4570,12 +4570,8 @@ func (f *Fpdf) putfonts() {
 	}
 }
 
-func (f *Fpdf) generateCIDFontMap(font *fontDefType, LastRune int) {
-	f.out(cidFontWidths(font, LastRune))
-}
-
-// cidFontWidths is generateCIDFontMap's /W entry (signoff: as a string,
-// to be cached).
+// cidFontWidths is the /W entry that generateCIDFontMap wrote (signoff:
+// returned as a string, to be cached).
 func cidFontWidths(font *fontDefType, LastRune int) string {
 	rangeID := 0
 	cidArray := make(map[int]*untypedKeyMap)
