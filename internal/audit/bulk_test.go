@@ -357,7 +357,7 @@ type bulkResult struct {
 	Deployments int     `json:"deployments"`
 	ZipBytes    uint64  `json:"zip_bytes"`
 	Seconds     float64 `json:"seconds"`
-	CPUSeconds  float64 `json:"-"` // the child's user and system time, start to end (not PostgreSQL's)
+	CPUSeconds  float64 `json:"-"`             // the child's user and system time, start to end (not PostgreSQL's)
 	RSSBeforeKB float64 `json:"rss_before_kb"` // the child's resident memory before the export
 	VmHWMKB     float64 `json:"vmhwm_kb"`      // its peak resident memory, export included
 	PeakHeap    uint64  `json:"peak_heap"`     // the Go heap in use at its highest during the export
