@@ -53,9 +53,9 @@ type checklistEntry struct {
 	phases map[phasesKey]*gzSegment
 }
 
-// checklistCacheSize bounds memory: an entry is the checklist as read
-// (about 0.2 MB for the 222-item seed) and its renderings, kept
-// compressed (17–27 KB each instead of 304 KB of HTML).
+// checklistCacheSize bounds memory: an entry is the checklist as read and
+// its renderings, kept compressed (17–27 KB each for the 222-item seed,
+// instead of 304 KB of HTML).
 const checklistCacheSize = 64
 
 // maxRenderings bounds the renderings kept for one checklist state: two
