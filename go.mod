@@ -102,3 +102,5 @@ require (
 )
 
 tool github.com/a-h/templ/cmd/templ
+
+replace codeberg.org/go-pdf/fpdf => ./third_party/fpdf

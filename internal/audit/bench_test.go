@@ -83,7 +83,8 @@ func BenchmarkExport(b *testing.B) {
 // child's resident memory before the export and at its peak (VmHWM), the
 // Go heap in use at its highest, and the live heap after a collection at
 // its highest (the collector runs as it would in the server). The setup's
-// time is logged.
+// time is logged. With SIGNOFF_BENCH_BASELINE, an older build's export is
+// timed beside it (see below).
 //
 //	go test ./internal/audit/ -run '^$' -bench BenchmarkBulkZip -benchtime 1x -timeout 60m -v
 func BenchmarkBulkZip(b *testing.B) {
@@ -101,21 +102,37 @@ func BenchmarkBulkZip(b *testing.B) {
 		n, events, time.Since(start).Round(time.Second))
 	url := db.Pool().Config().ConnString()
 
+	// SIGNOFF_BENCH_BASELINE names another build of this package's test
+	// binary (go test -c at an older commit): its export runs first, on
+	// the same database, before each of this one's, for a comparison made
+	// in one run.
+	baseline := os.Getenv("SIGNOFF_BENCH_BASELINE")
 	limits := []int{n}
 	if n > 200 {
 		limits = []int{200, n}
 	}
 	for _, limit := range limits {
 		b.Run(strconv.Itoa(limit), func(b *testing.B) {
-			var r bulkResult
+			var r, base bulkResult
 			for b.Loop() {
-				r = runBulkChild(b, url, limit)
+				if baseline != "" {
+					base = runBulkChild(b, baseline, url, limit)
+				}
+				r = runBulkChild(b, os.Args[0], url, limit)
+			}
+			if baseline != "" {
+				b.ReportMetric(base.Seconds, "baseline-export-s")
+				b.ReportMetric(base.VmHWMKB/1024, "baseline-VmHWM-MB")
+				b.ReportMetric(r.Seconds/base.Seconds, "time-ratio")
+				b.ReportMetric(base.CPUSeconds, "baseline-cpu-s")
+				b.ReportMetric(r.CPUSeconds/base.CPUSeconds, "cpu-ratio")
 			}
 			if r.Deployments != limit {
 				b.Fatalf("the export wrote %d deployments; want %d", r.Deployments, limit)
 			}
 			const MiB = 1 << 20
 			b.ReportMetric(r.Seconds, "export-s")
+			b.ReportMetric(r.CPUSeconds, "cpu-s")
 			b.ReportMetric(float64(r.ZipBytes)/MiB, "zip-MB")
 			b.ReportMetric(r.RSSBeforeKB/1024, "rss-before-MB")
 			b.ReportMetric(r.VmHWMKB/1024, "VmHWM-MB")

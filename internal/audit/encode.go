@@ -147,10 +147,16 @@ func Seal(doc *Document, s *Signer, signedAt string) ([]byte, error) {
 // digest of the canonical form of everything else.
 func sealCanonical(doc *Document, s *Signer, signedAt string) ([]byte, error) {
 	doc.Checkpoint = nil
-	digest, err := recordDigest(doc)
+	// The record's canonical form is made once: it is what the digest is
+	// of, and, with the checkpoint member put in front, the file. In
+	// canonical order "checkpoint" is the document's first member (no
+	// other member's name sorts before it), and "comments" always follows.
+	record, err := EncodeCanonical(doc)
 	if err != nil {
 		return nil, err
 	}
+	sum := sha256.Sum256(record)
+	digest := hex.EncodeToString(sum[:])
 	c := &Checkpoint{DeploymentID: doc.Deployment.ID, EventCount: int64(len(doc.Events)),
 		RecordSHA256: digest, SignedAt: signedAt, Algorithm: "ed25519",
 		PublicKey: base64.StdEncoding.EncodeToString(s.Public()), KeyFingerprint: s.Fingerprint()}
@@ -159,5 +165,17 @@ func sealCanonical(doc *Document, s *Signer, signedAt string) ([]byte, error) {
 	}
 	c.Signature = base64.StdEncoding.EncodeToString(s.sign(checkpointMessage(c, doc.Version)))
 	doc.Checkpoint = c
-	return Encode(doc)
+	cp, err := EncodeCanonical(c)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(record, []byte(`{"comments":`)) {
+		return nil, errors.New("encode audit record: the canonical form does not start with comments")
+	}
+	out := make([]byte, 0, len(`{"checkpoint":,`)+len(cp)+len(record)+1)
+	out = append(out, `{"checkpoint":`...)
+	out = append(out, cp...)
+	out = append(out, ',')
+	out = append(out, record[1:]...)
+	return append(out, '\n'), nil
 }

@@ -327,3 +327,30 @@ func TestMarkdownEscapesValues(t *testing.T) {
 		t.Error("the export renders a script")
 	}
 }
+
+// TestSealIsTheCanonicalEncoding: the sealed file, made from the record's
+// canonical form with the checkpoint put in front, is exactly the
+// canonical encoding of the whole document.
+func TestSealIsTheCanonicalEncoding(t *testing.T) {
+	t.Parallel()
+	_, rec := signedDeployment(t, audittest.Options{Fast: true, Notes: map[int]string{3: unicodeNote}})
+	doc, err := audit.Build(rec, exportTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Version == 1 {
+		t.Skip("version 1 records are not canonical")
+	}
+	sealed, err := audit.Seal(doc, testSigner, doc.ExportedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := audit.Encode(doc) // doc now has its checkpoint
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sealed, whole) {
+		t.Fatalf("sealed %d bytes differ from the canonical encoding's %d", len(sealed), len(whole))
+	}
+	mustVerify(t, sealed, testSigner.Public())
+}

@@ -94,6 +94,7 @@ func clean(s string, max rune) string {
 }
 
 // plain turns an item's Markdown into the text a page shows: no ** or `.
-func plain(md string) string {
-	return strings.NewReplacer("**", "", "`", "").Replace(md)
-}
+func plain(md string) string { return unmark.Replace(md) }
+
+// unmark is built once: building a Replacer costs more than using it.
+var unmark = strings.NewReplacer("**", "", "`", "")

@@ -1,7 +1,9 @@
 package ui_test
 
 import (
+	"compress/gzip"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -133,5 +135,78 @@ func TestCachedChecklistTurnsOverdue(t *testing.T) {
 	mu.Unlock()
 	if n := strings.Count(phasesOf(t, c.get(dpath(d, "")).Body), "is-overdue"); n == 0 {
 		t.Fatal("three hours after go-live no item shows overdue: the cached page did not expire")
+	}
+}
+
+// TestCachedPageCompressedOnce: the page whose checklist comes from the
+// cache, compressed, is the same HTML as sent to a client that does not
+// take gzip, and both follow a change.
+func TestCachedPageCompressedOnce(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	alice := a.user("Alice Chen", false, false, "Deployment Engineer")
+	d := a.deployment(alice)
+	c := a.login(alice)
+	get := func(encoding string) response {
+		req, _ := http.NewRequest(http.MethodGet, c.base+dpath(d, ""), nil)
+		req.Header.Set("Accept-Encoding", encoding)
+		res := c.do(req)
+		if res.StatusCode != http.StatusOK || res.Header.Get("Vary") != "Accept-Encoding" {
+			t.Fatalf("%s: status %d, Vary %q", encoding, res.StatusCode, res.Header.Get("Vary"))
+		}
+		return res
+	}
+	for round := range 2 {
+		c.get(dpath(d, "")) // the checklist cached
+		zipped, plain := get("gzip"), get("identity")
+		if zipped.Header.Get("Content-Encoding") != "gzip" || plain.Header.Get("Content-Encoding") != "" {
+			t.Fatalf("Content-Encoding %q and %q", zipped.Header.Get("Content-Encoding"), plain.Header.Get("Content-Encoding"))
+		}
+		// (gzip's reader checks the CRC and the length.)
+		zr, err := gzip.NewReader(strings.NewReader(zipped.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unzipped, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("gunzip: %v", err)
+		}
+		zp, pp := phasesOf(t, string(unzipped)), phasesOf(t, plain.Body)
+		if zp != pp || len(zp) < 100_000 {
+			t.Fatalf("round %d: the checklist differs by encoding (%d and %d bytes)", round, len(zp), len(pp))
+		}
+		if round == 0 {
+			if res := c.post(dpath(d, "/items/1.1.1.1/state"), url.Values{"state": {"open", "done"}}, true); res.StatusCode != http.StatusOK {
+				t.Fatalf("tick: %d", res.StatusCode)
+			}
+		} else if !strings.Contains(zp, `id="chk-1-1-1-1" name="state" value="done" checked`) {
+			t.Fatal("the compressed page does not show the tick")
+		}
+	}
+
+	// A page viewed often is compressed again, harder, in the background:
+	// fewer bytes, the same page.
+	first := get("gzip")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := get("gzip")
+		if len(res.Body) < len(first.Body)*9/10 {
+			zr, err := gzip.NewReader(strings.NewReader(res.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			unzipped, err := io.ReadAll(zr)
+			if err != nil {
+				t.Fatalf("gunzip: %v", err)
+			}
+			if phasesOf(t, string(unzipped)) != phasesOf(t, get("identity").Body) {
+				t.Fatal("the page compressed again differs")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d bytes compressed (first %d) after many views", len(res.Body), len(first.Body))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

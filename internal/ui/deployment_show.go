@@ -22,7 +22,7 @@ func (s *Server) deploymentShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v, phases))
+	s.renderSegmented(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v, segmentComponent(phases)), phases)
 }
 
 // loadDeploymentView reads everything the deployment page shows.

@@ -41,9 +41,9 @@ func blockTarget(it *signoff.Item) string {
 	return "#blk-" + pid(it.Path)
 }
 
-// deploymentPage is the working page; phasesHTML is its checklist, the
-// phases already rendered (phasesCache).
-func deploymentPage(p Page, v *deploymentView, phasesHTML string) templ.Component {
+// deploymentPage is the working page; phases is its checklist, the phases
+// already rendered and compressed (checklistCache, segmentComponent).
+func deploymentPage(p Page, v *deploymentView, phases templ.Component) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -253,7 +253,7 @@ func deploymentPage(p Page, v *deploymentView, phasesHTML string) templ.Componen
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templ.Raw(phasesHTML).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = phases.Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

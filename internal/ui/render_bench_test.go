@@ -40,11 +40,17 @@ func BenchmarkRenderDeploymentPage(b *testing.B) {
 	page := Page{Title: d.Name(), User: user}
 	b.ReportAllocs()
 	for b.Loop() {
-		phases, err := renderPhases(context.Background(), v)
+		html, err := renderPhases(context.Background(), v)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := deploymentPage(page, v, phases).Render(context.Background(), io.Discard); err != nil {
+		phases, err := newGzSegment(html.Bytes(), segmentLevel)
+		putRenderBuffer(html)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.WithValue(context.Background(), segmentMarkerKey{}, phases)
+		if err := deploymentPage(page, v, segmentComponent(phases)).Render(ctx, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}

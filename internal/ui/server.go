@@ -126,13 +126,24 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 
 // render writes a templ component with a status.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	s.renderSegmented(w, r, status, c, nil)
+}
+
+// renderSegmented is render for a component that shows seg (through
+// segmentComponent): the segment goes out as it was compressed, spliced
+// between what is rendered before and after it.
+func (s *Server) renderSegmented(w http.ResponseWriter, r *http.Request, status int, c templ.Component, seg *gzSegment) {
 	// Rendered whole, then written once: templ flushes a writer it renders
 	// into, which would cost a gzip block and a write to the socket each
 	// time, where one answer needs one of each.
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer putRenderBuffer(buf)
 	buf.Reset()
-	err := c.Render(r.Context(), buf)
+	ctx := r.Context()
+	if seg != nil {
+		ctx = context.WithValue(ctx, segmentMarkerKey{}, seg)
+	}
+	err := c.Render(ctx, buf)
 	if err != nil && r.Context().Err() == nil {
 		// (A browser that navigated away mid-render is no error.)
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "render failed",
@@ -140,7 +151,18 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	s.write(w, r, buf.Bytes())
+	before, after, found := bytes.Cut(buf.Bytes(), []byte(segmentMarker))
+	if seg == nil || !found {
+		s.write(w, r, buf.Bytes())
+		return
+	}
+	s.write(w, r, before)
+	if err := writeSegment(w, seg); err != nil {
+		s.logger.LogAttrs(r.Context(), slog.LevelDebug, "response write failed",
+			slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
+		return
+	}
+	s.write(w, r, after)
 }
 
 // write sends the body of an answer whose status is set. It fails only
