@@ -140,12 +140,12 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		}
 		defer conn.Close(context.Background())
 		var exists bool
-		if err := conn.QueryRow(context.Background(), `SELECT to_regclass('idempotency_keys') IS NOT NULL`).Scan(&exists); err != nil {
+		if err := conn.QueryRow(context.Background(), `SELECT to_regclass('evidence_files') IS NOT NULL`).Scan(&exists); err != nil {
 			t.Fatal(err)
 		}
 		return exists
 	}
-	if !strings.HasSuffix(last[0], "_idempotency") {
+	if !strings.HasSuffix(last[0], "_evidence_files") {
 		t.Fatalf("the newest migration is %s; update this test's check of what it creates", last[0])
 	}
 

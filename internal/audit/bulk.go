@@ -25,6 +25,14 @@ type BulkStore interface {
 	SignedRecord(ctx context.Context, id int64) (*signoff.Record, error)
 }
 
+// BulkFileStore is a BulkStore that also holds evidence files; a bulk
+// export then carries each deployment's files beside its record.
+// postgres.DB is one.
+type BulkFileStore interface {
+	Files(ctx context.Context, deploymentID int64, path string) ([]signoff.EvidenceFile, error)
+	File(ctx context.Context, deploymentID, fileID int64) (*signoff.EvidenceFile, error)
+}
+
 // BulkPage is how many deployment ids a bulk export asks for at a time.
 const BulkPage = 50
 
@@ -106,6 +114,11 @@ func WriteBulk(ctx context.Context, w io.Writer, store BulkStore, f signoff.Depl
 			if err := m.add(zw, base+".csv", id, zip.Deflate, func(w io.Writer) error { return CSV(w, rec) }); err != nil {
 				return m.Deployments, err
 			}
+			if fs, ok := store.(BulkFileStore); ok {
+				if err := m.addFiles(ctx, zw, fs, base, id); err != nil {
+					return m.Deployments, err
+				}
+			}
 			m.Deployments++
 			after = id
 		}
@@ -124,6 +137,31 @@ func WriteBulk(ctx context.Context, w io.Writer, store BulkStore, f signoff.Depl
 		return m.Deployments, fmt.Errorf("bulk export: manifest: %w", err)
 	}
 	return m.Deployments, zw.Close()
+}
+
+// addFiles writes a deployment's evidence files under base/files/, one
+// at a time (a file is at most signoff.MaxFileBytes): "<id>-<name>", its
+// SHA-256 in the manifest the same as in the event that added it.
+func (m *Manifest) addFiles(ctx context.Context, zw *zip.Writer, fs BulkFileStore, base string, id int64) error {
+	files, err := fs.Files(ctx, id, "")
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		full, err := fs.File(ctx, id, f.ID)
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("%s/files/%d-%s", base, f.ID, strings.Trim(unsafeName.ReplaceAllString(f.Name, "-"), "-"))
+		method := zip.Deflate
+		if full.Image() || full.ContentType == "application/pdf" {
+			method = zip.Store // compressed already
+		}
+		if err := m.add(zw, name, id, method, func(w io.Writer) error { _, err := w.Write(full.Data); return err }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // add writes one file to the ZIP, hashing it on the way, and lists it.
