@@ -233,12 +233,12 @@ func auditPage(p Page, v auditView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table\" data-testid=\"audit-list\"><thead><tr><th scope=\"col\">Deployment</th><th scope=\"col\" class=\"hide-sm\">Environment</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"hide-sm\">Sign-off</th><th scope=\"col\" class=\"hide-sm\">Created</th><th scope=\"col\">Exports</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table table-cards\" data-testid=\"audit-list\"><thead><tr><th scope=\"col\">Deployment</th><th scope=\"col\" class=\"hide-sm\">Environment</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"hide-sm\">Sign-off</th><th scope=\"col\" class=\"hide-sm\">Created</th><th scope=\"col\">Exports</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, d := range v.Deployments {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<tr data-testid=\"audit-row\"><td><a class=\"cell-main\" href=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<tr data-testid=\"audit-row\"><td class=\"cell-full\"><a class=\"cell-main\" href=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

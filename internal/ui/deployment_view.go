@@ -22,6 +22,8 @@ type deploymentView struct {
 	User     *signoff.User
 	Now      time.Time
 	Viewers  []signoff.UserRef
+	// HideDone: the page was asked to hide resolved items (?hide=done).
+	HideDone bool
 }
 
 // newPageView is the view of the whole checklist, counting its progress.

@@ -16,6 +16,7 @@
  *       x, space  tick / untick the focused row
  *       n       open N/A for the focused row
  *       c       open comments for the focused row
+ *       o       next open item after the focused row ([data-next-open])
  *       /       focus the filter box ([data-filter])
  *       ?       show <dialog id="shortcuts">
  *       Esc     leave the filter box / close menus
@@ -33,6 +34,11 @@
  *   - closes open <details class="menu"> / .popover on outside click or Esc
  *   - [data-dismiss] removes its closest .flash
  *   - [data-panel-close] (or Esc inside it) empties an item's .item-panel
+ *   - opens the deployment page at its first open item ([data-first-open])
+ *     when the address names no other place
+ *   - [data-hide-done] hides resolved items without a reload (the link
+ *     itself reloads with ?hide=done without JavaScript)
+ *   - keeps focus on the item whose panel (N/A reason, comment) was sent
  */
 (function () {
   "use strict";
@@ -277,6 +283,13 @@
   var lastRowId = null;
   doc.addEventListener("focusin", function (e) {
     var row = e.target.closest && e.target.closest("[data-item-row]");
+    if (!row && e.target.closest) {
+      // a field of an item's panel (the N/A reason, a comment) belongs to
+      // its item: when the panel is sent and swapped, focus goes back there
+      var panel = e.target.closest(".item-panel");
+      var li = panel && panel.closest(".item");
+      row = li && li.querySelector(":scope > [data-item-row]");
+    }
     if (row && row.id) lastRowId = row.id;
     else if (!e.target.closest || !e.target.closest("dialog, [data-filter]")) lastRowId = null;
   });
@@ -291,6 +304,65 @@
   doc.addEventListener("htmx:load", function (e) {
     refreshCountdowns(e.target);
   });
+
+  /* ------------------------------------------------------------ open items */
+  function isOpenRow(r) {
+    return !r.classList.contains("is-done") && !r.classList.contains("is-na") &&
+      r.querySelector("input[type=checkbox]") !== null;
+  }
+
+  // nextOpen focuses the first open row after from (or the first at all).
+  function nextOpen(from) {
+    var list = rows();
+    var start = from ? list.indexOf(from) + 1 : 0;
+    for (var i = 0; i < list.length; i++) {
+      var r = list[(start + i) % list.length];
+      if (isOpenRow(r)) {
+        focusRow(r);
+        r.scrollIntoView({ block: "center" });
+        return true;
+      }
+    }
+    return false;
+  }
+
+  doc.addEventListener("click", function (e) {
+    var t = e.target instanceof Element ? e.target : null;
+    var next = t && t.closest("[data-next-open]");
+    if (next) {
+      if (nextOpen(currentRow() || (lastRowId && doc.getElementById(lastRowId)))) e.preventDefault();
+      return;
+    }
+    var hide = t && t.closest("[data-hide-done]");
+    var main = doc.querySelector(".deploy-main");
+    if (hide && main) {
+      e.preventDefault();
+      var on = !main.classList.contains("hide-done");
+      main.classList.toggle("hide-done", on);
+      hide.setAttribute("aria-pressed", on ? "true" : "false");
+      hide.textContent = on ? "Show done" : "Hide done";
+      try {
+        var u = new URL(location.href);
+        if (on) u.searchParams.set("hide", "done");
+        else u.searchParams.delete("hide");
+        history.replaceState(null, "", u.toString());
+        hide.setAttribute("href", on ? u.pathname : u.pathname + "?hide=done");
+      } catch (err) { /* old browser: the class is enough */ }
+    }
+  });
+
+  // The page opens at the first open item once work has started, unless
+  // the address names a place (#item-…, #phase-…).
+  (function openAtFirst() {
+    var main = doc.querySelector("[data-first-open]");
+    var id = main && main.getAttribute("data-first-open");
+    if (!id || location.hash) return;
+    var row = doc.getElementById(id);
+    if (!row) return;
+    if (!row.hasAttribute("tabindex")) row.setAttribute("tabindex", "-1");
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "center" });
+  })();
 
   /* --------------------------------------------------------------- filter */
   // Shows items whose row text contains the query, with their ancestors (for
@@ -423,6 +495,11 @@
         if (!row) return;
         e.preventDefault();
         openIn(row, "[data-comments-toggle]");
+        break;
+      case "o":
+        if (!hasRows) return;
+        e.preventDefault();
+        nextOpen(row);
         break;
       case "/":
         var f = doc.querySelector("input[data-filter]");
