@@ -137,4 +137,3 @@ func (c *checked) describe(comment signoff.ItemCommentAfter, id int64) signoff.I
 	comment.ContentType, comment.File, comment.Name, comment.SHA256, comment.Size = c.contentType, id, c.name, c.sha256, int64(len(c.data))
 	return comment
 }
-

@@ -1,18 +1,15 @@
 package ui
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/signoff/signoff/internal/api"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -20,11 +17,6 @@ import (
 // MaxFileFormBytes bounds a form carrying an evidence file: the file at
 // its limit and the form's few fields.
 const MaxFileFormBytes = signoff.MaxFileBytes + 64<<10
-
-// fileCSP is the policy a served evidence file gets, whatever it is: no
-// script, no styles, no requests, and a sandbox, so that even a file a
-// browser mistook for a page could do nothing in Signoff's origin.
-const fileCSP = "default-src 'none'; img-src 'self'; sandbox"
 
 // limitFileBody answers a form too large for any evidence file with a
 // 413 that says the limit, before reading it.
@@ -130,38 +122,7 @@ func (s *Server) fileShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	serveFile(w, r, f)
-}
-
-func serveFile(w http.ResponseWriter, r *http.Request, f *signoff.EvidenceFile) {
-	h := w.Header()
-	ct, inline := f.ContentType, f.Image() || f.Text()
-	if _, _, _, err := signoff.CheckFile(f.Name, f.Data); err != nil {
-		ct, inline = "application/octet-stream", false // not what the allow-list takes now: bytes only
-	}
-	if r.URL.Query().Get("download") != "" {
-		inline = false
-	}
-	disposition := "attachment"
-	if inline {
-		disposition = "inline"
-	}
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": f.Name}))
-	h.Set("Content-Security-Policy", fileCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("Content-Length", strconv.Itoa(len(f.Data)))
-	if sum, err := hex.DecodeString(f.SHA256); err == nil {
-		// RFC 9530: the digest of the bytes, the SHA-256 the record holds.
-		h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
-	}
-	h.Set("X-Signoff-SHA256", f.SHA256)
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(f.Data)
-	}
+	api.ServeFile(w, r, f, true)
 }
 
 // itemPanel is what an item's panel shows: its comments and files, and
