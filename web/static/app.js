@@ -364,6 +364,31 @@
     row.scrollIntoView({ block: "center" });
   })();
 
+  // A refused request answers with a flash message retargeted at #flash
+  // (ui/errors.go); htmx does not swap 4xx/5xx answers by itself.
+  doc.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    if (xhr && xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#flash") {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+
+  // A live update swaps an item's whole block in, with an empty panel: an
+  // open panel (a comment being written, the files just attached) stays
+  // open across it: the panel element itself moves into the new block, so
+  // a request it sent (which targets it) still lands in it. The item's own
+  // answers (a main swap) still reset it.
+  doc.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var frag = e.detail && e.detail.fragment;
+    if (!frag || !frag.querySelectorAll) return;
+    frag.querySelectorAll(".item-panel[id]").forEach(function (fresh) {
+      var open = doc.getElementById(fresh.id);
+      if (!open || !open.childElementCount || fresh.childElementCount) return;
+      fresh.replaceWith(open);
+    });
+  });
+
   /* --------------------------------------------------------------- filter */
   // Shows items whose row text contains the query, with their ancestors (for
   // context) and all their descendants; hides sections and phases left empty.
