@@ -199,7 +199,8 @@ func TestBrowserAssignAndMyWork(t *testing.T) {
 	b.navigate(dpath(d, ""))
 	// It opens at the first open item, focused.
 	b.waitFor("focus on the first open item", `document.activeElement && document.activeElement.id === "item-`+pid(first)+`"`)
-	if top := eval[float64](b, `document.getElementById("item-`+pid(first)+`").getBoundingClientRect().top`); top < 0 || top > 900 {
+	b.settleScroll()
+	if top := eval[float64](b, `document.getElementById("item-`+pid(first)+`").getBoundingClientRect().top`); top < 0 || top > eval[float64](b, "innerHeight") {
 		b.fail("the first open item is at %vpx, off screen", top)
 	}
 	// Hide done, then Next open from the top.
@@ -310,7 +311,7 @@ func TestBrowserKeyboardAfterNAAndComment(t *testing.T) {
 	if third == second || !strings.HasPrefix(third, "item-") {
 		b.fail("j after N/A went to %q", third)
 	}
-	if eval[bool](b, `document.getElementById("`+third+`").compareDocumentPosition(document.getElementById("`+second+`")) & Node.DOCUMENT_POSITION_FOLLOWING`) {
+	if eval[bool](b, `!!(document.getElementById("`+third+`").compareDocumentPosition(document.getElementById("`+second+`")) & Node.DOCUMENT_POSITION_FOLLOWING)`) {
 		b.fail("j after N/A went backwards, to %s", third)
 	}
 	// A comment: c, type, Enter; the keyboard is back on the row.

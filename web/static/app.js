@@ -293,13 +293,27 @@
     if (row && row.id) lastRowId = row.id;
     else if (!e.target.closest || !e.target.closest("dialog, [data-filter]")) lastRowId = null;
   });
-  doc.addEventListener("htmx:afterSettle", function () {
+  function keepRowFocus() {
     if (!lastRowId) return;
     var a = doc.activeElement;
     if (a && a !== doc.body && doc.contains(a)) return;
     var row = doc.getElementById(lastRowId);
     if (row) focusRow(row);
     refreshCountdowns(row || doc);
+  }
+  doc.addEventListener("htmx:afterSettle", keepRowFocus);
+  // A live update may replace the focused row's block too: focus comes
+  // back to the row only then, so that nobody reading elsewhere is moved.
+  var swappedFocus = false;
+  doc.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var t = e.detail && e.detail.target;
+    var a = doc.activeElement;
+    swappedFocus = swappedFocus || !!(t && a && a !== doc.body && t.contains(a));
+  });
+  doc.addEventListener("htmx:oobAfterSwap", function () {
+    if (!swappedFocus) return;
+    swappedFocus = false;
+    keepRowFocus();
   });
   doc.addEventListener("htmx:load", function (e) {
     refreshCountdowns(e.target);
@@ -385,6 +399,10 @@
     frag.querySelectorAll(".item-panel[id]").forEach(function (fresh) {
       var open = doc.getElementById(fresh.id);
       if (!open || !open.childElementCount || fresh.childElementCount) return;
+      // A form in flight that answers with the whole block (N/A) is
+      // answered by this update already: let the panel close.
+      var busy = open.querySelector(".htmx-request[hx-target]");
+      if (busy && busy.getAttribute("hx-target") !== "#" + open.id) return;
       fresh.replaceWith(open);
     });
   });
