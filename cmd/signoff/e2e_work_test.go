@@ -328,3 +328,45 @@ func TestBrowserKeyboardAfterNAAndComment(t *testing.T) {
 	b.do(chromedp.KeyEvent("o"))
 	b.waitFor("an open item focused", `document.activeElement.matches("[data-item-row]:not(.is-done):not(.is-na)")`)
 }
+
+// Issue 12: on a phone the four table pages are cards: nothing scrolls
+// sideways, every action is on screen.
+func TestBrowserPhoneTablesAreCards(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, pgtest.URL(t))
+	admin := a.person("Rachel Kim", true, true, "Deployment Engineer")
+	dana := a.user("Dana Whitfield", "Database Administrator")
+	a.user("Marcus Lee-Hernández Okonkwo", "Security Engineer", "DevOps Lead")
+	d := a.deployment(admin, "notifications-gateway-with-a-long-service-name", "v12.0.0-rc.3+build.20261125")
+	for _, it := range a.leaves(d) {
+		a.setItem(d, dana, it.Path, signoff.ItemDone, "")
+	}
+	if _, err := a.DB.AddComment(context.Background(), d.ID, a.leaves(d)[0].Path, "Checked on the canary host first.", byUser(dana)); err != nil {
+		t.Fatal(err)
+	}
+	b := newTab(t, newBrowser(t), a.URL, "phone")
+	b.phone(390, 844)
+	b.login(admin)
+	for _, p := range []struct{ name, path, table string }{
+		{"my-signoffs", "/my/signoffs", "awaiting"},
+		{"people", "/admin/people", "people"},
+		{"history", dpath(d, "/history"), "events"},
+		{"audit", "/audit?status=", "audit-list"},
+	} {
+		b.navigate(p.path)
+		b.waitFor(p.name+"'s table", `document.querySelector("[data-testid=`+p.table+`]")`)
+		checkNoOverflow(b)
+		if w := eval[int](b, "document.documentElement.scrollWidth"); w > 390 {
+			b.fail("%s: the page is %dpx wide on a 390px phone", p.name, w)
+		}
+		if d := eval[string](b, `getComputedStyle(document.querySelector("[data-testid=`+p.table+`] tbody tr")).display`); d != "flex" {
+			b.fail("%s: rows are %q on a phone, not cards", p.name, d)
+		}
+		// Every link and button of the table is on screen.
+		off := eval[[]string](b, `[...document.querySelectorAll("[data-testid=`+p.table+`] a, [data-testid=`+p.table+`] button, [data-testid=`+p.table+`] select")].filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > innerWidth + 1 || r.left < -1) }).map(e => e.outerHTML.slice(0, 80))`)
+		if len(off) > 0 {
+			b.fail("%s: off screen on a phone: %v", p.name, off)
+		}
+		b.shot("phone-" + p.name)
+	}
+}
