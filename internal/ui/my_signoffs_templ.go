@@ -56,7 +56,7 @@ func mySignoffsPage(p Page, slots []awaitingRow, you *signoff.User) templ.Compon
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table table-cards\" data-testid=\"awaiting\"><thead><tr><th scope=\"col\">Deployment</th><th scope=\"col\">Slot</th><th scope=\"col\" class=\"hide-sm\">Checklist</th><th scope=\"col\">Ready?</th><th scope=\"col\"></th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table table-cards\" data-testid=\"awaiting\"><thead><tr><th scope=\"col\">Deployment</th><th scope=\"col\">Slot</th><th scope=\"col\" class=\"hide-sm\">Checklist</th><th scope=\"col\">Ready?</th><th scope=\"col\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

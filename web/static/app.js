@@ -353,7 +353,6 @@
       e.preventDefault();
       var on = !main.classList.contains("hide-done");
       main.classList.toggle("hide-done", on);
-      hide.setAttribute("aria-pressed", on ? "true" : "false");
       hide.textContent = on ? "Show done" : "Hide done";
       try {
         var u = new URL(location.href);
