@@ -103,6 +103,19 @@ func TestFilesAddListReadAndRefuse(t *testing.T) {
 		t.Fatalf("%d files stored; want 2", n)
 	}
 	checkChain(t, db, d.ID)
+
+	// A deployment that may no longer change takes no file and no assignment.
+	if _, err := db.SetStatus(ctx, other.ID, signoff.StatusAborted, "Superseded.", as(alice)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.AddFile(ctx, other.ID, "1.1.2", postgres.Upload{Name: "late.log", Data: []byte("x")}, as(alice))
+	if code := signoff.ErrorCode(err); code != signoff.ECONFLICT && code != signoff.ELOCKED {
+		t.Fatalf("file on an aborted deployment: %v", err)
+	}
+	_, err = db.Assign(ctx, other.ID, "1.1.2", postgres.AssignTo{User: alice.ID}, as(alice))
+	if code := signoff.ErrorCode(err); code != signoff.ECONFLICT && code != signoff.ELOCKED {
+		t.Fatalf("assignment on an aborted deployment: %v", err)
+	}
 }
 
 func TestFilesAreAppendOnlyForTheApp(t *testing.T) {
