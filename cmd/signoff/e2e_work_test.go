@@ -54,7 +54,9 @@ func sha256In(b *tab, path string) string {
 	return evalAsync[string](b, `fetch(`+jsString(path)+`).then(r => r.arrayBuffer()).then(buf => crypto.subtle.digest("SHA-256", buf)).then(d => [...new Uint8Array(d)].map(x => x.toString(16).padStart(2, "0")).join(""))`)
 }
 
-func jsString(s string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'" }
+func jsString(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
 
 // Issue 12: an evidence file uploaded from the item's panel, shown
 // inline, downloaded with the SHA-256 the audit event records; a text
@@ -274,7 +276,6 @@ func roleValue(t *testing.T, a *e2eApp, name string) string {
 	t.Fatalf("no role %s", name)
 	return ""
 }
-
 
 func containsStr(list []string, s string) bool {
 	for _, x := range list {
