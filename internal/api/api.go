@@ -65,6 +65,10 @@ func (a *API) Routes() chi.Router {
 		// refused whatever the body, which is never read.
 		r.Post("/deployments/{id}/slots/{slot}/sign", a.sign)
 
+		// Evidence files: a body up to one file's limit (item_files.go).
+		r.Get("/deployments/{id}/files/{fid}", a.fileShow)
+		r.With(a.limitFileBody, a.requireEditor, a.idempotent).Post("/deployments/{id}/items/{path}/files", a.itemFileCreate)
+
 		r.Group(func(r chi.Router) {
 			r.Use(a.limitBody)
 
@@ -73,6 +77,7 @@ func (a *API) Routes() chi.Router {
 			r.Get("/deployments", a.deploymentList)
 			r.Get("/deployments/{id}", a.deploymentShow)
 			r.Get("/deployments/{id}/export", a.deploymentExport)
+			r.Get("/deployments/{id}/items/{path}/files", a.itemFiles)
 
 			// Tokens of people who may change checklists (not auditors);
 			// an Idempotency-Key makes a write happen at most once.

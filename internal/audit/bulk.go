@@ -30,6 +30,14 @@ type BulkStore interface {
 	SignedRecord(ctx context.Context, id int64) (*signoff.Record, error)
 }
 
+// BulkFileStore is a BulkStore that also holds evidence files; a bulk
+// export then carries each deployment's files beside its record.
+// postgres.DB is one.
+type BulkFileStore interface {
+	Files(ctx context.Context, deploymentID int64, path string) ([]signoff.EvidenceFile, error)
+	File(ctx context.Context, deploymentID, fileID int64) (*signoff.EvidenceFile, error)
+}
+
 // BulkPage is how many deployment ids a bulk export asks for at a time.
 const BulkPage = 50
 
@@ -66,7 +74,8 @@ type ManifestFile struct {
 }
 
 // WriteBulk streams a ZIP of every completed deployment matching f to w:
-// for each, its signed JSON, its PDF and its CSV, then manifest.json. It
+// for each, its signed JSON, its PDF, its CSV and its evidence files, then
+// manifest.json. It
 // returns how many deployments it wrote.
 //
 // Deployments are read and rendered in parallel, one worker per core
@@ -242,7 +251,39 @@ func renderBulk(ctx context.Context, store BulkStore, id int64, s *Signer, now t
 	if bf, err = deflated(base+".csv", func(w io.Writer) error { return CSV(w, rec) }); err != nil {
 		return nil, err
 	}
-	return append(files, bf), nil
+	files = append(files, bf)
+	if fs, ok := store.(BulkFileStore); ok {
+		return evidenceFiles(ctx, fs, files, base, id)
+	}
+	return files, nil
+}
+
+// evidenceFiles adds a deployment's evidence files under base/files/ as
+// "<id>-<name>", their SHA-256 in the manifest the same as in the event
+// that added them. A file is at most signoff.MaxFileBytes, so a
+// deployment in flight holds at most its own files.
+func evidenceFiles(ctx context.Context, fs BulkFileStore, files []bulkFile, base string, id int64) ([]bulkFile, error) {
+	list, err := fs.Files(ctx, id, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range list {
+		full, err := fs.File(ctx, id, f.ID)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("%s/files/%d-%s", base, f.ID, strings.Trim(unsafeName.ReplaceAllString(f.Name, "-"), "-"))
+		if full.Image() || full.ContentType == "application/pdf" {
+			files = append(files, stored(name, full.Data)) // compressed already
+			continue
+		}
+		bf, err := deflated(name, func(w io.Writer) error { _, err := w.Write(full.Data); return err })
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, bf)
+	}
+	return files, nil
 }
 
 // bulkDeflaters are the workers' compressors, kept between files (a

@@ -1,9 +1,13 @@
 package audit_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +28,7 @@ const (
 	changedItem  = "1.1.1.1" // CPU: changed again and again after two signatures
 	evidenceItem = "1.1.3.2" // SSL certificates obtained and installed
 	commentItem  = "1.1.2.3" // Database connection tested
+	fileText     = "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n"
 	revokeReason = "1.1.1.1 was reopened after the CPU alarm; I sign again once it is re-checked"
 	evidenceText = "./verify-deployment.sh: 14 checks passed"
 	commentText  = "Connection pool at 40, as agreed with the DBA"
@@ -50,6 +55,8 @@ type lifecycleRun struct {
 // changed item unticked, ticked, marked N/A and ticked again (the two
 // signatures go stale), a revocation with a reason, signatures given again,
 // and the rest signed, final approval last.
+var filePNG = append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
+
 func lifecycle(t *testing.T) *lifecycleRun {
 	t.Helper()
 	ctx := context.Background()
@@ -70,6 +77,16 @@ func lifecycle(t *testing.T) *lifecycleRun {
 	_, err = db.AddComment(ctx, d.ID, commentItem, commentText, team.As("DevOps Lead"))
 	must(err)
 	_, err = db.SetEvidence(ctx, d.ID, evidenceItem, evidenceText, team.As("Deployment Engineer"))
+	must(err)
+	// Evidence files and assignments: their events are in the record, the
+	// files in the bulk ZIP.
+	_, err = db.AddFile(ctx, d.ID, evidenceItem, postgres.Upload{Name: "cert-chain.txt", Data: []byte(fileText)}, team.As("Deployment Engineer"))
+	must(err)
+	_, err = db.AddCommentWithFile(ctx, d.ID, commentItem, "Screenshot of the pool.", postgres.Upload{Name: "pool.png", Data: filePNG}, team.As("DevOps Lead"))
+	must(err)
+	_, err = db.Assign(ctx, d.ID, commentItem, postgres.AssignTo{User: team["DevOps Lead"].ID}, team.As("DevOps Lead"))
+	must(err)
+	_, err = db.Assign(ctx, d.ID, "1.1", postgres.AssignTo{}, team.As("DevOps Lead"))
 	must(err)
 	sign := func(slot int, role string) {
 		t.Helper()
@@ -243,7 +260,8 @@ func TestExportsAfterStaleRevokedAndResignedSignatures(t *testing.T) {
 		}
 	}
 	if count["item.state item/"+changedItem] != 5 || count["signoff.revoke slot/1"] != 1 || count["signoff.sign slot/1"] != 2 ||
-		count["signoff.sign slot/2"] != 2 || count["item.comment item/"+commentItem] != 1 || count["item.evidence item/"+evidenceItem] != 1 {
+		count["signoff.sign slot/2"] != 2 || count["item.comment item/"+commentItem] != 2 || count["item.evidence item/"+evidenceItem] != 1 ||
+		count["item.file item/"+evidenceItem] != 1 || count["item.assign item/"+commentItem] != 1 || count["item.assign section/1.1"] != 1 {
 		t.Errorf("CSV event counts %v", count)
 	}
 
@@ -428,3 +446,53 @@ func parseTime(t *testing.T, s string) time.Time {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// The bulk ZIP carries a deployment's evidence files beside its record,
+// each under the SHA-256 its event recorded.
+func TestBulkZipCarriesEvidenceFiles(t *testing.T) {
+	t.Parallel()
+	run := lifecycle(t)
+	var buf bytes.Buffer
+	if _, err := audit.WriteBulk(context.Background(), &buf, run.db, signoff.DeploymentFilter{}, testSigner, exportTime); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := map[string]bool{} // the SHA-256s the events hold
+	for _, e := range run.final.Events {
+		p, err := signoff.DecodeEvent([]byte(e.Payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch b := p.Body.(type) {
+		case *signoff.ItemFileEvent:
+			recorded[b.After.SHA256] = true
+		case *signoff.ItemCommentEvent:
+			if b.After.SHA256 != "" {
+				recorded[b.After.SHA256] = true
+			}
+		}
+	}
+	found := 0
+	for _, f := range zr.File {
+		if !strings.Contains(f.Name, "/files/") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		sum := sha256.Sum256(data)
+		if !recorded[hex.EncodeToString(sum[:])] {
+			t.Errorf("%s: SHA-256 %x is not one the record's events hold", f.Name, sum)
+		}
+		found++
+	}
+	if found != 2 || len(recorded) != 2 {
+		t.Fatalf("%d files in the ZIP, %d recorded; want 2 and 2", found, len(recorded))
+	}
+}

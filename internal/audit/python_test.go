@@ -112,6 +112,31 @@ func TestPythonVerifierAgrees(t *testing.T) {
 		files["payload-"+name+".json"] = reseal(t, doc, testSigner)
 	}
 
+	// Evidence-file and assignment payloads that no store writes: both
+	// verifiers refuse them.
+	for name, c := range map[string][3]string{
+		"file-sha256":    {"item.file", `"sha256":"`, `"sha256":"XY`},
+		"file-size":      {"item.file", `"size":`, `"size":-`},
+		"comment-file":   {"item.comment", `"comment":`, `"file":0,"comment":`},
+		"assign-both":    {"item.assign", `"items":`, `"role":3,"user":4,"items":`},
+		"assign-noitems": {"item.assign", `"items":[`, `"itemz":[`},
+	} {
+		doc := parse(t, final)
+		found := false
+		for i := range doc.Events {
+			e := &doc.Events[i]
+			if e.Action == c[0] && strings.Contains(e.Payload, c[1]) {
+				e.Payload, found = strings.Replace(e.Payload, c[1], c[2], 1), true
+				break
+			}
+		}
+		if !found {
+			t.Fatalf("payload %s: no %s event with %s", name, c[0], c[1])
+		}
+		rechain(doc)
+		files["payload-"+name+".json"] = reseal(t, doc, testSigner)
+	}
+
 	paths := audittest.WriteFiles(t, t.TempDir(), files)
 	key := base64.StdEncoding.EncodeToString(testSigner.Public())
 	python := audittest.PythonVerdicts(t, paths, "--key", key)

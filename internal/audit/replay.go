@@ -177,6 +177,10 @@ func (r *replay) apply(p *signoff.DecodedEvent) error {
 		return r.comment(p, e)
 	case *signoff.ItemEvidenceEvent:
 		return r.evidence(p, e)
+	case *signoff.ItemFileEvent:
+		return r.file(p, e)
+	case *signoff.ItemAssignEvent:
+		return r.assign(p, e)
 	case *signoff.NoteEditEvent:
 		return r.note(p, e)
 	case *signoff.SignoffSignEvent:
@@ -300,6 +304,12 @@ func (r *replay) comment(p *signoff.DecodedEvent, e *signoff.ItemCommentEvent) e
 	if e.After.Body == "" {
 		return fmt.Errorf("item.comment on %s is empty", p.Target)
 	}
+	a := e.After
+	if a.File != 0 || a.Name != "" || a.ContentType != "" || a.SHA256 != "" || a.Size != 0 {
+		if err := checkFile(p, signoff.ItemFileAfter{ContentType: a.ContentType, File: a.File, Name: a.Name, SHA256: a.SHA256, Size: a.Size}); err != nil {
+			return err
+		}
+	}
 	r.comments = append(r.comments, Comment{Item: p.Target.Path, At: p.At, Author: who(p), Body: e.After.Body})
 	return nil
 }
@@ -314,6 +324,60 @@ func (r *replay) evidence(p *signoff.DecodedEvent, e *signoff.ItemEvidenceEvent)
 		return fmt.Errorf("item.evidence on %s replaces %q, but the events before it leave %q", p.Target, e.Before.Evidence, r.itemViews[i].evidence)
 	}
 	r.itemViews[i].evidence = e.After.Evidence
+	return nil
+}
+
+// file records an evidence file attached to an item.
+func (r *replay) file(p *signoff.DecodedEvent, e *signoff.ItemFileEvent) error {
+	if _, err := r.item(p); err != nil {
+		return err
+	}
+	return checkFile(p, e.After)
+}
+
+// checkFile holds a file's description to what the store writes: an id,
+// a name, a type, a size within the limit and a SHA-256 in lowercase hex.
+func checkFile(p *signoff.DecodedEvent, f signoff.ItemFileAfter) error {
+	sum, err := hex.DecodeString(f.SHA256)
+	switch {
+	case f.File <= 0 || f.Name == "" || f.ContentType == "":
+		return fmt.Errorf("%s on %s describes a file without an id, a name or a type", p.Action, p.Target)
+	case f.Size <= 0 || f.Size > signoff.MaxFileBytes:
+		return fmt.Errorf("%s on %s gives a file of %d bytes", p.Action, p.Target, f.Size)
+	case err != nil || len(sum) != 32 || hex.EncodeToString(sum) != f.SHA256:
+		return fmt.Errorf("%s on %s gives %q, not a SHA-256 in lowercase hex", p.Action, p.Target, f.SHA256)
+	}
+	return nil
+}
+
+// assign records an item's or a section's assignment: to a person or a
+// role (with the name they had), or to nobody; a section's lists its items.
+func (r *replay) assign(p *signoff.DecodedEvent, e *signoff.ItemAssignEvent) error {
+	a := e.After
+	switch {
+	case a.User != 0 && a.Role != 0:
+		return fmt.Errorf("item.assign on %s names a person and a role", p.Target)
+	case (a.User != 0 || a.Role != 0) != (a.Name != ""):
+		return fmt.Errorf("item.assign on %s: an assignee, and only an assignee, has a name", p.Target)
+	}
+	if p.Target.Kind == signoff.TargetItem {
+		if len(a.Items) > 0 {
+			return fmt.Errorf("item.assign on %s lists items, which only a section's does", p.Target)
+		}
+		_, err := r.item(p)
+		return err
+	}
+	if len(a.Items) == 0 {
+		return fmt.Errorf("item.assign on %s lists no items", p.Target)
+	}
+	last := -1
+	for _, path := range a.Items {
+		i, ok := r.index[path]
+		if !ok || !strings.HasPrefix(path, p.Target.Path+".") || i <= last {
+			return fmt.Errorf("item.assign on %s lists %s, which is not the section's next item", p.Target, path)
+		}
+		last = i
+	}
 	return nil
 }
 

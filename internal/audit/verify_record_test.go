@@ -148,8 +148,8 @@ func TestEveryFieldTheEventsBackIsChecked(t *testing.T) {
 		{func(d *audit.Document) { d.Comments[0].Author.Name = "Alice Chen" }, `comments[0] (on item ` + commentItem + `) is`},
 		{func(d *audit.Document) { d.Comments[0].At = other }, `comments[0] (on item ` + commentItem + `) is {"item":"` + commentItem + `","at":"` + other + `"`},
 		{func(d *audit.Document) { d.Comments[0].Item = "1.1.2.4" }, `comments[0] (on item ` + commentItem + `) is {"item":"1.1.2.4"`},
-		{func(d *audit.Document) { d.Comments = d.Comments[:0] }, `the record lists 0 comments, but replaying the events gives 1`},
-		{func(d *audit.Document) { d.Comments = append(d.Comments, d.Comments[0]) }, `the record lists 2 comments, but replaying the events gives 1`},
+		{func(d *audit.Document) { d.Comments = d.Comments[:0] }, `the record lists 0 comments, but replaying the events gives 2`},
+		{func(d *audit.Document) { d.Comments = append(d.Comments, d.Comments[0]) }, `the record lists 3 comments, but replaying the events gives 2`},
 
 		{func(d *audit.Document) { d.ExportedAt = other },
 			`exported_at is ` + other + `, but the checkpoint was signed at ` + base.Checkpoint.SignedAt},

@@ -74,6 +74,13 @@ func Fill(ctx context.Context, db *postgres.DB) (string, error) {
 		return db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: t.Slug, Service: service, Environment: env, Version: version}, engineer)
 	}
 
+	// A month of the team's earlier work first (the list shows the newest
+	// first, so the five below lead it).
+	extra, err := month(ctx, db, t.Slug, users, as)
+	if err != nil {
+		return "", err
+	}
+
 	// 1. Completed: every item resolved, all eight slots signed, locked.
 	done, err := create("voxflow-api", "production", "v2.4.0")
 	if err != nil {
@@ -130,7 +137,7 @@ func Fill(ctx context.Context, db *postgres.DB) (string, error) {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "demo: 5 deployments (completed, live, in progress, draft, aborted) and %d people, all with password %q:\n", len(People), Password)
+	fmt.Fprintf(&b, "demo: %d deployments (completed, live, in progress, draft, aborted) and %d people, all with password %q:\n", 5+extra, len(People), Password)
 	for _, p := range People {
 		what := p.Role
 		if p.Admin {

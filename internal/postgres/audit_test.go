@@ -220,6 +220,9 @@ func TestAuditLogAppendOnlyByPrivileges(t *testing.T) {
 		`DROP TABLE audit_events CASCADE`:                                       "must be owner of table audit_events",
 		`CREATE FUNCTION rewrite() RETURNS void LANGUAGE sql AS 'SELECT 1'`:     "permission denied for schema public",
 		`ALTER FUNCTION audit_events_append_only() RENAME TO audit_events_gone`: "must be owner of function audit_events_append_only",
+		// Evidence files back the record's SHA-256s: kept as added.
+		`UPDATE evidence_files SET data = 'forged'`: "permission denied for table evidence_files",
+		`DELETE FROM evidence_files`:                "permission denied for table evidence_files",
 	} {
 		_, err := db.Pool().Exec(ctx, q)
 		var pe *pgconn.PgError

@@ -307,21 +307,31 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// itemColumns are what scanItems reads, before the comment count.
+// itemColumns are what scanItems reads, before the comment and file
+// counts; itemJoins brings the names it reads.
 const itemColumns = `
 		i.id, i.path, i.parent_path, i.position, i.phase, i.section, i.level, i.text,
 		i.conditional, i.has_children, i.due_after, i.state, i.na_reason,
-		i.state_by, u.name, i.state_at, i.evidence`
+		i.state_by, u.name, i.state_at, i.evidence,
+		i.assigned_user_id, au.name, i.assigned_role_id, ar.name`
+
+const itemJoins = `
+		LEFT JOIN users u ON u.id = i.state_by
+		LEFT JOIN users au ON au.id = i.assigned_user_id
+		LEFT JOIN roles ar ON ar.id = i.assigned_role_id`
 
 // itemsSQL reads every item of a deployment, in order: the whole page.
 const itemsSQL = `
-		SELECT ` + itemColumns + `, coalesce(c.n, 0)
-		FROM deployment_items i
-		LEFT JOIN users u ON u.id = i.state_by
+		SELECT ` + itemColumns + `, coalesce(c.n, 0), coalesce(f.n, 0)
+		FROM deployment_items i` + itemJoins + `
 		LEFT JOIN (
 		    SELECT item_id, count(*) AS n FROM item_comments
 		    WHERE deployment_id = $1 GROUP BY item_id
 		) c ON c.item_id = i.id
+		LEFT JOIN (
+		    SELECT item_id, count(*) AS n FROM evidence_files
+		    WHERE deployment_id = $1 GROUP BY item_id
+		) f ON f.item_id = i.id
 		WHERE i.deployment_id = $1
 		ORDER BY i.position`
 
@@ -332,7 +342,8 @@ const itemsSQL = `
 // by prefix would read every item of the deployment.
 const blockItemsSQL = `
 		SELECT ` + itemColumns + `,
-		       (SELECT count(*) FROM item_comments c WHERE c.item_id = i.id)
+		       (SELECT count(*) FROM item_comments c WHERE c.item_id = i.id),
+		       (SELECT count(*) FROM evidence_files f WHERE f.item_id = i.id)
 		FROM deployment_items top
 		LEFT JOIN LATERAL (
 		    SELECT n.position FROM deployment_items n
@@ -342,8 +353,7 @@ const blockItemsSQL = `
 		    LIMIT 1
 		) next ON true
 		JOIN deployment_items i ON i.deployment_id = top.deployment_id
-		     AND i.position >= top.position AND i.position < coalesce(next.position, 2147483647)
-		LEFT JOIN users u ON u.id = i.state_by
+		     AND i.position >= top.position AND i.position < coalesce(next.position, 2147483647)` + itemJoins + `
 		WHERE top.deployment_id = $1 AND top.path = $2
 		ORDER BY i.position`
 
@@ -371,9 +381,12 @@ func scanItems(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Item, er
 		var due *time.Duration
 		var byID *int64
 		var byName *string
+		var userID, roleID *int64
+		var userName, roleName *string
 		if err := rows.Scan(&it.ID, &it.Path, &it.ParentPath, &it.Position, &it.Phase, &it.Section, &it.Level, &it.Text,
 			&it.Conditional, &it.HasChildren, &due, &it.State, &it.NAReason,
-			&byID, &byName, &it.StateAt, &it.Evidence, &it.CommentCount); err != nil {
+			&byID, &byName, &it.StateAt, &it.Evidence,
+			&userID, &userName, &roleID, &roleName, &it.CommentCount, &it.FileCount); err != nil {
 			return nil, fmt.Errorf("items of deployment %d: %w", deploymentID, err)
 		}
 		if due != nil {
@@ -381,6 +394,12 @@ func scanItems(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Item, er
 		}
 		if byID != nil && byName != nil {
 			it.StateBy = &signoff.UserRef{ID: *byID, Name: *byName}
+		}
+		switch {
+		case userID != nil && userName != nil:
+			it.Assignee = &signoff.Assignee{User: *userID, Name: *userName}
+		case roleID != nil && roleName != nil:
+			it.Assignee = &signoff.Assignee{Role: *roleID, Name: *roleName}
 		}
 		out = append(out, it)
 	}

@@ -12,6 +12,12 @@ import (
 
 // AddComment adds a remark to an item.
 func (db *DB) AddComment(ctx context.Context, deploymentID int64, path, body string, actor signoff.EventActor) (signoff.Event, error) {
+	return db.addComment(ctx, deploymentID, path, body, nil, actor)
+}
+
+// addComment adds a remark, and the file sent with it if file is not nil,
+// as one change.
+func (db *DB) addComment(ctx context.Context, deploymentID int64, path, body string, file *checked, actor signoff.EventActor) (signoff.Event, error) {
 	body = strings.TrimSpace(body)
 	if err := signoff.ValidateText("Comment", body, 1, signoff.MaxCommentLen); err != nil {
 		return signoff.Event{}, err
@@ -26,8 +32,14 @@ func (db *DB) AddComment(ctx context.Context, deploymentID int64, path, body str
 		if err != nil {
 			return nil, notFound(fmt.Errorf("comment on item %s: %w", path, err), "Deployment %d has no item %s.", deploymentID, path)
 		}
+		var fileID int64
+		if file != nil {
+			if fileID, err = file.insert(ctx, tx, l, path, commentID, actor); err != nil {
+				return nil, err
+			}
+		}
 		return &deploymentChange{Change: signoff.NewChange(actor, signoff.ItemTarget(path),
-			&signoff.ItemCommentEvent{After: signoff.ItemCommentAfter{Body: body, Comment: commentID}})}, nil
+			&signoff.ItemCommentEvent{After: file.describe(signoff.ItemCommentAfter{Body: body, Comment: commentID}, fileID)})}, nil
 	})
 }
 

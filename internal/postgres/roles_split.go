@@ -33,7 +33,7 @@ const RuntimeGrantsSQL = `GRANT USAGE ON SCHEMA public TO signoff_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO signoff_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO signoff_app;
 -- The audit trail and its log: append and read, nothing else.
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_log_entries, audit_log_hashes,
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_log_entries, audit_log_hashes, evidence_files,
     audit_log_checkpoints, audit_log_cosignatures, audit_log_origin, audit_signing_keys
     FROM signoff_app;
 -- Tables later migrations add:

@@ -29,6 +29,8 @@ const (
 	ActItemState        = "item.state"
 	ActItemComment      = "item.comment"
 	ActItemEvidence     = "item.evidence"
+	ActItemFile         = "item.file"   // an evidence file attached
+	ActItemAssign       = "item.assign" // an item or a section assigned to a person or a role
 	ActNoteEdit         = "note.edit"
 	ActSignoffSign      = "signoff.sign"
 	ActSignoffRevoke    = "signoff.revoke"

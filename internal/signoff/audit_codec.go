@@ -205,6 +205,8 @@ var bodies = map[string][]kind{
 	ActItemState:        {kindOf[ItemStateEvent](TargetItem)},
 	ActItemComment:      {kindOf[ItemCommentEvent](TargetItem)},
 	ActItemEvidence:     {kindOf[ItemEvidenceEvent](TargetItem)},
+	ActItemFile:         {kindOf[ItemFileEvent](TargetItem)},
+	ActItemAssign:       {kindOf[ItemAssignEvent](TargetItem), kindOf[ItemAssignEvent](TargetSection)},
 	ActNoteEdit:         {kindOf[NoteEditEvent](TargetNote)},
 	ActSignoffSign:      {kindOf[SignoffSignEvent](TargetSlot)},
 	ActSignoffRevoke:    {kindOf[SignoffRevokeEvent](TargetSlot)},

@@ -60,10 +60,37 @@ type ItemStateAfter struct {
 // own, or "open" for a parent's N/A.
 type ItemStateBefore = ItemStateAfter
 
-// ItemCommentAfter is a remark added to an item.
+// ItemCommentAfter is a remark added to an item, with the file sent
+// with it, if any (the same keys as ItemFileAfter, all absent without one).
 type ItemCommentAfter struct {
-	Body    string `json:"body"`
-	Comment int64  `json:"comment"` // the comment's id
+	Body        string `json:"body"`
+	Comment     int64  `json:"comment"` // the comment's id
+	ContentType string `json:"content_type,omitempty"`
+	File        int64  `json:"file,omitempty"` // the file's id
+	Name        string `json:"name,omitempty"`
+	SHA256      string `json:"sha256,omitempty"` // of the file's bytes, lowercase hex
+	Size        int64  `json:"size,omitempty"`
+}
+
+// ItemFileAfter is an evidence file attached to an item: what it is
+// called, how it is served, and the SHA-256 of its bytes, which the bulk
+// export carries beside the record.
+type ItemFileAfter struct {
+	ContentType string `json:"content_type"`
+	File        int64  `json:"file"` // the file's id
+	Name        string `json:"name"`
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+}
+
+// ItemAssignAfter is who an item, or every item of a section, is now
+// assigned to: a person (user) or a role (role), named as they were; all
+// absent when the assignment was cleared.
+type ItemAssignAfter struct {
+	Items []string `json:"items,omitempty"` // a section's: the items it assigned, document order
+	Name  string   `json:"name,omitempty"`
+	Role  int64    `json:"role,omitempty"`
+	User  int64    `json:"user,omitempty"`
 }
 
 // ItemEvidenceAfter is the evidence attached to an item.
@@ -191,6 +218,14 @@ type ItemEvidenceEvent struct {
 	After  ItemEvidenceAfter
 }
 
+// ItemFileEvent records an evidence file attached to an item (target
+// item/<path>).
+type ItemFileEvent struct{ After ItemFileAfter }
+
+// ItemAssignEvent records an item's assignment (target item/<path>) or a
+// whole section's (target section/<phase.section>, its items listed).
+type ItemAssignEvent struct{ After ItemAssignAfter }
+
 // NoteEditEvent records a note field's edit (target note/<position>).
 type NoteEditEvent struct {
 	Before NoteEditBefore
@@ -229,6 +264,8 @@ func (*DeploymentStatusEvent) Action() string { return ActDeploymentStatus }
 func (*ItemStateEvent) Action() string        { return ActItemState }
 func (*ItemCommentEvent) Action() string      { return ActItemComment }
 func (*ItemEvidenceEvent) Action() string     { return ActItemEvidence }
+func (*ItemFileEvent) Action() string         { return ActItemFile }
+func (*ItemAssignEvent) Action() string       { return ActItemAssign }
 func (*NoteEditEvent) Action() string         { return ActNoteEdit }
 func (*SignoffSignEvent) Action() string      { return ActSignoffSign }
 func (*SignoffRevokeEvent) Action() string    { return ActSignoffRevoke }
@@ -238,6 +275,8 @@ func (e *DeploymentStatusEvent) sides() (before, after any) { return &e.Before, 
 func (e *ItemStateEvent) sides() (before, after any)        { return &e.Before, &e.After }
 func (e *ItemCommentEvent) sides() (before, after any)      { return nil, &e.After }
 func (e *ItemEvidenceEvent) sides() (before, after any)     { return &e.Before, &e.After }
+func (e *ItemFileEvent) sides() (before, after any)         { return nil, &e.After }
+func (e *ItemAssignEvent) sides() (before, after any)       { return nil, &e.After }
 func (e *NoteEditEvent) sides() (before, after any)         { return &e.Before, &e.After }
 func (e *SignoffSignEvent) sides() (before, after any)      { return &e.Before, &e.After }
 func (e *SignoffRevokeEvent) sides() (before, after any)    { return &e.Before, &e.After }

@@ -99,6 +99,17 @@ func samples() []sample {
 		nil, map[string]any{"comment": int64(7), "body": weird})
 	add("item.evidence", ItemTarget("1.1.1.1.1"), &ItemEvidenceEvent{Before: ItemEvidenceBefore{}, After: ItemEvidenceAfter{Evidence: weird}},
 		map[string]string{"evidence": ""}, map[string]string{"evidence": weird})
+	fileSum := strings.Repeat("0123456789abcdef", 4)
+	add("item.comment with a file", ItemTarget("1.1.1"), &ItemCommentEvent{After: ItemCommentAfter{Body: weird, Comment: 7,
+		ContentType: "image/png", File: 3, Name: weird, SHA256: fileSum, Size: 1234}},
+		nil, map[string]any{"comment": int64(7), "body": weird, "content_type": "image/png", "file": int64(3), "name": weird, "sha256": fileSum, "size": int64(1234)})
+	add("item.file", ItemTarget("1.1.1"), &ItemFileEvent{After: ItemFileAfter{ContentType: "text/plain; charset=utf-8", File: 4, Name: weird, SHA256: fileSum, Size: 9}},
+		nil, map[string]any{"content_type": "text/plain; charset=utf-8", "file": int64(4), "name": weird, "sha256": fileSum, "size": int64(9)})
+	add("item.assign a person", ItemTarget("1.1.1"), &ItemAssignEvent{After: ItemAssignAfter{Name: weird, User: 5}},
+		nil, map[string]any{"name": weird, "user": int64(5)})
+	add("item.assign a section to a role", SectionTarget("2.4"), &ItemAssignEvent{After: ItemAssignAfter{Items: []string{"2.4.1", "2.4.1.1"}, Name: "DBA", Role: 2}},
+		nil, map[string]any{"items": []string{"2.4.1", "2.4.1.1"}, "name": "DBA", "role": int64(2)})
+	add("item.assign cleared", ItemTarget("1.1.1"), &ItemAssignEvent{}, nil, map[string]any{})
 	add("note.edit", NoteTarget(6), &NoteEditEvent{Before: NoteEditBefore{Name: "Issues", Value: ""}, After: NoteEditAfter{Name: "Issues", Value: weird}},
 		map[string]string{"name": "Issues", "value": ""}, map[string]string{"name": "Issues", "value": weird})
 
@@ -355,7 +366,8 @@ func TestOldPayloadsReadBackByteForByte(t *testing.T) {
 	// TestPayloadsReadBack holds them to what they write.
 	newer := map[string]bool{}
 	for _, b := range []EventBody{&UserResetEvent{}, &SSOLinkEvent{}, &SSOCreateEvent{}, &UserSyncEvent{},
-		&SessionEndEvent{}, &PasskeyRegisterEvent{}, &PasskeyRemoveEvent{}, &SignoffRejectEvent{}, &SignoffWithdrawEvent{}} {
+		&SessionEndEvent{}, &PasskeyRegisterEvent{}, &PasskeyRemoveEvent{}, &SignoffRejectEvent{}, &SignoffWithdrawEvent{},
+		&ItemFileEvent{}, &ItemAssignEvent{}} {
 		newer[fmt.Sprintf("%T", b)] = true
 	}
 	for _, candidates := range bodies {

@@ -12,6 +12,7 @@ type TargetKind string
 const (
 	TargetDeployment TargetKind = "deployment" // deployment/<id>
 	TargetItem       TargetKind = "item"       // item/<path>, such as item/2.4.1.3
+	TargetSection    TargetKind = "section"    // section/<phase.section>, such as section/2.4
 	TargetNote       TargetKind = "note"       // note/<position>, 1-based
 	TargetSlot       TargetKind = "slot"       // slot/<position>, 1-based
 	TargetUser       TargetKind = "user"       // user/<id>
@@ -38,6 +39,9 @@ func DeploymentTarget(id int64) Target { return Target{Kind: TargetDeployment, I
 // ItemTarget names an item by its path.
 func ItemTarget(path string) Target { return Target{Kind: TargetItem, Path: path} }
 
+// SectionTarget names a section by its path, "phase.section".
+func SectionTarget(path string) Target { return Target{Kind: TargetSection, Path: path} }
+
 // NoteTarget names a note field by its position.
 func NoteTarget(position int) Target { return Target{Kind: TargetNote, ID: int64(position)} }
 
@@ -62,7 +66,7 @@ func TemplateTarget(slug string) Target { return Target{Kind: TargetTemplate, Sl
 // String is the target as payloads write it.
 func (t Target) String() string {
 	switch t.Kind {
-	case TargetItem:
+	case TargetItem, TargetSection:
 		return string(t.Kind) + "/" + t.Path
 	case TargetTemplate:
 		return string(t.Kind) + "/" + t.Slug
@@ -99,6 +103,8 @@ func ParseTarget(s string) (Target, error) {
 	switch t.Kind {
 	case TargetItem:
 		t.Path, err = rest, checkItemPath(rest)
+	case TargetSection:
+		t.Path, err = rest, checkSectionPath(rest)
 	case TargetTemplate:
 		t.Slug = rest
 		if rest == "" || strings.Contains(rest, "/") {
@@ -136,4 +142,18 @@ func positive(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a positive number", s)
 	}
 	return n, nil
+}
+
+// checkSectionPath accepts "phase.section".
+func checkSectionPath(path string) error {
+	phase, section, ok := strings.Cut(path, ".")
+	if !ok {
+		return fmt.Errorf("section path %q is not phase.section", path)
+	}
+	for _, p := range []string{phase, section} {
+		if _, err := positive(p); err != nil {
+			return fmt.Errorf("section path %q: %w", path, err)
+		}
+	}
+	return nil
 }

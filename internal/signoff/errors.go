@@ -12,15 +12,16 @@ import (
 
 // Error codes. The web layer maps each to one HTTP status (see internal/ui).
 const (
-	EINVALID      = "invalid"      // the input is malformed; the message says how
-	ENOTFOUND     = "not_found"    // the thing asked for does not exist (or is not visible)
-	ECONFLICT     = "conflict"     // the request is valid but the current state forbids it
-	ELOCKED       = "locked"       // the deployment is signed off and read-only
-	EUNAUTHORIZED = "unauthorized" // the caller is not signed in or the credentials are wrong
-	EFORBIDDEN    = "forbidden"    // signed in, but not allowed to do this
-	ERATELIMIT    = "rate_limited" // too many attempts; try again later
-	ETOOLARGE     = "too_large"    // the request body is over the limit
-	EINTERNAL     = "internal"     // anything else; details go to the log only
+	EINVALID      = "invalid"                // the input is malformed; the message says how
+	ENOTFOUND     = "not_found"              // the thing asked for does not exist (or is not visible)
+	ECONFLICT     = "conflict"               // the request is valid but the current state forbids it
+	ELOCKED       = "locked"                 // the deployment is signed off and read-only
+	EUNAUTHORIZED = "unauthorized"           // the caller is not signed in or the credentials are wrong
+	EFORBIDDEN    = "forbidden"              // signed in, but not allowed to do this
+	ERATELIMIT    = "rate_limited"           // too many attempts; try again later
+	ETOOLARGE     = "too_large"              // the request body is over the limit
+	EUNSUPPORTED  = "unsupported_media_type" // a file of a type Signoff does not take (problem.UnsupportedMediaType)
+	EINTERNAL     = "internal"               // anything else; details go to the log only
 
 	// EUNKNOWN: the connection broke while the change was being committed,
 	// so it may or may not have been made; the message says how to check.

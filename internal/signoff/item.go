@@ -37,8 +37,17 @@ type Item struct {
 	StateBy  *UserRef
 	StateAt  *time.Time
 	Evidence string
+	Assignee *Assignee // nil: nobody in particular
 
 	CommentCount int
+	FileCount    int
+}
+
+// Assignee is who an item is assigned to: a person or a role.
+type Assignee struct {
+	User int64 // a person's id, or 0
+	Role int64 // a role's id, or 0
+	Name string
 }
 
 // Title is the item's bold lead text (or all of it without one).

@@ -45,14 +45,14 @@ func auditPage(p Page, v auditView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-header\"><div class=\"page-header-main\"><h1 class=\"page-title\">Audit</h1><p class=\"page-subtitle\">Find deployments and take their records away. JSON exports carry the hash chain and a checkpoint signed by key <span class=\"mono\" data-testid=\"key-fingerprint\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-header\"><div class=\"page-header-main\"><h1 class=\"page-title\">Audit</h1><p class=\"page-subtitle\">Find deployments and take their records away. JSON exports carry the hash chain and a checkpoint signed by key <span class=\"mono wrap-anywhere\" data-testid=\"key-fingerprint\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(v.Fingerprint)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/ui/audit.templ`, Line: 17, Col: 69}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/ui/audit.templ`, Line: 17, Col: 83}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
@@ -233,12 +233,12 @@ func auditPage(p Page, v auditView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table\" data-testid=\"audit-list\"><thead><tr><th scope=\"col\">Deployment</th><th scope=\"col\" class=\"hide-sm\">Environment</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"hide-sm\">Sign-off</th><th scope=\"col\" class=\"hide-sm\">Created</th><th scope=\"col\">Exports</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table table-cards\" data-testid=\"audit-list\"><thead><tr><th scope=\"col\">Deployment</th><th scope=\"col\" class=\"hide-sm\">Environment</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"hide-sm\">Sign-off</th><th scope=\"col\" class=\"hide-sm\">Created</th><th scope=\"col\">Exports</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				for _, d := range v.Deployments {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<tr data-testid=\"audit-row\"><td><a class=\"cell-main\" href=\"")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<tr data-testid=\"audit-row\"><td class=\"cell-full\"><a class=\"cell-main\" href=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -21,18 +20,20 @@ func (s *Server) commentList(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	comments, err := s.db.Comments(r.Context(), v.D.ID, path)
+	p, err := s.loadPanel(r, v, path)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if isHTMX(r) {
-		s.render(w, r, http.StatusOK, commentThread(v, it, comments))
+		s.render(w, r, http.StatusOK, commentThread(v, it, p))
 		return
 	}
-	s.render(w, r, http.StatusOK, commentPage(s.page(w, r, "Comments · "+it.Title(), "deployments"), v, it, comments))
+	s.render(w, r, http.StatusOK, commentPage(s.page(w, r, "Comments · "+it.Title(), "deployments"), v, it, p))
 }
 
+// commentCreate adds a comment; fileCreate takes the same form with a
+// file, and answers the same way.
 func (s *Server) commentCreate(w http.ResponseWriter, r *http.Request) {
 	id, err := idParam(r, "id")
 	if err != nil {
@@ -48,20 +49,5 @@ func (s *Server) commentCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !isHTMX(r) {
-		http.Redirect(w, r, fmt.Sprintf("/deployments/%d/items/%s/comments", id, path), http.StatusSeeOther)
-		return
-	}
-	v, err := s.loadDeploymentView(r)
-	if err != nil {
-		s.committed(w, r, "Your comment was added.", err)
-		return
-	}
-	it := v.CL.Item(path)
-	comments, err := s.db.Comments(r.Context(), id, path)
-	if err != nil || it == nil {
-		s.committed(w, r, "Your comment was added.", err)
-		return
-	}
-	s.render(w, r, http.StatusOK, commentThread(v, it, comments))
+	s.answerPanel(w, r, id, path, "Your comment was added.")
 }

@@ -273,8 +273,15 @@ func (c *pageChanges) add(p *signoff.DecodedEvent) {
 		c.signing = true
 	case *signoff.SignoffRevokeEvent, *signoff.SignoffRejectEvent, *signoff.SignoffWithdrawEvent:
 		c.signing = true
-	case *signoff.ItemStateEvent, *signoff.ItemCommentEvent, *signoff.ItemEvidenceEvent:
+	case *signoff.ItemStateEvent, *signoff.ItemCommentEvent, *signoff.ItemEvidenceEvent, *signoff.ItemFileEvent:
 		c.item(p.Target)
+	case *signoff.ItemAssignEvent:
+		for _, path := range e.After.Items { // a section's
+			c.item(signoff.ItemTarget(path))
+		}
+		if p.Target.Kind == signoff.TargetItem {
+			c.item(p.Target)
+		}
 	case *signoff.NoteEditEvent:
 		c.notes[p.Target.Position()] = true
 	}

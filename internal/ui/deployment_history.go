@@ -98,7 +98,22 @@ func (v historyView) describe(e historyEvent) string {
 			return s
 		}
 	case *signoff.ItemCommentEvent:
-		return "Commented on " + v.itemTitle(e.read.Target) + ": " + b.After.Body
+		s := "Commented on " + v.itemTitle(e.read.Target) + ": " + b.After.Body
+		if b.After.Name != "" {
+			s += " (with " + b.After.Name + ", SHA-256 " + b.After.SHA256 + ")"
+		}
+		return s
+	case *signoff.ItemFileEvent:
+		return "Attached " + b.After.Name + " (" + signoff.FormatBytes(b.After.Size) + ", SHA-256 " + b.After.SHA256 + ") to " + v.itemTitle(e.read.Target)
+	case *signoff.ItemAssignEvent:
+		what := v.itemTitle(e.read.Target)
+		if e.read.Target.Kind == signoff.TargetSection {
+			what = "section " + e.read.Target.Path + " (" + strconv.Itoa(len(b.After.Items)) + " items)"
+		}
+		if b.After.Name == "" {
+			return "Unassigned " + what
+		}
+		return "Assigned " + what + " to " + b.After.Name
 	case *signoff.ItemEvidenceEvent:
 		return "Attached evidence to " + v.itemTitle(e.read.Target)
 	case *signoff.NoteEditEvent:

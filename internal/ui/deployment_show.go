@@ -17,6 +17,7 @@ func (s *Server) deploymentShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	v.HideDone = r.URL.Query().Get("hide") == "done"
 	phases, err := s.checklists.phases(r.Context(), v)
 	if err != nil {
 		s.fail(w, r, err)

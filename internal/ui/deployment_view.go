@@ -22,6 +22,8 @@ type deploymentView struct {
 	User     *signoff.User
 	Now      time.Time
 	Viewers  []signoff.UserRef
+	// HideDone: the page was asked to hide resolved items (?hide=done).
+	HideDone bool
 }
 
 // newPageView is the view of the whole checklist, counting its progress.
@@ -283,4 +285,42 @@ func (v *deploymentView) CanSign(s signoff.Slot) bool {
 func (v *deploymentView) CanRevoke(s signoff.Slot) bool {
 	return s.Signature != nil && v.D.Writable() == nil && !v.User.IsAuditor &&
 		(s.Signature.Signer.ID == v.User.ID || v.User.IsAdmin)
+}
+
+// sectionByPath finds a section by its "phase.section" path.
+func (v *deploymentView) sectionByPath(path string) (sectionView, bool) {
+	for _, ph := range v.Phases() {
+		for _, sec := range ph.Sections {
+			if fmt.Sprintf("%d.%d", sec.Phase, sec.Num) == path {
+				return sec, true
+			}
+		}
+	}
+	return sectionView{}, false
+}
+
+// Path is the section's "phase.section", as assignments name it.
+func (s sectionView) Path() string { return fmt.Sprintf("%d.%d", s.Phase, s.Num) }
+
+// FirstOpen is the first open leaf item in document order, where the page
+// opens once work has started; nil when none is open or nothing started.
+func (v *deploymentView) FirstOpen() *signoff.Item {
+	if v.D.Status == signoff.StatusDraft {
+		return nil
+	}
+	for i := range v.CL.Items {
+		it := &v.CL.Items[i]
+		if !it.HasChildren && it.State == signoff.ItemOpen {
+			return it
+		}
+	}
+	return nil
+}
+
+// AssigneeLabel says who an item is assigned to, for its row.
+func AssigneeLabel(a *signoff.Assignee) string {
+	if a.Role != 0 {
+		return a.Name + " (role)"
+	}
+	return a.Name
 }

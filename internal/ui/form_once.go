@@ -75,6 +75,13 @@ func (s *Server) formOnce(next http.Handler) http.Handler {
 				values[name] = v
 			}
 		}
+		if r.MultipartForm != nil { // a file sent under the key is part of what it names
+			for name, fhs := range r.MultipartForm.File {
+				for _, fh := range fhs {
+					values.Add("\x00file:"+name, fh.Filename+"\x00"+strconv.FormatInt(fh.Size, 10))
+				}
+			}
+		}
 		k := postgres.NewIdempotencyKey("user:"+strconv.FormatInt(u.ID, 10), key, r.Method, r.URL.Path, []byte(values.Encode()))
 		next.ServeHTTP(w, r.WithContext(postgres.WithIdempotencyKey(r.Context(), k)))
 	})

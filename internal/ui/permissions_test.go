@@ -58,6 +58,12 @@ var access = map[string]string{
 	"GET /":                                            "member",
 	"GET /deployments":                                 "member",
 	"GET /my/signoffs":                                 "member",
+	"GET /my/work":                                     "member",
+	"GET /deployments/{id}/files/{fid}":                "member",
+	"POST /deployments/{id}/items/{path}/files":        "editor",
+	"POST /deployments/{id}/items/{path}/assign":       "editor",
+	"GET /deployments/{id}/sections/{section}/assign":  "editor",
+	"POST /deployments/{id}/sections/{section}/assign": "editor",
 	"GET /templates":                                   "member",
 	"GET /_load/read-floor":                            "member",
 
@@ -121,6 +127,9 @@ var access = map[string]string{
 	"GET /api/v1/deployments":                            "token",
 	"POST /api/v1/deployments":                           "token",
 	"GET /api/v1/deployments/{id}":                       "token",
+	"GET /api/v1/deployments/{id}/files/{fid}":           "token",
+	"GET /api/v1/deployments/{id}/items/{path}/files":    "token",
+	"POST /api/v1/deployments/{id}/items/{path}/files":   "token",
 	"GET /api/v1/deployments/{id}/export":                "token",
 	"PUT /api/v1/deployments/{id}/items/{path}":          "token",
 	"PUT /api/v1/deployments/{id}/items/{path}/evidence": "token",
@@ -168,7 +177,7 @@ func TestEveryRouteChecksPermissions(t *testing.T) {
 	params := map[string]string{
 		"{id}": fmt.Sprint(d.ID), "{path}": "1.1.1.1", "{slot}": "2", "{position}": "1",
 		"{slug}": "voxflow-production-deployment-checklist", "{uid}": fmt.Sprint(target.ID), "{tid}": "1", "{hid}": "1", "{version}": "1", "*": "app.css",
-		"{pid}": "1", "{ref}": "1",
+		"{pid}": "1", "{ref}": "1", "{section}": "1.1", "{fid}": "1",
 	}
 
 	var routes []string

@@ -57,6 +57,13 @@ func (s *Server) Router() chi.Router {
 		r.Post("/templates/{slug}/versions", s.templateSaveVersion)
 	})
 
+	// Evidence files (a screenshot, a log): a body up to one file's limit,
+	// refused with a 413 that says it before it is read (files.go).
+	r.Group(func(r chi.Router) {
+		r.Use(s.limitFileBody, noStore, s.loadUser, s.requireUser, s.requireEditor, s.formOnce)
+		r.Post("/deployments/{id}/items/{path}/files", s.fileCreate)
+	})
+
 	r.Group(func(r chi.Router) {
 		// Nothing behind a session is kept by a browser or a proxy: pages
 		// show invitation and reset links, tokens, and people's data.
@@ -92,7 +99,9 @@ func (s *Server) Router() chi.Router {
 			r.Get("/deployments/{id}/export.md", s.deploymentExport("md"))
 			r.Get("/deployments/{id}/events", s.deploymentEvents)
 			r.Get("/deployments/{id}/items/{path}/comments", s.commentList)
+			r.Get("/deployments/{id}/files/{fid}", s.fileShow)
 			r.Get("/my/signoffs", s.mySignoffs)
+			r.Get("/my/work", s.myWork)
 			r.Get("/templates", s.templateList)
 			r.Get("/templates/{slug}", s.templateShow)
 			r.Get("/templates/{slug}/export.md", s.templateExport)
@@ -120,6 +129,9 @@ func (s *Server) Router() chi.Router {
 				r.Get("/deployments/{id}/items/{path}/na", s.naFormShow)
 				r.Post("/deployments/{id}/items/{path}/state", s.itemState)
 				r.Post("/deployments/{id}/items/{path}/comments", s.commentCreate)
+				r.Post("/deployments/{id}/items/{path}/assign", s.itemAssign)
+				r.Get("/deployments/{id}/sections/{section}/assign", s.sectionAssignForm)
+				r.Post("/deployments/{id}/sections/{section}/assign", s.sectionAssign)
 				r.Post("/deployments/{id}/notes/{position}", s.noteEdit)
 				r.Post("/deployments/{id}/status", s.deploymentStatus)
 				// Signing checks the role itself: only its holders pass.

@@ -54,7 +54,7 @@ func templateListPage(p Page, v templateListView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table\" data-testid=\"templates\"><thead><tr><th scope=\"col\">Template</th><th scope=\"col\">Version</th><th scope=\"col\" class=\"hide-sm\">Deployments</th><th scope=\"col\" class=\"hide-sm\">Updated</th><th scope=\"col\"></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"card\"><div class=\"table-wrap\"><table class=\"table\" data-testid=\"templates\"><thead><tr><th scope=\"col\">Template</th><th scope=\"col\">Version</th><th scope=\"col\" class=\"hide-sm\">Deployments</th><th scope=\"col\" class=\"hide-sm\">Updated</th><th scope=\"col\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -2170,7 +2170,7 @@ func templateVersionsPage(p Page, v versionsView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 189, " <div class=\"card\"><div class=\"table-wrap\"><table class=\"table\" data-testid=\"versions\"><thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Saved</th><th scope=\"col\" class=\"hide-sm\">By</th><th scope=\"col\" class=\"hide-sm\">Deployments</th><th scope=\"col\" class=\"hide-sm\">SHA-256</th><th scope=\"col\"></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 189, " <div class=\"card\"><div class=\"table-wrap\"><table class=\"table\" data-testid=\"versions\"><thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Saved</th><th scope=\"col\" class=\"hide-sm\">By</th><th scope=\"col\" class=\"hide-sm\">Deployments</th><th scope=\"col\" class=\"hide-sm\">SHA-256</th><th scope=\"col\"><span class=\"sr-only\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -257,7 +257,11 @@ PAYLOADS = {
                                  ("template_version", I, False), ("version", S, False)]),
     "deployment.status": ([("status", S, False)], [("reason", S, True), ("status", S, False)]),
     "item.state": (ITEM_STATE, ITEM_STATE),
-    "item.comment": (None, [("body", S, False), ("comment", I, False)]),
+    "item.comment": (None, [("body", S, False), ("comment", I, False), ("content_type", S, True), ("file", I, True),
+                            ("name", S, True), ("sha256", S, True), ("size", I, True)]),
+    "item.file": (None, [("content_type", S, False), ("file", I, False), ("name", S, False), ("sha256", S, False),
+                         ("size", I, False)]),
+    "item.assign": (None, [("items", LS, True), ("name", S, True), ("role", I, True), ("user", I, True)]),
     "item.evidence": ([("evidence", S, False)], [("evidence", S, False)]),
     "note.edit": ([("name", S, False), ("value", S, False)], [("name", S, False), ("value", S, False)]),
     "signoff.sign": ("?", [("checklist_rev", I, False), ("checklist_sha256", S, False), ("locked", B, True),
@@ -272,10 +276,17 @@ PAYLOADS = {
 }
 SIGN_BEFORE = [("printed_name", S, False), ("signature", I, False), ("signer_id", I, False), ("state", S, False)]
 TARGETS = {"deployment.create": "deployment", "deployment.status": "deployment", "item.state": "item",
-           "item.comment": "item", "item.evidence": "item", "note.edit": "note", "signoff.sign": "slot",
-           "signoff.revoke": "slot", "signoff.reject": "slot", "signoff.withdraw": "slot"}
+           "item.comment": "item", "item.evidence": "item", "item.file": "item", "item.assign": ("item", "section"),
+           "note.edit": "note", "signoff.sign": "slot", "signoff.revoke": "slot", "signoff.reject": "slot",
+           "signoff.withdraw": "slot"}
 ENVELOPE = ["v", "chain", "seq", "at", "actor", "action", "target", "before", "after"]
 NUMBER = re.compile(r"^[1-9][0-9]*$")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+MAX_FILE_BYTES = 5 << 20  # signoff.MaxFileBytes
+
+
+def raise_fail(msg):
+    raise Fail(msg)
 
 
 def read_side(where, v, fields):
@@ -314,8 +325,14 @@ def write_side(side, fields):
 
 def parse_target(action, target):
     kind, sep, rest = target.partition("/")
-    if not sep or kind != TARGETS[action]:
-        raise Fail("%s target %r is not a %s" % (action, target, TARGETS[action]))
+    kinds = TARGETS[action] if isinstance(TARGETS[action], tuple) else (TARGETS[action],)
+    if not sep or kind not in kinds:
+        raise Fail("%s target %r is not a %s" % (action, target, " or ".join(kinds)))
+    if kind == "section":
+        parts = rest.split(".")
+        if len(parts) != 2 or not all(NUMBER.match(p) for p in parts):
+            raise Fail("section path %r" % rest)
+        return ("section", rest)
     if kind == "item":
         parts = rest.split(".")
         if not 3 <= len(parts) <= 5 or not all(NUMBER.match(p) for p in parts):
@@ -502,7 +519,36 @@ class Replay:
     def item_comment(self, ev, b, a):
         if ev["target"] not in self.index or a["body"] == "":
             raise Fail("item.comment on %s" % ev["target"])
+        if any(a[k] is not None for k in ("content_type", "file", "name", "sha256", "size")):
+            self.check_file(ev, a)
         self.comments.append({"item": ev["target"], "at": ev["at"], "author": self.who(ev), "body": a["body"]})
+
+    def check_file(self, ev, f):
+        if (f["file"] is None or f["file"] <= 0 or not f["name"] or not f["content_type"] or f["size"] is None
+                or not 0 < f["size"] <= MAX_FILE_BYTES or f["sha256"] is None or not SHA256_HEX.match(f["sha256"])):
+            raise Fail("%s on %s: the file's description" % (ev["action"], ev["target_text"]))
+
+    def item_file(self, ev, b, a):
+        if ev["target"] not in self.index:
+            raise Fail("item.file on %s" % ev["target"])
+        self.check_file(ev, a)
+
+    def item_assign(self, ev, b, a):
+        if a["user"] is not None and a["role"] is not None:
+            raise Fail("item.assign on %s names a person and a role" % ev["target_text"])
+        if (a["user"] is not None or a["role"] is not None) != (a["name"] is not None):
+            raise Fail("item.assign on %s: the assignee's name" % ev["target_text"])
+        if not isinstance(ev["target"], tuple):
+            if ev["target"] not in self.index or a["items"] is not None:
+                raise Fail("item.assign on %s" % ev["target_text"])
+            return
+        section = ev["target"][1]
+        last = -1
+        for p in a["items"] or raise_fail("item.assign on %s lists no items" % ev["target_text"]):
+            i = self.index.get(p)
+            if i is None or not p.startswith(section + ".") or i <= last:
+                raise Fail("item.assign on %s lists %s" % (ev["target_text"], p))
+            last = i
 
     def item_evidence(self, ev, b, a):
         if ev["target"] not in self.index:

@@ -16,6 +16,7 @@
  *       x, space  tick / untick the focused row
  *       n       open N/A for the focused row
  *       c       open comments for the focused row
+ *       o       next open item after the focused row ([data-next-open])
  *       /       focus the filter box ([data-filter])
  *       ?       show <dialog id="shortcuts">
  *       Esc     leave the filter box / close menus
@@ -33,6 +34,11 @@
  *   - closes open <details class="menu"> / .popover on outside click or Esc
  *   - [data-dismiss] removes its closest .flash
  *   - [data-panel-close] (or Esc inside it) empties an item's .item-panel
+ *   - opens the deployment page at its first open item ([data-first-open])
+ *     when the address names no other place
+ *   - [data-hide-done] hides resolved items without a reload (the link
+ *     itself reloads with ?hide=done without JavaScript)
+ *   - keeps focus on the item whose panel (N/A reason, comment) was sent
  */
 (function () {
   "use strict";
@@ -277,19 +283,127 @@
   var lastRowId = null;
   doc.addEventListener("focusin", function (e) {
     var row = e.target.closest && e.target.closest("[data-item-row]");
+    if (!row && e.target.closest) {
+      // a field of an item's panel (the N/A reason, a comment) belongs to
+      // its item: when the panel is sent and swapped, focus goes back there
+      var panel = e.target.closest(".item-panel");
+      var li = panel && panel.closest(".item");
+      row = li && li.querySelector(":scope > [data-item-row]");
+    }
     if (row && row.id) lastRowId = row.id;
     else if (!e.target.closest || !e.target.closest("dialog, [data-filter]")) lastRowId = null;
   });
-  doc.addEventListener("htmx:afterSettle", function () {
+  function keepRowFocus() {
     if (!lastRowId) return;
     var a = doc.activeElement;
     if (a && a !== doc.body && doc.contains(a)) return;
     var row = doc.getElementById(lastRowId);
     if (row) focusRow(row);
     refreshCountdowns(row || doc);
+  }
+  doc.addEventListener("htmx:afterSettle", keepRowFocus);
+  // A live update may replace the focused row's block too: focus comes
+  // back to the row only then, so that nobody reading elsewhere is moved.
+  var swappedFocus = false;
+  doc.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var t = e.detail && e.detail.target;
+    var a = doc.activeElement;
+    swappedFocus = swappedFocus || !!(t && a && a !== doc.body && t.contains(a));
+  });
+  doc.addEventListener("htmx:oobAfterSwap", function () {
+    if (!swappedFocus) return;
+    swappedFocus = false;
+    keepRowFocus();
   });
   doc.addEventListener("htmx:load", function (e) {
     refreshCountdowns(e.target);
+  });
+
+  /* ------------------------------------------------------------ open items */
+  function isOpenRow(r) {
+    return !r.classList.contains("is-done") && !r.classList.contains("is-na") &&
+      r.querySelector("input[type=checkbox]") !== null;
+  }
+
+  // nextOpen focuses the first open row after from (or the first at all).
+  function nextOpen(from) {
+    var list = rows();
+    var start = from ? list.indexOf(from) + 1 : 0;
+    for (var i = 0; i < list.length; i++) {
+      var r = list[(start + i) % list.length];
+      if (isOpenRow(r)) {
+        focusRow(r);
+        r.scrollIntoView({ block: "center" });
+        return true;
+      }
+    }
+    return false;
+  }
+
+  doc.addEventListener("click", function (e) {
+    var t = e.target instanceof Element ? e.target : null;
+    var next = t && t.closest("[data-next-open]");
+    if (next) {
+      if (nextOpen(currentRow() || (lastRowId && doc.getElementById(lastRowId)))) e.preventDefault();
+      return;
+    }
+    var hide = t && t.closest("[data-hide-done]");
+    var main = doc.querySelector(".deploy-main");
+    if (hide && main) {
+      e.preventDefault();
+      var on = !main.classList.contains("hide-done");
+      main.classList.toggle("hide-done", on);
+      hide.textContent = on ? "Show done" : "Hide done";
+      try {
+        var u = new URL(location.href);
+        if (on) u.searchParams.set("hide", "done");
+        else u.searchParams.delete("hide");
+        history.replaceState(null, "", u.toString());
+        hide.setAttribute("href", on ? u.pathname : u.pathname + "?hide=done");
+      } catch (err) { /* old browser: the class is enough */ }
+    }
+  });
+
+  // The page opens at the first open item once work has started, unless
+  // the address names a place (#item-…, #phase-…).
+  (function openAtFirst() {
+    var main = doc.querySelector("[data-first-open]");
+    var id = main && main.getAttribute("data-first-open");
+    if (!id || location.hash) return;
+    var row = doc.getElementById(id);
+    if (!row) return;
+    if (!row.hasAttribute("tabindex")) row.setAttribute("tabindex", "-1");
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "center" });
+  })();
+
+  // A refused request answers with a flash message retargeted at #flash
+  // (ui/errors.go); htmx does not swap 4xx/5xx answers by itself.
+  doc.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    if (xhr && xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#flash") {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+
+  // A live update swaps an item's whole block in, with an empty panel: an
+  // open panel (a comment being written, the files just attached) stays
+  // open across it: the panel element itself moves into the new block, so
+  // a request it sent (which targets it) still lands in it. The item's own
+  // answers (a main swap) still reset it.
+  doc.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var frag = e.detail && e.detail.fragment;
+    if (!frag || !frag.querySelectorAll) return;
+    frag.querySelectorAll(".item-panel[id]").forEach(function (fresh) {
+      var open = doc.getElementById(fresh.id);
+      if (!open || !open.childElementCount || fresh.childElementCount) return;
+      // A form in flight that answers with the whole block (N/A) is
+      // answered by this update already: let the panel close.
+      var busy = open.querySelector(".htmx-request[hx-target]");
+      if (busy && busy.getAttribute("hx-target") !== "#" + open.id) return;
+      fresh.replaceWith(open);
+    });
   });
 
   /* --------------------------------------------------------------- filter */
@@ -423,6 +537,11 @@
         if (!row) return;
         e.preventDefault();
         openIn(row, "[data-comments-toggle]");
+        break;
+      case "o":
+        if (!hasRows) return;
+        e.preventDefault();
+        nextOpen(row);
         break;
       case "/":
         var f = doc.querySelector("input[data-filter]");
