@@ -75,8 +75,7 @@ type ManifestFile struct {
 
 // WriteBulk streams a ZIP of every completed deployment matching f to w:
 // for each, its signed JSON, its PDF, its CSV and its evidence files, then
-// manifest.json. It
-// returns how many deployments it wrote.
+// manifest.json. It returns how many deployments it wrote.
 //
 // Deployments are read and rendered in parallel, one worker per core
 // (GOMAXPROCS), each file hashed and deflated by the worker that made it;
