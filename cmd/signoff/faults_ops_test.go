@@ -46,7 +46,7 @@ func TestFaultSIGTERMDuringBulkExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 12
+	const n = 30 // more than the parallel export writes before a 1 ms drain cuts it
 	for i := range n {
 		d, err := db.CreateDeployment(ctx, signoff.NewDeployment{TemplateSlug: seedSlug, Service: "export",
 			Environment: "production", Version: fmt.Sprintf("v%d", i)}, owner)
@@ -62,7 +62,7 @@ func TestFaultSIGTERMDuringBulkExport(t *testing.T) {
 		name, drain string
 		whole       bool
 	}{
-		{"cut at its drain time", "200ms", false},
+		{"cut at its drain time", "1ms", false},
 		{"finished within it", "2m", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
