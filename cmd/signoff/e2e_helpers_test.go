@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -533,7 +534,15 @@ func (b *tab) submit(sel string) int64 {
 	defer b.trace("click "+sel, time.Now())
 	before := eval[float64](b, "performance.timeOrigin")
 	b.click(sel)
-	b.waitFor("the page after clicking "+sel, fmt.Sprintf(`performance.timeOrigin !== %v && document.readyState === "complete"`, before))
+	left := fmt.Sprintf(`performance.timeOrigin !== %v`, before)
+	if !b.within(5*time.Second, left) {
+		// A live update swapped the element out between finding it and the
+		// click landing (the mouse click goes to where it was): click the
+		// one on the page now, in one step. Form keys make a click that did
+		// land and is only slow do its work once.
+		eval[bool](b, `(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); if (e) e.click(); return !!e })()`)
+	}
+	b.waitFor("the page after clicking "+sel, left+` && document.readyState === "complete"`)
 	b.settleScroll()
 	return eval[int64](b, `performance.getEntriesByType("navigation")[0].responseStatus`)
 }
@@ -583,6 +592,22 @@ func evalAsync[T any](b *tab, js string) T {
 		b.fail("evaluate %s: %v", js, err)
 	}
 	return v
+}
+
+// within reports whether a JavaScript condition holds within d.
+func (b *tab) within(d time.Duration, js string) bool {
+	b.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")"))
+		cancel()
+		if err == nil && ok {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
 }
 
 // waitFor polls a JavaScript condition until it holds. It survives page
