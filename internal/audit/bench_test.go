@@ -157,3 +157,39 @@ func teamOf(t testing.TB, db *postgres.DB) audittest.Team {
 	}
 	return team
 }
+
+// BenchmarkBulkDeployment renders one realistic completed deployment's
+// files as the bulk ZIP does (about 190 events, 222 items: see
+// BenchmarkBulkZip), without the database or the ZIP: the CPU a deployment
+// costs a worker, format by format and in all.
+//
+//	go test ./internal/audit/ -run '^$' -bench BenchmarkBulkDeployment -count 6
+func BenchmarkBulkDeployment(b *testing.B) {
+	_, rec := signedDeployment(b, realistic)
+	now := exportTime
+	opt := audit.PDFOptions{Fingerprint: testSigner.Fingerprint()}
+	formats := []struct {
+		name  string
+		write func(w *bytes.Buffer) error
+	}{
+		{"json", func(w *bytes.Buffer) error {
+			out, err := audit.JSON(rec, testSigner, now)
+			w.Write(out)
+			return err
+		}},
+		{"pdf", func(w *bytes.Buffer) error { return audit.PDF(w, rec, now, opt) }},
+		{"csv", func(w *bytes.Buffer) error { return audit.CSV(w, rec) }},
+	}
+	for _, f := range formats {
+		b.Run(f.name, func(b *testing.B) {
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			for b.Loop() {
+				buf.Reset()
+				if err := f.write(&buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
