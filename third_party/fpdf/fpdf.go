@@ -57,7 +57,7 @@ type fmtBuffer struct {
 }
 
 func (b *fmtBuffer) printf(fmtStr string, args ...any) {
-	b.Buffer.WriteString(fmt.Sprintf(fmtStr, args...))
+	fmt.Fprintf(&b.Buffer, fmtStr, args...) // signoff: no string made in between
 }
 
 func fpdfNew(orientationStr, unitStr, sizeStr, fontDirStr string, size SizeType) (f *Fpdf) {
@@ -3147,8 +3147,12 @@ func (f *Fpdf) write(h float64, txtStr string, link int, linkStr string) {
 	wmax := (w - 2*f.cMargin) * 1000 / f.fontSize
 	s := strings.Replace(txtStr, "\r", "", -1)
 	var nb int
+	// signoff: the runes are made once, not again for every character
+	// (which made writing a line quadratic in its length).
+	var rs []rune
 	if f.isCurrentUTF8 {
-		nb = len([]rune(s))
+		rs = []rune(s)
+		nb = len(rs)
 		if nb == 1 && s == " " {
 			f.x += f.GetStringWidth(s)
 			return
@@ -3165,14 +3169,14 @@ func (f *Fpdf) write(h float64, txtStr string, link int, linkStr string) {
 		// Get next character
 		var c rune
 		if f.isCurrentUTF8 {
-			c = []rune(s)[i]
+			c = rs[i]
 		} else {
 			c = rune(byte(s[i]))
 		}
 		if c == '\n' {
 			// Explicit line break
 			if f.isCurrentUTF8 {
-				f.CellFormat(w, h, string([]rune(s)[j:i]), "", 2, "", false, link, linkStr)
+				f.CellFormat(w, h, string(rs[j:i]), "", 2, "", false, link, linkStr)
 			} else {
 				f.CellFormat(w, h, s[j:i], "", 2, "", false, link, linkStr)
 			}
@@ -3209,13 +3213,13 @@ func (f *Fpdf) write(h float64, txtStr string, link int, linkStr string) {
 					i++
 				}
 				if f.isCurrentUTF8 {
-					f.CellFormat(w, h, string([]rune(s)[j:i]), "", 2, "", false, link, linkStr)
+					f.CellFormat(w, h, string(rs[j:i]), "", 2, "", false, link, linkStr)
 				} else {
 					f.CellFormat(w, h, s[j:i], "", 2, "", false, link, linkStr)
 				}
 			} else {
 				if f.isCurrentUTF8 {
-					f.CellFormat(w, h, string([]rune(s)[j:sep]), "", 2, "", false, link, linkStr)
+					f.CellFormat(w, h, string(rs[j:sep]), "", 2, "", false, link, linkStr)
 				} else {
 					f.CellFormat(w, h, s[j:sep], "", 2, "", false, link, linkStr)
 				}
@@ -3237,7 +3241,7 @@ func (f *Fpdf) write(h float64, txtStr string, link int, linkStr string) {
 	// Last chunk
 	if i != j {
 		if f.isCurrentUTF8 {
-			f.CellFormat(l/1000*f.fontSize, h, string([]rune(s)[j:]), "", 0, "", false, link, linkStr)
+			f.CellFormat(l/1000*f.fontSize, h, string(rs[j:]), "", 0, "", false, link, linkStr)
 		} else {
 			f.CellFormat(l/1000*f.fontSize, h, s[j:], "", 0, "", false, link, linkStr)
 		}
