@@ -195,6 +195,7 @@ func BenchmarkBulkDeployment(b *testing.B) {
 			// The process's CPU time (the collector's included) says more
 			// than the wall time on a machine other work shares.
 			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(buf.Len()), "out-bytes")
 		})
 	}
 }
