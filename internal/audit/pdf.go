@@ -85,7 +85,16 @@ type pdfWriter struct {
 	raw    []byte            // box's buffer
 }
 
-func (p *pdfWriter) font(style string, size float64) { p.f.SetFont(p.family, style, size) }
+// font sets the font unless it is already the current one: fpdf writes
+// every call into the page, and an item sets one three or four times.
+// fpdf's state is the page's (a new page sets the font again), so it is
+// what is compared.
+func (p *pdfWriter) font(style string, size float64) {
+	if pt, _ := p.f.GetFontSize(); pt == size && p.f.GetFontStyle() == style && strings.EqualFold(p.f.GetFontFamily(), p.family) {
+		return
+	}
+	p.f.SetFont(p.family, style, size)
+}
 
 // width is the usable width of the page.
 func (p *pdfWriter) width() float64 { w, _ := p.f.GetPageSize(); return w - 2*pdfMargin }

