@@ -180,6 +180,14 @@ func BenchmarkBulkDeployment(b *testing.B) {
 		}},
 		{"pdf", func(w *bytes.Buffer) error { return audit.PDF(w, rec, now, opt) }},
 		{"csv", func(w *bytes.Buffer) error { return audit.CSV(w, rec) }},
+		// As renderBulk makes them: the events replayed once for all three.
+		{"all", func(w *bytes.Buffer) error {
+			j, p, c, err := audit.RecordFiles(rec, testSigner, now, opt)
+			w.Write(j)
+			w.Write(p)
+			w.Write(c)
+			return err
+		}},
 	}
 	for _, f := range formats {
 		b.Run(f.name, func(b *testing.B) {

@@ -40,9 +40,17 @@ func PDF(w io.Writer, rec *signoff.Record, now time.Time, opt PDFOptions) error 
 	if rec.Checklist.Template == nil {
 		return fmt.Errorf("deployment %d: no template", rec.Deployment.ID)
 	}
+	return pdfOf(w, rec, signatureFacts(rec), now, opt)
+}
+
+// pdfOf is PDF with what the events say of each signature known already.
+func pdfOf(w io.Writer, rec *signoff.Record, sigs map[int64]Signoff, now time.Time, opt PDFOptions) error {
+	if rec.Checklist.Template == nil {
+		return fmt.Errorf("deployment %d: no template", rec.Deployment.ID)
+	}
 	f := fpdf.New("P", "mm", "A4", "")
 	family, tx := pdfText(f, opt.CoreFont)
-	p := &pdfWriter{f: f, family: family, tx: tx, rec: rec, sigs: signatureFacts(rec)}
+	p := &pdfWriter{f: f, family: family, tx: tx, rec: rec, sigs: sigs}
 	d := rec.Deployment
 	f.SetTitle(tx(rec.Checklist.Template.Title+" — "+d.Name()), family == "dejavu")
 	f.SetCreator("Signoff", false)
