@@ -180,6 +180,18 @@ func BenchmarkBulkDeployment(b *testing.B) {
 		}},
 		{"pdf", func(w *bytes.Buffer) error { return audit.PDF(w, rec, now, opt) }},
 		{"csv", func(w *bytes.Buffer) error { return audit.CSV(w, rec) }},
+		// One after the other, each replaying or reading the events.
+		{"three", func(w *bytes.Buffer) error {
+			j, err := audit.JSON(rec, testSigner, now)
+			w.Write(j)
+			if err == nil {
+				err = audit.PDF(w, rec, now, opt)
+			}
+			if err == nil {
+				err = audit.CSV(w, rec)
+			}
+			return err
+		}},
 		// As renderBulk makes them: the events replayed once for all three.
 		{"all", func(w *bytes.Buffer) error {
 			j, p, c, err := audit.RecordFiles(rec, testSigner, now, opt)
