@@ -30,7 +30,7 @@ func (x *recordFiles) pdf(w io.Writer, opt PDFOptions) error {
 	// The whole replay's account of the signatures is the signatures-only
 	// replay's when every event replayed; when one did not, the PDF reads
 	// them as it does alone.
-	sigs := map[int64]Signoff(nil)
+	var sigs map[int64]Signoff
 	if x.rerr == nil && x.r != nil {
 		sigs = factsOf(x.r)
 	} else {
