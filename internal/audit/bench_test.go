@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -156,4 +157,74 @@ func teamOf(t testing.TB, db *postgres.DB) audittest.Team {
 		}
 	}
 	return team
+}
+
+// BenchmarkBulkDeployment renders one realistic completed deployment's
+// files as the bulk ZIP does (about 190 events, 222 items: see
+// BenchmarkBulkZip), without the database or the ZIP: the CPU a deployment
+// costs a worker, format by format and in all.
+//
+//	go test ./internal/audit/ -run '^$' -bench BenchmarkBulkDeployment -count 6
+func BenchmarkBulkDeployment(b *testing.B) {
+	_, rec := signedDeployment(b, realistic)
+	now := exportTime
+	opt := audit.PDFOptions{Fingerprint: testSigner.Fingerprint()}
+	formats := []struct {
+		name  string
+		write func(w *bytes.Buffer) error
+	}{
+		{"json", func(w *bytes.Buffer) error {
+			out, err := audit.JSON(rec, testSigner, now)
+			w.Write(out)
+			return err
+		}},
+		{"pdf", func(w *bytes.Buffer) error { return audit.PDF(w, rec, now, opt) }},
+		{"csv", func(w *bytes.Buffer) error { return audit.CSV(w, rec) }},
+		// One after the other, each replaying or reading the events.
+		{"three", func(w *bytes.Buffer) error {
+			j, err := audit.JSON(rec, testSigner, now)
+			w.Write(j)
+			if err == nil {
+				err = audit.PDF(w, rec, now, opt)
+			}
+			if err == nil {
+				err = audit.CSV(w, rec)
+			}
+			return err
+		}},
+		// As renderBulk makes them: the events replayed once for all three.
+		{"all", func(w *bytes.Buffer) error {
+			j, p, c, err := audit.RecordFiles(rec, testSigner, now, opt)
+			w.Write(j)
+			w.Write(p)
+			w.Write(c)
+			return err
+		}},
+	}
+	for _, f := range formats {
+		b.Run(f.name, func(b *testing.B) {
+			var buf bytes.Buffer
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				buf.Reset()
+				if err := f.write(&buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// The process's CPU time (the collector's included) says more
+			// than the wall time on a machine other work shares.
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(buf.Len()), "out-bytes")
+		})
+	}
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

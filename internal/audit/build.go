@@ -10,7 +10,13 @@ import (
 
 // JSON is the signed JSON export of a deployment's record.
 func JSON(rec *signoff.Record, s *Signer, now time.Time) ([]byte, error) {
-	doc, err := Build(rec, now)
+	r, _ := replayEvents(rec.Deployment.ID, rec.Events)
+	return sealedJSON(rec, r, s, now)
+}
+
+// sealedJSON is JSON with the events replayed already.
+func sealedJSON(rec *signoff.Record, r *replay, s *Signer, now time.Time) ([]byte, error) {
+	doc, err := build(rec, r, now)
 	if err != nil {
 		return nil, err
 	}
@@ -24,10 +30,16 @@ func JSON(rec *signoff.Record, s *Signer, now time.Time) ([]byte, error) {
 // how each signature ended. Where the database and the events disagree,
 // the database's value is exported and Verify names the difference.
 func Build(rec *signoff.Record, now time.Time) (*Document, error) {
-	d, cl := rec.Deployment, rec.Checklist
 	// A chain that cannot be replayed still exports (the replay holds the
 	// events before the bad one); Verify will name the bad event.
-	r, _ := replayEvents(d.ID, rec.Events)
+	r, _ := replayEvents(rec.Deployment.ID, rec.Events)
+	return build(rec, r, now)
+}
+
+// build is Build with the events replayed already (nil when none could
+// be).
+func build(rec *signoff.Record, r *replay, now time.Time) (*Document, error) {
+	d, cl := rec.Deployment, rec.Checklist
 	if r == nil {
 		r = &replay{}
 	}
@@ -218,6 +230,10 @@ func tsp(t *time.Time) *string {
 // and whether one person could sign several slots when it was given.
 func signatureFacts(rec *signoff.Record) map[int64]Signoff {
 	r, _ := replaySignatures(rec.Deployment.ID, rec.Events)
+	return factsOf(r)
+}
+
+func factsOf(r *replay) map[int64]Signoff {
 	out := map[int64]Signoff{}
 	if r != nil {
 		for _, s := range r.sigs {

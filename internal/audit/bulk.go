@@ -231,7 +231,8 @@ func renderBulk(ctx context.Context, store BulkStore, id int64, s *Signer, now t
 	}
 	base := FileBase(rec.Deployment)
 	files := make([]bulkFile, 0, 3)
-	data, err := JSON(rec, s, now)
+	x := newRecordFiles(rec, now) // the events replayed once for all three
+	data, err := x.json(s)
 	if err != nil {
 		return nil, err
 	}
@@ -243,11 +244,11 @@ func renderBulk(ctx context.Context, store BulkStore, id int64, s *Signer, now t
 	data = nil
 	// fpdf compresses its streams: storing the PDF saves time for nothing.
 	var pdf bytes.Buffer
-	if err := PDF(&pdf, rec, now, PDFOptions{Fingerprint: s.Fingerprint()}); err != nil {
+	if err := x.pdf(&pdf, PDFOptions{Fingerprint: s.Fingerprint()}); err != nil {
 		return nil, err
 	}
 	files = append(files, stored(base+".pdf", pdf.Bytes()))
-	if bf, err = deflated(base+".csv", func(w io.Writer) error { return CSV(w, rec) }); err != nil {
+	if bf, err = deflated(base+".csv", func(w io.Writer) error { return x.csv(w) }); err != nil {
 		return nil, err
 	}
 	files = append(files, bf)

@@ -18,17 +18,28 @@ var CSVHeader = []string{"deployment_id", "seq", "at", "actor_id", "actor_name",
 // before and after are the payload's JSON. Cells a spreadsheet would take
 // for a formula are defused (see SafeCell).
 func CSV(w io.Writer, rec *signoff.Record) error {
+	return csvOf(w, rec, nil)
+}
+
+// csvOf is CSV with the envelopes of the first events read already (a
+// replay's; the rest are read here).
+func csvOf(w io.Writer, rec *signoff.Record, parsed []*signoff.DecodedEvent) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
 	id := strconv.FormatInt(rec.Deployment.ID, 10)
 	row := make([]string, len(CSVHeader))
-	for _, e := range rec.Events {
+	for i, e := range rec.Events {
 		// The envelope only: before and after go out as the JSON they are.
-		p, err := signoff.DecodeEnvelope([]byte(e.Payload))
-		if err != nil {
-			return fmt.Errorf("event %d of deployment %s: %w", e.Seq, id, err)
+		var p signoff.EventPayload
+		if i < len(parsed) {
+			p = parsed[i].EventPayload
+		} else {
+			var err error
+			if p, err = signoff.DecodeEnvelope([]byte(e.Payload)); err != nil {
+				return fmt.Errorf("event %d of deployment %s: %w", e.Seq, id, err)
+			}
 		}
 		row[0], row[1], row[2] = id, strconv.FormatInt(e.Seq, 10), p.At
 		row[3], row[4], row[5] = strconv.FormatInt(p.Actor.ID, 10), p.Actor.Name, p.Actor.Via

@@ -46,7 +46,31 @@ func Encode(doc *Document) ([]byte, error) {
 // escaped, as \\b \\t \\n \\f \\r or \\u00xx), numbers as ECMAScript
 // writes doubles (every integer here is below 2^53 and is written as
 // one), no whitespace.
+//
+// Documents and checkpoints are written directly (canonical.go); anything
+// else, and a value with an integer beyond ±2^53, goes through
+// encoding/json and jsontext.
 func EncodeCanonical(v any) ([]byte, error) {
+	var e jcs
+	switch v := v.(type) {
+	case *Document:
+		e.b = make([]byte, 0, canonicalSize(v))
+		e.document(v)
+	case *Checkpoint:
+		e.b = make([]byte, 0, 512)
+		e.checkpoint(v)
+	default:
+		return encodeCanonicalReflect(v)
+	}
+	if e.big {
+		return encodeCanonicalReflect(v)
+	}
+	return e.b, nil
+}
+
+// encodeCanonicalReflect is the general path: encoding/json, then jsontext
+// sorting members and rewriting strings and numbers as RFC 8785 wants.
+func encodeCanonicalReflect(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode audit record: %w", err)

@@ -40,9 +40,17 @@ func PDF(w io.Writer, rec *signoff.Record, now time.Time, opt PDFOptions) error 
 	if rec.Checklist.Template == nil {
 		return fmt.Errorf("deployment %d: no template", rec.Deployment.ID)
 	}
+	return pdfOf(w, rec, signatureFacts(rec), now, opt)
+}
+
+// pdfOf is PDF with what the events say of each signature known already.
+func pdfOf(w io.Writer, rec *signoff.Record, sigs map[int64]Signoff, now time.Time, opt PDFOptions) error {
+	if rec.Checklist.Template == nil {
+		return fmt.Errorf("deployment %d: no template", rec.Deployment.ID)
+	}
 	f := fpdf.New("P", "mm", "A4", "")
 	family, tx := pdfText(f, opt.CoreFont)
-	p := &pdfWriter{f: f, family: family, tx: tx, rec: rec, sigs: signatureFacts(rec)}
+	p := &pdfWriter{f: f, family: family, tx: tx, rec: rec, sigs: sigs}
 	d := rec.Deployment
 	f.SetTitle(tx(rec.Checklist.Template.Title+" — "+d.Name()), family == "dejavu")
 	f.SetCreator("Signoff", false)
@@ -82,9 +90,19 @@ type pdfWriter struct {
 	tx     func(string) string
 	rec    *signoff.Record
 	sigs   map[int64]Signoff // what the events say of each signature, by audit seq
+	raw    []byte            // box's buffer
 }
 
-func (p *pdfWriter) font(style string, size float64) { p.f.SetFont(p.family, style, size) }
+// font sets the font unless it is already the current one: fpdf writes
+// every call into the page, and an item sets one three or four times.
+// fpdf's state is the page's (a new page sets the font again), so it is
+// what is compared.
+func (p *pdfWriter) font(style string, size float64) {
+	if pt, _ := p.f.GetFontSize(); pt == size && p.f.GetFontStyle() == style && strings.EqualFold(p.f.GetFontFamily(), p.family) {
+		return
+	}
+	p.f.SetFont(p.family, style, size)
+}
 
 // width is the usable width of the page.
 func (p *pdfWriter) width() float64 { w, _ := p.f.GetPageSize(); return w - 2*pdfMargin }
@@ -271,28 +289,53 @@ func (p *pdfWriter) attribution(it *signoff.Item, state signoff.ItemState) strin
 	return p.tx(strings.Join(parts, " · "))
 }
 
-// box draws a checkbox: ticked for done, struck through for N/A.
+// box draws a checkbox: ticked for done, struck through for N/A. It is
+// one path written straight into the page, inside q … Q so the line width
+// and colours it sets end with it: through fpdf's calls it was nine
+// operations, each formatted on its own, for every one of a record's
+// hundreds of items.
 func (p *pdfWriter) box(x, y float64, state signoff.ItemState) {
-	f := p.f
-	f.SetLineWidth(0.25)
+	k := p.f.GetConversionRatio()
+	_, ph := p.f.GetPageSize()
+	b := append(p.raw[:0], "q "...)
+	num := func(v float64) { b = strconv.AppendFloat(b, v*k, 'f', 2, 64); b = append(b, ' ') }
+	pt := func(px, py float64) { num(px); num(ph - py) }
+	num(0.25)
+	b = append(b, "w "...)
 	switch state {
 	case signoff.ItemDone:
-		f.SetFillColor(22, 101, 52)
-		f.Rect(x, y, pdfBox, pdfBox, "FD")
-		f.SetDrawColor(255, 255, 255)
-		f.SetLineWidth(0.45)
-		f.Line(x+0.6, y+1.7, x+1.35, y+2.5)
-		f.Line(x+1.35, y+2.5, x+2.7, y+0.8)
-		f.SetDrawColor(0, 0, 0)
+		b = append(b, "0.086 0.396 0.204 rg "...) // rgb(22, 101, 52)
 	case signoff.ItemNA:
-		f.SetFillColor(225, 225, 225)
-		f.Rect(x, y, pdfBox, pdfBox, "FD")
-		f.SetLineWidth(0.4)
-		f.Line(x+0.6, y+pdfBox/2, x+pdfBox-0.6, y+pdfBox/2)
-	default:
-		f.Rect(x, y, pdfBox, pdfBox, "D")
+		b = append(b, "0.882 g "...) // rgb(225, 225, 225)
 	}
-	f.SetLineWidth(0.2)
+	pt(x, y)
+	num(pdfBox)
+	num(-pdfBox)
+	switch state {
+	case signoff.ItemDone:
+		b = append(b, "re B 1 G "...)
+		num(0.45)
+		b = append(b, "w "...)
+		pt(x+0.6, y+1.7)
+		b = append(b, "m "...)
+		pt(x+1.35, y+2.5)
+		b = append(b, "l "...)
+		pt(x+2.7, y+0.8)
+		b = append(b, "l S"...)
+	case signoff.ItemNA:
+		b = append(b, "re B "...)
+		num(0.4)
+		b = append(b, "w "...)
+		pt(x+0.6, y+pdfBox/2)
+		b = append(b, "m "...)
+		pt(x+pdfBox-0.6, y+pdfBox/2)
+		b = append(b, "l S"...)
+	default:
+		b = append(b, "re S"...)
+	}
+	b = append(b, " Q"...)
+	p.raw = b
+	p.f.RawWriteStr(string(b))
 }
 
 // signoffs draws the sign-off block as the template lays it out: groups of
