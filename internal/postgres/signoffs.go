@@ -323,26 +323,34 @@ type AwaitingSlot struct {
 	Stale      bool // a signature stands but the checklist changed since
 }
 
-// AwaitingSignature lists the open deployments' slots whose role the person
-// holds and that lack a fresh signature: "my sign-offs".
-func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSlot, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT `+deploymentColumns+`, ds.position, ds.role_name, ds.final, s.id IS NOT NULL,
+const awaitingSQL = `
+		WITH open AS MATERIALIZED (
+		    SELECT id FROM deployments WHERE locked_at IS NULL AND status <> 'aborted'
+		), held AS MATERIALIZED (
+		    SELECT lower(r.name) AS role FROM roles r JOIN user_roles ur ON ur.role_id = r.id AND ur.user_id = $1
+		)
+		SELECT ` + deploymentColumns + `, ds.position, ds.role_name, ds.final, s.id IS NOT NULL,
 		       p.total, p.done, p.na
-		`+deploymentJoins+`
+		FROM open JOIN deployments d ON d.id = open.id` + deploymentJoinsOn + `
 		JOIN deployment_slots ds ON ds.deployment_id = d.id
-		JOIN roles r ON lower(r.name) = lower(ds.role_name)
-		JOIN user_roles ur ON ur.role_id = r.id AND ur.user_id = $1
 		LEFT JOIN signoffs s ON s.deployment_id = d.id AND s.slot = ds.position AND s.ended_at IS NULL
-		CROSS JOIN LATERAL (`+progressSumsSQL+`) p
-		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
+		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
+		WHERE lower(ds.role_name) IN (SELECT role FROM held)
 		  AND (s.id IS NULL OR s.checklist_rev < d.checklist_rev)
 		  -- One person, one slot: not offered a second one (unless allowed).
 		  AND (t.allow_multiple_slots OR NOT EXISTS (
 		      SELECT 1 FROM signoffs mine
 		      WHERE mine.deployment_id = d.id AND mine.signer_id = $1
 		        AND mine.ended_at IS NULL AND mine.slot <> ds.position))
-		ORDER BY d.created_at DESC, ds.position`, userID)
+		ORDER BY d.created_at DESC, ds.position`
+
+// AwaitingSignature lists the open deployments' slots whose role the person
+// holds and that lack a fresh signature: "my sign-offs". It starts from
+// the deployments that can still be signed (a partial index holds them,
+// migrations/0020) and the person's roles, so finished deployments, however
+// many, cost nothing.
+func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSlot, error) {
+	rows, err := db.pool.Query(ctx, awaitingSQL, userID)
 	if err != nil {
 		return nil, fmt.Errorf("slots awaiting user %d: %w", userID, err)
 	}

@@ -155,7 +155,7 @@ func (db *DB) integrateBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("integrate the transparency log: root: %w", err)
 	}
-	heads, err := chainHeads(ctx, tx, newSize)
+	heads, err := db.chainHeadsAt(ctx, tx, newSize)
 	if err != nil {
 		return 0, err
 	}
@@ -174,6 +174,7 @@ func (db *DB) integrateBatch(ctx context.Context) (int, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("integrate the transparency log: commit: %w", err)
 	}
+	db.keepHeads(newSize, heads) // only now: a rolled-back batch's heads never were
 	db.logStats.integrated.Add(int64(len(pending)))
 	db.logStats.size.Store(newSize)
 	return len(pending), nil
@@ -351,13 +352,7 @@ func chainHeads(ctx context.Context, q querier, size int64) (transparency.Heads,
 	if err != nil {
 		return nil, fmt.Errorf("read chain heads: %w", err)
 	}
-	heads, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (transparency.Head, error) {
-		var h transparency.Head
-		var hash []byte
-		err := row.Scan(&h.Chain, &h.Seq, &hash)
-		copy(h.Hash[:], hash)
-		return h, err
-	})
+	heads, err := pgx.CollectRows(rows, scanHead)
 	if err != nil {
 		return nil, fmt.Errorf("read chain heads: %w", err)
 	}
@@ -419,10 +414,11 @@ func (db *DB) ProveChain(ctx context.Context, chain, seq int64, witnesses []stri
 		return nil, fmt.Errorf("prove %s: %w", transparency.ChainName(chain), err)
 	}
 	p.Proof = transparency.Proof(proof)
-	heads, err := chainHeads(ctx, tx, size)
+	heads, err := db.chainHeadsAt(ctx, tx, size)
 	if err != nil {
 		return nil, err
 	}
+	db.keepHeads(size, heads) // a signed checkpoint's: committed
 	i := slices.IndexFunc(heads, func(h transparency.Head) bool { return h.Chain == chain })
 	if i < 0 || heads[i].Seq != seq {
 		return nil, fmt.Errorf("prove %s: the log's heads at size %d disagree with its entries", transparency.ChainName(chain), size)
