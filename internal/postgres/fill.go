@@ -110,6 +110,13 @@ func (db *DB) Fill(ctx context.Context, o FillOptions) (FillReport, error) {
 			o.Progress(rep.Deployments, rep.Events)
 		}
 	}
+	// Plans follow the statistics: give the planner the tables as they now
+	// are, as autovacuum would in a while. (A role that does not own them
+	// is only warned, and the fill stands.)
+	if _, err := db.pool.Exec(ctx, `ANALYZE deployments, deployment_items, deployment_progress, deployment_notes,
+		deployment_slots, signoffs, audit_events, audit_log_entries, notification_cursors`); err != nil {
+		return rep, fmt.Errorf("fill: analyze: %w", err)
+	}
 	return rep, nil
 }
 

@@ -323,19 +323,29 @@ type AwaitingSlot struct {
 	Stale      bool // a signature stands but the checklist changed since
 }
 
+// awaitingSQL reads the deployments that can still be signed (a partial
+// index holds those, migrations/0020), and for each its slots of the
+// person's roles, their signatures and counts, each by its index:
+// finished deployments, however many, cost nothing. OFFSET 0 keeps the
+// slots a probe per deployment: flattened into a join, PostgreSQL would
+// rather read every slot of every deployment once.
 const awaitingSQL = `
-		WITH open AS MATERIALIZED (
-		    SELECT id FROM deployments WHERE locked_at IS NULL AND status <> 'aborted'
-		), held AS MATERIALIZED (
-		    SELECT lower(r.name) AS role FROM roles r JOIN user_roles ur ON ur.role_id = r.id AND ur.user_id = $1
-		)
 		SELECT ` + deploymentColumns + `, ds.position, ds.role_name, ds.final, s.id IS NOT NULL,
 		       p.total, p.done, p.na
-		FROM open JOIN deployments d ON d.id = open.id` + deploymentJoinsOn + `
-		JOIN deployment_slots ds ON ds.deployment_id = d.id
-		LEFT JOIN signoffs s ON s.deployment_id = d.id AND s.slot = ds.position AND s.ended_at IS NULL
+		` + deploymentJoins + `
+		CROSS JOIN LATERAL (
+		    SELECT ds.position, ds.role_name, ds.final FROM deployment_slots ds
+		    WHERE ds.deployment_id = d.id AND lower(ds.role_name) IN (
+		        SELECT lower(r.name) FROM roles r JOIN user_roles ur ON ur.role_id = r.id AND ur.user_id = $1)
+		    OFFSET 0
+		) ds
+		LEFT JOIN LATERAL (
+		    SELECT sg.id, sg.checklist_rev FROM signoffs sg
+		    WHERE sg.deployment_id = d.id AND sg.slot = ds.position AND sg.ended_at IS NULL
+		    OFFSET 0
+		) s ON true
 		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
-		WHERE lower(ds.role_name) IN (SELECT role FROM held)
+		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
 		  AND (s.id IS NULL OR s.checklist_rev < d.checklist_rev)
 		  -- One person, one slot: not offered a second one (unless allowed).
 		  AND (t.allow_multiple_slots OR NOT EXISTS (
@@ -345,10 +355,7 @@ const awaitingSQL = `
 		ORDER BY d.created_at DESC, ds.position`
 
 // AwaitingSignature lists the open deployments' slots whose role the person
-// holds and that lack a fresh signature: "my sign-offs". It starts from
-// the deployments that can still be signed (a partial index holds them,
-// migrations/0020) and the person's roles, so finished deployments, however
-// many, cost nothing.
+// holds and that lack a fresh signature: "my sign-offs".
 func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSlot, error) {
 	rows, err := db.pool.Query(ctx, awaitingSQL, userID)
 	if err != nil {
