@@ -32,6 +32,10 @@ DROP INDEX deployments_service_idx;
 CREATE INDEX deployments_open_idx ON deployments (created_at DESC) WHERE locked_at IS NULL AND status <> 'aborted';
 CREATE INDEX deployments_live_idx ON deployments (id) WHERE status = 'live' AND locked_at IS NULL;
 
+-- The templates page counts each template's deployments: an index-only
+-- scan of this, where it read every deployment.
+CREATE INDEX deployments_template_version_idx ON deployments (template_version_id);
+
 -- No query reads events by time (a chain is read by its own index):
 -- 8 bytes and an index entry per event for nothing.
 DROP INDEX audit_events_at_idx;

@@ -185,6 +185,17 @@ func scaleOps(ctx context.Context, db *postgres.DB, signer *audit.Signer) ([]ben
 			_, err := db.AwaitingSignature(ctx, holder)
 			return err
 		}},
+		{"templates page", func(ctx context.Context) error {
+			_, err := db.Templates(ctx)
+			return err
+		}},
+		{"a template's versions", func(ctx context.Context) error {
+			if completed == nil {
+				return nil
+			}
+			_, err := db.TemplateVersions(ctx, completed.TemplateSlug)
+			return err
+		}},
 		{"notifier: overdue sweep", func(ctx context.Context) error {
 			_, err := db.OverdueCandidates(ctx, time.Now())
 			return err
