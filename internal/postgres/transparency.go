@@ -424,7 +424,11 @@ func (db *DB) ProveChain(ctx context.Context, chain, seq int64, witnesses []stri
 		return nil, fmt.Errorf("prove %s: the log's heads at size %d disagree with its entries", transparency.ChainName(chain), size)
 	}
 	p.ChainIndex = int64(i)
-	if p.ChainProof, err = heads.Prove(i); err != nil {
+	tree, err := db.headsTree(size, heads)
+	if err != nil {
+		return nil, fmt.Errorf("prove %s: %w", transparency.ChainName(chain), err)
+	}
+	if p.ChainProof, err = tree.Prove(i); err != nil {
 		return nil, fmt.Errorf("prove %s: %w", transparency.ChainName(chain), err)
 	}
 	return p, tx.Commit(ctx)

@@ -20,7 +20,8 @@ import (
 type headsCache struct {
 	mu    sync.Mutex
 	size  int64
-	heads transparency.Heads // in chain order; never changed once kept
+	heads transparency.Heads      // in chain order; never changed once kept
+	tree  *transparency.HeadsTree // their tree, once an export needed it
 }
 
 // chainHeadsAt is chainHeads read as the cache's heads plus the leaves
@@ -56,8 +57,30 @@ func (db *DB) keepHeads(size int64, heads transparency.Heads) {
 	db.heads.mu.Lock()
 	defer db.heads.mu.Unlock()
 	if size > db.heads.size {
-		db.heads.size, db.heads.heads = size, heads
+		db.heads.size, db.heads.heads, db.heads.tree = size, heads, nil
 	}
+}
+
+// headsTree is the tree of the heads at size (which chainHeadsAt read),
+// built once per checkpoint for every export that proves its chain in it.
+func (db *DB) headsTree(size int64, heads transparency.Heads) (*transparency.HeadsTree, error) {
+	db.heads.mu.Lock()
+	if db.heads.size == size && db.heads.tree != nil {
+		t := db.heads.tree
+		db.heads.mu.Unlock()
+		return t, nil
+	}
+	db.heads.mu.Unlock()
+	t, err := heads.Tree()
+	if err != nil {
+		return nil, err
+	}
+	db.heads.mu.Lock()
+	if db.heads.size == size {
+		db.heads.tree = t
+	}
+	db.heads.mu.Unlock()
+	return t, nil
 }
 
 // mergeHeads is base with moved's heads in place of (or beside) its own,

@@ -154,20 +154,44 @@ func (hs Heads) hashes() ([]tlog.Hash, error) {
 
 // Root is the heads tree's RFC 9162 root hash.
 func (hs Heads) Root() (tlog.Hash, error) {
-	stored, err := hs.hashes()
+	t, err := hs.Tree()
 	if err != nil {
 		return tlog.Hash{}, err
 	}
-	return tlog.TreeHash(int64(len(hs)), readerOf(stored))
+	return t.Root()
 }
 
 // Prove returns the proof that hs[i] is in the heads tree.
 func (hs Heads) Prove(i int) (Proof, error) {
+	t, err := hs.Tree()
+	if err != nil {
+		return nil, err
+	}
+	return t.Prove(i)
+}
+
+// HeadsTree is the heads tree with its stored hashes, computed once (two
+// hashes a chain) for any number of proofs at one size.
+type HeadsTree struct {
+	n      int64
+	stored []tlog.Hash
+}
+
+// Tree computes the heads tree.
+func (hs Heads) Tree() (*HeadsTree, error) {
 	stored, err := hs.hashes()
 	if err != nil {
 		return nil, err
 	}
-	p, err := tlog.ProveRecord(int64(len(hs)), int64(i), readerOf(stored))
+	return &HeadsTree{n: int64(len(hs)), stored: stored}, nil
+}
+
+// Root is the tree's RFC 9162 root hash.
+func (t *HeadsTree) Root() (tlog.Hash, error) { return tlog.TreeHash(t.n, readerOf(t.stored)) }
+
+// Prove returns the proof that the i-th head is in the tree.
+func (t *HeadsTree) Prove(i int) (Proof, error) {
+	p, err := tlog.ProveRecord(t.n, int64(i), readerOf(t.stored))
 	return Proof(p), err
 }
 
