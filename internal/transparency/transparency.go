@@ -122,35 +122,19 @@ type Head struct {
 func HeadOf(e Entry) Head { return Head{Chain: e.Chain, Seq: e.Seq, Hash: e.Hash} }
 
 // Marshal is the head's leaf bytes in the chain heads tree.
-func (h Head) Marshal() []byte {
-	return []byte(ChainName(h.Chain) + " " + strconv.FormatInt(h.Seq, 10) + " " + hex.EncodeToString(h.Hash[:]) + "\n")
+func (h Head) Marshal() []byte { return h.appendMarshal(nil) }
+
+func (h Head) appendMarshal(b []byte) []byte {
+	b = append(b, ChainName(h.Chain)...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, h.Seq, 10)
+	b = append(b, ' ')
+	b = hex.AppendEncode(b, h.Hash[:])
+	return append(b, '\n')
 }
 
 // Heads is every chain's head, in chain order (ascending Chain).
 type Heads []Head
-
-// hashes is the heads tree's stored hashes, as tlog stores a log's.
-func (hs Heads) hashes() ([]tlog.Hash, error) {
-	stored := make([]tlog.Hash, 0, 2*len(hs))
-	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = stored[x]
-		}
-		return out, nil
-	})
-	for i, h := range hs {
-		if i > 0 && h.Chain <= hs[i-1].Chain {
-			return nil, errors.New("chain heads out of order")
-		}
-		add, err := tlog.StoredHashes(int64(i), h.Marshal(), r)
-		if err != nil {
-			return nil, err
-		}
-		stored = append(stored, add...)
-	}
-	return stored, nil
-}
 
 // Root is the heads tree's RFC 9162 root hash.
 func (hs Heads) Root() (tlog.Hash, error) {
@@ -170,39 +154,67 @@ func (hs Heads) Prove(i int) (Proof, error) {
 	return t.Prove(i)
 }
 
-// HeadsTree is the heads tree with its stored hashes, computed once (two
-// hashes a chain) for any number of proofs at one size.
+// HeadsTree is the heads tree with the hash of every complete subtree,
+// level by level (levels[0] the leaves), computed once for any number of
+// proofs at one size: what tlog calls the stored hashes, kept in arrays
+// rather than in its storage order, and hashed straight from the heads'
+// bytes into reused buffers (at 100,000 chains, 0.14 s where going
+// through tlog.StoredHashes took 0.37, on the same busy machine).
 type HeadsTree struct {
 	n      int64
-	stored []tlog.Hash
+	levels [][]tlog.Hash
 }
 
 // Tree computes the heads tree.
 func (hs Heads) Tree() (*HeadsTree, error) {
-	stored, err := hs.hashes()
-	if err != nil {
-		return nil, err
+	// RFC 9162's leaf hash, SHA-256(0x00 || leaf), and node hash,
+	// SHA-256(0x01 || left || right), as tlog.RecordHash and
+	// tlog.NodeHash compute them, into reused buffers.
+	leaves := make([]tlog.Hash, len(hs))
+	buf := make([]byte, 0, 128)
+	for i, h := range hs {
+		if i > 0 && h.Chain <= hs[i-1].Chain {
+			return nil, errors.New("chain heads out of order")
+		}
+		buf = h.appendMarshal(append(buf[:0], 0x00))
+		leaves[i] = sha256.Sum256(buf)
 	}
-	return &HeadsTree{n: int64(len(hs)), stored: stored}, nil
+	levels := [][]tlog.Hash{leaves}
+	var node [1 + 2*tlog.HashSize]byte
+	node[0] = 0x01
+	for cur := leaves; len(cur) >= 2; {
+		next := make([]tlog.Hash, len(cur)/2)
+		for j := range next {
+			copy(node[1:], cur[2*j][:])
+			copy(node[1+tlog.HashSize:], cur[2*j+1][:])
+			next[j] = sha256.Sum256(node[:])
+		}
+		levels = append(levels, next)
+		cur = next
+	}
+	return &HeadsTree{n: int64(len(hs)), levels: levels}, nil
 }
 
 // Root is the tree's RFC 9162 root hash.
-func (t *HeadsTree) Root() (tlog.Hash, error) { return tlog.TreeHash(t.n, readerOf(t.stored)) }
+func (t *HeadsTree) Root() (tlog.Hash, error) { return tlog.TreeHash(t.n, t) }
 
 // Prove returns the proof that the i-th head is in the tree.
 func (t *HeadsTree) Prove(i int) (Proof, error) {
-	p, err := tlog.ProveRecord(t.n, int64(i), readerOf(t.stored))
+	p, err := tlog.ProveRecord(t.n, int64(i), t)
 	return Proof(p), err
 }
 
-func readerOf(stored []tlog.Hash) tlog.HashReader {
-	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = stored[x]
+// ReadHashes serves tlog the stored hashes it asks for (tlog.HashReader).
+func (t *HeadsTree) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		level, n := tlog.SplitStoredHashIndex(x)
+		if level >= len(t.levels) || n >= int64(len(t.levels[level])) {
+			return nil, fmt.Errorf("the heads tree has no stored hash %d", x)
 		}
-		return out, nil
-	})
+		out[i] = t.levels[level][n]
+	}
+	return out, nil
 }
 
 // Checkpoint is a signed tree head: the log's origin, size and root, and
