@@ -10,6 +10,7 @@ import (
 	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/pgtest"
 	"github.com/signoff/signoff/internal/signoff"
+	"github.com/signoff/signoff/internal/transparency"
 )
 
 func filledDB(t *testing.T, n int) *DB {
@@ -32,8 +33,9 @@ func filledDB(t *testing.T, n int) *DB {
 	return db
 }
 
-// The chain heads kept between checkpoints are the heads read whole from
-// the log, at the newest checkpoint and at older ones, as the log grows.
+// The chain heads kept between checkpoints, and their tree, are the heads
+// read whole from the log and their tree made afresh, at the newest
+// checkpoint and at older ones, as the log grows.
 func TestChainHeadsKeptAreTheLogs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -62,8 +64,13 @@ func TestChainHeadsKeptAreTheLogs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(whole, kept) {
-				t.Fatalf("at size %d the kept heads (%d) differ from the log's (%d)", size, len(kept), len(whole))
+			if !slices.Equal(whole, kept.heads) {
+				t.Fatalf("at size %d the kept heads (%d) differ from the log's (%d)", size, len(kept.heads), len(whole))
+			}
+			got, err1 := kept.tree.Root()
+			want, err2 := whole.Root()
+			if err1 != nil || err2 != nil || got != want {
+				t.Fatalf("at size %d the kept heads' tree has root %v, the log's %v (%v, %v)", size, got, want, err1, err2)
 			}
 		}
 	}
@@ -127,5 +134,29 @@ func TestListsUseIndexes(t *testing.T) {
 			strings.Contains(plan.String(), "Seq Scan on signoffs") {
 			t.Errorf("%s reads a whole table:\n%s", name, plan.String())
 		}
+	}
+}
+
+func TestMergeHeads(t *testing.T) {
+	h := func(chain, seq int64) transparency.Head { return transparency.Head{Chain: chain, Seq: seq} }
+	base := transparency.Heads{h(0, 5), h(3, 1), h(7, 2)}
+	for _, c := range []struct {
+		moved    transparency.Heads
+		want     transparency.Heads
+		changed  []int
+		appended bool
+	}{
+		{nil, base, nil, true},
+		{transparency.Heads{h(3, 2), h(9, 1)}, transparency.Heads{h(0, 5), h(3, 2), h(7, 2), h(9, 1)}, []int{1}, true},
+		{transparency.Heads{h(0, 6), h(7, 3)}, transparency.Heads{h(0, 6), h(3, 1), h(7, 3)}, []int{0, 2}, true},
+		{transparency.Heads{h(5, 1), h(7, 3)}, transparency.Heads{h(0, 5), h(3, 1), h(5, 1), h(7, 3)}, []int{3}, false},
+	} {
+		got, changed, appended := mergeHeads(base, c.moved)
+		if !slices.Equal(got, c.want) || !slices.Equal(changed, c.changed) || appended != c.appended {
+			t.Errorf("merge %v: %v %v %v; want %v %v %v", c.moved, got, changed, appended, c.want, c.changed, c.appended)
+		}
+	}
+	if base[0].Seq != 5 || base[2].Seq != 2 {
+		t.Error("merging changed the kept heads")
 	}
 }

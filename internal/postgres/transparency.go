@@ -159,11 +159,11 @@ func (db *DB) integrateBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	headsRoot, err := heads.Root()
+	headsRoot, err := heads.tree.Root()
 	if err != nil {
 		return 0, err
 	}
-	c := transparency.Checkpoint{Origin: origin, Size: newSize, Root: root, Chains: int64(len(heads)), Heads: headsRoot}
+	c := transparency.Checkpoint{Origin: origin, Size: newSize, Root: root, Chains: int64(len(heads.heads)), Heads: headsRoot}
 	signed, err := transparency.Sign(c, signer)
 	if err != nil {
 		return 0, fmt.Errorf("sign checkpoint: %w", err)
@@ -174,7 +174,7 @@ func (db *DB) integrateBatch(ctx context.Context) (int, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("integrate the transparency log: commit: %w", err)
 	}
-	db.keepHeads(newSize, heads) // only now: a rolled-back batch's heads never were
+	db.keepHeads(heads) // only now: a rolled-back batch's heads never were
 	db.logStats.integrated.Add(int64(len(pending)))
 	db.logStats.size.Store(newSize)
 	return len(pending), nil
@@ -421,21 +421,18 @@ func (db *DB) ProveChain(ctx context.Context, chain, seq int64, witnesses []stri
 		return nil, fmt.Errorf("prove %s: %w", transparency.ChainName(chain), err)
 	}
 	p.Proof = transparency.Proof(proof)
-	heads, err := db.chainHeadsAt(ctx, tx, size)
+	at, err := db.chainHeadsAt(ctx, tx, size)
 	if err != nil {
 		return nil, err
 	}
-	db.keepHeads(size, heads) // a signed checkpoint's: committed
+	db.keepHeads(at) // a signed checkpoint's: committed
+	heads := at.heads
 	i := slices.IndexFunc(heads, func(h transparency.Head) bool { return h.Chain == chain })
 	if i < 0 || heads[i].Seq != seq {
 		return nil, fmt.Errorf("prove %s: the log's heads at size %d disagree with its entries", transparency.ChainName(chain), size)
 	}
 	p.ChainIndex = int64(i)
-	tree, err := db.headsTree(size, heads)
-	if err != nil {
-		return nil, fmt.Errorf("prove %s: %w", transparency.ChainName(chain), err)
-	}
-	if p.ChainProof, err = tree.Prove(i); err != nil {
+	if p.ChainProof, err = at.tree.Prove(i); err != nil {
 		return nil, fmt.Errorf("prove %s: %w", transparency.ChainName(chain), err)
 	}
 	return p, tx.Commit(ctx)

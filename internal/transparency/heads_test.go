@@ -95,3 +95,62 @@ func BenchmarkHeadsTree(b *testing.B) {
 		}
 	}
 }
+
+// A tree made from the one before, with some heads moved on and new
+// chains after the last, is the tree made afresh: its root, and a proof
+// of every head.
+func TestHeadsTreeWithIsTheTreeAfresh(t *testing.T) {
+	head := func(chain, seq int64) transparency.Head {
+		h := transparency.Head{Chain: chain, Seq: seq}
+		h.Hash[0], h.Hash[1], h.Hash[2] = byte(chain), byte(seq), byte(chain>>8)
+		return h
+	}
+	var hs transparency.Heads
+	tree, err := hs.Tree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rnd := uint64(7)
+	next := func(n uint64) uint64 { rnd = rnd*6364136223846793005 + 1442695040888963407; return (rnd >> 33) % n }
+	for step := range 60 {
+		hs = append(transparency.Heads(nil), hs...)
+		var changed []int
+		if len(hs) > 0 {
+			for range next(5) {
+				i := int(next(uint64(len(hs))))
+				hs[i] = head(hs[i].Chain, hs[i].Seq+1)
+				changed = append(changed, i)
+			}
+		}
+		for range next(4) {
+			hs = append(hs, head(int64(len(hs))*2+1, 1))
+		}
+		if tree, err = tree.With(hs, changed); err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := hs.Tree()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err1 := tree.Root()
+		want, err2 := fresh.Root()
+		if err1 != nil || err2 != nil || got != want {
+			t.Fatalf("step %d (%d heads, changed %v): root %v, afresh %v (%v, %v)", step, len(hs), changed, got, want, err1, err2)
+		}
+		for i := range hs {
+			p, err1 := tree.Prove(i)
+			q, err2 := fresh.Prove(i)
+			if err1 != nil || err2 != nil || len(p) != len(q) {
+				t.Fatalf("step %d head %d: proofs %v, %v (%v, %v)", step, i, p, q, err1, err2)
+			}
+			for k := range p {
+				if p[k] != q[k] {
+					t.Fatalf("step %d head %d: proofs differ", step, i)
+				}
+			}
+		}
+	}
+	if _, err := tree.With(hs[:1], nil); err == nil {
+		t.Error("a tree was made of fewer heads than it had")
+	}
+}

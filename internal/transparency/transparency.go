@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -167,32 +168,85 @@ type HeadsTree struct {
 
 // Tree computes the heads tree.
 func (hs Heads) Tree() (*HeadsTree, error) {
-	// RFC 9162's leaf hash, SHA-256(0x00 || leaf), and node hash,
-	// SHA-256(0x01 || left || right), as tlog.RecordHash and
-	// tlog.NodeHash compute them, into reused buffers.
-	leaves := make([]tlog.Hash, len(hs))
-	buf := make([]byte, 0, 128)
-	for i, h := range hs {
-		if i > 0 && h.Chain <= hs[i-1].Chain {
+	return (&HeadsTree{}).With(hs, nil)
+}
+
+// With is the tree of hs, made from t, the tree of the heads hs had
+// before: hs keeps t's chains at t's positions, with new heads at the
+// positions changed and new chains after them. Only what those change
+// is hashed again (a path per changed head), not the whole tree; t is
+// not changed.
+func (t *HeadsTree) With(hs Heads, changed []int) (*HeadsTree, error) {
+	n := int64(len(hs))
+	if n < t.n {
+		return nil, fmt.Errorf("the heads tree has %d chains, more than the %d given", t.n, n)
+	}
+	for i := max(t.n, 1); i < n; i++ {
+		if hs[i].Chain <= hs[i-1].Chain {
 			return nil, errors.New("chain heads out of order")
 		}
-		buf = h.appendMarshal(append(buf[:0], 0x00))
-		leaves[i] = sha256.Sum256(buf)
 	}
-	levels := [][]tlog.Hash{leaves}
-	var node [1 + 2*tlog.HashSize]byte
-	node[0] = 0x01
-	for cur := leaves; len(cur) >= 2; {
-		next := make([]tlog.Hash, len(cur)/2)
-		for j := range next {
-			copy(node[1:], cur[2*j][:])
-			copy(node[1+tlog.HashSize:], cur[2*j+1][:])
-			next[j] = sha256.Sum256(node[:])
+	nt := &HeadsTree{n: n}
+	var h treeHasher
+	// Level 0, the leaves: the changed and the new ones hashed.
+	leaves := make([]tlog.Hash, t.n, n)
+	if t.n > 0 {
+		copy(leaves, t.levels[0])
+	}
+	dirty := make([]int64, 0, len(changed)+int(n-t.n))
+	for _, i := range changed {
+		if i < 0 || int64(i) >= t.n {
+			return nil, fmt.Errorf("changed head %d is not in the tree of %d", i, t.n)
 		}
-		levels = append(levels, next)
-		cur = next
+		leaves[i] = h.leaf(hs[i])
+		dirty = append(dirty, int64(i))
 	}
-	return &HeadsTree{n: int64(len(hs)), levels: levels}, nil
+	slices.Sort(dirty)
+	for i := t.n; i < n; i++ {
+		leaves = append(leaves, h.leaf(hs[i]))
+		dirty = append(dirty, i)
+	}
+	nt.levels = [][]tlog.Hash{leaves}
+	// Each level above: the old one's nodes, and the parents of what
+	// changed below (the new complete nodes among them) hashed again.
+	for level, cur := 0, leaves; len(cur) >= 2; level++ {
+		next := make([]tlog.Hash, len(cur)/2)
+		if level+1 < len(t.levels) {
+			copy(next, t.levels[level+1])
+		}
+		parents := dirty[:0]
+		for _, d := range dirty {
+			p := d / 2
+			if p >= int64(len(next)) || len(parents) > 0 && parents[len(parents)-1] == p {
+				continue
+			}
+			next[p] = h.node(cur[2*p], cur[2*p+1])
+			parents = append(parents, p)
+		}
+		nt.levels = append(nt.levels, next)
+		dirty, cur = parents, next
+	}
+	return nt, nil
+}
+
+// treeHasher hashes leaves and nodes as RFC 9162 (and tlog.RecordHash
+// and tlog.NodeHash) do, SHA-256(0x00 || leaf) and SHA-256(0x01 || left
+// || right), into reused buffers.
+type treeHasher struct {
+	buf  []byte
+	pair [1 + 2*tlog.HashSize]byte
+}
+
+func (h *treeHasher) leaf(head Head) tlog.Hash {
+	h.buf = head.appendMarshal(append(h.buf[:0], 0x00))
+	return sha256.Sum256(h.buf)
+}
+
+func (h *treeHasher) node(left, right tlog.Hash) tlog.Hash {
+	h.pair[0] = 0x01
+	copy(h.pair[1:], left[:])
+	copy(h.pair[1+tlog.HashSize:], right[:])
+	return sha256.Sum256(h.pair[:])
 }
 
 // Root is the tree's RFC 9162 root hash.
