@@ -14,6 +14,7 @@ import (
 // error that adds nothing.
 func TestCLIFillAndBenchScale(t *testing.T) {
 	db := pgtest.URL(t)
+	t.Setenv("DATA_DIR", t.TempDir()) // the signing key it makes
 	if _, err := cli(t, db, "", "fill", "-n", "0"); err == nil {
 		t.Fatal("fill -n 0 was accepted")
 	}
