@@ -152,6 +152,16 @@ func (db *DB) newFiller(ctx context.Context, o FillOptions) (*filler, error) {
 	return f, nil
 }
 
+// CountDeployments counts every deployment (a full count: for the scale
+// benchmark's header, not for pages).
+func (db *DB) CountDeployments(ctx context.Context) (int, error) {
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM deployments`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count deployments: %w", err)
+	}
+	return n, nil
+}
+
 // fillPeople finds, for each slot, an active person holding its role who
 // holds no other slot (one person signs one slot), adding one where none
 // is free.
@@ -204,9 +214,9 @@ func (db *DB) fillPeople(ctx context.Context, slots []signoff.SlotDef) ([]signof
 	return out, nil
 }
 
-// live is how many of the newest deployments are still being worked on
+// fillLive is how many of the newest deployments are still being worked on
 // in a fill of n: the rest are finished (or abandoned).
-func live(n int) int { return max(3, min(n/100, 200)) }
+func fillLive(n int) int { return max(3, min(n/100, 200)) }
 
 // simulate plays the k-th deployment (0 is the oldest) of a fill of n.
 func (f *filler) simulate(id int64, k, n int, created time.Time) (*fillSim, error) {
@@ -228,7 +238,7 @@ func (f *filler) simulate(id int64, k, n int, created time.Time) (*fillSim, erro
 		return nil, err
 	}
 	roll := f.rand.IntN(100)
-	if k >= n-live(n) {
+	if k >= n-fillLive(n) {
 		// The newest: a draft, one under way, or live with its monitoring open.
 		switch (n - 1 - k) % 3 {
 		case 0:
