@@ -1,4 +1,5 @@
 CREATE INDEX audit_events_at_idx ON audit_events (at);
+DROP INDEX signoffs_deployment_idx;
 DROP INDEX deployments_template_version_idx;
 DROP INDEX deployments_live_idx;
 DROP INDEX deployments_open_idx;
