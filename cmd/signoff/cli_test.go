@@ -136,7 +136,7 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		}
 		return s
 	}
-	// The table the newest migration creates tells whether it is applied.
+	// The index the newest migration creates tells whether it is applied.
 	newestTable := func() bool {
 		t.Helper()
 		conn, err := pgx.Connect(context.Background(), db)
@@ -145,12 +145,12 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		}
 		defer conn.Close(context.Background())
 		var exists bool
-		if err := conn.QueryRow(context.Background(), `SELECT to_regclass('evidence_files') IS NOT NULL`).Scan(&exists); err != nil {
+		if err := conn.QueryRow(context.Background(), `SELECT to_regclass('deployments_newest_idx') IS NOT NULL`).Scan(&exists); err != nil {
 			t.Fatal(err)
 		}
 		return exists
 	}
-	if !strings.HasSuffix(last[0], "_evidence_files") {
+	if !strings.HasSuffix(last[0], "_scale") {
 		t.Fatalf("the newest migration is %s; update this test's check of what it creates", last[0])
 	}
 
@@ -163,7 +163,7 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		t.Fatalf("migrate down: %q, %v; want %q", out, err, status(previous, last[0]))
 	}
 	if newestTable() {
-		t.Fatal("migrate down left the newest migration's table")
+		t.Fatal("migrate down left the newest migration's index")
 	}
 	out, err = cli(t, db, "", "migrate", "status")
 	if err != nil || out != status(previous, last[0]) {
@@ -174,7 +174,7 @@ func TestCLIMigrateDownAndUp(t *testing.T) {
 		t.Fatalf("migrate up: %q, %v", out, err)
 	}
 	if !newestTable() {
-		t.Fatal("migrate up did not re-create the newest migration's table")
+		t.Fatal("migrate up did not re-create the newest migration's index")
 	}
 	out, err = cli(t, db, "", "migrate", "up")
 	if err != nil || out != status(newest) {

@@ -31,6 +31,9 @@ Commands:
   user add --email E --name N [--admin] [--auditor] [--role R ...]
                                  create a person (password from SIGNOFF_PASSWORD or stdin)
   demo                           fill an empty database with demo people and deployments
+  fill -n N [--seed S] [--span D] [--log=false]
+                                 add N realistic deployments of the seed template (for scale tests)
+  bench-scale [--runs N]         time every list, search, the deployment page and an export
   export ID [--format json|csv|pdf|md] [-o FILE]
                                  export one deployment (JSON: the signed audit record)
   verify FILE.json [--key KEY] [--witness WKEY ...]
@@ -111,6 +114,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdUser(ctx, cfg, logger, args, stdin, stdout)
 	case "demo":
 		return cmdDemo(ctx, cfg, logger, stdout)
+	case "fill":
+		return cmdFill(ctx, cfg, logger, args, stdout, stderr)
+	case "bench-scale":
+		return cmdBenchScale(ctx, cfg, logger, args, stdout)
 	case "export":
 		return cmdExport(ctx, cfg, logger, args, stdout)
 	case "keys":

@@ -33,6 +33,7 @@ type DB struct {
 
 	log      logSigner // signs the transparency log's checkpoints (transparency.go)
 	logStats logStats
+	heads    headsCache // the chain heads of the newest checkpoint (transparency_heads.go)
 
 	passwordCost   password.Params
 	idempotencyTTL time.Duration // how long idempotency keys are kept

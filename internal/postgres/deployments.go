@@ -166,7 +166,10 @@ const deploymentColumns = `
 	d.aborted_by, ab.name, coalesce(d.abort_reason, '')`
 
 const deploymentJoins = `
-	FROM deployments d
+	FROM deployments d` + deploymentJoinsOn
+
+// deploymentJoinsOn joins a deployment d to its template and creator.
+const deploymentJoinsOn = `
 	JOIN template_versions v ON v.id = d.template_version_id
 	JOIN templates t ON t.id = v.template_id
 	JOIN users u ON u.id = d.created_by
@@ -205,10 +208,18 @@ func readDeployment(ctx context.Context, q querier, id int64) (*signoff.Deployme
 
 // Deployments lists deployments, newest first, with their progress and
 // sign-off counts.
+//
+// Its cost does not grow with the table (docs/performance.md, "At
+// scale"): the page is chosen first, from an index in the list's order
+// (migrations/0020), and only its rows are counted. The statement is
+// planned afresh with its values every time (an unnamed statement, not
+// pgx's cached one): the best plan for "service contains x" depends on how
+// many services contain x, which a generic plan cannot know, and
+// PostgreSQL turns a cached statement generic after five runs.
 func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*signoff.Deployment, error) {
 	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	args := []any{pgx.QueryExecModeCacheDescribe}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)-1) }
 	if f.Status != "" {
 		where = append(where, "d.status = "+arg(string(f.Status))+"::deployment_status")
 	}
@@ -217,8 +228,17 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	q := `SELECT ` + deploymentColumns + `,
-		       p.total, p.done, p.na, s.slots, s.signed, s.stale, o.overdue` + deploymentJoins + `
+	page := `SELECT d.id FROM deployments d`
+	if len(where) > 0 {
+		page += "\n\t\tWHERE " + strings.Join(where, " AND ")
+	}
+	page += "\n\t\tORDER BY d.created_at DESC, d.id DESC LIMIT " + arg(limit) + " OFFSET " + arg(max(f.Offset, 0))
+	q := `WITH page AS MATERIALIZED (
+		` + page + `
+		)
+		SELECT ` + deploymentColumns + `,
+		       p.total, p.done, p.na, s.slots, s.signed, s.stale, o.overdue
+		FROM page JOIN deployments d ON d.id = page.id` + deploymentJoinsOn + `
 		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
 		CROSS JOIN LATERAL (
 		    SELECT count(*) AS overdue FROM deployment_items i
@@ -234,11 +254,8 @@ func (db *DB) Deployments(ctx context.Context, f signoff.DeploymentFilter) ([]*s
 		    LEFT JOIN signoffs sg ON sg.deployment_id = ds.deployment_id
 		         AND sg.slot = ds.position AND sg.ended_at IS NULL
 		    WHERE ds.deployment_id = d.id
-		) s`
-	if len(where) > 0 {
-		q += "\nWHERE " + strings.Join(where, " AND ")
-	}
-	q += "\nORDER BY d.created_at DESC, d.id DESC LIMIT " + arg(limit) + " OFFSET " + arg(max(f.Offset, 0))
+		) s
+		ORDER BY d.created_at DESC, d.id DESC`
 	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
@@ -271,14 +288,27 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// Environments lists the environments in use, for the filter menu.
+// Environments lists the environments in use, for the filter menu. Every
+// list page asks, so it skips through the environment index from one
+// value to the next (a few index probes per environment) instead of
+// reading every deployment for a handful of names.
 func (db *DB) Environments(ctx context.Context) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `SELECT DISTINCT environment FROM deployments ORDER BY 1`)
+	rows, err := db.pool.Query(ctx, environmentsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("list environments: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+const environmentsSQL = `
+		WITH RECURSIVE env (name) AS (
+		    (SELECT environment FROM deployments ORDER BY environment LIMIT 1)
+		    UNION ALL
+		    SELECT (SELECT d.environment FROM deployments d WHERE d.environment > env.name
+		            ORDER BY d.environment LIMIT 1)
+		    FROM env WHERE env.name IS NOT NULL
+		)
+		SELECT name FROM env WHERE name IS NOT NULL`
 
 // Checklist loads a deployment's items and notes with its template.
 func (db *DB) Checklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {

@@ -283,10 +283,10 @@ func (n *NotifyTx) AddDelivery(ctx context.Context, d *signoff.WebhookDelivery, 
 	return true, nil
 }
 
-// OverdueCandidates lists the live deployments with an open timed item past
-// its due time at now that has not been told yet.
-func (db *DB) OverdueCandidates(ctx context.Context, now time.Time) ([]int64, error) {
-	rows, err := db.pool.Query(ctx, `
+// overdueSQL starts from the live deployments, which a partial index
+// holds (migrations/0020): the sweep's cost follows how many are live,
+// not how many there ever were.
+const overdueSQL = `
 		SELECT DISTINCT d.id
 		FROM deployments d
 		JOIN deployment_items i ON i.deployment_id = d.id
@@ -297,7 +297,12 @@ func (db *DB) OverdueCandidates(ctx context.Context, now time.Time) ([]int64, er
 		      SELECT 1 FROM notifications n
 		      WHERE n.deployment_id = d.id AND n.kind = 'overdue'
 		        AND n.subject = 'item/' || i.path AND n.cleared_at IS NULL)
-		ORDER BY d.id`, now)
+		ORDER BY d.id`
+
+// OverdueCandidates lists the live deployments with an open timed item past
+// its due time at now that has not been told yet.
+func (db *DB) OverdueCandidates(ctx context.Context, now time.Time) ([]int64, error) {
+	rows, err := db.pool.Query(ctx, overdueSQL, now)
 	if err != nil {
 		return nil, fmt.Errorf("overdue deployments: %w", err)
 	}

@@ -60,8 +60,9 @@ func (db *DB) DeploymentRecord(ctx context.Context, id int64) (*signoff.Record, 
 // than by offset never skips or repeats a deployment when others complete
 // meanwhile. f.Status, Limit and Offset are ignored.
 func (db *DB) CompletedDeploymentIDs(ctx context.Context, f signoff.DeploymentFilter, after int64, limit int) ([]int64, error) {
-	args := []any{after}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	// Planned with its values every time, as Deployments is.
+	args := []any{pgx.QueryExecModeCacheDescribe, after}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)-1) }
 	where := append([]string{"d.id > $1", "d.status = 'completed'"}, filterConditions(f, arg)...)
 	if limit <= 0 || limit > 1000 {
 		limit = 100

@@ -377,18 +377,29 @@ type AwaitingSlot struct {
 	Stale      bool // a signature stands but the checklist changed since
 }
 
-// AwaitingSignature lists the open deployments' slots whose role the person
-// holds and that lack a fresh signature: "my sign-offs".
-func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSlot, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT `+deploymentColumns+`, ds.position, ds.role_name, ds.final, s.id IS NOT NULL,
+// awaitingSQL reads the deployments that can still be signed (a partial
+// index holds those, migrations/0020), and for each its slots of the
+// person's roles, their signatures and counts, each by its index:
+// finished deployments, however many, cost nothing. OFFSET 0 keeps the
+// slots a probe per deployment: flattened into a join, PostgreSQL would
+// rather read every slot of every deployment once.
+// (A var: fresh builds its SQL.)
+var awaitingSQL = `
+		SELECT ` + deploymentColumns + `, ds.position, ds.role_name, ds.final, s.id IS NOT NULL,
 		       p.total, p.done, p.na
-		`+deploymentJoins+`
-		JOIN deployment_slots ds ON ds.deployment_id = d.id
-		JOIN roles r ON lower(r.name) = lower(ds.role_name)
-		JOIN user_roles ur ON ur.role_id = r.id AND ur.user_id = $1
-		LEFT JOIN signoffs s ON s.deployment_id = d.id AND s.slot = ds.position AND s.ended_at IS NULL
-		CROSS JOIN LATERAL (`+progressSumsSQL+`) p
+		` + deploymentJoins + `
+		CROSS JOIN LATERAL (
+		    SELECT ds.deployment_id, ds.position, ds.role_name, ds.final, ds.above FROM deployment_slots ds
+		    WHERE ds.deployment_id = d.id AND lower(ds.role_name) IN (
+		        SELECT lower(r.name) FROM roles r JOIN user_roles ur ON ur.role_id = r.id AND ur.user_id = $1)
+		    OFFSET 0
+		) ds
+		LEFT JOIN LATERAL (
+		    SELECT sg.id, sg.checklist_rev, sg.signed_at FROM signoffs sg
+		    WHERE sg.deployment_id = d.id AND sg.slot = ds.position AND sg.ended_at IS NULL
+		    OFFSET 0
+		) s ON true
+		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
 		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
 		  AND (s.id IS NULL OR NOT `+fresh("s")+`)
 		  -- Not a slot another person's request for changes holds.
@@ -401,7 +412,12 @@ func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSl
 		      SELECT 1 FROM signoffs mine
 		      WHERE mine.deployment_id = d.id AND mine.signer_id = $1
 		        AND mine.ended_at IS NULL AND mine.slot <> ds.position))
-		ORDER BY d.created_at DESC, ds.position`, userID)
+		ORDER BY d.created_at DESC, ds.position`
+
+// AwaitingSignature lists the open deployments' slots whose role the person
+// holds and that lack a fresh signature: "my sign-offs".
+func (db *DB) AwaitingSignature(ctx context.Context, userID int64) ([]AwaitingSlot, error) {
+	rows, err := db.pool.Query(ctx, awaitingSQL, userID)
 	if err != nil {
 		return nil, fmt.Errorf("slots awaiting user %d: %w", userID, err)
 	}

@@ -1,0 +1,14 @@
+CREATE INDEX audit_events_at_idx ON audit_events (at);
+DROP INDEX signoffs_deployment_idx;
+DROP INDEX deployments_template_version_idx;
+DROP INDEX deployments_live_idx;
+DROP INDEX deployments_open_idx;
+CREATE INDEX deployments_service_idx ON deployments (service, environment);
+CREATE INDEX deployments_status_idx ON deployments (status, created_at DESC);
+CREATE INDEX deployments_created_idx ON deployments (created_at DESC);
+DROP INDEX deployments_environment_newest_idx;
+DROP INDEX deployments_status_newest_idx;
+DROP INDEX deployments_newest_idx;
+DROP INDEX signoffs_signer_trgm_idx;
+DROP INDEX deployments_service_trgm_idx;
+DROP EXTENSION IF EXISTS pg_trgm;
