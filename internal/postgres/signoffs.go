@@ -401,7 +401,7 @@ var awaitingSQL = `
 		) s ON true
 		CROSS JOIN LATERAL (` + progressSumsSQL + `) p
 		WHERE d.locked_at IS NULL AND d.status <> 'aborted'
-		  AND (s.id IS NULL OR NOT `+fresh("s")+`)
+		  AND (s.id IS NULL OR NOT ` + fresh("s") + `)
 		  -- Not a slot another person's request for changes holds.
 		  AND NOT EXISTS (
 		      SELECT 1 FROM signoff_rejections rj
