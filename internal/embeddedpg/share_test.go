@@ -115,8 +115,8 @@ func TestJoinSharedCluster(t *testing.T) {
 	if err := alone.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if !portFree(alone.port) {
-		t.Errorf("port %d still in use after the cluster's own Stop", alone.port)
+	if !serverGone(alone) {
+		t.Errorf("the server on port %d still runs after the cluster's own Stop", alone.port)
 	}
 }
 
