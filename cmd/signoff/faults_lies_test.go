@@ -42,7 +42,7 @@ func TestFaultAnswersNeverLie(t *testing.T) {
 	ctx := context.Background()
 	// fsync off keeps the test quick; synchronous_commit stays on: a
 	// crashed backend must not take acknowledged commits with it.
-	pgCfg := embeddedpg.Config{DataDir: filepath.Join(dir, "pg"), Settings: map[string]string{"fsync": "off"}}
+	pgCfg := embeddedpg.Config{Port: restartPort(t), DataDir: filepath.Join(dir, "pg"), Settings: map[string]string{"fsync": "off"}}
 	cluster, err := embeddedpg.Start(ctx, pgCfg, nil)
 	if err != nil {
 		t.Fatalf("start postgres: %v", err)

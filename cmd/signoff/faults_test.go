@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -244,7 +245,7 @@ func TestFaultDatabaseRestart(t *testing.T) {
 	os.Chmod(dir, 0o755) // the cluster may run as an unprivileged user
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	ctx := context.Background()
-	pgCfg := embeddedpg.Config{DataDir: filepath.Join(dir, "pg"), Settings: map[string]string{"fsync": "off", "synchronous_commit": "off"}}
+	pgCfg := embeddedpg.Config{Port: restartPort(t), DataDir: filepath.Join(dir, "pg"), Settings: map[string]string{"fsync": "off", "synchronous_commit": "off"}}
 	cluster, err := embeddedpg.Start(ctx, pgCfg, nil)
 	if err != nil {
 		t.Fatalf("start postgres: %v", err)
@@ -357,6 +358,20 @@ type process struct {
 	base string
 	logs *syncBuffer
 	done chan error
+}
+
+// restartPort is a port for a private cluster the test stops and starts
+// again: one the kernel hands out, not the first free one from 5433 that
+// every embedded cluster looks for, which another test package's cluster
+// may take while this one is down (the app would then reach a stranger).
+func restartPort(t *testing.T) uint32 {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(freePort(t))
+	n, err := strconv.ParseUint(port, 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint32(n)
 }
 
 func freePort(t *testing.T) string {
