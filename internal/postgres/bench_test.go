@@ -35,6 +35,12 @@ func BenchmarkTick(b *testing.B) {
 			db := openDB(b)
 			alice := addUser(b, db, "Alice Chen")
 			d := newDeployment(b, db, alice)
+			// Statistics, as autovacuum gives any live database: without
+			// them a fresh database plans the block's joins badly (the
+			// answer took 7 ms instead of 0.3).
+			if _, err := db.Pool().Exec(ctx, "ANALYZE"); err != nil {
+				b.Fatal(err)
+			}
 			integrate := withLog(b, db, mode)
 			states := [2]signoff.ItemState{signoff.ItemDone, signoff.ItemOpen}
 			cpu := func() int64 {
