@@ -186,10 +186,6 @@ func (a *App) startCluster(ctx context.Context) (*embeddedpg.Cluster, error) {
 	return cluster, err
 }
 
-// RuntimeURL is the URL the app serves with: DATABASE_URL, or the embedded
-// cluster's runtime role.
-func (a *App) RuntimeURL() string { return a.runtimeURL }
-
 // MigrateURL is the URL the app migrates with: the schema owner's.
 func (a *App) MigrateURL() string { return a.migrateURL }
 
