@@ -447,7 +447,8 @@ func (l *answerLog) last(what, key string) *answer {
 func (l *answerLog) eventFor(db *postgres.DB, a answer) bool {
 	var n int
 	db.Pool().QueryRow(context.Background(), `
-		SELECT count(*) FROM audit_events WHERE deployment_id = $1::bigint AND action = 'deployment.status'
+		SELECT count(*) FROM audit_events_all WHERE deployment_id = $1::bigint
+		  AND payload::jsonb ->> 'action' = 'deployment.status'
 		  AND payload::jsonb -> 'after' ->> 'status' = $2`, a.key, a.to).Scan(&n)
 	return n == 1
 }

@@ -100,6 +100,8 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 		`DELETE FROM audit_log_checkpoints`,
 		`DELETE FROM audit_log_cosignatures`,
 		`DELETE FROM audit_signing_keys`,
+		`UPDATE audit_sealed_chains SET payloads = payloads`,
+		`DELETE FROM audit_sealed_chains`,
 		`DROP TABLE audit_events CASCADE`,
 	} {
 		var args []any
@@ -135,8 +137,23 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 		t.Fatalf("verify --witness of the export: %q", out)
 	}
 
-	// As the owner of the tables: the final signature's event is deleted,
-	// with the append-only triggers disabled, and the deployment unlocked.
+	// A while after, the server has sealed the ended chain (one row of
+	// audit_sealed_chains). As the owner of the tables, with the
+	// append-only triggers disabled, the final signature's event is cut
+	// from the seal and its log entry deleted, and the deployment is
+	// unlocked.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var sealed bool
+		if err := db.Pool().QueryRow(ctx, `SELECT sealed_at IS NOT NULL FROM deployments WHERE id = $1`, d.ID).Scan(&sealed); err != nil {
+			t.Fatal(err)
+		}
+		if sealed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not seal the completed deployment's chain")
+		}
+	}
 	owner, err := pgx.Connect(ctx, roleURL(t, dataDir, postgres.OwnerRole))
 	if err != nil {
 		t.Fatal(err)
@@ -150,19 +167,21 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 		q    string
 		args []any
 	}{
-		{`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update`, nil},
+		{`ALTER TABLE audit_sealed_chains DISABLE TRIGGER audit_sealed_chains_append_only`, nil},
 		{`ALTER TABLE audit_log_entries DISABLE TRIGGER audit_log_entries_append_only`, nil},
 		{`DELETE FROM audit_log_entries WHERE event_id = $1`, []any{final.ID}},
-		{`DELETE FROM audit_log_pending WHERE event_id = $1`, []any{final.ID}},
 		{`DELETE FROM signoffs WHERE deployment_id = $1 AND audit_seq = $2`, []any{d.ID, final.Seq}},
-		{`DELETE FROM audit_events WHERE id = $1`, []any{final.ID}},
-		{`UPDATE deployments SET audit_seq = $2 - 1, audit_head = (SELECT hash FROM audit_events WHERE deployment_id = $1 AND seq = $2 - 1),
+		{`UPDATE audit_sealed_chains
+		  SET events = events - 1, ids = ids[1:events - 1], hashes = substring(hashes FROM 1 FOR 32 * (events - 1)),
+		      payloads = array_to_string((string_to_array(payloads, E'\n'))[1:events - 1], E'\n')
+		  WHERE deployment_id = $1 AND events = $2`, []any{d.ID, final.Seq}},
+		{`UPDATE deployments SET audit_seq = $2 - 1, audit_head = audit_event_hash($1, $2 - 1),
 		         status = 'live', completed_at = NULL, locked_at = NULL WHERE id = $1`, []any{d.ID, final.Seq}},
-		{`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update`, nil},
+		{`ALTER TABLE audit_sealed_chains ENABLE TRIGGER audit_sealed_chains_append_only`, nil},
 		{`ALTER TABLE audit_log_entries ENABLE TRIGGER audit_log_entries_append_only`, nil},
 	} {
-		if _, err := tx.Exec(ctx, st.q, st.args...); err != nil {
-			t.Fatalf("as the owner, %s: %v", st.q, err)
+		if tag, err := tx.Exec(ctx, st.q, st.args...); err != nil || (strings.HasPrefix(st.q, "UPDATE") && tag.RowsAffected() != 1) {
+			t.Fatalf("as the owner, %s: %v (%s)", st.q, err, tag)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -96,7 +96,7 @@ func BenchmarkBulkZip(b *testing.B) {
 	start := time.Now()
 	db := bulkDeployments(b, n)
 	var events int
-	if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE deployment_id IS NOT NULL`).Scan(&events); err != nil {
+	if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_events_all WHERE deployment_id IS NOT NULL`).Scan(&events); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("setup: %d completed deployments (%d audit events) in %s, one through the store and the rest cloned",

@@ -45,13 +45,32 @@ func (db *DB) Events(ctx context.Context, deploymentID int64, after int64, limit
 
 // deploymentEvents is Events on q: the pool, or a transaction that reads
 // the events with what else it reads (an export's snapshot, a
-// notification run).
+// notification run). An ended deployment's chain may be sealed (migration
+// 0021): its first events are then one row of audit_sealed_chains, and
+// only those appended after, if any, are rows of audit_events.
 func deploymentEvents(ctx context.Context, q querier, deploymentID, after int64, limit int) ([]signoff.Event, error) {
 	if limit <= 0 {
 		limit = 1 << 30
 	}
+	out, err := sealedEvents(ctx, q, deploymentID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(out); n > 0 {
+		after, limit = out[n-1].Seq, limit-n
+		if limit == 0 {
+			return out, nil
+		}
+	}
 	rows, err := q.Query(ctx, deploymentEventsSQL, deploymentID, after, limit)
-	return scanEvents(rows, err, deploymentID)
+	live, err := scanEvents(rows, err, deploymentID)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return live, nil
+	}
+	return append(out, live...), nil
 }
 
 func scanEvents(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Event, error) {

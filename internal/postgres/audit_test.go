@@ -208,6 +208,18 @@ func TestAuditLogAppendOnlyByPrivileges(t *testing.T) {
 	}
 	evs := checkChain(t, db, d.ID)
 	checkChain(t, db, 0)
+	// The integrator, as the app role, logs the events and seals the
+	// ended chain (audit_seal runs as the owner, and does only that).
+	logKey(t, db)
+	if _, err := db.IntegrateLog(ctx); err != nil {
+		t.Fatalf("the app role cannot integrate the log: %v", err)
+	}
+	if n, err := db.SealChains(ctx); err != nil || n != 1 {
+		t.Fatalf("the app role sealed %d chains (%v); want the locked deployment's", n, err)
+	}
+	if sealed := checkChain(t, db, d.ID); len(sealed) != len(evs) {
+		t.Fatalf("the chain had %d events and has %d sealed", len(evs), len(sealed))
+	}
 
 	// What the app role may not do to the audit log.
 	for q, want := range map[string]string{
@@ -223,6 +235,9 @@ func TestAuditLogAppendOnlyByPrivileges(t *testing.T) {
 		// Evidence files back the record's SHA-256s: kept as added.
 		`UPDATE evidence_files SET data = 'forged'`: "permission denied for table evidence_files",
 		`DELETE FROM evidence_files`:                "permission denied for table evidence_files",
+		// Sealed chains stay as sealed.
+		`UPDATE audit_sealed_chains SET payloads = ''`: "permission denied for table audit_sealed_chains",
+		`DELETE FROM audit_sealed_chains`:              "permission denied for table audit_sealed_chains",
 	} {
 		_, err := db.Pool().Exec(ctx, q)
 		var pe *pgconn.PgError

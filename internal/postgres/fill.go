@@ -105,6 +105,17 @@ func (db *DB) Fill(ctx context.Context, o FillOptions) (FillReport, error) {
 			if _, err := db.IntegrateLog(ctx); err != nil {
 				return rep, fmt.Errorf("fill: %w", err)
 			}
+			// Ended deployments' chains are sealed as the server seals
+			// them once they are in the log.
+			for {
+				n, err := db.SealChains(ctx)
+				if err != nil {
+					return rep, fmt.Errorf("fill: %w", err)
+				}
+				if n == 0 {
+					break
+				}
+			}
 		}
 		if o.Progress != nil {
 			o.Progress(rep.Deployments, rep.Events)

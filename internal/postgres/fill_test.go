@@ -43,6 +43,12 @@ func TestFillVerifies(t *testing.T) {
 	if len(list) != 60 {
 		t.Fatalf("the list shows %d deployments, want 60", len(list))
 	}
+	// The ended deployments' chains are sealed, as the server seals them:
+	// what follows verifies them as read back from their seals.
+	if sealed, ended := sqlInt(t, db, `SELECT count(*) FROM audit_sealed_chains`),
+		rep.ByStatus[signoff.StatusCompleted]+rep.ByStatus[signoff.StatusAborted]; sealed != int64(ended) {
+		t.Fatalf("%d chains sealed; want the %d ended deployments'", sealed, ended)
+	}
 	signer := audit.NewSigner(key)
 	for _, d := range list {
 		rec, err := db.SignedRecord(ctx, d.ID)

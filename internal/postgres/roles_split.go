@@ -34,7 +34,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO signoff_a
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO signoff_app;
 -- The audit trail and its log: append and read, nothing else.
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, audit_log_entries, audit_log_hashes, evidence_files,
-    audit_log_checkpoints, audit_log_cosignatures, audit_log_origin, audit_signing_keys
+    audit_log_checkpoints, audit_log_cosignatures, audit_log_origin, audit_signing_keys, audit_sealed_chains
     FROM signoff_app;
 -- Tables later migrations add:
 ALTER DEFAULT PRIVILEGES FOR ROLE signoff_owner IN SCHEMA public

@@ -221,11 +221,13 @@ func checkExtends(ctx context.Context, tx pgx.Tx, pending []pendingEvent) error 
 	}
 	heads := map[int64]transparency.Head{}
 	rows, err := tx.Query(ctx, `
-		SELECT DISTINCT ON (l.chain) l.chain, l.seq, e.hash
-		FROM audit_log_entries l
-		JOIN audit_events e ON e.id = l.event_id
-		WHERE l.chain = ANY($1)
-		ORDER BY l.chain, l.seq DESC`, chains)
+		SELECT h.chain, h.seq, audit_event_hash(h.chain, h.seq)
+		FROM (
+		    SELECT DISTINCT ON (l.chain) l.chain, l.seq
+		    FROM audit_log_entries l
+		    WHERE l.chain = ANY($1)
+		    ORDER BY l.chain, l.seq DESC
+		) h`, chains)
 	if err != nil {
 		return fmt.Errorf("integrate the transparency log: chain heads: %w", err)
 	}
@@ -346,14 +348,13 @@ func hashReader(ctx context.Context, q querier) tlog.HashReader {
 // chain order: one index probe per chain.
 func chainHeads(ctx context.Context, q querier, size int64) (transparency.Heads, error) {
 	rows, err := q.Query(ctx, `
-		SELECT c.chain, h.seq, e.hash
+		SELECT c.chain, h.seq, audit_event_hash(c.chain, h.seq)
 		FROM audit_log_entries c
 		CROSS JOIN LATERAL (
-		    SELECT l.seq, l.event_id FROM audit_log_entries l
+		    SELECT l.seq FROM audit_log_entries l
 		    WHERE l.chain = c.chain AND l.idx < $1
 		    ORDER BY l.seq DESC LIMIT 1
 		) h
-		JOIN audit_events e ON e.id = h.event_id
 		WHERE c.seq = 1 AND c.idx < $1
 		ORDER BY c.chain`, size)
 	if err != nil {
@@ -591,8 +592,11 @@ func (db *DB) LogTile(ctx context.Context, path string) ([]byte, error) {
 // big-endian length and the entry.
 func (db *DB) entryBundle(ctx context.Context, first, last int64) ([]byte, error) {
 	rows, err := db.pool.Query(ctx, `
-		SELECT l.idx, l.chain, l.seq, e.prev_hash, e.hash
-		FROM audit_log_entries l JOIN audit_events e ON e.id = l.event_id
+		SELECT l.idx, l.chain, l.seq,
+		       CASE WHEN l.seq = 1 THEN '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
+		            ELSE audit_event_hash(l.chain, l.seq - 1) END,
+		       audit_event_hash(l.chain, l.seq)
+		FROM audit_log_entries l
 		WHERE l.idx >= $1 AND l.idx < $2 ORDER BY l.idx`, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("read log entries: %w", err)

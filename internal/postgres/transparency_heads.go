@@ -53,11 +53,13 @@ func (db *DB) chainHeadsAt(ctx context.Context, q querier, size int64) (*headsAt
 		return kept, nil
 	}
 	rows, err := q.Query(ctx, `
-		SELECT DISTINCT ON (l.chain) l.chain, l.seq, e.hash
-		FROM audit_log_entries l
-		JOIN audit_events e ON e.id = l.event_id
-		WHERE l.idx >= $1 AND l.idx < $2
-		ORDER BY l.chain, l.seq DESC`, kept.size, size)
+		SELECT h.chain, h.seq, audit_event_hash(h.chain, h.seq)
+		FROM (
+		    SELECT DISTINCT ON (l.chain) l.chain, l.seq
+		    FROM audit_log_entries l
+		    WHERE l.idx >= $1 AND l.idx < $2
+		    ORDER BY l.chain, l.seq DESC
+		) h`, kept.size, size)
 	if err != nil {
 		return nil, fmt.Errorf("read chain heads: %w", err)
 	}

@@ -52,7 +52,7 @@ func TestEveryTextFieldIsInertAndStoredExactly(t *testing.T) {
 		{"token name", "/admin/tokens", url.Values{"name": {evilText}, "user": {strconv.FormatInt(admin.ID, 10)}},
 			"/admin/tokens", `SELECT name FROM api_tokens`},
 		{"abort reason", dpath(d, "/status"), url.Values{"status": {"aborted"}, "reason": {evilText}},
-			dpath(d, "/history"), `SELECT payload::json->'after'->>'reason' FROM audit_events WHERE deployment_id = ` + dep + ` AND payload::json->'after'->>'status' = 'aborted'`},
+			dpath(d, "/history"), `SELECT payload::json->'after'->>'reason' FROM audit_events_all WHERE deployment_id = ` + dep + ` AND payload::json->'after'->>'status' = 'aborted'`},
 	}
 	for _, tc := range cases {
 		res := c.post(tc.post, tc.form, false)

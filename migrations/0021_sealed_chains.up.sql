@@ -1,0 +1,143 @@
+-- Ended deployments' audit chains, sealed (issue 15: storage that fits a
+-- decade; docs/performance.md, "Bytes per deployment").
+--
+-- An event's row costs about 500 bytes with its two index entries, most of
+-- it row and index overhead and a JSON payload that repeats its
+-- neighbours'. A completed deployment's chain (191 events, 56 KB of
+-- payloads) is 106 KB as rows, and about 12 KB as one row here: the
+-- payloads one per line (canonical JSON holds no raw newline), which
+-- PostgreSQL compresses to about 5 KB, each event's hash (32 bytes, which
+-- do not compress), and each event's id.
+--
+-- Once a deployment is completed or aborted nothing can be appended to its
+-- chain; once every event of it is in the transparency log, audit_seal
+-- moves the chain here and deletes the rows. Nothing is lost: the payloads
+-- are the very bytes the hashes cover, and every column of an event's row
+-- is a copy of a field of its payload (audit_seal checks that they agree
+-- before it moves anything).
+CREATE TABLE audit_sealed_chains (
+    deployment_id bigint      PRIMARY KEY REFERENCES deployments (id),
+    events        integer     NOT NULL CHECK (events > 0), -- seq 1 .. events
+    ids           bigint[]    NOT NULL,                    -- each event's id, in seq order
+    hashes        bytea       NOT NULL,                    -- each event's hash, 32 bytes each, in seq order
+    payloads      text        NOT NULL,                    -- each event's payload, in seq order, one per line
+    sealed_at     timestamptz NOT NULL DEFAULT now(),
+    CHECK (cardinality(ids) = events AND length(hashes) = 32 * events)
+);
+-- Hashes do not compress; stored as they are, a substring reads only the
+-- chunk that holds it (audit_event_hash).
+ALTER TABLE audit_sealed_chains ALTER COLUMN hashes SET STORAGE EXTERNAL;
+
+CREATE TRIGGER audit_sealed_chains_append_only BEFORE UPDATE OR DELETE ON audit_sealed_chains
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_sealed_chains_no_truncate BEFORE TRUNCATE ON audit_sealed_chains
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+
+-- A log entry names its event by chain and seq, which outlive the row.
+ALTER TABLE audit_log_entries DROP CONSTRAINT audit_log_entries_event_id_fkey;
+
+-- When a deployment's chain was sealed; the partial index holds only the
+-- ended deployments still waiting, so the sealer's look for work is a
+-- probe of a handful of entries whatever the table's size.
+ALTER TABLE deployments ADD COLUMN sealed_at timestamptz;
+CREATE INDEX deployments_to_seal_idx ON deployments (id)
+    WHERE sealed_at IS NULL AND (locked_at IS NOT NULL OR status = 'aborted');
+
+-- An event's row may now be deleted, by anyone who may delete at all, only
+-- when its chain's sealed row holds it: its id and its hash in its place.
+-- (The payloads beside them are the rows' own, gathered by audit_seal in
+-- the statement before the delete; a payload changed afterwards no longer
+-- matches its hash, which every verification checks.)
+CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND EXISTS (
+        SELECT 1 FROM audit_sealed_chains s
+        WHERE s.deployment_id = OLD.deployment_id AND OLD.seq <= s.events
+          AND s.ids[OLD.seq] = OLD.id
+          AND substring(s.hashes FROM OLD.seq::int * 32 - 31 FOR 32) = OLD.hash)
+    THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+
+-- audit_seal seals deployment's chain when it can: the deployment ended,
+-- its chain not sealed yet, every event of it in the transparency log.
+-- It returns how many events it sealed, 0 when the chain is not ready. It
+-- runs as the tables' owner (the runtime role may not delete events), and
+-- it can do nothing else: it only ever moves a whole chain, unchanged. It
+-- refuses (an error) a chain that is not whole: a gap, a broken link, a
+-- payload with a newline, or a row whose columns disagree with its
+-- payload.
+CREATE FUNCTION audit_seal(deployment bigint) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    n integer;
+    whole boolean;
+BEGIN
+    -- The deployment's row is the head of its chain: locked, nothing is
+    -- appended meanwhile.
+    PERFORM 1 FROM deployments
+    WHERE id = deployment AND sealed_at IS NULL AND (locked_at IS NOT NULL OR status = 'aborted')
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    IF EXISTS (SELECT 1 FROM audit_log_pending p JOIN audit_events e ON e.id = p.event_id
+               WHERE e.deployment_id = deployment) THEN
+        RETURN 0;
+    END IF;
+    SELECT count(*),
+           count(*) = max(seq)
+           AND bool_and(prev_hash = coalesce(prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea))
+           AND bool_and(strpos(payload, E'\n') = 0)
+           AND bool_and(p ->> 'chain' IS NOT DISTINCT FROM 'deployment/' || deployment
+                        AND (p ->> 'seq')::bigint IS NOT DISTINCT FROM seq
+                        AND (p ->> 'at')::timestamptz IS NOT DISTINCT FROM at
+                        AND coalesce((p -> 'actor' ->> 'id')::bigint, 0) = coalesce(actor_id, 0)
+                        AND coalesce(p -> 'actor' ->> 'name', '') IS NOT DISTINCT FROM actor_name
+                        AND p ->> 'action' IS NOT DISTINCT FROM action
+                        AND coalesce(p ->> 'target', '') IS NOT DISTINCT FROM target)
+    INTO n, whole
+    FROM (SELECT e.*, e.payload::jsonb AS p, lag(e.hash) OVER (ORDER BY e.seq) AS prev
+          FROM audit_events e WHERE e.deployment_id = deployment) e;
+    IF n = 0 THEN
+        RETURN 0;
+    END IF;
+    IF NOT whole THEN
+        RAISE EXCEPTION 'audit chain of deployment % is not whole: not sealed', deployment
+            USING ERRCODE = 'data_corrupted';
+    END IF;
+    INSERT INTO audit_sealed_chains (deployment_id, events, ids, hashes, payloads)
+    SELECT deployment, n, array_agg(id ORDER BY seq), string_agg(hash, ''::bytea ORDER BY seq),
+           string_agg(payload, E'\n' ORDER BY seq)
+    FROM audit_events WHERE deployment_id = deployment;
+    DELETE FROM audit_events WHERE deployment_id = deployment;
+    UPDATE deployments SET sealed_at = now() WHERE id = deployment;
+    RETURN n;
+END;
+$$;
+
+-- An event's hash by chain and seq, sealed or not (NULL when there is no
+-- such event): what the transparency log's reads of entries join.
+CREATE FUNCTION audit_event_hash(chain bigint, seq bigint) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(
+        (SELECT e.hash FROM audit_events e
+         WHERE coalesce(e.deployment_id, 0) = audit_event_hash.chain AND e.seq = audit_event_hash.seq),
+        (SELECT substring(s.hashes FROM audit_event_hash.seq::int * 32 - 31 FOR 32) FROM audit_sealed_chains s
+         WHERE s.deployment_id = audit_event_hash.chain AND audit_event_hash.seq BETWEEN 1 AND s.events))
+$$;
+
+-- Every event, sealed or not, with its payload: for reading by hand (and
+-- tests). The application reads sealed chains itself (internal/postgres/
+-- audit_read.go), which also gives each event its hash's predecessor.
+CREATE VIEW audit_events_all AS
+    SELECT id, deployment_id, seq, payload, hash FROM audit_events
+    UNION ALL
+    SELECT s.ids[p.i], s.deployment_id, p.i, p.payload, substring(s.hashes FROM p.i::int * 32 - 31 FOR 32)
+    FROM audit_sealed_chains s
+    CROSS JOIN LATERAL string_to_table(s.payloads, E'\n') WITH ORDINALITY AS p (payload, i);
