@@ -96,7 +96,7 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 		`UPDATE audit_events SET payload = payload || ' ' WHERE deployment_id = $1`,
 		`TRUNCATE audit_events CASCADE`,
 		`DELETE FROM audit_log_entries WHERE chain = $1`,
-		`UPDATE audit_log_hashes SET hash = hash`,
+		`UPDATE audit_log_hashes SET hashes = hashes`,
 		`DELETE FROM audit_log_checkpoints`,
 		`DELETE FROM audit_log_cosignatures`,
 		`DELETE FROM audit_signing_keys`,

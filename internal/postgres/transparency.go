@@ -280,8 +280,10 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, size int64, pending []pendingE
 	})
 	n := len(pending)
 	leafIdx, eventIDs, chains, seqs := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	var hashIdx []int64
-	var hashVals [][]byte
+	// The batch's stored hashes are consecutive, from the first of its
+	// first leaf's: one run (migration 0024).
+	firstHash := tlog.StoredHashIndex(0, size)
+	run := make([]byte, 0, 2*tlog.HashSize*n)
 	for i, p := range pending {
 		leaf := size + int64(i)
 		stored, err := tlog.StoredHashesForRecordHash(leaf, p.entry.LeafHash(), r)
@@ -289,17 +291,19 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, size int64, pending []pendingE
 			return nil, fmt.Errorf("integrate the transparency log: leaf %d: %w", leaf, err)
 		}
 		first := tlog.StoredHashIndex(0, leaf)
+		if first != firstHash+int64(len(run)/tlog.HashSize) {
+			return nil, fmt.Errorf("integrate the transparency log: leaf %d's hashes start at %d, not after the run's", leaf, first)
+		}
 		for j, h := range stored {
 			mem[first+int64(j)] = h
-			hashIdx = append(hashIdx, first+int64(j))
-			hashVals = append(hashVals, h[:])
+			run = append(run, h[:]...)
 		}
 		leafIdx[i], eventIDs[i], chains[i], seqs[i] = leaf, p.id, p.entry.Chain, p.entry.Seq
 	}
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO audit_log_entries (idx, event_id, chain, seq)
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])`, leafIdx, eventIDs, chains, seqs)
-	b.Queue(`INSERT INTO audit_log_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, hashIdx, hashVals)
+	b.Queue(`INSERT INTO audit_log_hashes (first_idx, hashes) VALUES ($1, $2)`, firstHash, run)
 	b.Queue(`DELETE FROM audit_log_pending WHERE event_id = ANY($1)`, eventIDs)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("integrate the transparency log: append: %w", err)
@@ -307,12 +311,20 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, size int64, pending []pendingE
 	return r, nil
 }
 
-// readHashes reads stored hashes of the tree.
+// readHashes reads stored hashes of the tree: each from the run that
+// starts at or before it (migration 0024).
 func readHashes(ctx context.Context, q querier, idx []int64) ([]tlog.Hash, error) {
 	if len(idx) == 0 {
 		return nil, nil
 	}
-	rows, err := q.Query(ctx, `SELECT idx, hash FROM audit_log_hashes WHERE idx = ANY($1)`, idx)
+	rows, err := q.Query(ctx, `
+		SELECT i, substring(r.hashes FROM (i - r.first_idx)::int * 32 + 1 FOR 32)
+		FROM unnest($1::bigint[]) AS i
+		CROSS JOIN LATERAL (
+		    SELECT first_idx, hashes FROM audit_log_hashes
+		    WHERE first_idx <= i ORDER BY first_idx DESC LIMIT 1
+		) r
+		WHERE i < r.first_idx + length(r.hashes) / 32`, idx)
 	if err != nil {
 		return nil, fmt.Errorf("read the log's hashes: %w", err)
 	}
@@ -322,6 +334,10 @@ func readHashes(ctx context.Context, q querier, idx []int64) ([]tlog.Hash, error
 		var h []byte
 		if err := rows.Scan(&i, &h); err != nil {
 			return nil, fmt.Errorf("read the log's hashes: %w", err)
+		}
+		if len(h) != tlog.HashSize {
+			rows.Close()
+			return nil, fmt.Errorf("read the log's hashes: hash %d has %d bytes", i, len(h))
 		}
 		found[i] = tlog.Hash(h)
 	}
