@@ -347,7 +347,7 @@ func (a *App) integrateLog(ctx context.Context) {
 		if err == nil {
 			// Then the chains of ended deployments now wholly in the log
 			// are sealed (docs/performance.md, "Bytes per deployment").
-			_, err = a.DB.SealChains(ctx)
+			_, err = a.DB.SealDeployments(ctx)
 		}
 		switch {
 		case err == nil:

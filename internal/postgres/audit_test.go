@@ -209,12 +209,12 @@ func TestAuditLogAppendOnlyByPrivileges(t *testing.T) {
 	evs := checkChain(t, db, d.ID)
 	checkChain(t, db, 0)
 	// The integrator, as the app role, logs the events and seals the
-	// ended chain (audit_seal runs as the owner, and does only that).
+	// ended chain (seal_deployment runs as the owner, and does only that).
 	logKey(t, db)
 	if _, err := db.IntegrateLog(ctx); err != nil {
 		t.Fatalf("the app role cannot integrate the log: %v", err)
 	}
-	if n, err := db.SealChains(ctx); err != nil || n != 1 {
+	if n, err := db.SealDeployments(ctx); err != nil || n != 1 {
 		t.Fatalf("the app role sealed %d chains (%v); want the locked deployment's", n, err)
 	}
 	if sealed := checkChain(t, db, d.ID); len(sealed) != len(evs) {

@@ -350,10 +350,12 @@ const itemJoins = `
 		LEFT JOIN users au ON au.id = i.assigned_user_id
 		LEFT JOIN roles ar ON ar.id = i.assigned_role_id`
 
-// itemsSQL reads every item of a deployment, in order: the whole page.
+// itemsSQL reads every item of a deployment, in order: the whole page. A
+// sealed deployment's items are one row (migration 0021), which the view
+// deployment_items_all unpacks.
 const itemsSQL = `
 		SELECT ` + itemColumns + `, coalesce(c.n, 0), coalesce(f.n, 0)
-		FROM deployment_items i` + itemJoins + `
+		FROM deployment_items_all i` + itemJoins + `
 		LEFT JOIN (
 		    SELECT item_id, count(*) AS n FROM item_comments
 		    WHERE deployment_id = $1 GROUP BY item_id
@@ -388,16 +390,40 @@ const blockItemsSQL = `
 		ORDER BY i.position`
 
 // items reads every item of a deployment, or, given a path, that item and
-// its descendants.
+// its descendants. The block is read from deployment_items, where the
+// items of every deployment that can still change are (a tick's answer
+// reads it); a sealed deployment's block is cut from all its items.
 func (db *DB) items(ctx context.Context, q querier, deploymentID int64, under string) ([]signoff.Item, error) {
-	var rows pgx.Rows
-	var err error
 	if under == "" {
-		rows, err = q.Query(ctx, itemsSQL, deploymentID)
-	} else {
-		rows, err = q.Query(ctx, blockItemsSQL, deploymentID, under)
+		rows, err := q.Query(ctx, itemsSQL, deploymentID)
+		return scanItems(rows, err, deploymentID)
 	}
-	return scanItems(rows, err, deploymentID)
+	rows, err := q.Query(ctx, blockItemsSQL, deploymentID, under)
+	block, err := scanItems(rows, err, deploymentID)
+	if err != nil || len(block) > 0 {
+		return block, err
+	}
+	rows, err = q.Query(ctx, itemsSQL, deploymentID)
+	all, err := scanItems(rows, err, deploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return blockOf(all, under), nil
+}
+
+// blockOf is the item at path and the items after it below its level.
+func blockOf(items []signoff.Item, path string) []signoff.Item {
+	for i, it := range items {
+		if it.Path != path {
+			continue
+		}
+		end := i + 1
+		for end < len(items) && items[end].Level > it.Level {
+			end++
+		}
+		return items[i:end]
+	}
+	return nil
 }
 
 func scanItems(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Item, error) {

@@ -87,7 +87,7 @@ func (db *DB) Files(ctx context.Context, deploymentID int64, path string) ([]sig
 		       CASE WHEN f.content_type LIKE 'text/%' OR f.content_type = 'application/json'
 		            THEN substring(f.data FROM 1 FOR $3) END
 		FROM evidence_files f
-		JOIN deployment_items i ON i.id = f.item_id
+		JOIN deployment_items_all i ON i.deployment_id = f.deployment_id AND i.id = f.item_id
 		WHERE f.deployment_id = $1 AND ($2 = '' OR i.path = $2)
 		ORDER BY f.id`, deploymentID, path, signoff.MaxFilePreview)
 	if err != nil {
@@ -117,7 +117,7 @@ func (db *DB) File(ctx context.Context, deploymentID, fileID int64) (*signoff.Ev
 		SELECT i.path, coalesce(f.comment_id, 0), f.name, f.content_type, f.size, f.sha256,
 		       coalesce(f.uploaded_by, 0), f.uploader_name, f.created_at, f.data
 		FROM evidence_files f
-		JOIN deployment_items i ON i.id = f.item_id
+		JOIN deployment_items_all i ON i.deployment_id = f.deployment_id AND i.id = f.item_id
 		WHERE f.deployment_id = $1 AND f.id = $2`, deploymentID, fileID).Scan(
 		&f.ItemPath, &f.CommentID, &f.Name, &f.ContentType, &f.Size, &sum,
 		&f.UploadedBy.ID, &f.UploadedBy.Name, &f.CreatedAt, &f.Data)

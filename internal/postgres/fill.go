@@ -108,7 +108,7 @@ func (db *DB) Fill(ctx context.Context, o FillOptions) (FillReport, error) {
 			// Ended deployments' chains are sealed as the server seals
 			// them once they are in the log.
 			for {
-				n, err := db.SealChains(ctx)
+				n, err := db.SealDeployments(ctx)
 				if err != nil {
 					return rep, fmt.Errorf("fill: %w", err)
 				}

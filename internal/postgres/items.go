@@ -53,7 +53,7 @@ func comments(ctx context.Context, q querier, deploymentID int64, path string) (
 	rows, err := q.Query(ctx, `
 		SELECT c.id, c.item_id, i.path, coalesce(c.author_id, 0), c.author_name, c.body, c.created_at
 		FROM item_comments c
-		JOIN deployment_items i ON i.id = c.item_id
+		JOIN deployment_items_all i ON i.deployment_id = c.deployment_id AND i.id = c.item_id
 		WHERE c.deployment_id = $1 AND ($2 = '' OR i.path = $2)
 		ORDER BY c.created_at, c.id`, deploymentID, path)
 	if err != nil {

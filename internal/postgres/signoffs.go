@@ -274,7 +274,7 @@ var slotsSQL = `
 // item's state_at after the signature's time is a change after it.
 func aboveChanged(sig string) string {
 	return `(ds.above > 0 AND NOT ds.final AND ` + sig + `.id IS NOT NULL AND EXISTS (
-		    SELECT 1 FROM deployment_items ai
+		    SELECT 1 FROM deployment_items_all ai
 		    WHERE ai.deployment_id = ds.deployment_id AND ai.position <= ds.above
 		      AND ai.state_at > ` + sig + `.signed_at))`
 }

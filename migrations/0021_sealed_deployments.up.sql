@@ -10,11 +10,16 @@
 -- do not compress), and each event's id.
 --
 -- Once a deployment is completed or aborted nothing can be appended to its
--- chain; once every event of it is in the transparency log, audit_seal
+-- chain; once every event of it is in the transparency log, seal_deployment
 -- moves the chain here and deletes the rows. Nothing is lost: the payloads
 -- are the very bytes the hashes cover, and every column of an event's row
--- is a copy of a field of its payload (audit_seal checks that they agree
--- before it moves anything).
+-- is a copy of a field of its payload (seal_deployment checks that they
+-- agree before it moves anything).
+--
+-- Its items, which can no longer change either, go the same way: 222 rows
+-- of deployment_items with their three indexes (53 KB) become one row of
+-- deployment_items_sealed, each item's row as JSON, one per line (88 KB
+-- that PostgreSQL compresses to 10 KB); deployment_items_all reads both.
 CREATE TABLE audit_sealed_chains (
     deployment_id bigint      PRIMARY KEY REFERENCES deployments (id),
     events        integer     NOT NULL CHECK (events > 0), -- seq 1 .. events
@@ -36,6 +41,52 @@ CREATE TRIGGER audit_sealed_chains_no_truncate BEFORE TRUNCATE ON audit_sealed_c
 -- A log entry names its event by chain and seq, which outlive the row.
 ALTER TABLE audit_log_entries DROP CONSTRAINT audit_log_entries_event_id_fkey;
 
+-- An ended deployment's items: each row of deployment_items as to_jsonb
+-- writes it (a string's newline is written \n), in position order, one
+-- per line.
+CREATE TABLE deployment_items_sealed (
+    deployment_id bigint PRIMARY KEY REFERENCES deployments (id),
+    items         text   NOT NULL
+);
+-- Comments and files name their item by its id, which the sealed row
+-- keeps.
+ALTER TABLE item_comments DROP CONSTRAINT item_comments_item_id_fkey;
+ALTER TABLE evidence_files DROP CONSTRAINT evidence_files_item_id_fkey;
+
+-- Every item, sealed or not. The sealed branch takes deployment_id from
+-- the sealed row, so that a query for one deployment probes its key
+-- instead of unpacking every sealed deployment. A migration that adds a
+-- column to deployment_items makes this view again.
+CREATE VIEW deployment_items_all AS
+    SELECT id, deployment_id, path, parent_path, position, phase, section, level, text, conditional,
+           has_children, due_after, state, na_reason, state_by, state_at, evidence,
+           assigned_user_id, assigned_role_id
+    FROM deployment_items
+    UNION ALL
+    SELECT r.id, s.deployment_id, r.path, r.parent_path, r.position, r.phase, r.section, r.level, r.text,
+           r.conditional, r.has_children, r.due_after, r.state, r.na_reason, r.state_by, r.state_at,
+           r.evidence, r.assigned_user_id, r.assigned_role_id
+    FROM deployment_items_sealed s
+    CROSS JOIN LATERAL string_to_table(s.items, E'\n') AS l (line)
+    CROSS JOIN LATERAL jsonb_populate_record(NULL::deployment_items, l.line::jsonb) AS r;
+
+-- Items may be deleted only once their deployment's sealed row holds them
+-- (the kept counts of deployment_progress stay as they are: no trigger
+-- counts a delete).
+CREATE FUNCTION deployment_items_delete_sealed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM deployment_items_sealed WHERE deployment_id = OLD.deployment_id) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'an item''s deployment, phase, section and children are fixed when it is created';
+END
+$$;
+DROP TRIGGER deployment_items_no_delete ON deployment_items;
+CREATE TRIGGER deployment_items_no_delete
+    BEFORE DELETE ON deployment_items
+    FOR EACH ROW EXECUTE FUNCTION deployment_items_delete_sealed();
+
 -- When a deployment's chain was sealed; the partial index holds only the
 -- ended deployments still waiting, so the sealer's look for work is a
 -- probe of a handful of entries whatever the table's size.
@@ -45,8 +96,8 @@ CREATE INDEX deployments_to_seal_idx ON deployments (id)
 
 -- An event's row may now be deleted, by anyone who may delete at all, only
 -- when its chain's sealed row holds it: its id and its hash in its place.
--- (The payloads beside them are the rows' own, gathered by audit_seal in
--- the statement before the delete; a payload changed afterwards no longer
+-- (The payloads beside them are the rows' own, gathered by seal_deployment
+-- in the statement before the delete; a payload changed afterwards no longer
 -- matches its hash, which every verification checks.)
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -64,15 +115,15 @@ BEGIN
 END;
 $$;
 
--- audit_seal seals deployment's chain when it can: the deployment ended,
--- its chain not sealed yet, every event of it in the transparency log.
--- It returns how many events it sealed, 0 when the chain is not ready. It
--- runs as the tables' owner (the runtime role may not delete events), and
--- it can do nothing else: it only ever moves a whole chain, unchanged. It
--- refuses (an error) a chain that is not whole: a gap, a broken link, a
--- payload with a newline, or a row whose columns disagree with its
--- payload.
-CREATE FUNCTION audit_seal(deployment bigint) RETURNS integer
+-- seal_deployment seals deployment's chain and items when it can: the
+-- deployment ended, not sealed yet, every event of it in the transparency
+-- log. It returns how many events it sealed, 0 when the deployment is not
+-- ready. It runs as the tables' owner (the runtime role may not delete
+-- events), and it can do nothing else: it only ever moves a whole chain
+-- and all the items, unchanged. It refuses (an error) a chain that is not
+-- whole: a gap, a broken link, a payload with a newline, or a row whose
+-- columns disagree with its payload.
+CREATE FUNCTION seal_deployment(deployment bigint) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     n integer;
@@ -116,6 +167,11 @@ BEGIN
            string_agg(payload, E'\n' ORDER BY seq)
     FROM audit_events WHERE deployment_id = deployment;
     DELETE FROM audit_events WHERE deployment_id = deployment;
+    INSERT INTO deployment_items_sealed (deployment_id, items)
+    SELECT deployment, string_agg(to_jsonb(i)::text, E'\n' ORDER BY i.position)
+    FROM deployment_items i WHERE i.deployment_id = deployment
+    HAVING count(*) > 0;
+    DELETE FROM deployment_items WHERE deployment_id = deployment;
     UPDATE deployments SET sealed_at = now() WHERE id = deployment;
     RETURN n;
 END;

@@ -13,46 +13,50 @@ import (
 	"github.com/signoff/signoff/internal/signoff"
 )
 
-// Sealed chains (migration 0021). Once a deployment has ended and every
-// event of its chain is in the transparency log, its events leave
-// audit_events for one row of audit_sealed_chains: their payloads one per
-// line (PostgreSQL compresses them tenfold), their hashes and their ids.
-// audit_seal, a function the database runs as the tables' owner, does the
-// move, and a row of audit_events may be deleted only when a sealed chain
-// holds its id and hash. Every column of an event's row is a field of its
-// payload, so the events read back from a seal are the rows as they were.
+// Sealed deployments (migration 0021). Once a deployment has ended and
+// every event of its chain is in the transparency log, nothing of it can
+// change again, and it is kept in two rows instead of some four hundred:
+// its events leave audit_events for one row of audit_sealed_chains (their
+// payloads one per line, which PostgreSQL compresses tenfold, their hashes
+// and their ids), and its items leave deployment_items for one row of
+// deployment_items_sealed (each row as JSON, one per line). seal_deployment,
+// a function the database runs as the tables' owner, does the move, and a
+// row of audit_events may be deleted only when a sealed chain holds its id
+// and hash. Every column of an event's row is a field of its payload, so
+// the events read back from a seal are the rows as they were; items are
+// read through the view deployment_items_all.
 
-// sealBatch bounds the chains one SealChains call seals: each takes about
-// 15 ms, and the integrator waits for them.
+// sealBatch bounds the deployments one SealDeployments call seals: each
+// takes about 15 ms, and the integrator waits for them.
 const sealBatch = 50
 
-// SealChains seals the chains of ended deployments whose events are all in
-// the transparency log, at most sealBatch of them, and returns how many it
-// sealed. The integrator calls it after each integration; chains that are
-// not ready (an event still waiting for the log) are left for the next
-// call. A chain that is not whole is an error, reported after the others
-// are sealed.
-func (db *DB) SealChains(ctx context.Context) (int, error) {
+// SealDeployments seals the ended deployments whose events are all in the
+// transparency log, at most sealBatch of them, and returns how many it
+// sealed. The integrator calls it after each integration; deployments not
+// ready (an event still waiting for the log) are left for the next call.
+// A chain that is not whole is an error, reported after the others are
+// sealed.
+func (db *DB) SealDeployments(ctx context.Context) (int, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id FROM deployments
 		WHERE sealed_at IS NULL AND (locked_at IS NOT NULL OR status = 'aborted')
 		ORDER BY id LIMIT $1`, sealBatch)
 	if err != nil {
-		return 0, fmt.Errorf("seal audit chains: %w", err)
+		return 0, fmt.Errorf("seal deployments: %w", err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return 0, fmt.Errorf("seal audit chains: %w", err)
+		return 0, fmt.Errorf("seal deployments: %w", err)
 	}
 	sealed := 0
 	var errs []error
 	for _, id := range ids {
 		var n int
-		if err := db.pool.QueryRow(ctx, `SELECT audit_seal($1)`, id).Scan(&n); err != nil {
+		if err := db.pool.QueryRow(ctx, `SELECT seal_deployment($1)`, id).Scan(&n); err != nil {
 			if ctx.Err() != nil {
 				return sealed, ctx.Err()
 			}
-			errs = append(errs, fmt.Errorf("seal the audit chain of deployment %d: %w", id, err))
+			errs = append(errs, fmt.Errorf("seal deployment %d: %w", id, err))
 			continue
 		}
 		if n > 0 {
@@ -120,7 +124,7 @@ func unseal(deploymentID, events int64, ids []int64, hashes []byte, payloads str
 }
 
 // readEnvelope sets the columns an event's row keeps beside its payload
-// from the payload itself, where audit_seal found them equal.
+// from the payload itself, where seal_deployment found them equal.
 func readEnvelope(e *signoff.Event) error {
 	var env struct {
 		Seq    int64     `json:"seq"`

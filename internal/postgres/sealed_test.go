@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -63,6 +64,13 @@ func TestSealedChains(t *testing.T) {
 	team := newSignTeam(t, db)
 
 	completed := newSmallDeployment(t, db, team.eng, "voxflow-api")
+	if _, err := db.AddCommentWithFile(ctx, completed.ID, "1.2.1", "Migration log attached.",
+		postgres.Upload{Name: "migrate.log", Data: []byte("ok\n")}, as(team.dba)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddComment(ctx, completed.ID, "1.1.1", "Two lines,\nthe second \"quoted\".", as(team.eng)); err != nil {
+		t.Fatal(err)
+	}
 	resolveSmall(t, db, completed, team.eng)
 	mustSign(t, db, completed, 1, team.eng)
 	mustSign(t, db, completed, 2, team.dba)
@@ -76,12 +84,45 @@ func TestSealedChains(t *testing.T) {
 	tick(t, db, open, smallLeaves[0], signoff.ItemDone, team.eng)
 
 	// Not in the log yet: nothing is sealed.
-	if n, err := db.SealChains(ctx); err != nil || n != 0 {
+	if n, err := db.SealDeployments(ctx); err != nil || n != 0 {
 		t.Fatalf("sealed %d chains before the log held them (%v)", n, err)
 	}
 	before := map[int64][]signoff.Event{}
+	type kept struct {
+		d        *signoff.Deployment
+		list     *signoff.Checklist
+		slots    []signoff.Slot
+		block    []signoff.Item
+		comments []signoff.Comment
+		files    []signoff.EvidenceFile
+	}
+	keep := func(id int64) kept {
+		var k kept
+		var err error
+		if k.d, err = db.Deployment(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if k.list, err = db.Checklist(ctx, k.d); err != nil {
+			t.Fatal(err)
+		}
+		if k.slots, err = db.Slots(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if k.block, err = db.Items(ctx, id, "1.1.1"); err != nil {
+			t.Fatal(err)
+		}
+		if k.comments, err = db.Comments(ctx, id, ""); err != nil {
+			t.Fatal(err)
+		}
+		if k.files, err = db.Files(ctx, id, ""); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	rows := map[int64]kept{}
 	for _, d := range []*signoff.Deployment{completed, aborted, open} {
 		before[d.ID] = events(t, db, d.ID)
+		rows[d.ID] = keep(d.ID)
 	}
 	if _, err := db.IntegrateLog(ctx); err != nil {
 		t.Fatal(err)
@@ -92,15 +133,18 @@ func TestSealedChains(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if n, err := db.SealChains(ctx); err != nil || n != 2 {
+	if n, err := db.SealDeployments(ctx); err != nil || n != 2 {
 		t.Fatalf("sealed %d chains (%v); want the completed and the aborted one", n, err)
 	}
-	if n, err := db.SealChains(ctx); err != nil || n != 0 {
+	if n, err := db.SealDeployments(ctx); err != nil || n != 0 {
 		t.Fatalf("sealed %d chains again (%v)", n, err)
 	}
 	for _, d := range []*signoff.Deployment{completed, aborted} {
 		if rows := sqlInt(t, db, `SELECT count(*) FROM audit_events WHERE deployment_id = $1`, d.ID); rows != 0 {
 			t.Fatalf("deployment %d sealed with %d rows left in audit_events", d.ID, rows)
+		}
+		if rows := sqlInt(t, db, `SELECT count(*) FROM deployment_items WHERE deployment_id = $1`, d.ID); rows != 0 {
+			t.Fatalf("deployment %d sealed with %d rows left in deployment_items", d.ID, rows)
 		}
 		if sqlInt(t, db, `SELECT count(*) FROM deployments WHERE id = $1 AND sealed_at IS NOT NULL`, d.ID) != 1 {
 			t.Fatalf("deployment %d not marked sealed", d.ID)
@@ -127,6 +171,24 @@ func TestSealedChains(t *testing.T) {
 		if err := verifyExport(t, db, key, id); err != nil {
 			t.Fatalf("deployment %d: verify after sealing: %v", id, err)
 		}
+	}
+	// Its items, comments and files read back as they were, the page's
+	// counts with them.
+	for id, want := range rows {
+		got := keep(id)
+		if !reflect.DeepEqual(got.d, want.d) || !reflect.DeepEqual(got.list, want.list) ||
+			!reflect.DeepEqual(got.slots, want.slots) {
+			t.Fatalf("deployment %d after sealing:\n%+v\nwant\n%+v", id, got.d, want.d)
+		}
+		if !reflect.DeepEqual(got.block, want.block) || !reflect.DeepEqual(got.comments, want.comments) ||
+			!reflect.DeepEqual(got.files, want.files) {
+			t.Fatalf("deployment %d: items, comments or files changed when sealed:\n%+v\n%+v\n%+v\nwant\n%+v\n%+v\n%+v",
+				id, got.block, got.comments, got.files, want.block, want.comments, want.files)
+		}
+	}
+	if len(rows[completed.ID].comments) != 2 || len(rows[completed.ID].files) != 1 || len(rows[completed.ID].list.Items) == 0 {
+		t.Fatalf("the completed deployment has %d comments, %d files, %d items; the test wants 2, 1 and all",
+			len(rows[completed.ID].comments), len(rows[completed.ID].files), len(rows[completed.ID].list.Items))
 	}
 	// So does the view for reading by hand.
 	for _, w := range before[completed.ID] {
@@ -157,8 +219,8 @@ func TestSealedChains(t *testing.T) {
 	// owner; sealed chains can be neither changed nor deleted.
 	var n int
 	for _, id := range []int64{open.ID, completed.ID, 0, -1} {
-		if err := db.Pool().QueryRow(ctx, `SELECT audit_seal($1)`, id).Scan(&n); err != nil || n != 0 {
-			t.Fatalf("audit_seal(%d) = %d (%v); want 0", id, n, err)
+		if err := db.Pool().QueryRow(ctx, `SELECT seal_deployment($1)`, id).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("seal_deployment(%d) = %d (%v); want 0", id, n, err)
 		}
 	}
 	for _, q := range []string{
@@ -222,9 +284,9 @@ func TestSealRefusesAChainThatIsNotWhole(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := db.SealChains(ctx)
+	n, err := db.SealDeployments(ctx)
 	if n != 1 || err == nil {
-		t.Fatalf("SealChains: %d sealed, %v; want the whole chain sealed and an error for the other", n, err)
+		t.Fatalf("SealDeployments: %d sealed, %v; want the whole chain sealed and an error for the other", n, err)
 	}
 	if rows := sqlInt(t, db, `SELECT count(*) FROM audit_events WHERE deployment_id = $1`, ds[0].ID); rows != int64(len(want)) {
 		t.Fatalf("%d rows left of a chain that was not whole; want all %d", rows, len(want))

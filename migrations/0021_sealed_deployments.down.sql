@@ -1,0 +1,52 @@
+-- Unseal: every sealed item and chain back into rows, as it was (the
+-- kept counts do not count the items again, the log's queue does not take
+-- the events again).
+ALTER TABLE deployment_items DISABLE TRIGGER deployment_items_progress_add;
+INSERT INTO deployment_items (id, deployment_id, path, parent_path, position, phase, section, level, text, conditional,
+                              has_children, due_after, state, na_reason, state_by, state_at, evidence,
+                              assigned_user_id, assigned_role_id)
+OVERRIDING SYSTEM VALUE
+SELECT id, deployment_id, path, parent_path, position, phase, section, level, text, conditional,
+       has_children, due_after, state, na_reason, state_by, state_at, evidence, assigned_user_id, assigned_role_id
+FROM deployment_items_all i
+WHERE EXISTS (SELECT 1 FROM deployment_items_sealed s WHERE s.deployment_id = i.deployment_id);
+ALTER TABLE deployment_items ENABLE TRIGGER deployment_items_progress_add;
+
+INSERT INTO audit_events (id, deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
+OVERRIDING SYSTEM VALUE
+SELECT s.ids[p.i], s.deployment_id, p.i, (j ->> 'at')::timestamptz, nullif((j -> 'actor' ->> 'id')::bigint, 0),
+       coalesce(j -> 'actor' ->> 'name', ''), j ->> 'action', coalesce(j ->> 'target', ''), p.payload,
+       CASE WHEN p.i = 1 THEN '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
+            ELSE substring(s.hashes FROM p.i::int * 32 - 63 FOR 32) END,
+       substring(s.hashes FROM p.i::int * 32 - 31 FOR 32)
+FROM audit_sealed_chains s
+CROSS JOIN LATERAL string_to_table(s.payloads, E'\n') WITH ORDINALITY AS p (payload, i)
+CROSS JOIN LATERAL (SELECT p.payload::jsonb) AS x (j);
+DELETE FROM audit_log_pending WHERE event_id IN (SELECT unnest(ids) FROM audit_sealed_chains);
+
+DROP VIEW audit_events_all;
+DROP FUNCTION audit_event_hash(bigint, bigint);
+DROP FUNCTION seal_deployment(bigint);
+DROP VIEW deployment_items_all;
+DROP TRIGGER deployment_items_no_delete ON deployment_items;
+CREATE TRIGGER deployment_items_no_delete
+    BEFORE DELETE ON deployment_items
+    FOR EACH ROW EXECUTE FUNCTION deployment_items_fixed_place();
+DROP FUNCTION deployment_items_delete_sealed();
+DROP TABLE deployment_items_sealed;
+ALTER TABLE item_comments ADD CONSTRAINT item_comments_item_id_fkey
+    FOREIGN KEY (item_id) REFERENCES deployment_items (id);
+ALTER TABLE evidence_files ADD CONSTRAINT evidence_files_item_id_fkey
+    FOREIGN KEY (item_id) REFERENCES deployment_items (id);
+CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+DROP INDEX deployments_to_seal_idx;
+ALTER TABLE deployments DROP COLUMN sealed_at;
+ALTER TABLE audit_log_entries ADD CONSTRAINT audit_log_entries_event_id_fkey
+    FOREIGN KEY (event_id) REFERENCES audit_events (id);
+DROP TABLE audit_sealed_chains;
