@@ -23,6 +23,15 @@ FROM audit_sealed_chains s
 CROSS JOIN LATERAL string_to_table(s.payloads, E'\n') WITH ORDINALITY AS p (payload, i)
 CROSS JOIN LATERAL (SELECT p.payload::jsonb) AS x (j);
 DELETE FROM audit_log_pending WHERE event_id IN (SELECT unnest(ids) FROM audit_sealed_chains);
+INSERT INTO audit_log_entries (idx, event_id, chain, seq)
+SELECT u.leaf, s.ids[u.seq], s.deployment_id, u.seq
+FROM audit_sealed_chains s CROSS JOIN LATERAL unnest(s.leaves) WITH ORDINALITY AS u (leaf, seq);
+DROP TRIGGER audit_log_entries_append_only ON audit_log_entries;
+CREATE TRIGGER audit_log_entries_append_only BEFORE UPDATE OR DELETE ON audit_log_entries
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+DROP FUNCTION audit_log_entries_append_only();
+DROP FUNCTION audit_log_leaves(bigint, bigint);
+DROP FUNCTION audit_log_leaf(bigint, bigint);
 
 DROP VIEW audit_events_all;
 DROP FUNCTION audit_event_hash(bigint, bigint);

@@ -7,7 +7,9 @@
 -- payloads) is 106 KB as rows, and about 12 KB as one row here: the
 -- payloads one per line (canonical JSON holds no raw newline), which
 -- PostgreSQL compresses to about 5 KB, each event's hash (32 bytes, which
--- do not compress), and each event's id.
+-- do not compress), each event's id, and each event's leaf in the
+-- transparency log (its rows of audit_log_entries, 24 KB with their four
+-- indexes, leave too).
 --
 -- Once a deployment is completed or aborted nothing can be appended to its
 -- chain; once every event of it is in the transparency log, seal_deployment
@@ -26,9 +28,15 @@ CREATE TABLE audit_sealed_chains (
     ids           bigint[]    NOT NULL,                    -- each event's id, in seq order
     hashes        bytea       NOT NULL,                    -- each event's hash, 32 bytes each, in seq order
     payloads      text        NOT NULL,                    -- each event's payload, in seq order, one per line
+    leaves        bigint[]    NOT NULL,                    -- each event's leaf index in the log, in seq order
     sealed_at     timestamptz NOT NULL DEFAULT now(),
-    CHECK (cardinality(ids) = events AND length(hashes) = 32 * events)
+    CHECK (cardinality(ids) = events AND length(hashes) = 32 * events AND cardinality(leaves) = events)
 );
+-- The log's leaves from first to last of each sealed chain: which chains
+-- have leaves in a range of the log (its tiles, the heads since a
+-- checkpoint) is a search of this index.
+CREATE INDEX audit_sealed_chains_leaves_idx ON audit_sealed_chains
+    USING gist (int8range(leaves[1], leaves[events], '[]'));
 -- Hashes do not compress; stored as they are, a substring reads only the
 -- chunk that holds it (audit_event_hash).
 ALTER TABLE audit_sealed_chains ALTER COLUMN hashes SET STORAGE EXTERNAL;
@@ -40,6 +48,25 @@ CREATE TRIGGER audit_sealed_chains_no_truncate BEFORE TRUNCATE ON audit_sealed_c
 
 -- A log entry names its event by chain and seq, which outlive the row.
 ALTER TABLE audit_log_entries DROP CONSTRAINT audit_log_entries_event_id_fkey;
+
+-- A log entry may be deleted only when its chain's sealed row holds it.
+CREATE FUNCTION audit_log_entries_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND EXISTS (
+        SELECT 1 FROM audit_sealed_chains s
+        WHERE s.deployment_id = OLD.chain AND OLD.seq <= s.events
+          AND s.leaves[OLD.seq] = OLD.idx AND s.ids[OLD.seq] = OLD.event_id)
+    THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'audit_log_entries is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+DROP TRIGGER audit_log_entries_append_only ON audit_log_entries;
+CREATE TRIGGER audit_log_entries_append_only BEFORE UPDATE OR DELETE ON audit_log_entries
+    FOR EACH ROW EXECUTE FUNCTION audit_log_entries_append_only();
 
 -- An ended deployment's items: each row of deployment_items as to_jsonb
 -- writes it (a string's newline is written \n), in position order, one
@@ -128,6 +155,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     n integer;
     whole boolean;
+    leaf_idx bigint[];
 BEGIN
     -- The deployment's row is the head of its chain: locked, nothing is
     -- appended meanwhile.
@@ -142,7 +170,7 @@ BEGIN
         RETURN 0;
     END IF;
     SELECT count(*),
-           count(*) = max(seq)
+           coalesce(count(*) = max(seq), false)
            AND bool_and(prev_hash = coalesce(prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea))
            AND bool_and(strpos(payload, E'\n') = 0)
            AND bool_and(p ->> 'chain' IS NOT DISTINCT FROM 'deployment/' || deployment
@@ -162,10 +190,18 @@ BEGIN
         RAISE EXCEPTION 'audit chain of deployment % is not whole: not sealed', deployment
             USING ERRCODE = 'data_corrupted';
     END IF;
-    INSERT INTO audit_sealed_chains (deployment_id, events, ids, hashes, payloads)
+    SELECT array_agg(idx ORDER BY seq), coalesce(count(*) = n AND max(seq) = n, false)
+    INTO leaf_idx, whole
+    FROM audit_log_entries WHERE chain = deployment;
+    IF NOT whole THEN
+        RAISE EXCEPTION 'the log does not hold the audit chain of deployment % whole: not sealed', deployment
+            USING ERRCODE = 'data_corrupted';
+    END IF;
+    INSERT INTO audit_sealed_chains (deployment_id, events, ids, hashes, payloads, leaves)
     SELECT deployment, n, array_agg(id ORDER BY seq), string_agg(hash, ''::bytea ORDER BY seq),
-           string_agg(payload, E'\n' ORDER BY seq)
+           string_agg(payload, E'\n' ORDER BY seq), leaf_idx
     FROM audit_events WHERE deployment_id = deployment;
+    DELETE FROM audit_log_entries WHERE chain = deployment;
     DELETE FROM audit_events WHERE deployment_id = deployment;
     INSERT INTO deployment_items_sealed (deployment_id, items)
     SELECT deployment, string_agg(to_jsonb(i)::text, E'\n' ORDER BY i.position)
@@ -186,6 +222,30 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
          WHERE coalesce(e.deployment_id, 0) = audit_event_hash.chain AND e.seq = audit_event_hash.seq),
         (SELECT substring(s.hashes FROM audit_event_hash.seq::int * 32 - 31 FOR 32) FROM audit_sealed_chains s
          WHERE s.deployment_id = audit_event_hash.chain AND audit_event_hash.seq BETWEEN 1 AND s.events))
+$$;
+
+-- An event's leaf index in the log by chain and seq, sealed or not (NULL
+-- when the log does not hold it).
+CREATE FUNCTION audit_log_leaf(chain bigint, seq bigint) RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(
+        (SELECT l.idx FROM audit_log_entries l WHERE l.chain = audit_log_leaf.chain AND l.seq = audit_log_leaf.seq),
+        (SELECT s.leaves[audit_log_leaf.seq] FROM audit_sealed_chains s
+         WHERE s.deployment_id = audit_log_leaf.chain AND audit_log_leaf.seq BETWEEN 1 AND s.events))
+$$;
+
+-- The log's leaves first <= idx < last, sealed or not: what a tile of
+-- entries holds, or what the heads moved by since a checkpoint.
+CREATE FUNCTION audit_log_leaves(first bigint, last bigint) RETURNS TABLE (idx bigint, chain bigint, seq bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT l.idx, l.chain, l.seq FROM audit_log_entries l
+    WHERE l.idx >= audit_log_leaves.first AND l.idx < audit_log_leaves.last
+    UNION ALL
+    SELECT u.leaf, s.deployment_id, u.seq
+    FROM audit_sealed_chains s
+    CROSS JOIN LATERAL unnest(s.leaves) WITH ORDINALITY AS u (leaf, seq)
+    WHERE int8range(s.leaves[1], s.leaves[s.events], '[]') && int8range(audit_log_leaves.first, audit_log_leaves.last)
+      AND u.leaf >= audit_log_leaves.first AND u.leaf < audit_log_leaves.last
 $$;
 
 -- Every event, sealed or not, with its payload: for reading by hand (and

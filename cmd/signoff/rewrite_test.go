@@ -120,7 +120,7 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logKey := waitForLog(t, db, srv.base, pub, final.ID)
+	logKey := waitForLog(t, db, srv.base, pub, final)
 	witness := func() signoffRun {
 		return signoffExec(t, nil, "witness", "--once", "--log", srv.base, "--log-key", logKey, "--state", wdir)
 	}
@@ -139,9 +139,8 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 
 	// A while after, the server has sealed the ended chain (one row of
 	// audit_sealed_chains). As the owner of the tables, with the
-	// append-only triggers disabled, the final signature's event is cut
-	// from the seal and its log entry deleted, and the deployment is
-	// unlocked.
+	// append-only trigger disabled, the final signature's event is cut
+	// from the seal (with its log entry), and the deployment is unlocked.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var sealed bool
 		if err := db.Pool().QueryRow(ctx, `SELECT sealed_at IS NOT NULL FROM deployments WHERE id = $1`, d.ID).Scan(&sealed); err != nil {
@@ -168,17 +167,15 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 		args []any
 	}{
 		{`ALTER TABLE audit_sealed_chains DISABLE TRIGGER audit_sealed_chains_append_only`, nil},
-		{`ALTER TABLE audit_log_entries DISABLE TRIGGER audit_log_entries_append_only`, nil},
-		{`DELETE FROM audit_log_entries WHERE event_id = $1`, []any{final.ID}},
 		{`DELETE FROM signoffs WHERE deployment_id = $1 AND audit_seq = $2`, []any{d.ID, final.Seq}},
 		{`UPDATE audit_sealed_chains
-		  SET events = events - 1, ids = ids[1:events - 1], hashes = substring(hashes FROM 1 FOR 32 * (events - 1)),
+		  SET events = events - 1, ids = ids[1:events - 1], leaves = leaves[1:events - 1],
+		      hashes = substring(hashes FROM 1 FOR 32 * (events - 1)),
 		      payloads = array_to_string((string_to_array(payloads, E'\n'))[1:events - 1], E'\n')
 		  WHERE deployment_id = $1 AND events = $2`, []any{d.ID, final.Seq}},
 		{`UPDATE deployments SET audit_seq = $2 - 1, audit_head = audit_event_hash($1, $2 - 1),
 		         status = 'live', completed_at = NULL, locked_at = NULL WHERE id = $1`, []any{d.ID, final.Seq}},
 		{`ALTER TABLE audit_sealed_chains ENABLE TRIGGER audit_sealed_chains_append_only`, nil},
-		{`ALTER TABLE audit_log_entries ENABLE TRIGGER audit_log_entries_append_only`, nil},
 	} {
 		if tag, err := tx.Exec(ctx, st.q, st.args...); err != nil || (strings.HasPrefix(st.q, "UPDATE") && tag.RowsAffected() != 1) {
 			t.Fatalf("as the owner, %s: %v (%s)", st.q, err, tag)
@@ -231,22 +228,22 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 	}
 }
 
-// waitForLog waits until a checkpoint of the server's log holds event id,
+// waitForLog waits until a checkpoint of the server's log holds event ev,
 // and returns the log's verifier key.
-func waitForLog(t *testing.T, db *postgres.DB, base string, pub ed25519.PublicKey, eventID int64) string {
+func waitForLog(t *testing.T, db *postgres.DB, base string, pub ed25519.PublicKey, ev signoff.Event) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var idx int64
-		err := db.Pool().QueryRow(context.Background(), `SELECT idx FROM audit_log_entries WHERE event_id = $1`, eventID).Scan(&idx)
-		if err == nil && logSize(t, base, pub) > idx {
+		var idx *int64
+		err := db.Pool().QueryRow(context.Background(), `SELECT audit_log_leaf($1, $2)`, ev.DeploymentID, ev.Seq).Scan(&idx)
+		if err == nil && idx != nil && logSize(t, base, pub) > *idx {
 			body := get(t, base+"/.well-known/signoff-log/checkpoint")
 			origin, _, _ := strings.Cut(string(body), "\n")
 			key, _ := transparency.LogVerifierKey(origin, pub)
 			return key
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the log did not take event %d: %v", eventID, err)
+			t.Fatalf("the log did not take event %d of deployment %d: %v", ev.Seq, ev.DeploymentID, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

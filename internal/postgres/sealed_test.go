@@ -143,6 +143,9 @@ func TestSealedChains(t *testing.T) {
 		if rows := sqlInt(t, db, `SELECT count(*) FROM audit_events WHERE deployment_id = $1`, d.ID); rows != 0 {
 			t.Fatalf("deployment %d sealed with %d rows left in audit_events", d.ID, rows)
 		}
+		if rows := sqlInt(t, db, `SELECT count(*) FROM audit_log_entries WHERE chain = $1`, d.ID); rows != 0 {
+			t.Fatalf("deployment %d sealed with %d rows left in audit_log_entries", d.ID, rows)
+		}
 		if rows := sqlInt(t, db, `SELECT count(*) FROM deployment_items WHERE deployment_id = $1`, d.ID); rows != 0 {
 			t.Fatalf("deployment %d sealed with %d rows left in deployment_items", d.ID, rows)
 		}

@@ -224,8 +224,11 @@ func checkExtends(ctx context.Context, tx pgx.Tx, pending []pendingEvent) error 
 		SELECT h.chain, h.seq, audit_event_hash(h.chain, h.seq)
 		FROM (
 		    SELECT DISTINCT ON (l.chain) l.chain, l.seq
-		    FROM audit_log_entries l
-		    WHERE l.chain = ANY($1)
+		    FROM (
+		        SELECT chain, seq FROM audit_log_entries WHERE chain = ANY($1)
+		        UNION ALL
+		        SELECT deployment_id, events FROM audit_sealed_chains WHERE deployment_id = ANY($1)
+		    ) l
 		    ORDER BY l.chain, l.seq DESC
 		) h`, chains)
 	if err != nil {
@@ -361,18 +364,31 @@ func hashReader(ctx context.Context, q querier) tlog.HashReader {
 }
 
 // chainHeads is every chain's last entry among the first size leaves, in
-// chain order: one index probe per chain.
+// chain order: one index probe per chain whose leaves are rows, and one
+// look at the leaves of each sealed chain (migration 0021), which a chain
+// whose last leaf is below size answers at once.
 func chainHeads(ctx context.Context, q querier, size int64) (transparency.Heads, error) {
 	rows, err := q.Query(ctx, `
-		SELECT c.chain, h.seq, audit_event_hash(c.chain, h.seq)
-		FROM audit_log_entries c
-		CROSS JOIN LATERAL (
-		    SELECT l.seq FROM audit_log_entries l
-		    WHERE l.chain = c.chain AND l.idx < $1
-		    ORDER BY l.seq DESC LIMIT 1
+		SELECT h.chain, h.seq, audit_event_hash(h.chain, h.seq)
+		FROM (
+		    SELECT DISTINCT ON (x.chain) x.chain, x.seq
+		    FROM (
+		        SELECT c.chain, (SELECT l.seq FROM audit_log_entries l
+		                         WHERE l.chain = c.chain AND l.idx < $1
+		                         ORDER BY l.seq DESC LIMIT 1) AS seq
+		        FROM audit_log_entries c
+		        WHERE c.seq = 1 AND c.idx < $1
+		        UNION ALL
+		        SELECT s.deployment_id,
+		               CASE WHEN s.leaves[s.events] < $1 THEN s.events
+		                    ELSE (SELECT max(u.seq) FROM unnest(s.leaves) WITH ORDINALITY AS u (leaf, seq)
+		                          WHERE u.leaf < $1) END
+		        FROM audit_sealed_chains s
+		        WHERE s.leaves[1] < $1
+		    ) x
+		    ORDER BY x.chain, x.seq DESC
 		) h
-		WHERE c.seq = 1 AND c.idx < $1
-		ORDER BY c.chain`, size)
+		ORDER BY h.chain`, size)
 	if err != nil {
 		return nil, fmt.Errorf("read chain heads: %w", err)
 	}
@@ -399,15 +415,17 @@ func (db *DB) ProveChain(ctx context.Context, chain, seq int64, witnesses []stri
 	defer tx.Rollback(ctx)
 	p := &transparency.RecordProof{}
 	var size, next int64
+	var idx *int64
 	err = tx.QueryRow(ctx, `
-		SELECT l.idx, coalesce((SELECT n.idx FROM audit_log_entries n WHERE n.chain = $1 AND n.seq = $2 + 1), 9223372036854775807)
-		FROM audit_log_entries l WHERE l.chain = $1 AND l.seq = $2`, chain, seq).Scan(&p.Index, &next)
-	if errors.Is(err, pgx.ErrNoRows) {
+		SELECT audit_log_leaf($1, $2), coalesce(audit_log_leaf($1, $2 + 1), 9223372036854775807)`,
+		chain, seq).Scan(&idx, &next)
+	if err == nil && idx == nil {
 		return nil, ErrNotLogged
 	}
 	if err != nil {
 		return nil, fmt.Errorf("prove %s: %w", transparency.ChainName(chain), err)
 	}
+	p.Index = *idx
 	// The newest checkpoint in range that every witness cosigned, else the
 	// newest in range: two index range scans, however many checkpoints
 	// the log has signed since.
@@ -612,8 +630,8 @@ func (db *DB) entryBundle(ctx context.Context, first, last int64) ([]byte, error
 		       CASE WHEN l.seq = 1 THEN '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
 		            ELSE audit_event_hash(l.chain, l.seq - 1) END,
 		       audit_event_hash(l.chain, l.seq)
-		FROM audit_log_entries l
-		WHERE l.idx >= $1 AND l.idx < $2 ORDER BY l.idx`, first, last)
+		FROM audit_log_leaves($1, $2) l
+		ORDER BY l.idx`, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("read log entries: %w", err)
 	}

@@ -56,10 +56,10 @@ func (db *DB) chainHeadsAt(ctx context.Context, q querier, size int64) (*headsAt
 		SELECT h.chain, h.seq, audit_event_hash(h.chain, h.seq)
 		FROM (
 		    SELECT DISTINCT ON (l.chain) l.chain, l.seq
-		    FROM audit_log_entries l
-		    WHERE l.idx >= $1 AND l.idx < $2
+		    FROM audit_log_leaves($1, $2) l
 		    ORDER BY l.chain, l.seq DESC
-		) h`, kept.size, size)
+		) h
+		ORDER BY h.chain`, kept.size, size)
 	if err != nil {
 		return nil, fmt.Errorf("read chain heads: %w", err)
 	}
