@@ -328,25 +328,32 @@ func (a *App) openLog(ctx context.Context, signer *audit.Signer) error {
 	return err
 }
 
-// logInterval is how often the server integrates pending audit events
-// into the transparency log and signs a checkpoint.
-const logInterval = time.Second
+// logPoll is how often the server looks at the transparency log's queue.
+const logPoll = time.Second
 
-// integrateLog integrates the transparency log every logInterval until
-// ctx ends, then seals the chains of ended deployments it holds whole. A
-// failure is logged when it first happens and then once a minute while it
-// lasts; a fork (an audit event that does not extend its
+// logBacklog is how many waiting events make the server integrate them
+// before its checkpoint interval is up.
+const logBacklog = 1000
+
+// integrateLog integrates the transparency log until ctx ends: every
+// LOG_CHECKPOINT_INTERVAL while events wait, or as soon as logBacklog of
+// them do, each integration signing one checkpoint. (Every checkpoint is
+// kept: once a second, a slow deployment would cost a checkpoint per
+// event, 350 bytes each.) Exports do not wait for it: they integrate what
+// their record needs. Each poll then seals the ended deployments the log
+// holds whole. A failure is logged when it first happens and then once a
+// minute while it lasts; a fork (an audit event that does not extend its
 // chain as the log holds it) is an error, and the log grows no more.
 func (a *App) integrateLog(ctx context.Context) {
-	t := time.NewTicker(logInterval)
+	t := time.NewTicker(logPoll)
 	defer t.Stop()
 	var last string
-	var logged time.Time
+	var logged, integrated time.Time
 	for {
-		_, err := a.DB.IntegrateLog(ctx)
+		err := a.integrateIfDue(ctx, &integrated)
 		if err == nil {
-			// Then the chains of ended deployments now wholly in the log
-			// are sealed (docs/performance.md, "Bytes per deployment").
+			// Then the ended deployments the log holds whole are sealed
+			// (docs/performance.md, "Bytes per deployment").
 			_, err = a.DB.SealDeployments(ctx)
 		}
 		switch {
@@ -364,6 +371,23 @@ func (a *App) integrateLog(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// integrateIfDue integrates the log when its interval is up or its backlog
+// is long, and notes in *last when it last signed a checkpoint (so the
+// first event after a quiet spell is in the log within a poll).
+func (a *App) integrateIfDue(ctx context.Context, last *time.Time) error {
+	if time.Since(*last) < a.Config.LogCheckpointInterval {
+		waiting, err := a.DB.LogWaiting(ctx, logBacklog)
+		if err != nil || waiting < logBacklog {
+			return err
+		}
+	}
+	n, err := a.DB.IntegrateLog(ctx)
+	if n > 0 {
+		*last = time.Now()
+	}
+	return err
 }
 
 // announceSetup prints the one-time link that creates the first admin,

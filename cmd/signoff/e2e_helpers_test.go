@@ -96,8 +96,9 @@ func localhostURL(port int) string { return fmt.Sprintf("http://localhost:%d", p
 func startAppWith(t *testing.T, dbURL string, setup appSetup) *e2eApp {
 	t.Helper()
 	// Webhook receivers in these tests listen on this machine.
+	// The tests watch the transparency log grow: a checkpoint a second.
 	env := map[string]string{"DATABASE_URL": dbURL, "ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn", "LOG_FORMAT": "text",
-		"WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
+		"WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8", "LOG_CHECKPOINT_INTERVAL": "1s"}
 	maps.Copy(env, setup.env)
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {

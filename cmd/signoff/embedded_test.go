@@ -62,7 +62,8 @@ func startServe(t *testing.T, dataDir string, env ...string) *server {
 	s := &server{base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
 	s.cmd = exec.Command(os.Args[0], "-test.run=^TestSignoffProcess$", "--", "serve")
 	s.cmd.Env = append([]string{"SIGNOFF_TEST_PROCESS=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-		"LOG_LEVEL=warn", "LOG_FORMAT=text", "DATA_DIR=" + dataDir, "ADDR=" + addr}, env...)
+		"LOG_LEVEL=warn", "LOG_FORMAT=text", "DATA_DIR=" + dataDir, "ADDR=" + addr,
+		"LOG_CHECKPOINT_INTERVAL=1s"}, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

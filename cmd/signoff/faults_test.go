@@ -387,7 +387,8 @@ func startProcess(t *testing.T, dbURL, addr string, env ...string) *process {
 	t.Helper()
 	p := &process{base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary(t), "serve")
-	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ADDR="+addr, "LOG_LEVEL=warn", "LOG_FORMAT=text")
+	p.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "ADDR="+addr, "LOG_LEVEL=warn", "LOG_FORMAT=text",
+		"LOG_CHECKPOINT_INTERVAL=1s")
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {

@@ -52,6 +52,11 @@ type Config struct {
 	// ExportDrainTimeout is how long SIGTERM lets bulk exports already
 	// streaming run on; new ones are refused at once.
 	ExportDrainTimeout time.Duration // EXPORT_DRAIN_TIMEOUT
+	// LogCheckpointInterval is how often the server signs a checkpoint of
+	// the transparency log when events are waiting (sooner when many
+	// are, and whenever an export needs one). Every checkpoint is kept,
+	// so this bounds the log's storage by time rather than by events.
+	LogCheckpointInterval time.Duration // LOG_CHECKPOINT_INTERVAL
 	// LiveKeepAlive is how often an idle live-update stream sends a
 	// keep-alive (for proxies that close quiet connections) and re-checks
 	// the viewer's session.
@@ -181,6 +186,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.IdempotencyKeyTTL = r.duration("IDEMPOTENCY_KEY_TTL", 24*time.Hour)
 	c.ShutdownTimeout = r.duration("SHUTDOWN_TIMEOUT", 30*time.Second)
 	c.ExportDrainTimeout = r.duration("EXPORT_DRAIN_TIMEOUT", 5*time.Minute)
+	c.LogCheckpointInterval = r.duration("LOG_CHECKPOINT_INTERVAL", 5*time.Minute)
 	c.MetricsToken = r.secret("METRICS_TOKEN", minMetricsToken)
 	c.MetricsAllowedNetworks = r.networks("METRICS_ALLOWED_NETWORKS", DefaultMetricsNetworks)
 	c.SigningKey, c.SigningKeySource = r.signingKey("SIGNING_KEY")

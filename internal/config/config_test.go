@@ -19,7 +19,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || c.SessionTTL != 12*time.Hour || c.LiveKeepAlive != 25*time.Second || c.DatabaseURL != "" ||
-		c.IdempotencyKeyTTL != 24*time.Hour || c.ShutdownTimeout != 30*time.Second || c.ExportDrainTimeout != 5*time.Minute {
+		c.IdempotencyKeyTTL != 24*time.Hour || c.ShutdownTimeout != 30*time.Second || c.ExportDrainTimeout != 5*time.Minute ||
+		c.LogCheckpointInterval != 5*time.Minute {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if c.SecureCookies() {

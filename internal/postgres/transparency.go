@@ -112,6 +112,16 @@ func (db *DB) IntegrateLog(ctx context.Context) (int, error) {
 	}
 }
 
+// LogWaiting counts the events waiting to enter the log, up to limit.
+func (db *DB) LogWaiting(ctx context.Context, limit int) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM audit_log_pending LIMIT $1) p`, limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("events waiting for the transparency log: %w", err)
+	}
+	return n, nil
+}
+
 type pendingEvent struct {
 	id    int64
 	entry transparency.Entry

@@ -70,6 +70,7 @@ func BadSettings(t testing.TB) []BadSetting {
 		{"IDEMPOTENCY_KEY_TTL", "a day", nil},
 		{"SHUTDOWN_TIMEOUT", "0s", nil},
 		{"EXPORT_DRAIN_TIMEOUT", "-1m", nil},
+		{"LOG_CHECKPOINT_INTERVAL", "0s", nil},
 		{"TRUST_PROXY", "perhaps", nil},
 		{"LOAD_FLOORS", "2", nil},
 		{"DB_MAX_CONNS", "-1", nil},
