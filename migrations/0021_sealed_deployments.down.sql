@@ -12,16 +12,28 @@ FROM deployment_items_all i
 WHERE EXISTS (SELECT 1 FROM deployment_items_sealed s WHERE s.deployment_id = i.deployment_id);
 ALTER TABLE deployment_items ENABLE TRIGGER deployment_items_progress_add;
 
-INSERT INTO audit_events (id, deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
-OVERRIDING SYSTEM VALUE
-SELECT s.ids[p.i], s.deployment_id, p.i, (j ->> 'at')::timestamptz, nullif((j -> 'actor' ->> 'id')::bigint, 0),
-       coalesce(j -> 'actor' ->> 'name', ''), j ->> 'action', coalesce(j ->> 'target', ''), p.payload,
-       CASE WHEN p.i = 1 THEN '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
-            ELSE substring(s.hashes FROM p.i::int * 32 - 63 FOR 32) END,
-       substring(s.hashes FROM p.i::int * 32 - 31 FOR 32)
-FROM audit_sealed_chains s
-CROSS JOIN LATERAL string_to_table(s.payloads, E'\n') WITH ORDINALITY AS p (payload, i)
-CROSS JOIN LATERAL (SELECT p.payload::jsonb) AS x (j);
+-- Each event's hash is SHA-256 of the hash before it and its payload.
+DO $$
+DECLARE
+    s record;
+    p record;
+    prev bytea;
+    h bytea;
+BEGIN
+    FOR s IN SELECT * FROM audit_sealed_chains LOOP
+        prev := '\x0000000000000000000000000000000000000000000000000000000000000000';
+        FOR p IN SELECT x.payload, x.i, x.payload::jsonb AS j
+                 FROM string_to_table(s.payloads, E'\n') WITH ORDINALITY AS x (payload, i) ORDER BY x.i LOOP
+            h := sha256(prev || convert_to(p.payload, 'UTF8'));
+            INSERT INTO audit_events (id, deployment_id, seq, at, actor_id, actor_name, action, target, payload, prev_hash, hash)
+            OVERRIDING SYSTEM VALUE
+            VALUES (s.ids[p.i], s.deployment_id, p.i, (p.j ->> 'at')::timestamptz, nullif((p.j -> 'actor' ->> 'id')::bigint, 0),
+                    coalesce(p.j -> 'actor' ->> 'name', ''), p.j ->> 'action', coalesce(p.j ->> 'target', ''), p.payload, prev, h);
+            prev := h;
+        END LOOP;
+    END LOOP;
+END;
+$$;
 DELETE FROM audit_log_pending WHERE event_id IN (SELECT unnest(ids) FROM audit_sealed_chains);
 INSERT INTO audit_log_entries (idx, event_id, chain, seq)
 SELECT u.leaf, s.ids[u.seq], s.deployment_id, u.seq
@@ -35,6 +47,7 @@ DROP FUNCTION audit_log_leaf(bigint, bigint);
 
 DROP VIEW audit_events_all;
 DROP FUNCTION audit_event_hash(bigint, bigint);
+DROP FUNCTION audit_sealed_hash(bigint, bigint);
 DROP FUNCTION seal_deployment(bigint);
 DROP VIEW deployment_items_all;
 DROP TRIGGER deployment_items_no_delete ON deployment_items;

@@ -4,12 +4,13 @@
 -- An event's row costs about 500 bytes with its two index entries, most of
 -- it row and index overhead and a JSON payload that repeats its
 -- neighbours'. A completed deployment's chain (191 events, 56 KB of
--- payloads) is 106 KB as rows, and about 12 KB as one row here: the
+-- payloads) is 106 KB as rows, and about 9 KB as one row here: the
 -- payloads one per line (canonical JSON holds no raw newline), which
--- PostgreSQL compresses to about 5 KB, each event's hash (32 bytes, which
--- do not compress), each event's id, and each event's leaf in the
+-- PostgreSQL compresses to about 5 KB, each event's id and its leaf in the
 -- transparency log (its rows of audit_log_entries, 24 KB with their four
--- indexes, leave too).
+-- indexes, leave too), and the last event's hash. The other hashes are not
+-- kept: each is SHA-256 of the one before and its payload, which
+-- seal_deployment checks of every event before it moves any.
 --
 -- Once a deployment is completed or aborted nothing can be appended to its
 -- chain; once every event of it is in the transparency log, seal_deployment
@@ -26,20 +27,17 @@ CREATE TABLE audit_sealed_chains (
     deployment_id bigint      PRIMARY KEY REFERENCES deployments (id),
     events        integer     NOT NULL CHECK (events > 0), -- seq 1 .. events
     ids           bigint[]    NOT NULL,                    -- each event's id, in seq order
-    hashes        bytea       NOT NULL,                    -- each event's hash, 32 bytes each, in seq order
+    head          bytea       NOT NULL,                    -- the last event's hash
     payloads      text        NOT NULL,                    -- each event's payload, in seq order, one per line
     leaves        bigint[]    NOT NULL,                    -- each event's leaf index in the log, in seq order
     sealed_at     timestamptz NOT NULL DEFAULT now(),
-    CHECK (cardinality(ids) = events AND length(hashes) = 32 * events AND cardinality(leaves) = events)
+    CHECK (cardinality(ids) = events AND length(head) = 32 AND cardinality(leaves) = events)
 );
 -- The log's leaves from first to last of each sealed chain: which chains
 -- have leaves in a range of the log (its tiles, the heads since a
 -- checkpoint) is a search of this index.
 CREATE INDEX audit_sealed_chains_leaves_idx ON audit_sealed_chains
     USING gist (int8range(leaves[1], leaves[events], '[]'));
--- Hashes do not compress; stored as they are, a substring reads only the
--- chunk that holds it (audit_event_hash).
-ALTER TABLE audit_sealed_chains ALTER COLUMN hashes SET STORAGE EXTERNAL;
 
 CREATE TRIGGER audit_sealed_chains_append_only BEFORE UPDATE OR DELETE ON audit_sealed_chains
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
@@ -122,18 +120,18 @@ CREATE INDEX deployments_to_seal_idx ON deployments (id)
     WHERE sealed_at IS NULL AND (locked_at IS NOT NULL OR status = 'aborted');
 
 -- An event's row may now be deleted, by anyone who may delete at all, only
--- when its chain's sealed row holds it: its id and its hash in its place.
--- (The payloads beside them are the rows' own, gathered by seal_deployment
--- in the statement before the delete; a payload changed afterwards no longer
--- matches its hash, which every verification checks.)
+-- when its chain's sealed row holds it: its id in its place. (The payloads
+-- beside them are the rows' own, gathered by seal_deployment in the
+-- statement before the delete; a payload changed afterwards changes every
+-- hash from it on, which the transparency log's leaves and every
+-- verification catch.)
 CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' AND EXISTS (
         SELECT 1 FROM audit_sealed_chains s
         WHERE s.deployment_id = OLD.deployment_id AND OLD.seq <= s.events
-          AND s.ids[OLD.seq] = OLD.id
-          AND substring(s.hashes FROM OLD.seq::int * 32 - 31 FOR 32) = OLD.hash)
+          AND s.ids[OLD.seq] = OLD.id)
     THEN
         RETURN OLD;
     END IF;
@@ -171,7 +169,8 @@ BEGIN
     END IF;
     SELECT count(*),
            coalesce(count(*) = max(seq), false)
-           AND bool_and(prev_hash = coalesce(prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea))
+           AND bool_and(prev_hash = coalesce(prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+                        AND hash = sha256(prev_hash || convert_to(payload, 'UTF8')))
            AND bool_and(strpos(payload, E'\n') = 0)
            AND bool_and(p ->> 'chain' IS NOT DISTINCT FROM 'deployment/' || deployment
                         AND (p ->> 'seq')::bigint IS NOT DISTINCT FROM seq
@@ -197,8 +196,8 @@ BEGIN
         RAISE EXCEPTION 'the log does not hold the audit chain of deployment % whole: not sealed', deployment
             USING ERRCODE = 'data_corrupted';
     END IF;
-    INSERT INTO audit_sealed_chains (deployment_id, events, ids, hashes, payloads, leaves)
-    SELECT deployment, n, array_agg(id ORDER BY seq), string_agg(hash, ''::bytea ORDER BY seq),
+    INSERT INTO audit_sealed_chains (deployment_id, events, ids, head, payloads, leaves)
+    SELECT deployment, n, array_agg(id ORDER BY seq), (array_agg(hash ORDER BY seq DESC))[1],
            string_agg(payload, E'\n' ORDER BY seq), leaf_idx
     FROM audit_events WHERE deployment_id = deployment;
     DELETE FROM audit_log_entries WHERE chain = deployment;
@@ -213,6 +212,33 @@ BEGIN
 END;
 $$;
 
+-- The hash of event seq of a sealed chain: its head, or SHA-256 of the
+-- hash before and the payload, from the first event on (NULL when there is
+-- no such event).
+CREATE FUNCTION audit_sealed_hash(chain bigint, seq bigint) RETURNS bytea
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    s record;
+    h bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
+    p record;
+BEGIN
+    SELECT events, head, payloads INTO s FROM audit_sealed_chains WHERE deployment_id = chain;
+    IF NOT FOUND OR seq < 1 OR seq > s.events THEN
+        RETURN NULL;
+    END IF;
+    IF seq = s.events THEN
+        RETURN s.head;
+    END IF;
+    FOR p IN SELECT payload, i FROM string_to_table(s.payloads, E'\n') WITH ORDINALITY AS x (payload, i) ORDER BY i LOOP
+        h := sha256(h || convert_to(p.payload, 'UTF8'));
+        IF p.i = seq THEN
+            RETURN h;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+
 -- An event's hash by chain and seq, sealed or not (NULL when there is no
 -- such event): what the transparency log's reads of entries join.
 CREATE FUNCTION audit_event_hash(chain bigint, seq bigint) RETURNS bytea
@@ -220,8 +246,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(
         (SELECT e.hash FROM audit_events e
          WHERE coalesce(e.deployment_id, 0) = audit_event_hash.chain AND e.seq = audit_event_hash.seq),
-        (SELECT substring(s.hashes FROM audit_event_hash.seq::int * 32 - 31 FOR 32) FROM audit_sealed_chains s
-         WHERE s.deployment_id = audit_event_hash.chain AND audit_event_hash.seq BETWEEN 1 AND s.events))
+        audit_sealed_hash(audit_event_hash.chain, audit_event_hash.seq))
 $$;
 
 -- An event's leaf index in the log by chain and seq, sealed or not (NULL
@@ -250,10 +275,10 @@ $$;
 
 -- Every event, sealed or not, with its payload: for reading by hand (and
 -- tests). The application reads sealed chains itself (internal/postgres/
--- audit_read.go), which also gives each event its hash's predecessor.
+-- sealed.go), hashes included.
 CREATE VIEW audit_events_all AS
-    SELECT id, deployment_id, seq, payload, hash FROM audit_events
+    SELECT id, deployment_id, seq, payload FROM audit_events
     UNION ALL
-    SELECT s.ids[p.i], s.deployment_id, p.i, p.payload, substring(s.hashes FROM p.i::int * 32 - 31 FOR 32)
+    SELECT s.ids[p.i], s.deployment_id, p.i, p.payload
     FROM audit_sealed_chains s
     CROSS JOIN LATERAL string_to_table(s.payloads, E'\n') WITH ORDINALITY AS p (payload, i);

@@ -170,7 +170,7 @@ func TestHistoryRewriteIsCaught(t *testing.T) {
 		{`DELETE FROM signoffs WHERE deployment_id = $1 AND audit_seq = $2`, []any{d.ID, final.Seq}},
 		{`UPDATE audit_sealed_chains
 		  SET events = events - 1, ids = ids[1:events - 1], leaves = leaves[1:events - 1],
-		      hashes = substring(hashes FROM 1 FOR 32 * (events - 1)),
+		      head = audit_sealed_hash(deployment_id, events - 1),
 		      payloads = array_to_string((string_to_array(payloads, E'\n'))[1:events - 1], E'\n')
 		  WHERE deployment_id = $1 AND events = $2`, []any{d.ID, final.Seq}},
 		{`UPDATE deployments SET audit_seq = $2 - 1, audit_head = audit_event_hash($1, $2 - 1),

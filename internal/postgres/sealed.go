@@ -15,15 +15,16 @@ import (
 
 // Sealed deployments (migration 0021). Once a deployment has ended and
 // every event of its chain is in the transparency log, nothing of it can
-// change again, and it is kept in two rows instead of some four hundred:
-// its events leave audit_events for one row of audit_sealed_chains (their
-// payloads one per line, which PostgreSQL compresses tenfold, their hashes
-// and their ids), and its items leave deployment_items for one row of
-// deployment_items_sealed (each row as JSON, one per line). seal_deployment,
-// a function the database runs as the tables' owner, does the move, and a
-// row of audit_events may be deleted only when a sealed chain holds its id
-// and hash. Every column of an event's row is a field of its payload, so
-// the events read back from a seal are the rows as they were; items are
+// change again, and it is kept in two rows instead of some six hundred:
+// its events and their log entries leave for one row of
+// audit_sealed_chains (the payloads one per line, which PostgreSQL
+// compresses tenfold, the events' ids and leaves in the log, and the last
+// one's hash), and its items for one row of deployment_items_sealed (each
+// row as JSON, one per line). seal_deployment, a function the database
+// runs as the tables' owner, does the move, and a row of audit_events may
+// be deleted only when a sealed chain holds it. Every column of an event's
+// row is a field of its payload and every hash follows from the payloads,
+// so the events read back from a seal are the rows as they were; items are
 // read through the view deployment_items_all.
 
 // sealBatch bounds the deployments one SealDeployments call seals: each
@@ -69,56 +70,62 @@ func (db *DB) SealDeployments(ctx context.Context) (int, error) {
 // sealedEvents reads the events of deploymentID's sealed chain after seq
 // after, at most limit; none when the chain is not sealed.
 func sealedEvents(ctx context.Context, q querier, deploymentID, after int64, limit int) ([]signoff.Event, error) {
-	var events int64
-	var ids []int64
-	var hashes []byte
-	var payloads string
+	var s seal
 	err := q.QueryRow(ctx, `
-		SELECT events, ids, hashes, payloads FROM audit_sealed_chains
-		WHERE deployment_id = $1 AND events > $2`, deploymentID, after).Scan(&events, &ids, &hashes, &payloads)
+		SELECT events, ids, head, payloads FROM audit_sealed_chains
+		WHERE deployment_id = $1 AND events > $2`, deploymentID, after).Scan(&s.events, &s.ids, &s.head, &s.payloads)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sealed events of deployment %d: %w", deploymentID, err)
 	}
-	out, err := unseal(deploymentID, events, ids, hashes, payloads, after, limit)
+	out, err := s.unseal(deploymentID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sealed events of deployment %d: %w", deploymentID, err)
 	}
 	return out, nil
 }
 
+// seal is a row of audit_sealed_chains.
+type seal struct {
+	events   int64
+	ids      []int64
+	head     []byte
+	payloads string
+}
+
 // unseal rebuilds the events after seq after (at most limit) of a sealed
-// chain: each row's columns from its payload's envelope, its hash from
-// hashes and the one before it from the previous event's.
-func unseal(deploymentID, events int64, ids []int64, hashes []byte, payloads string, after int64, limit int) ([]signoff.Event, error) {
-	if int64(len(ids)) != events || int64(len(hashes)) != 32*events {
-		return nil, fmt.Errorf("a seal of %d events with %d ids and %d bytes of hashes", events, len(ids), len(hashes))
+// chain: each row's columns from its payload's envelope, its hash as the
+// chain makes it (SHA-256 of the hash before and the payload, as
+// seal_deployment checked every stored hash to be). A payload changed
+// since would change every hash from it on, the last one too: the head
+// kept beside them and the transparency log's leaf no longer match it,
+// and verification says so.
+func (s seal) unseal(deploymentID, after int64, limit int) ([]signoff.Event, error) {
+	if int64(len(s.ids)) != s.events {
+		return nil, fmt.Errorf("a seal of %d events with %d ids", s.events, len(s.ids))
 	}
-	n := min(events-after, int64(limit))
+	n := min(s.events-after, int64(limit))
 	out := make([]signoff.Event, 0, n)
-	rest := payloads
+	rest := s.payloads
+	prev := make([]byte, 32)
 	for seq := int64(1); seq <= after+n; seq++ {
 		line, tail, found := strings.Cut(rest, "\n")
-		if !found && seq < events {
-			return nil, fmt.Errorf("a seal of %d events with %d payloads", events, seq)
+		if !found && seq < s.events {
+			return nil, fmt.Errorf("a seal of %d events with %d payloads", s.events, seq)
 		}
 		rest = tail
-		if seq <= after {
-			continue
+		hash := signoff.ChainHash(prev, []byte(line))
+		if seq > after {
+			e := signoff.Event{ID: s.ids[seq-1], DeploymentID: deploymentID, Seq: seq, Payload: line,
+				PrevHash: prev, Hash: hash}
+			if err := readEnvelope(&e); err != nil {
+				return nil, fmt.Errorf("event %d: %w", seq, err)
+			}
+			out = append(out, e)
 		}
-		e := signoff.Event{ID: ids[seq-1], DeploymentID: deploymentID, Seq: seq, Payload: line,
-			Hash: hashes[32*(seq-1) : 32*seq : 32*seq]}
-		if seq == 1 {
-			e.PrevHash = make([]byte, 32)
-		} else {
-			e.PrevHash = hashes[32*(seq-2) : 32*(seq-1) : 32*(seq-1)]
-		}
-		if err := readEnvelope(&e); err != nil {
-			return nil, fmt.Errorf("event %d: %w", seq, err)
-		}
-		out = append(out, e)
+		prev = hash
 	}
 	return out, nil
 }

@@ -197,8 +197,9 @@ func TestSealedChains(t *testing.T) {
 	for _, w := range before[completed.ID] {
 		var payload string
 		var hash []byte
-		if err := db.Pool().QueryRow(ctx, `SELECT payload, hash FROM audit_events_all WHERE deployment_id = $1 AND seq = $2`,
-			completed.ID, w.Seq).Scan(&payload, &hash); err != nil || payload != w.Payload || !bytes.Equal(hash, w.Hash) {
+		if err := db.Pool().QueryRow(ctx, `SELECT payload, audit_event_hash(deployment_id, seq) FROM audit_events_all
+			WHERE deployment_id = $1 AND seq = $2`, completed.ID, w.Seq).Scan(&payload, &hash); err != nil ||
+			payload != w.Payload || !bytes.Equal(hash, w.Hash) {
 			t.Fatalf("audit_events_all, event %d: %q %x (%v)", w.Seq, payload, hash, err)
 		}
 	}
