@@ -4,7 +4,7 @@
 -- An event's row costs about 500 bytes with its two index entries, most of
 -- it row and index overhead and a JSON payload that repeats its
 -- neighbours'. A completed deployment's chain (191 events, 56 KB of
--- payloads) is 106 KB as rows, and about 9 KB as one row here: the
+-- payloads) is 106 KB as rows, and under 8 KB as one row here: the
 -- payloads one per line (canonical JSON holds no raw newline), which
 -- PostgreSQL compresses to about 5 KB, each event's id and its leaf in the
 -- transparency log (its rows of audit_log_entries, 24 KB with their four
