@@ -21,8 +21,8 @@
 --
 -- Its items, which can no longer change either, go the same way: 222 rows
 -- of deployment_items with their three indexes (53 KB) become one row of
--- deployment_items_sealed, each item's row as JSON, one per line (88 KB
--- that PostgreSQL compresses to 10 KB); deployment_items_all reads both.
+-- deployment_items_sealed, the rows as a JSON array (88 KB that PostgreSQL
+-- compresses to 12 KB); deployment_items_all reads both.
 CREATE TABLE audit_sealed_chains (
     deployment_id bigint      PRIMARY KEY REFERENCES deployments (id),
     events        integer     NOT NULL CHECK (events > 0), -- seq 1 .. events
@@ -66,9 +66,10 @@ DROP TRIGGER audit_log_entries_append_only ON audit_log_entries;
 CREATE TRIGGER audit_log_entries_append_only BEFORE UPDATE OR DELETE ON audit_log_entries
     FOR EACH ROW EXECUTE FUNCTION audit_log_entries_append_only();
 
--- An ended deployment's items: each row of deployment_items as to_jsonb
--- writes it (a string's newline is written \n), in position order, one
--- per line.
+-- An ended deployment's items: a JSON array of its rows of
+-- deployment_items as to_jsonb writes them, in position order (kept as
+-- text: json_populate_recordset reads it in one pass, four times faster
+-- than a jsonb value row by row).
 CREATE TABLE deployment_items_sealed (
     deployment_id bigint PRIMARY KEY REFERENCES deployments (id),
     items         text   NOT NULL
@@ -92,8 +93,7 @@ CREATE VIEW deployment_items_all AS
            r.conditional, r.has_children, r.due_after, r.state, r.na_reason, r.state_by, r.state_at,
            r.evidence, r.assigned_user_id, r.assigned_role_id
     FROM deployment_items_sealed s
-    CROSS JOIN LATERAL string_to_table(s.items, E'\n') AS l (line)
-    CROSS JOIN LATERAL jsonb_populate_record(NULL::deployment_items, l.line::jsonb) AS r;
+    CROSS JOIN LATERAL json_populate_recordset(NULL::deployment_items, s.items::json) AS r;
 
 -- Items may be deleted only once their deployment's sealed row holds them
 -- (the kept counts of deployment_progress stay as they are: no trigger
@@ -203,7 +203,7 @@ BEGIN
     DELETE FROM audit_log_entries WHERE chain = deployment;
     DELETE FROM audit_events WHERE deployment_id = deployment;
     INSERT INTO deployment_items_sealed (deployment_id, items)
-    SELECT deployment, string_agg(to_jsonb(i)::text, E'\n' ORDER BY i.position)
+    SELECT deployment, jsonb_agg(to_jsonb(i) ORDER BY i.position)::text
     FROM deployment_items i WHERE i.deployment_id = deployment
     HAVING count(*) > 0;
     DELETE FROM deployment_items WHERE deployment_id = deployment;

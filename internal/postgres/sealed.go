@@ -20,7 +20,7 @@ import (
 // audit_sealed_chains (the payloads one per line, which PostgreSQL
 // compresses tenfold, the events' ids and leaves in the log, and the last
 // one's hash), and its items for one row of deployment_items_sealed (each
-// row as JSON, one per line). seal_deployment, a function the database
+// row in one JSON array). seal_deployment, a function the database
 // runs as the tables' owner, does the move, and a row of audit_events may
 // be deleted only when a sealed chain holds it. Every column of an event's
 // row is a field of its payload and every hash follows from the payloads,
