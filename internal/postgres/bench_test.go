@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"testing"
 	"time"
 
@@ -156,4 +157,57 @@ func BenchmarkIntegrate(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64((after-before).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// BenchmarkTickBatch is the load generator's spread phase in the store:
+// five people tick at once on one deployment, each an item of a block of
+// its own, so their ticks share a transaction (tick_line.go). One op is
+// the five ticks; cpu-µs/tick is this process's and the backends' CPU per
+// tick and answer, ticks/tx how many shared a transaction.
+//
+//	go test -run '^$' -bench 'TickBatch' -benchtime 1000x ./internal/postgres
+func BenchmarkTickBatch(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b)
+	d := newDeployment(b, db, addUser(b, db, "Alice Chen"))
+	paths := []string{"1.1.1.1", "2.1.1.1", "3.1.1.1", "4.1.1.1", "5.1.1.1"}
+	people := make([]*signoff.User, len(paths))
+	for k := range people {
+		people[k] = addUser(b, db, "Person "+paths[k])
+	}
+	if _, err := db.Pool().Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	cpu := func() int64 {
+		t, err := pgtest.CPUTime(ctx, db.Pool())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return t.Microseconds()
+	}
+	states := [2]signoff.ItemState{signoff.ItemDone, signoff.ItemOpen}
+	ticks0, txs0 := db.TickBatching()
+	cpu0 := cpu()
+	i := 0
+	for b.Loop() {
+		errs := make(chan error, len(paths))
+		for k, p := range paths {
+			go func() {
+				ev, err := eventOf(db.SetItemState(ctx, d.ID, signoff.ItemChange{Path: p, State: states[i%2]}, as(people[k])))
+				if err == nil && ev.Seq == 0 {
+					err = errors.New("a tick recorded nothing")
+				}
+				errs <- err
+			}()
+		}
+		for range paths {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		i++
+	}
+	ticks, txs := db.TickBatching()
+	b.ReportMetric(float64(cpu()-cpu0)/float64(ticks-ticks0), "cpu-µs/tick")
+	b.ReportMetric(float64(ticks-ticks0)/float64(txs-txs0), "ticks/tx")
 }

@@ -617,7 +617,7 @@ func scanSectionProgress(rows pgx.Rows, err error, deploymentID int64) (signoff.
 		return nil, fmt.Errorf("progress of deployment %d: %w", deploymentID, err)
 	}
 	defer rows.Close()
-	out := signoff.SectionProgress{}
+	out := make(signoff.SectionProgress, 32) // a few dozen sections, grown once at most
 	for rows.Next() {
 		var k signoff.SectionKey
 		var p signoff.Progress

@@ -297,17 +297,19 @@ func scanSlots(rows pgx.Rows, err error, deploymentID int64) ([]signoff.Slot, er
 	}
 	defer rows.Close()
 	var out []signoff.Slot
+	// Declared once for every row (Scan sets each, nil for NULL): declared
+	// per row, each escaped to the heap afresh.
+	var (
+		id, signerID, rev, seq *int64
+		signer, meaning        *string
+		signedAt               *time.Time
+		hash                   []byte
+		rjID, rjBy             *int64
+		rjName, rjComment      *string
+		rjAt                   *time.Time
+	)
 	for rows.Next() {
 		var s signoff.Slot
-		var (
-			id, signerID, rev, seq *int64
-			signer, meaning        *string
-			signedAt               *time.Time
-			hash                   []byte
-			rjID, rjBy             *int64
-			rjName, rjComment      *string
-			rjAt                   *time.Time
-		)
 		if err := rows.Scan(&s.Position, &s.Group, &s.Role, &s.Final, &s.Above, &s.GoNoGo, &s.AboveChanged,
 			&id, &signerID, &signer, &meaning, &signedAt, &hash, &rev, &seq,
 			&rjID, &rjBy, &rjName, &rjComment, &rjAt); err != nil {

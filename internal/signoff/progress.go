@@ -12,6 +12,9 @@ type SectionProgress map[SectionKey]Progress
 // Sum adds up the sections in scope: all when phase is 0, else one phase;
 // one section when section is non-zero too.
 func (sp SectionProgress) Sum(phase, section int) Progress {
+	if phase != 0 && section != 0 {
+		return sp[SectionKey{phase, section}]
+	}
 	var p Progress
 	for k, c := range sp {
 		if (phase == 0 || k.Phase == phase) && (section == 0 || k.Section == section) {

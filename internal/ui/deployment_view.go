@@ -24,6 +24,8 @@ type deploymentView struct {
 	Viewers  []signoff.UserRef
 	// HideDone: the page was asked to hide resolved items (?hide=done).
 	HideDone bool
+
+	total *signoff.Progress // Progress summed, once asked (Total)
 }
 
 // newPageView is the view of the whole checklist, counting its progress.
@@ -83,24 +85,37 @@ func (s sectionView) ID() string { return fmt.Sprintf("section-%d-%d", s.Phase, 
 
 // Phases arranges the items under the template's headings.
 func (v *deploymentView) Phases() []phaseView {
-	t := v.CL.Template
-	out := make([]phaseView, 0, len(t.Phases))
-	for pi, p := range t.Phases {
-		pv := phaseView{Num: pi + 1, Title: p.Title, IntroHTML: p.IntroHTML, Progress: v.Progress.Sum(pi+1, 0)}
-		for si, s := range p.Sections {
-			sv := sectionView{Phase: pi + 1, Num: si + 1, Title: s.Title, IntroHTML: s.IntroHTML, DueAfter: s.DueAfter,
-				Progress: v.Progress.Sum(pi+1, si+1)}
-			for i := range v.CL.Items {
-				it := &v.CL.Items[i]
-				if it.Phase == pi+1 && it.Section == si+1 && it.Level == 1 {
-					sv.Items = append(sv.Items, it)
-				}
-			}
-			pv.Sections = append(pv.Sections, sv)
-		}
-		out = append(out, pv)
+	out := make([]phaseView, 0, len(v.CL.Template.Phases))
+	for pi := range v.CL.Template.Phases {
+		out = append(out, v.phase(pi))
 	}
 	return out
+}
+
+// Phase is phase num (from 1) alone, for an answer that shows one phase's
+// bars and counts: a tick's.
+func (v *deploymentView) Phase(num int) (phaseView, bool) {
+	if num < 1 || num > len(v.CL.Template.Phases) {
+		return phaseView{}, false
+	}
+	return v.phase(num - 1), true
+}
+
+func (v *deploymentView) phase(pi int) phaseView {
+	p := v.CL.Template.Phases[pi]
+	pv := phaseView{Num: pi + 1, Title: p.Title, IntroHTML: p.IntroHTML, Progress: v.Progress.Sum(pi+1, 0)}
+	for si, s := range p.Sections {
+		sv := sectionView{Phase: pi + 1, Num: si + 1, Title: s.Title, IntroHTML: s.IntroHTML, DueAfter: s.DueAfter,
+			Progress: v.Progress.Sum(pi+1, si+1)}
+		for i := range v.CL.Items {
+			it := &v.CL.Items[i]
+			if it.Phase == pi+1 && it.Section == si+1 && it.Level == 1 {
+				sv.Items = append(sv.Items, it)
+			}
+		}
+		pv.Sections = append(pv.Sections, sv)
+	}
+	return pv
 }
 
 // templateItem is the item's place in the template, whose rendering the
@@ -140,8 +155,15 @@ func (v *deploymentView) AfterHTML(it *signoff.Item) string {
 	return ""
 }
 
-// Total is the whole checklist's progress.
-func (v *deploymentView) Total() signoff.Progress { return v.Progress.Sum(0, 0) }
+// Total is the whole checklist's progress: summed once, since an answer
+// shows it in several places.
+func (v *deploymentView) Total() signoff.Progress {
+	if v.total == nil {
+		t := v.Progress.Sum(0, 0)
+		v.total = &t
+	}
+	return *v.total
+}
 
 func (v *deploymentView) Children(it *signoff.Item) []*signoff.Item { return v.CL.Children(it.Path) }
 

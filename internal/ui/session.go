@@ -35,6 +35,8 @@ type sessionStore struct {
 	// clientIP is the address a session is recorded as started from.
 	clientIP func(*http.Request) string
 	logger   *slog.Logger
+	// decoded keeps what cookies and stored values decoded to (signedIn).
+	decoded decodedCookies
 }
 
 // touchEvery is how stale a session's "last used" may get before a
@@ -165,11 +167,9 @@ func (s *sessionStore) signedIn(r *http.Request, name string) (u *signoff.User, 
 	if err != nil {
 		return nil, false, err
 	}
-	values := map[any]any{}
-	if err := securecookie.DecodeMulti(name, string(stored.Data), &values, s.codecs...); err != nil {
+	if flashes, err = s.storedFlashes(name, stored.Data); err != nil {
 		return nil, false, nil
 	}
-	_, flashes = values["_flash"]
 	if time.Since(stored.LastSeenAt) > touchEvery {
 		if err := s.db.TouchSession(r.Context(), id); err != nil {
 			// The page is still right; only the session list is behind.
@@ -179,15 +179,38 @@ func (s *sessionStore) signedIn(r *http.Request, name string) (u *signoff.User, 
 	return u, flashes, nil
 }
 
+// storedFlashes reports whether a session's stored values hold flash
+// messages, or an error if they do not decode.
+func (s *sessionStore) storedFlashes(name string, data []byte) (bool, error) {
+	key := "values\x00" + name + "\x00" + string(data)
+	now := time.Now()
+	if v, ok := s.decoded.get(key, now); ok {
+		return v.flashes, nil
+	}
+	values := map[any]any{}
+	if err := securecookie.DecodeMulti(name, string(data), &values, s.codecs...); err != nil {
+		return false, err
+	}
+	_, flashes := values["_flash"]
+	s.decoded.put(key, decodedValue{flashes: flashes, at: now})
+	return flashes, nil
+}
+
 // cookieID is the session id the request's cookie carries, or "".
 func (s *sessionStore) cookieID(r *http.Request, name string) string {
 	c, err := r.Cookie(name)
 	if err != nil {
 		return ""
 	}
+	key := "cookie\x00" + name + "\x00" + c.Value
+	now := time.Now()
+	if v, ok := s.decoded.get(key, now); ok {
+		return v.id
+	}
 	var id string
 	if err := securecookie.DecodeMulti(name, c.Value, &id, s.codecs...); err != nil {
 		return ""
 	}
+	s.decoded.put(key, decodedValue{id: id, at: now})
 	return id
 }
