@@ -222,14 +222,18 @@ DECLARE
     h bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
     p record;
 BEGIN
-    SELECT events, head, payloads INTO s FROM audit_sealed_chains WHERE deployment_id = chain;
+    -- The head without the payloads (which would have to be inflated).
+    SELECT events, head INTO s FROM audit_sealed_chains WHERE deployment_id = chain;
     IF NOT FOUND OR seq < 1 OR seq > s.events THEN
         RETURN NULL;
     END IF;
     IF seq = s.events THEN
         RETURN s.head;
     END IF;
-    FOR p IN SELECT payload, i FROM string_to_table(s.payloads, E'\n') WITH ORDINALITY AS x (payload, i) ORDER BY i LOOP
+    FOR p IN SELECT x.payload, x.i
+             FROM audit_sealed_chains c
+             CROSS JOIN LATERAL string_to_table(c.payloads, E'\n') WITH ORDINALITY AS x (payload, i)
+             WHERE c.deployment_id = chain ORDER BY x.i LOOP
         h := sha256(h || convert_to(p.payload, 'UTF8'));
         IF p.i = seq THEN
             RETURN h;
@@ -243,9 +247,14 @@ $$;
 -- such event): what the transparency log's reads of entries join.
 CREATE FUNCTION audit_event_hash(chain bigint, seq bigint) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    -- Each chain's rows by the unique index of its kind (migration 0009).
     SELECT coalesce(
-        (SELECT e.hash FROM audit_events e
-         WHERE coalesce(e.deployment_id, 0) = audit_event_hash.chain AND e.seq = audit_event_hash.seq),
+        CASE WHEN audit_event_hash.chain = 0
+             THEN (SELECT e.hash FROM audit_events e
+                   WHERE e.deployment_id IS NULL AND e.seq = audit_event_hash.seq)
+             ELSE (SELECT e.hash FROM audit_events e
+                   WHERE e.deployment_id = audit_event_hash.chain AND e.seq = audit_event_hash.seq)
+        END,
         audit_sealed_hash(audit_event_hash.chain, audit_event_hash.seq))
 $$;
 

@@ -32,12 +32,22 @@ func TestAuditEventReadsUseTheChainIndexes(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SET enable_seqscan = off`); err != nil {
 		t.Fatal(err)
 	}
+	// The transparency log reads an event's hash through audit_event_hash
+	// (migration 0021), once per chain for the heads: its body, as
+	// installed, with its arguments as parameters.
+	var hashBody string
+	if err := conn.QueryRow(ctx, `SELECT prosrc FROM pg_proc WHERE proname = 'audit_event_hash'`).Scan(&hashBody); err != nil {
+		t.Fatal(err)
+	}
+	hashBody = strings.NewReplacer("audit_event_hash.chain", "$1::bigint", "audit_event_hash.seq", "$2::bigint").Replace(hashBody)
 	for name, q := range map[string]struct {
 		sql  string
 		args []any
 	}{
-		"Events (a deployment)": {deploymentEventsSQL, []any{int64(7), int64(0), 100}},
-		"Events (system chain)": {systemEventsSQL, []any{int64(0), 100}},
+		"audit_event_hash (a deployment)": {hashBody, []any{int64(7), int64(3)}},
+		"audit_event_hash (system chain)": {hashBody, []any{int64(0), int64(3)}},
+		"Events (a deployment)":           {deploymentEventsSQL, []any{int64(7), int64(0), 100}},
+		"Events (system chain)":           {systemEventsSQL, []any{int64(0), 100}},
 		// The notifier's and the export's reads are the same query, unlimited.
 		"notification cursor": {deploymentEventsSQL, []any{int64(7), int64(3), 1 << 30}},
 		"export record":       {deploymentEventsSQL, []any{int64(7), int64(0), 1 << 30}},
