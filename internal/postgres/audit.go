@@ -152,6 +152,9 @@ func (db *DB) changeSystem(ctx context.Context, what string, change func(tx pgx.
 		return signoff.Event{}, fmt.Errorf("%s: begin: %w", what, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := lockSystemChain(ctx, tx, what); err != nil {
+		return signoff.Event{}, err
+	}
 	key := idempotencyKeyOf(ctx)
 	if key != nil {
 		if fresh, err := key.claim(ctx, tx, 0); err != nil || !fresh {
@@ -173,6 +176,18 @@ func (db *DB) changeSystem(ctx context.Context, what string, change func(tx pgx.
 		key.claimed = true
 	}
 	return ev, nil
+}
+
+// lockSystemChain takes the system chain's head before a system change
+// touches anything else: system changes (people, roles, templates) then
+// take turns from their first statement. Taken only when the event is
+// appended, it let two of them lock rows the other needed first (a person
+// given a role that a template import was creating): a deadlock.
+func lockSystemChain(ctx context.Context, tx pgx.Tx, what string) error {
+	if _, err := tx.Exec(ctx, `SELECT FROM audit_system_chain FOR UPDATE`); err != nil {
+		return fmt.Errorf("%s: lock the system chain: %w", what, err)
+	}
+	return nil
 }
 
 // appendDeploymentEvent records one change on a locked deployment: it

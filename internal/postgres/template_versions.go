@@ -101,6 +101,9 @@ func (db *DB) CreateRoles(ctx context.Context, names []string, actor signoff.Eve
 		return nil, fmt.Errorf("create roles: begin: %w", err)
 	}
 	defer tx.Rollback(ctx)
+	if err := lockSystemChain(ctx, tx, "create roles"); err != nil {
+		return nil, err
+	}
 	var made []signoff.Role
 	for _, name := range names {
 		name = strings.TrimSpace(name)

@@ -97,14 +97,10 @@ func (db *DB) SaveTemplate(ctx context.Context, imp TemplateImport, actor signof
 	var versionID int64
 	var created bool
 	_, err = db.changeSystem(ctx, "import template "+slug, func(tx pgx.Tx) (*signoff.Change, error) {
-		// Imports of one name take turns: the first to make a new
-		// template commits it before the next looks (a row lock cannot do
-		// this while the row does not exist yet, and the next would fail
-		// on the name's unique key). Then lock the template's row, if it
-		// exists, so that no other change of it claims the same version.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('template:' || $1, 0))`, slug); err != nil {
-			return nil, fmt.Errorf("import template %s: lock its name: %w", slug, err)
-		}
+		// Imports take turns on the system chain (changeSystem), so the
+		// first to make a new template commits it before the next looks.
+		// Lock the template's row, if it exists, so that no other change
+		// of it claims the same version.
 		var templateID int64
 		var title string
 		var latest int
