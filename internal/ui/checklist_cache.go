@@ -45,6 +45,7 @@ type phasesKey struct {
 	// overdueAsOf is the latest due time passed while the deployment is
 	// live (zero: none): it decides which open timed items show overdue.
 	overdueAsOf time.Time
+	hideDone    bool // the page asked to hide resolved items (?hide=done)
 }
 
 type checklistEntry struct {
@@ -54,8 +55,8 @@ type checklistEntry struct {
 }
 
 // checklistCacheSize bounds memory: an entry is the checklist as read and
-// its renderings, kept compressed (17–27 KB each for the 222-item seed,
-// instead of 304 KB of HTML).
+// its renderings, kept compressed (some 20 KB each for the 222-item seed,
+// instead of over 200 KB of HTML).
 const checklistCacheSize = 64
 
 // maxRenderings bounds the renderings kept for one checklist state: two
@@ -90,10 +91,11 @@ func (c *checklistCache) checklist(d *signoff.Deployment, load func() (*signoff.
 	return cl, nil
 }
 
-// phases returns v's phases as compressed HTML, rendered and compressed
-// once per phasesKey. v.CL must be the checklist this cache gave for v.D.
-func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegment, error) {
-	k := phasesKey{checklistKey: keyOf(v.D), editable: v.CanEdit(), overdueAsOf: v.overdueAsOf()}
+// body returns v's page body (deploymentBody: the phase navigator and
+// the checklist) as compressed HTML, rendered and compressed once per
+// phasesKey. v.CL must be the checklist this cache gave for v.D.
+func (c *checklistCache) body(ctx context.Context, v *deploymentView) (*gzSegment, error) {
+	k := phasesKey{checklistKey: keyOf(v.D), editable: v.CanEdit(), overdueAsOf: v.overdueAsOf(), hideDone: v.HideDone}
 	c.mu.Lock()
 	if e := c.get(k.checklistKey); e != nil && e.cl == v.CL {
 		if seg, ok := e.phases[k]; ok {
@@ -106,7 +108,7 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegm
 	}
 	c.mu.Unlock()
 
-	html, err := renderPhases(ctx, v)
+	html, err := renderBody(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +127,18 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegm
 		e.phases[k] = seg
 	}
 	return seg, nil
+}
+
+// renderBody renders v's page body into a render buffer the caller gives
+// back with putRenderBuffer.
+func renderBody(ctx context.Context, v *deploymentView) (*bytes.Buffer, error) {
+	b := renderBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	if err := deploymentBody(v).Render(ctx, b); err != nil {
+		putRenderBuffer(b)
+		return nil, err
+	}
+	return b, nil
 }
 
 // recompressAfter is how many views of one rendering make it worth
@@ -162,20 +176,6 @@ func (c *checklistCache) recompress(k phasesKey, cl *signoff.Checklist, seg *gzS
 			}
 		}
 	}()
-}
-
-// renderPhases renders v's phases, the bulk of the deployment page, into
-// a render buffer the caller gives back with putRenderBuffer.
-func renderPhases(ctx context.Context, v *deploymentView) (*bytes.Buffer, error) {
-	b := renderBuffers.Get().(*bytes.Buffer)
-	b.Reset()
-	for _, ph := range v.Phases() {
-		if err := phaseBlock(v, ph).Render(ctx, b); err != nil {
-			putRenderBuffer(b)
-			return nil, err
-		}
-	}
-	return b, nil
 }
 
 // get returns the entry for k, or nil. The caller holds mu.

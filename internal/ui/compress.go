@@ -432,7 +432,12 @@ func writeSegment(w http.ResponseWriter, s *gzSegment) error {
 	return s.writeTo(w)
 }
 
-type segmentMarkerKey struct{}
+// segmentList collects, in order, the segments one rendering shows: the
+// renderer that put it in the context (renderSegmented) cuts the rendering
+// at their markers and splices them in.
+type segmentList struct{ segs []*gzSegment }
+
+type segmentListKey struct{}
 
 // segmentMarker stands in for a segment in a rendering that renderSegmented
 // will cut apart: a comment with a per-process random name, which neither
@@ -443,11 +448,33 @@ var segmentMarker = "<!--segment-" + rand.Text() + "-->"
 // splices (renderSegmented), else as the HTML itself.
 func segmentComponent(s *gzSegment) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		if ctx.Value(segmentMarkerKey{}) == s {
+		if l, ok := ctx.Value(segmentListKey{}).(*segmentList); ok {
+			l.segs = append(l.segs, s)
 			_, err := io.WriteString(w, segmentMarker)
 			return err
 		}
 		return s.writeTo(w)
+	})
+}
+
+// staticSegment is a component whose HTML never changes while the process
+// runs (the icon sprite, the shortcuts dialog): rendered and compressed
+// at the best level once, at its first use, and spliced into every page
+// that shows it.
+func staticSegment(c templ.Component) templ.Component {
+	seg := sync.OnceValues(func() (*gzSegment, error) {
+		var b bytes.Buffer
+		if err := c.Render(context.Background(), &b); err != nil {
+			return nil, err
+		}
+		return newGzSegment(b.Bytes(), maxSegmentLevel)
+	})
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		s, err := seg()
+		if err != nil {
+			return err
+		}
+		return segmentComponent(s).Render(ctx, w)
 	})
 }
 

@@ -18,12 +18,12 @@ func (s *Server) deploymentShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.HideDone = r.URL.Query().Get("hide") == "done"
-	phases, err := s.checklists.phases(r.Context(), v)
+	body, err := s.checklists.body(r.Context(), v)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderSegmented(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v, segmentComponent(phases)), phases)
+	s.render(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v, body))
 }
 
 // loadDeploymentView reads everything the deployment page shows.
