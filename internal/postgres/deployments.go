@@ -649,53 +649,67 @@ func readItemBlock(br pgx.BatchResults, deploymentID int64) (*signoff.ItemUpdate
 	return &u, nil
 }
 
-// DeploymentHead reads the deployment and its sign-off slots in one round
-// trip: the part of the deployment page that is not the checklist.
-func (db *DB) DeploymentHead(ctx context.Context, deploymentID int64) (*signoff.Deployment, []signoff.Slot, error) {
+// DeploymentHead reads the deployment and, unless viewersSeenWithin is
+// zero, who watches it (as Viewers), in one round trip: the part of the
+// deployment page that the checklist cache cannot hold, since it changes
+// without a change to the deployment.
+func (db *DB) DeploymentHead(ctx context.Context, deploymentID int64, viewersSeenWithin time.Duration) (*signoff.Deployment, []signoff.UserRef, error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
-	b.Queue(slotsSQL, deploymentID)
+	if viewersSeenWithin > 0 {
+		b.Queue(viewersSQL, deploymentID, viewersSeenWithin)
+	}
 	br := db.pool.SendBatch(ctx, b)
 	defer br.Close()
 	d, err := scanDeployment(br.QueryRow())
 	if err != nil {
 		return nil, nil, notFound(fmt.Errorf("deployment %d: %w", deploymentID, err), "Deployment %d not found.", deploymentID)
 	}
-	rows, err := br.Query()
-	slots, err := scanSlots(rows, err, deploymentID)
-	if err != nil {
-		return nil, nil, err
+	var viewers []signoff.UserRef
+	if viewersSeenWithin > 0 {
+		rows, err := br.Query()
+		if viewers, err = scanViewers(rows, err, deploymentID); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := br.Close(); err != nil {
 		return nil, nil, fmt.Errorf("deployment head %d: %w", deploymentID, err)
 	}
-	return d, slots, nil
+	return d, viewers, nil
 }
 
-// DeploymentChecklist reads a deployment's items and notes, with its
-// template's structure, in one round trip.
-func (db *DB) DeploymentChecklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {
+// DeploymentChecklist reads a deployment's items, notes and sign-off
+// slots, with its template's structure, in one round trip: all of it
+// changes only with an event of the deployment's, so a reader may keep it
+// for as long as the deployment's audit sequence number stays the same.
+func (db *DB) DeploymentChecklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, []signoff.Slot, error) {
 	b := &pgx.Batch{}
 	b.Queue(itemsSQL, d.ID)
 	b.Queue(notesSQL, d.ID)
+	b.Queue(slotsSQL, d.ID)
 	br := db.pool.SendBatch(ctx, b)
 	defer br.Close()
 	rows, err := br.Query()
 	items, err := scanItems(rows, err, d.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err = br.Query()
 	notes, err := scanNotes(rows, err, d.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	rows, err = br.Query()
+	slots, err := scanSlots(rows, err, d.ID)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("checklist of deployment %d: %w", d.ID, err)
+		return nil, nil, fmt.Errorf("checklist of deployment %d: %w", d.ID, err)
 	}
 	t, err := db.templateStructure(ctx, d.TemplateVersionID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return signoff.NewChecklist(t, items, notes), nil
+	return signoff.NewChecklist(t, items, notes), slots, nil
 }

@@ -51,6 +51,7 @@ type phasesKey struct {
 type checklistEntry struct {
 	key    checklistKey
 	cl     *signoff.Checklist
+	slots  []signoff.Slot // the sign-off slots, read with the checklist
 	phases map[phasesKey]*gzSegment
 }
 
@@ -71,24 +72,24 @@ func keyOf(d *signoff.Deployment) checklistKey {
 	return checklistKey{deployment: d.ID, seq: d.AuditSeq}
 }
 
-// checklist returns the deployment's checklist at d's audit sequence, from
-// the cache or read with load.
-func (c *checklistCache) checklist(d *signoff.Deployment, load func() (*signoff.Checklist, error)) (*signoff.Checklist, error) {
+// checklist returns the deployment's checklist and sign-off slots at d's
+// audit sequence, from the cache or read with load.
+func (c *checklistCache) checklist(d *signoff.Deployment, load func() (*signoff.Checklist, []signoff.Slot, error)) (*signoff.Checklist, []signoff.Slot, error) {
 	k := keyOf(d)
 	c.mu.Lock()
 	if e := c.get(k); e != nil {
 		c.mu.Unlock()
-		return e.cl, nil
+		return e.cl, e.slots, nil
 	}
 	c.mu.Unlock()
-	cl, err := load()
+	cl, slots, err := load()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.mu.Lock()
-	c.put(&checklistEntry{key: k, cl: cl, phases: map[phasesKey]*gzSegment{}})
+	c.put(&checklistEntry{key: k, cl: cl, slots: slots, phases: map[phasesKey]*gzSegment{}})
 	c.mu.Unlock()
-	return cl, nil
+	return cl, slots, nil
 }
 
 // body returns v's page body (deploymentBody: the phase navigator and

@@ -3,9 +3,11 @@ package ui
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -33,20 +35,22 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	d, slots, err := s.db.DeploymentHead(ctx, id)
+	var viewersSeenWithin time.Duration // none without live updates
+	if s.live != nil {
+		viewersSeenWithin = live.ViewerTimeout
+	}
+	d, viewers, err := s.db.DeploymentHead(ctx, id, viewersSeenWithin)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := s.checklists.checklist(d, func() (*signoff.Checklist, error) { return s.db.DeploymentChecklist(ctx, d) })
+	cl, slots, err := s.checklists.checklist(d, func() (*signoff.Checklist, []signoff.Slot, error) {
+		return s.db.DeploymentChecklist(ctx, d)
+	})
 	if err != nil {
 		return nil, err
 	}
 	v := newPageView(d, cl, slots, currentUser(ctx), s.now())
-	if s.live != nil {
-		if v.Viewers, err = s.live.Viewers(ctx, id); err != nil {
-			return nil, err
-		}
-	}
+	v.Viewers = viewers
 	return v, nil
 }
 
