@@ -650,30 +650,31 @@ func readItemBlock(br pgx.BatchResults, deploymentID int64) (*signoff.ItemUpdate
 }
 
 // DeploymentHead reads the deployment and, unless viewersSeenWithin is
-// zero, who watches it (as Viewers), in one round trip: the part of the
-// deployment page that the checklist cache cannot hold, since it changes
-// without a change to the deployment.
+// zero, who watches it (as Viewers does), in one statement: the part of
+// the deployment page that the checklist cache cannot hold, since it
+// changes without a change to the deployment.
 func (db *DB) DeploymentHead(ctx context.Context, deploymentID int64, viewersSeenWithin time.Duration) (*signoff.Deployment, []signoff.UserRef, error) {
-	b := &pgx.Batch{}
-	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
-	if viewersSeenWithin > 0 {
-		b.Queue(viewersSQL, deploymentID, viewersSeenWithin)
+	if viewersSeenWithin <= 0 {
+		d, err := readDeployment(ctx, db.pool, deploymentID)
+		return d, nil, err
 	}
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
-	d, err := scanDeployment(br.QueryRow())
+	var ids []int64
+	var names []string
+	d, err := scanDeployment(db.pool.QueryRow(ctx, `SELECT `+deploymentColumns+`, lv.ids, lv.names`+deploymentJoins+`
+		CROSS JOIN LATERAL (
+		    SELECT array_agg(v.user_id ORDER BY v.user_id) AS ids, array_agg(v.user_name ORDER BY v.user_id) AS names
+		    FROM (`+viewersSQL+`) v
+		) lv
+		WHERE d.id = $1`, deploymentID, viewersSeenWithin), &ids, &names)
 	if err != nil {
 		return nil, nil, notFound(fmt.Errorf("deployment %d: %w", deploymentID, err), "Deployment %d not found.", deploymentID)
 	}
-	var viewers []signoff.UserRef
-	if viewersSeenWithin > 0 {
-		rows, err := br.Query()
-		if viewers, err = scanViewers(rows, err, deploymentID); err != nil {
-			return nil, nil, err
-		}
+	if len(ids) != len(names) {
+		return nil, nil, fmt.Errorf("viewers of deployment %d: %d ids, %d names", deploymentID, len(ids), len(names))
 	}
-	if err := br.Close(); err != nil {
-		return nil, nil, fmt.Errorf("deployment head %d: %w", deploymentID, err)
+	var viewers []signoff.UserRef
+	for i, id := range ids {
+		viewers = append(viewers, signoff.UserRef{ID: id, Name: names[i]})
 	}
 	return d, viewers, nil
 }

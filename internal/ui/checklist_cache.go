@@ -52,7 +52,10 @@ type checklistEntry struct {
 	key    checklistKey
 	cl     *signoff.Checklist
 	slots  []signoff.Slot // the sign-off slots, read with the checklist
-	phases map[phasesKey]*gzSegment
+	// progress is the checklist's, by the latest due time passed (see
+	// phasesKey.overdueAsOf): the overdue counts depend on nothing else.
+	progress map[time.Time]signoff.SectionProgress
+	phases   map[phasesKey]*gzSegment
 }
 
 // checklistCacheSize bounds memory: an entry is the checklist as read and
@@ -72,24 +75,42 @@ func keyOf(d *signoff.Deployment) checklistKey {
 	return checklistKey{deployment: d.ID, seq: d.AuditSeq}
 }
 
-// checklist returns the deployment's checklist and sign-off slots at d's
-// audit sequence, from the cache or read with load.
-func (c *checklistCache) checklist(d *signoff.Deployment, load func() (*signoff.Checklist, []signoff.Slot, error)) (*signoff.Checklist, []signoff.Slot, error) {
+// view returns the page's view of d as user sees it at now: its
+// checklist and sign-off slots at d's audit sequence, from the cache or
+// read with load, and their progress, counted once per due time passed.
+func (c *checklistCache) view(d *signoff.Deployment, user *signoff.User, now time.Time,
+	load func() (*signoff.Checklist, []signoff.Slot, error)) (*deploymentView, error) {
 	k := keyOf(d)
 	c.mu.Lock()
-	if e := c.get(k); e != nil {
+	e := c.get(k)
+	c.mu.Unlock()
+	if e == nil {
+		cl, slots, err := load()
+		if err != nil {
+			return nil, err
+		}
+		e = &checklistEntry{key: k, cl: cl, slots: slots,
+			progress: map[time.Time]signoff.SectionProgress{}, phases: map[phasesKey]*gzSegment{}}
+		c.mu.Lock()
+		c.put(e)
 		c.mu.Unlock()
-		return e.cl, e.slots, nil
 	}
-	c.mu.Unlock()
-	cl, slots, err := load()
-	if err != nil {
-		return nil, nil, err
-	}
+	v := &deploymentView{D: d, CL: e.cl, Slots: e.slots, User: user, Now: now}
+	asOf := v.overdueAsOf()
 	c.mu.Lock()
-	c.put(&checklistEntry{key: k, cl: cl, slots: slots, phases: map[phasesKey]*gzSegment{}})
+	p, ok := e.progress[asOf]
 	c.mu.Unlock()
-	return cl, slots, nil
+	if !ok {
+		p = e.cl.SectionProgress(d.LiveSince(), now)
+		c.mu.Lock()
+		if len(e.progress) >= maxRenderings {
+			clear(e.progress)
+		}
+		e.progress[asOf] = p
+		c.mu.Unlock()
+	}
+	v.Progress = p
+	return v, nil
 }
 
 // body returns v's page body (deploymentBody: the phase navigator and

@@ -43,13 +43,12 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, slots, err := s.checklists.checklist(d, func() (*signoff.Checklist, []signoff.Slot, error) {
+	v, err := s.checklists.view(d, currentUser(ctx), s.now(), func() (*signoff.Checklist, []signoff.Slot, error) {
 		return s.db.DeploymentChecklist(ctx, d)
 	})
 	if err != nil {
 		return nil, err
 	}
-	v := newPageView(d, cl, slots, currentUser(ctx), s.now())
 	v.Viewers = viewers
 	return v, nil
 }
