@@ -49,9 +49,9 @@ type phasesKey struct {
 }
 
 type checklistEntry struct {
-	key    checklistKey
-	cl     *signoff.Checklist
-	slots  []signoff.Slot // the sign-off slots, read with the checklist
+	key   checklistKey
+	cl    *signoff.Checklist
+	slots []signoff.Slot // the sign-off slots, read with the checklist
 	// progress is the checklist's, by the latest due time passed (see
 	// phasesKey.overdueAsOf): the overdue counts depend on nothing else.
 	progress map[time.Time]signoff.SectionProgress
