@@ -11,8 +11,11 @@ import (
 )
 
 // checklistCache keeps the checklists of recently viewed deployments, as
-// read from the database, and their phases as rendered HTML: most of the
-// deployment page's work, and the same for everyone until the next change.
+// read from the database with their sign-off slots, their progress, and
+// the page body that shows them (deploymentBody: the phase navigator, the
+// summary, the phases, the note fields) rendered and compressed: most of
+// the deployment page's work, and the same for everyone until the next
+// change.
 //
 // Every entry is keyed by all that its content depends on. A checklist
 // depends on its deployment's audit sequence number: every change to a
@@ -20,8 +23,8 @@ import (
 // afresh, so an entry is never used after a change, whichever instance
 // made it; nothing needs invalidating, and old entries age out of the LRU.
 // The rendering depends besides on whether the viewer may edit
-// (checkboxes or not) and on which due times have passed (overdue
-// markers). Checklists are never modified once built, so entries are
+// (checkboxes or not), on which due times have passed (overdue markers)
+// and on ?hide=done. Checklists are never modified once built, so entries are
 // shared.
 type checklistCache struct {
 	mu      sync.Mutex
