@@ -36,8 +36,9 @@ const (
 // document is ready; app.js sets the same values, so either alone is enough.
 // It keeps htmx within a strict Content-Security-Policy (no injected <style>,
 // no eval, no script tags from responses) and keeps checklist pages out of
-// localStorage (history snapshots).
-const HTMXConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0}`
+// localStorage (history snapshots). A boosted item form or link (the
+// deployment page's) swaps in place without scrolling the page to it.
+const HTMXConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"scrollIntoViewOnBoost":false}`
 
 // Files lists every file a page links to, in the order the <head> should
 // load them: stylesheet, then htmx, the SSE extension and app.js (all

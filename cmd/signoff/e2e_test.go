@@ -97,6 +97,10 @@ func TestBrowserTickAndNA(t *testing.T) {
 	if b.count("#chk-1-1-1-1:checked") != 1 {
 		b.fail("the ticked checkbox is not checked after the swap")
 	}
+	// The item's form and links are boosted: the address stays the page's.
+	if p := eval[string](b, "location.pathname"); p != loc {
+		b.fail("after a tick the address is %q, not %q", p, loc)
+	}
 
 	// N/A with a reason: the form opens in the item's panel, focused; Esc
 	// closes it again and leaves the keyboard on the row.
@@ -111,6 +115,9 @@ func TestBrowserTickAndNA(t *testing.T) {
 	b.do(chromedp.SendKeys(chromedp.ID("na-1-1-2-5"), reason))
 	b.click("#blk-1-1-2-5 [data-testid=na-form] button[type=submit]")
 	b.waitFor("the N/A row and 2 / 179", `document.querySelector("#item-1-1-2-5.is-na [data-testid=na-reason]") && `+progressJS+`.includes("2 / 179")`)
+	if p := eval[string](b, "location.pathname"); p != loc {
+		b.fail("after an N/A the address is %q, not %q", p, loc)
+	}
 
 	// Both are kept: reload and look again.
 	b.do(chromedp.Reload())

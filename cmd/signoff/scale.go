@@ -14,6 +14,7 @@ import (
 	"github.com/signoff/signoff/internal/audit"
 	"github.com/signoff/signoff/internal/checklist"
 	"github.com/signoff/signoff/internal/config"
+	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/postgres"
 	"github.com/signoff/signoff/internal/signoff"
 )
@@ -208,11 +209,11 @@ func scaleOps(ctx context.Context, db *postgres.DB, signer *audit.Signer) ([]ben
 		id := completed.ID
 		ops = append(ops,
 			benchOp{"deployment page (completed)", func(ctx context.Context) error {
-				d, _, err := db.DeploymentHead(ctx, id)
+				d, _, err := db.DeploymentHead(ctx, id, live.ViewerTimeout)
 				if err != nil {
 					return err
 				}
-				_, err = db.DeploymentChecklist(ctx, d)
+				_, _, err = db.DeploymentChecklist(ctx, d)
 				return err
 			}},
 			benchOp{"export: JSON, signed, with its log proof", func(ctx context.Context) error {

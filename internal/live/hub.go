@@ -24,8 +24,12 @@ import (
 )
 
 // Heartbeat is how often an instance refreshes its viewers; a viewer not
-// refreshed for three heartbeats is gone.
+// refreshed for three heartbeats (ViewerTimeout) is gone.
 const Heartbeat = 20 * time.Second
+
+// ViewerTimeout is how long a viewer's connection counts without a
+// heartbeat: whoever reads viewers with the deployment passes it.
+const ViewerTimeout = 3 * Heartbeat
 
 // Notice wakes a subscriber: the deployment changed (Seq is its newest
 // event, or 0 for "check, you may have missed something"), its viewers
@@ -250,7 +254,7 @@ func (h *Hub) remove(s *subscription) {
 // Viewers lists the distinct people watching a deployment on any instance.
 // A connection missing three heartbeats is gone.
 func (h *Hub) Viewers(ctx context.Context, deploymentID int64) ([]signoff.UserRef, error) {
-	return h.db.Viewers(ctx, deploymentID, 3*Heartbeat)
+	return h.db.Viewers(ctx, deploymentID, ViewerTimeout)
 }
 
 // Connections counts this instance's live connections (for metrics).

@@ -75,7 +75,8 @@ func Run(ctx context.Context, dbURL string, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	transport := &http.Transport{MaxIdleConns: cfg.Clients * 2, MaxIdleConnsPerHost: cfg.Clients * 2, IdleConnTimeout: time.Minute}
+	transport := &http.Transport{MaxIdleConns: cfg.Clients * 2, MaxIdleConnsPerHost: cfg.Clients * 2, IdleConnTimeout: time.Minute,
+		DisableCompression: true} // session.send asks for gzip and inflates
 	defer transport.CloseIdleConnections()
 	if w.sessions, err = logIn(ctx, cfg.BaseURL, w.users, transport); err != nil {
 		return nil, err

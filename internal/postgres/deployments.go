@@ -675,53 +675,68 @@ func readItemBlock(br pgx.BatchResults, deploymentID int64) (*signoff.ItemUpdate
 	return &u, nil
 }
 
-// DeploymentHead reads the deployment and its sign-off slots in one round
-// trip: the part of the deployment page that is not the checklist.
-func (db *DB) DeploymentHead(ctx context.Context, deploymentID int64) (*signoff.Deployment, []signoff.Slot, error) {
-	b := &pgx.Batch{}
-	b.Queue(`SELECT `+deploymentColumns+deploymentJoins+` WHERE d.id = $1`, deploymentID)
-	b.Queue(slotsSQL, deploymentID)
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
-	d, err := scanDeployment(br.QueryRow())
+// DeploymentHead reads the deployment and, unless viewersSeenWithin is
+// zero, who watches it (as Viewers does), in one statement: the part of
+// the deployment page that the checklist cache cannot hold, since it
+// changes without a change to the deployment.
+func (db *DB) DeploymentHead(ctx context.Context, deploymentID int64, viewersSeenWithin time.Duration) (*signoff.Deployment, []signoff.UserRef, error) {
+	if viewersSeenWithin <= 0 {
+		d, err := readDeployment(ctx, db.pool, deploymentID)
+		return d, nil, err
+	}
+	var ids []int64
+	var names []string
+	d, err := scanDeployment(db.pool.QueryRow(ctx, `SELECT `+deploymentColumns+`, lv.ids, lv.names`+deploymentJoins+`
+		CROSS JOIN LATERAL (
+		    SELECT array_agg(v.user_id ORDER BY v.user_id) AS ids, array_agg(v.user_name ORDER BY v.user_id) AS names
+		    FROM (`+viewersSQL+`) v
+		) lv
+		WHERE d.id = $1`, deploymentID, viewersSeenWithin), &ids, &names)
 	if err != nil {
 		return nil, nil, notFound(fmt.Errorf("deployment %d: %w", deploymentID, err), "Deployment %d not found.", deploymentID)
 	}
-	rows, err := br.Query()
-	slots, err := scanSlots(rows, err, deploymentID)
-	if err != nil {
-		return nil, nil, err
+	if len(ids) != len(names) {
+		return nil, nil, fmt.Errorf("viewers of deployment %d: %d ids, %d names", deploymentID, len(ids), len(names))
 	}
-	if err := br.Close(); err != nil {
-		return nil, nil, fmt.Errorf("deployment head %d: %w", deploymentID, err)
+	var viewers []signoff.UserRef
+	for i, id := range ids {
+		viewers = append(viewers, signoff.UserRef{ID: id, Name: names[i]})
 	}
-	return d, slots, nil
+	return d, viewers, nil
 }
 
-// DeploymentChecklist reads a deployment's items and notes, with its
-// template's structure, in one round trip.
-func (db *DB) DeploymentChecklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, error) {
+// DeploymentChecklist reads a deployment's items, notes and sign-off
+// slots, with its template's structure, in one round trip: all of it
+// changes only with an event of the deployment's, so a reader may keep it
+// for as long as the deployment's audit sequence number stays the same.
+func (db *DB) DeploymentChecklist(ctx context.Context, d *signoff.Deployment) (*signoff.Checklist, []signoff.Slot, error) {
 	b := &pgx.Batch{}
 	b.Queue(itemsSQL, d.ID)
 	b.Queue(notesSQL, d.ID)
+	b.Queue(slotsSQL, d.ID)
 	br := db.pool.SendBatch(ctx, b)
 	defer br.Close()
 	rows, err := br.Query()
 	items, err := scanItems(rows, err, d.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err = br.Query()
 	notes, err := scanNotes(rows, err, d.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	rows, err = br.Query()
+	slots, err := scanSlots(rows, err, d.ID)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("checklist of deployment %d: %w", d.ID, err)
+		return nil, nil, fmt.Errorf("checklist of deployment %d: %w", d.ID, err)
 	}
 	t, err := db.templateStructure(ctx, d.TemplateVersionID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return signoff.NewChecklist(t, items, notes), nil
+	return signoff.NewChecklist(t, items, notes), slots, nil
 }

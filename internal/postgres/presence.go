@@ -47,14 +47,22 @@ func (db *DB) RemoveViewer(ctx context.Context, instance string, connection, dep
 	return nil
 }
 
-// Viewers lists the distinct people watching a deployment on any
-// instance, counting only connections refreshed within fresh.
-func (db *DB) Viewers(ctx context.Context, deploymentID int64, fresh time.Duration) ([]signoff.UserRef, error) {
-	rows, err := db.pool.Query(ctx, `
+// viewersSQL lists the distinct people watching deployment $1 on any
+// instance, counting only connections refreshed within $2.
+const viewersSQL = `
 		SELECT DISTINCT ON (user_id) user_id, user_name
 		FROM live_viewers
 		WHERE deployment_id = $1 AND seen_at > now() - $2::interval
-		ORDER BY user_id`, deploymentID, fresh)
+		ORDER BY user_id`
+
+// Viewers lists the distinct people watching a deployment on any
+// instance, counting only connections refreshed within fresh.
+func (db *DB) Viewers(ctx context.Context, deploymentID int64, fresh time.Duration) ([]signoff.UserRef, error) {
+	rows, err := db.pool.Query(ctx, viewersSQL, deploymentID, fresh)
+	return scanViewers(rows, err, deploymentID)
+}
+
+func scanViewers(rows pgx.Rows, err error, deploymentID int64) ([]signoff.UserRef, error) {
 	if err != nil {
 		return nil, fmt.Errorf("viewers of deployment %d: %w", deploymentID, err)
 	}

@@ -88,3 +88,50 @@ func TestViewersAcrossInstances(t *testing.T) {
 		t.Fatalf("viewers %v after a's heartbeat; want Alice", got)
 	}
 }
+
+// DeploymentHead reads who watches the deployment with it, as Viewers
+// does: each person once, only connections refreshed in time.
+func TestDeploymentHeadReadsViewers(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	ctx := context.Background()
+	alice := addUser(t, db, "Alice Chen")
+	d := newDeployment(t, db, alice)
+	aliceRef := signoff.UserRef{ID: alice.ID, Name: alice.Name}
+	head := func(fresh time.Duration) []signoff.UserRef {
+		t.Helper()
+		got, v, err := db.DeploymentHead(ctx, d.ID, fresh)
+		if err != nil || got.ID != d.ID || got.Service != d.Service {
+			t.Fatalf("head: %+v, %v", got, err)
+		}
+		return v
+	}
+	if v := head(time.Minute); len(v) != 0 {
+		t.Fatalf("nobody watches yet; viewers %v", v)
+	}
+	bob := signoff.UserRef{ID: alice.ID + 1000, Name: "Bob Singh"}
+	for _, c := range []struct {
+		instance string
+		conn     int64
+		who      signoff.UserRef
+	}{{"a", 1, bob}, {"a", 2, aliceRef}, {"b", 1, aliceRef}} {
+		if err := db.AddViewer(ctx, c.instance, c.conn, d.ID, c.who); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := head(time.Minute); !slices.Equal(v, []signoff.UserRef{aliceRef, bob}) {
+		t.Fatalf("viewers %v; want Alice once and Bob", v)
+	}
+	if v := head(0); v != nil {
+		t.Fatalf("viewers %v read although not asked for", v)
+	}
+	if _, err := db.Pool().Exec(ctx, `UPDATE live_viewers SET seen_at = now() - interval '1 hour' WHERE instance = 'a' AND connection = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if v := head(time.Minute); !slices.Equal(v, []signoff.UserRef{aliceRef}) {
+		t.Fatalf("viewers %v; Bob's connection went quiet an hour ago", v)
+	}
+	if _, _, err := db.DeploymentHead(ctx, d.ID+1000, time.Minute); signoff.ErrorCode(err) != signoff.ENOTFOUND {
+		t.Fatalf("unknown deployment: %v", err)
+	}
+}

@@ -11,8 +11,11 @@ import (
 )
 
 // checklistCache keeps the checklists of recently viewed deployments, as
-// read from the database, and their phases as rendered HTML: most of the
-// deployment page's work, and the same for everyone until the next change.
+// read from the database with their sign-off slots, their progress, and
+// the page body that shows them (deploymentBody: the phase navigator, the
+// summary, the phases, the note fields) rendered and compressed: most of
+// the deployment page's work, and the same for everyone until the next
+// change.
 //
 // Every entry is keyed by all that its content depends on. A checklist
 // depends on its deployment's audit sequence number: every change to a
@@ -20,8 +23,8 @@ import (
 // afresh, so an entry is never used after a change, whichever instance
 // made it; nothing needs invalidating, and old entries age out of the LRU.
 // The rendering depends besides on whether the viewer may edit
-// (checkboxes or not) and on which due times have passed (overdue
-// markers). Checklists are never modified once built, so entries are
+// (checkboxes or not), on which due times have passed (overdue markers)
+// and on ?hide=done. Checklists are never modified once built, so entries are
 // shared.
 type checklistCache struct {
 	mu      sync.Mutex
@@ -45,17 +48,22 @@ type phasesKey struct {
 	// overdueAsOf is the latest due time passed while the deployment is
 	// live (zero: none): it decides which open timed items show overdue.
 	overdueAsOf time.Time
+	hideDone    bool // the page asked to hide resolved items (?hide=done)
 }
 
 type checklistEntry struct {
-	key    checklistKey
-	cl     *signoff.Checklist
-	phases map[phasesKey]*gzSegment
+	key   checklistKey
+	cl    *signoff.Checklist
+	slots []signoff.Slot // the sign-off slots, read with the checklist
+	// progress is the checklist's, by the latest due time passed (see
+	// phasesKey.overdueAsOf): the overdue counts depend on nothing else.
+	progress map[time.Time]signoff.SectionProgress
+	phases   map[phasesKey]*gzSegment
 }
 
 // checklistCacheSize bounds memory: an entry is the checklist as read and
-// its renderings, kept compressed (17–27 KB each for the 222-item seed,
-// instead of 304 KB of HTML).
+// its renderings, kept compressed (some 20 KB each for the 222-item seed,
+// instead of over 200 KB of HTML).
 const checklistCacheSize = 64
 
 // maxRenderings bounds the renderings kept for one checklist state: two
@@ -70,30 +78,49 @@ func keyOf(d *signoff.Deployment) checklistKey {
 	return checklistKey{deployment: d.ID, seq: d.AuditSeq}
 }
 
-// checklist returns the deployment's checklist at d's audit sequence, from
-// the cache or read with load.
-func (c *checklistCache) checklist(d *signoff.Deployment, load func() (*signoff.Checklist, error)) (*signoff.Checklist, error) {
+// view returns the page's view of d as user sees it at now: its
+// checklist and sign-off slots at d's audit sequence, from the cache or
+// read with load, and their progress, counted once per due time passed.
+func (c *checklistCache) view(d *signoff.Deployment, user *signoff.User, now time.Time,
+	load func() (*signoff.Checklist, []signoff.Slot, error)) (*deploymentView, error) {
 	k := keyOf(d)
 	c.mu.Lock()
-	if e := c.get(k); e != nil {
+	e := c.get(k)
+	c.mu.Unlock()
+	if e == nil {
+		cl, slots, err := load()
+		if err != nil {
+			return nil, err
+		}
+		e = &checklistEntry{key: k, cl: cl, slots: slots,
+			progress: map[time.Time]signoff.SectionProgress{}, phases: map[phasesKey]*gzSegment{}}
+		c.mu.Lock()
+		c.put(e)
 		c.mu.Unlock()
-		return e.cl, nil
 	}
-	c.mu.Unlock()
-	cl, err := load()
-	if err != nil {
-		return nil, err
-	}
+	v := &deploymentView{D: d, CL: e.cl, Slots: e.slots, User: user, Now: now}
+	asOf := v.overdueAsOf()
 	c.mu.Lock()
-	c.put(&checklistEntry{key: k, cl: cl, phases: map[phasesKey]*gzSegment{}})
+	p, ok := e.progress[asOf]
 	c.mu.Unlock()
-	return cl, nil
+	if !ok {
+		p = e.cl.SectionProgress(d.LiveSince(), now)
+		c.mu.Lock()
+		if len(e.progress) >= maxRenderings {
+			clear(e.progress)
+		}
+		e.progress[asOf] = p
+		c.mu.Unlock()
+	}
+	v.Progress = p
+	return v, nil
 }
 
-// phases returns v's phases as compressed HTML, rendered and compressed
-// once per phasesKey. v.CL must be the checklist this cache gave for v.D.
-func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegment, error) {
-	k := phasesKey{checklistKey: keyOf(v.D), editable: v.CanEdit(), overdueAsOf: v.overdueAsOf()}
+// body returns v's page body (deploymentBody: the phase navigator and
+// the checklist) as compressed HTML, rendered and compressed once per
+// phasesKey. v.CL must be the checklist this cache gave for v.D.
+func (c *checklistCache) body(ctx context.Context, v *deploymentView) (*gzSegment, error) {
+	k := phasesKey{checklistKey: keyOf(v.D), editable: v.CanEdit(), overdueAsOf: v.overdueAsOf(), hideDone: v.HideDone}
 	c.mu.Lock()
 	if e := c.get(k.checklistKey); e != nil && e.cl == v.CL {
 		if seg, ok := e.phases[k]; ok {
@@ -106,7 +133,7 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegm
 	}
 	c.mu.Unlock()
 
-	html, err := renderPhases(ctx, v)
+	html, err := renderBody(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +152,18 @@ func (c *checklistCache) phases(ctx context.Context, v *deploymentView) (*gzSegm
 		e.phases[k] = seg
 	}
 	return seg, nil
+}
+
+// renderBody renders v's page body into a render buffer the caller gives
+// back with putRenderBuffer.
+func renderBody(ctx context.Context, v *deploymentView) (*bytes.Buffer, error) {
+	b := renderBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	if err := deploymentBody(v).Render(ctx, b); err != nil {
+		putRenderBuffer(b)
+		return nil, err
+	}
+	return b, nil
 }
 
 // recompressAfter is how many views of one rendering make it worth
@@ -162,20 +201,6 @@ func (c *checklistCache) recompress(k phasesKey, cl *signoff.Checklist, seg *gzS
 			}
 		}
 	}()
-}
-
-// renderPhases renders v's phases, the bulk of the deployment page, into
-// a render buffer the caller gives back with putRenderBuffer.
-func renderPhases(ctx context.Context, v *deploymentView) (*bytes.Buffer, error) {
-	b := renderBuffers.Get().(*bytes.Buffer)
-	b.Reset()
-	for _, ph := range v.Phases() {
-		if err := phaseBlock(v, ph).Render(ctx, b); err != nil {
-			putRenderBuffer(b)
-			return nil, err
-		}
-	}
-	return b, nil
 }
 
 // get returns the entry for k, or nil. The caller holds mu.

@@ -214,10 +214,46 @@ func (w *gzipWriter) compressRaw(final bool) error {
 	if w.raw.Len() == 0 && !final {
 		return nil
 	}
-	err := flate.StatelessDeflate(w.out, w.raw.Bytes(), final, nil)
+	var err error
+	if w.raw.Len() < storeBelow {
+		writeStored(w.out, w.raw.Bytes(), final)
+	} else {
+		err = flate.StatelessDeflate(w.out, w.raw.Bytes(), final, nil)
+	}
 	w.raw.Reset()
 	return err
 }
+
+// storeBelow is the size under which a piece of an answer is sent stored
+// (as it is, in a deflate block that needs no decoding): a page's short
+// pieces between its segments (the <head>, the end of <body>) cost the
+// server a Huffman table each when compressed (most of the CPU deflate
+// spends on them) to save a few hundred bytes, and the reader nothing to
+// inflate when stored.
+const storeBelow = 1 << 10
+
+// writeStored writes p as one stored deflate block (p shorter than 64
+// KB), starting and ending on a byte boundary as every block here does.
+func writeStored(out *bytes.Buffer, p []byte, final bool) {
+	var h [5]byte
+	if final {
+		h[0] = 1 // BFINAL; BTYPE 00 (stored); the rest of the byte is padding
+	}
+	binary.LittleEndian.PutUint16(h[1:3], uint16(len(p)))
+	binary.LittleEndian.PutUint16(h[3:5], ^uint16(len(p)))
+	out.Write(h[:])
+	out.Write(p)
+	if !final {
+		// An empty stored block after it, as a sync flush writes (and
+		// StatelessDeflate ends with): some inflaters (Go's) hand out a
+		// stored block's bytes only at the next block's end, and a flushed
+		// answer must reach its reader now.
+		out.Write(syncMarker)
+	}
+}
+
+// syncMarker is an empty, non-final stored block.
+var syncMarker = []byte{0, 0, 0, 0xff, 0xff}
 
 // send compresses what is gathered and sends what is compressed.
 func (w *gzipWriter) send(final bool) error {
@@ -432,7 +468,12 @@ func writeSegment(w http.ResponseWriter, s *gzSegment) error {
 	return s.writeTo(w)
 }
 
-type segmentMarkerKey struct{}
+// segmentList collects, in order, the segments one rendering shows: the
+// renderer that put it in the context (renderSegmented) cuts the rendering
+// at their markers and splices them in.
+type segmentList struct{ segs []*gzSegment }
+
+type segmentListKey struct{}
 
 // segmentMarker stands in for a segment in a rendering that renderSegmented
 // will cut apart: a comment with a per-process random name, which neither
@@ -443,11 +484,33 @@ var segmentMarker = "<!--segment-" + rand.Text() + "-->"
 // splices (renderSegmented), else as the HTML itself.
 func segmentComponent(s *gzSegment) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		if ctx.Value(segmentMarkerKey{}) == s {
+		if l, ok := ctx.Value(segmentListKey{}).(*segmentList); ok {
+			l.segs = append(l.segs, s)
 			_, err := io.WriteString(w, segmentMarker)
 			return err
 		}
 		return s.writeTo(w)
+	})
+}
+
+// staticSegment is a component whose HTML never changes while the process
+// runs (the icon sprite, the shortcuts dialog): rendered and compressed
+// at the best level once, at its first use, and spliced into every page
+// that shows it.
+func staticSegment(c templ.Component) templ.Component {
+	seg := sync.OnceValues(func() (*gzSegment, error) {
+		var b bytes.Buffer
+		if err := c.Render(context.Background(), &b); err != nil {
+			return nil, err
+		}
+		return newGzSegment(b.Bytes(), maxSegmentLevel)
+	})
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		s, err := seg()
+		if err != nil {
+			return err
+		}
+		return segmentComponent(s).Render(ctx, w)
 	})
 }
 

@@ -282,3 +282,46 @@ func TestCompressPanicSendsNoGzip(t *testing.T) {
 		t.Fatalf("status %d, encoding %q, body %q", res.StatusCode, res.Header.Get("Content-Encoding"), body)
 	}
 }
+
+// TestCompressStoresShortPieces: pieces shorter than storeBelow, between
+// segments, at the end or making the whole answer, go out stored and the
+// member still inflates to the same bytes, with its CRC and length.
+func TestCompressStoresShortPieces(t *testing.T) {
+	t.Parallel()
+	segA, err := newGzSegment(pageLike(20000, "a"), maxSegmentLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segB, err := newGzSegment(pageLike(3000, "b"), segmentLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := segA.html()
+	b, _ := segB.html()
+	for _, sizes := range [][3]int{{1, 700, 1023}, {storeBelow, storeBelow - 1, 5}, {0, 5000, 0}, {200, 0, storeBelow + 1}} {
+		p0, p1, p2 := pageLike(sizes[0], "x"), pageLike(sizes[1], "y"), pageLike(sizes[2], "z")
+		want := bytes.Join([][]byte{p0, a, p1, b, p2}, nil)
+		res, body := serveWith(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write(p0)
+			writeSegment(w, segA)
+			w.Write(p1)
+			writeSegment(w, segB)
+			w.Write(p2)
+		}, http.Header{"Accept-Encoding": {"gzip"}})
+		if res.Header.Get("Content-Encoding") != "gzip" || res.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+			t.Fatalf("%v: headers %v, %d bytes", sizes, res.Header, len(body))
+		}
+		if got := gunzip(t, body); !bytes.Equal(got, want) {
+			t.Fatalf("%v: gunzipped %d bytes, want %d (equal prefix %d)", sizes, len(got), len(want), commonPrefix(got, want))
+		}
+	}
+	small := pageLike(300, "s")
+	_, body := serveWith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write(small)
+	}, http.Header{"Accept-Encoding": {"gzip"}})
+	if got := gunzip(t, body); !bytes.Equal(got, small) || len(body) != len(small)+len(gzHeader)+5+8 {
+		t.Fatalf("a short answer: %d bytes sent, %q", len(body), got)
+	}
+}

@@ -3,9 +3,11 @@ package ui
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/signoff/signoff/internal/live"
 	"github.com/signoff/signoff/internal/signoff"
 )
 
@@ -18,12 +20,12 @@ func (s *Server) deploymentShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.HideDone = r.URL.Query().Get("hide") == "done"
-	phases, err := s.checklists.phases(r.Context(), v)
+	body, err := s.checklists.body(r.Context(), v)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderSegmented(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v, segmentComponent(phases)), phases)
+	s.render(w, r, http.StatusOK, deploymentPage(s.page(w, r, v.D.Name(), "deployments"), v, body))
 }
 
 // loadDeploymentView reads everything the deployment page shows.
@@ -33,20 +35,21 @@ func (s *Server) loadDeploymentView(r *http.Request) (*deploymentView, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	d, slots, err := s.db.DeploymentHead(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := s.checklists.checklist(d, func() (*signoff.Checklist, error) { return s.db.DeploymentChecklist(ctx, d) })
-	if err != nil {
-		return nil, err
-	}
-	v := newPageView(d, cl, slots, currentUser(ctx), s.now())
+	var viewersSeenWithin time.Duration // none without live updates
 	if s.live != nil {
-		if v.Viewers, err = s.live.Viewers(ctx, id); err != nil {
-			return nil, err
-		}
+		viewersSeenWithin = live.ViewerTimeout
 	}
+	d, viewers, err := s.db.DeploymentHead(ctx, id, viewersSeenWithin)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.checklists.view(d, currentUser(ctx), s.now(), func() (*signoff.Checklist, []signoff.Slot, error) {
+		return s.db.DeploymentChecklist(ctx, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.Viewers = viewers
 	return v, nil
 }
 

@@ -40,17 +40,17 @@ func BenchmarkRenderDeploymentPage(b *testing.B) {
 	page := Page{Title: d.Name(), User: user}
 	b.ReportAllocs()
 	for b.Loop() {
-		html, err := renderPhases(context.Background(), v)
+		html, err := renderBody(context.Background(), v)
 		if err != nil {
 			b.Fatal(err)
 		}
-		phases, err := newGzSegment(html.Bytes(), segmentLevel)
+		body, err := newGzSegment(html.Bytes(), segmentLevel)
 		putRenderBuffer(html)
 		if err != nil {
 			b.Fatal(err)
 		}
-		ctx := context.WithValue(context.Background(), segmentMarkerKey{}, phases)
-		if err := deploymentPage(page, v, segmentComponent(phases)).Render(ctx, io.Discard); err != nil {
+		ctx := context.WithValue(context.Background(), segmentListKey{}, &segmentList{})
+		if err := deploymentPage(page, v, body).Render(ctx, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}

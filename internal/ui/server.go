@@ -124,26 +124,19 @@ func New(ctx context.Context, db *postgres.DB, cfg *config.Config, logger *slog.
 	return s, nil
 }
 
-// render writes a templ component with a status.
+// render writes a templ component with a status. What the component
+// shows of segments compressed in advance (segmentComponent: the
+// deployment page's checklist, the icon sprite) goes out as it was
+// compressed, spliced between what is rendered around it.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
-	s.renderSegmented(w, r, status, c, nil)
-}
-
-// renderSegmented is render for a component that shows seg (through
-// segmentComponent): the segment goes out as it was compressed, spliced
-// between what is rendered before and after it.
-func (s *Server) renderSegmented(w http.ResponseWriter, r *http.Request, status int, c templ.Component, seg *gzSegment) {
 	// Rendered whole, then written once: templ flushes a writer it renders
 	// into, which would cost a gzip block and a write to the socket each
 	// time, where one answer needs one of each.
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer putRenderBuffer(buf)
 	buf.Reset()
-	ctx := r.Context()
-	if seg != nil {
-		ctx = context.WithValue(ctx, segmentMarkerKey{}, seg)
-	}
-	err := c.Render(ctx, buf)
+	segs := &segmentList{}
+	err := c.Render(context.WithValue(r.Context(), segmentListKey{}, segs), buf)
 	if err != nil && r.Context().Err() == nil {
 		// (A browser that navigated away mid-render is no error.)
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "render failed",
@@ -151,18 +144,21 @@ func (s *Server) renderSegmented(w http.ResponseWriter, r *http.Request, status 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	before, after, found := bytes.Cut(buf.Bytes(), []byte(segmentMarker))
-	if seg == nil || !found {
-		s.write(w, r, buf.Bytes())
-		return
+	rest := buf.Bytes()
+	for _, seg := range segs.segs {
+		before, after, found := bytes.Cut(rest, []byte(segmentMarker))
+		if !found {
+			break // a render cut short by an error: what it wrote goes out
+		}
+		s.write(w, r, before)
+		if err := writeSegment(w, seg); err != nil {
+			s.logger.LogAttrs(r.Context(), slog.LevelDebug, "response write failed",
+				slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
+			return
+		}
+		rest = after
 	}
-	s.write(w, r, before)
-	if err := writeSegment(w, seg); err != nil {
-		s.logger.LogAttrs(r.Context(), slog.LevelDebug, "response write failed",
-			slog.String("request_id", requestID(r.Context())), slog.Any("err", err))
-		return
-	}
-	s.write(w, r, after)
+	s.write(w, r, rest)
 }
 
 // write sends the body of an answer whose status is set. It fails only

@@ -57,6 +57,7 @@
     cfg.allowEval = false;              // no eval/new Function (CSP script-src)
     cfg.allowScriptTags = false;        // never run <script> from responses
     cfg.historyCacheSize = 0;           // keep checklist pages out of localStorage
+    cfg.scrollIntoViewOnBoost = false;  // a boosted item form swaps in place
   }
 
   /* ----------------------------------------------------------------- theme */
