@@ -106,7 +106,9 @@ func BenchmarkBulkZip(b *testing.B) {
 	// SIGNOFF_BENCH_BASELINE names another build of this package's test
 	// binary (go test -c at an older commit): its export runs first, on
 	// the same database, before each of this one's, for a comparison made
-	// in one run.
+	// in one run. It must read this schema: a build of migration 0024 or
+	// later (an older release runs its own BenchmarkBulkZip instead, back
+	// to back: README, Performance).
 	baseline := os.Getenv("SIGNOFF_BENCH_BASELINE")
 	limits := []int{n}
 	if n > 200 {
